@@ -1,0 +1,31 @@
+import express from "express";
+import type { Config } from "@moonfleet/config";
+import type { Redis } from "@moonfleet/queues";
+import type { TokenStore } from "@moonfleet/store";
+import type { Logger } from "@moonfleet/telemetry";
+import { requireAdmin } from "./admin-auth.js";
+import { errorHandler, notFound } from "./http-errors.js";
+import { probesRouter } from "./probes.js";
+import { tokensRouter } from "./tokens-routes.js";
+
+export interface ApiDeps {
+  readonly config: Config;
+  readonly redis: Redis;
+  readonly store: TokenStore;
+  readonly logger: Logger;
+  readonly stopping?: () => boolean;
+  readonly now?: () => number;
+}
+
+export function createApiApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+  app.use(express.json({ limit: "256kb", strict: true }));
+  const admin = requireAdmin(deps.config.adminToken);
+  app.use(probesRouter(deps.redis, deps.stopping ?? (() => false)));
+  app.use(tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }));
+  app.use(notFound);
+  app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed")));
+  return app;
+}

@@ -1,0 +1,89 @@
+import { Router } from "express";
+import { z } from "zod";
+import { mintSchema, tokenStatusSchema } from "@moonfleet/scoring";
+import type { TokenStore } from "@moonfleet/store";
+import { EVENTS, type Logger } from "@moonfleet/telemetry";
+import { badRequest } from "./http-errors.js";
+import { tokenDetail, tokenRow } from "./token-views.js";
+import type { RequestHandler } from "express";
+
+const MAX_MINTS_PER_REQUEST = 1_000;
+
+const newTokenSchema = z.union([
+  mintSchema,
+  z.strictObject({
+    mint: mintSchema,
+    name: z.string().max(200).optional(),
+    symbol: z.string().max(50).optional(),
+    createdAt: z.number().int().positive().optional().describe("migration time, epoch ms"),
+  }),
+]);
+
+export const registerBodySchema = z.union([
+  z.strictObject({ mints: z.array(newTokenSchema).min(1).max(MAX_MINTS_PER_REQUEST) }),
+  z.strictObject({ mint: mintSchema }),
+]);
+
+const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
+export const listQuerySchema = z.strictObject({
+  limit: int(1, 100, 50),
+  offset: int(0, 1_000_000, 0),
+  sort: z.enum(["score_desc", "score_asc", "updated_desc"]).default("score_desc"),
+  status: tokenStatusSchema.optional(),
+  lane: z.enum(["hot", "cold"]).optional(),
+  min_score: z.coerce.number().min(-100).max(100).optional(),
+});
+
+export function tokensRouter(deps: { store: TokenStore; admin: RequestHandler; logger: Logger; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  const r = Router();
+
+  r.post("/tokens", deps.admin, async (req, res) => {
+    const parsed = registerBodySchema.safeParse(req.body);
+    if (!parsed.success) return badRequest(res, "invalid tokens: nothing was registered", parsed.error.issues);
+    const items = "mint" in parsed.data ? [parsed.data.mint] : parsed.data.mints;
+    const seen = new Set<string>();
+    const tokens = items
+      .map((t) => (typeof t === "string" ? { mint: t } : t))
+      .filter((t) => !seen.has(t.mint) && seen.add(t.mint));
+    const result = await deps.store.register(tokens, now());
+    deps.logger.info({ event: EVENTS.tokensRegistered, added: result.added.length, existing: result.existing.length }, "tokens registered");
+    res.status(result.added.length > 0 ? 201 : 200).json(result);
+  });
+
+  r.delete("/tokens/:mint", deps.admin, async (req, res) => {
+    const mint = mintSchema.safeParse(req.params.mint);
+    if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
+    const removed = await deps.store.remove(mint.data);
+    if (!removed) return void res.status(404).json({ error: "token is not registered" });
+    res.status(204).end();
+  });
+
+  r.get("/tokens", async (req, res) => {
+    const q = listQuerySchema.safeParse(req.query);
+    if (!q.success) return badRequest(res, "invalid query", q.error.issues);
+    const { limit, offset, sort, status, lane, min_score } = q.data;
+    const at = now();
+    const page = await deps.store.list({ limit, offset, sort, status, lane, minScore: min_score });
+    res.json({
+      total: page.total,
+      items: page.items.map((item) => tokenRow(item, at)),
+      meta: { limit, offset, sort, status: status ?? null, lane: lane ?? null, minScore: min_score ?? null, generatedAt: new Date(at).toISOString() },
+    });
+  });
+
+  r.get("/tokens/:mint", async (req, res) => {
+    const mint = mintSchema.safeParse(req.params.mint);
+    if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
+    const found = await deps.store.get(mint.data);
+    if (!found) return void res.status(404).json({ error: "token is not registered" });
+    const at = now();
+    res.json({
+      ...tokenDetail(found.token, found.snapshot, at),
+      history: found.history.map((h) => ({ ...h, t: new Date(h.t).toISOString() })),
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { loadConfigOrExit } from "@moonfleet/config";
+import { Supervisor } from "./children.js";
+import { freePort } from "./free-port.js";
+import { RedisServerMissingError, startRedisServer, type RedisServer } from "./redis-server.js";
+
+// `npm start`: the whole fleet on this machine, with its own Redis and simulator unless the
+// environment points elsewhere. Apps log JSON to stdout; the launcher's own lines start with "moonfleet:".
+const say = (msg: string) => process.stdout.write(`moonfleet: ${msg}\n`);
+const fail = (msg: string): never => {
+  process.stderr.write(`moonfleet: ${msg}\n`);
+  process.exit(1);
+};
+
+const config = loadConfigOrExit("start");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const dataDir = join(root, ".moonfleet");
+const appMain = (app: string) => join(root, "apps", app, "dist", "main.js");
+const supervisor = new Supervisor(say);
+let redis: RedisServer | null = null;
+
+async function waitFor(url: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s (${url})`);
+}
+
+/** A redis-server left over from a launcher that was killed: stop it before starting ours. */
+function stopStaleRedis(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  try {
+    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server")) process.kill(pid, "SIGTERM");
+  } catch {
+    // gone already
+  }
+}
+
+async function stop(code: number): Promise<never> {
+  say("stopping...");
+  await supervisor.stopAll(config.shutdownTimeoutMs + 1_000);
+  await redis?.stop();
+  say("stopped");
+  process.exit(code);
+}
+
+let stopping = false;
+const onSignal = () => {
+  if (stopping) process.exit(1);
+  stopping = true;
+  void stop(0);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+try {
+  let redisUrl = config.redisUrl;
+  if (!redisUrl) {
+    const pidFile = join(dataDir, "redis.pid");
+    stopStaleRedis(pidFile);
+    redis = await startRedisServer({ dir: join(dataDir, "redis"), appendOnly: true, detached: true });
+    writeFileSync(pidFile, String(redis.process.pid));
+    redisUrl = redis.url;
+    say(`started redis-server on ${redisUrl} (data in .moonfleet/redis, AOF on)`);
+  }
+
+  let upstreamUrl = config.upstreamUrl;
+  let simulatorUrl: string | null = null;
+  const adminToken = config.adminToken ?? randomBytes(24).toString("base64url");
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, ADMIN_TOKEN: adminToken };
+  if (!upstreamUrl) {
+    const port = process.env.SIMULATOR_PORT ? config.simulatorPort : await freePort();
+    simulatorUrl = `http://127.0.0.1:${port}`;
+    supervisor.start({ label: "simulator", main: appMain("simulator"), env: { ...env, SIMULATOR_PORT: String(port) } });
+    await waitFor(`${simulatorUrl}/livez`, "the simulator");
+    upstreamUrl = simulatorUrl;
+    say(`started the DexScreener simulator on ${simulatorUrl}`);
+  }
+  env.UPSTREAM_URL = upstreamUrl;
+
+  supervisor.start({ label: "api", main: appMain("api"), env });
+  supervisor.start({ label: "producer", main: appMain("producer"), env });
+  for (let i = 1; i <= config.workerProcesses; i++)
+    supervisor.start({ label: `worker-${i}`, main: appMain("worker"), env });
+
+  const api = `http://127.0.0.1:${config.apiPort}`;
+  await waitFor(`${api}/readyz`, "the api");
+
+  if (simulatorUrl && config.demoTokens > 0) {
+    const res = await fetch(`${simulatorUrl}/admin/demo-mints?count=${config.demoTokens}`);
+    const { mints } = (await res.json()) as { mints: string[] };
+    let added = 0;
+    for (let i = 0; i < mints.length; i += 1_000) {
+      const reg = await fetch(`${api}/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ mints: mints.slice(i, i + 1_000) }),
+      });
+      if (!reg.ok) throw new Error(`registering demo tokens failed: HTTP ${reg.status} ${await reg.text()}`);
+      added += ((await reg.json()) as { added: string[] }).added.length;
+    }
+    say(`registered ${mints.length} demo tokens from the simulator (${added} new)`);
+  }
+
+  say("the fleet is running:");
+  say(`  tokens        ${api}/tokens?limit=50`);
+  say(`  readiness     ${api}/readyz`);
+  say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
+  say(`  processes     api, producer, ${config.workerProcesses} workers`);
+  if (!config.adminToken) say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);
+  say("press Ctrl-C to stop");
+} catch (err) {
+  if (err instanceof RedisServerMissingError) fail(err.message);
+  process.stderr.write(`moonfleet: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stop(1);
+}

@@ -1,0 +1,22 @@
+import { loadConfigOrExit } from "@moonfleet/config";
+import { onShutdown } from "@moonfleet/runtime";
+import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
+import { createProducer } from "./producer.js";
+
+const config = loadConfigOrExit("producer");
+const logger = createLogger("producer", config.logLevel);
+const redisUrl = config.redisUrl ?? "redis://127.0.0.1:6379";
+
+const producer = createProducer({ config, redisUrl, logger });
+const stopping = new AbortController();
+const running = producer.run(stopping.signal);
+logger.info({ event: EVENTS.startup, redis: safeUrl(redisUrl), tickMs: config.producerTickMs }, "producer started");
+onShutdown({
+  timeoutMs: config.shutdownTimeoutMs,
+  stop: async () => {
+    stopping.abort();
+    await running;
+    await producer.close();
+  },
+  log: (msg, fields) => logger.info({ event: EVENTS.shutdown, ...fields }, msg),
+});

@@ -1,0 +1,38 @@
+export { BASE58_ALPHABET, encodeBase58, isMintLike } from "./base58.js";
+export { demoMints, seededAddress } from "./demo-mints.js";
+export { createRng, hashString, mix32, mulberry32, unitNoise } from "./prng.js";
+export {
+  SOL_MINT,
+  USDC_MINT,
+  cyclePositionMin,
+  fadeMultiplier,
+  formatPrice,
+  marketWaves,
+  pairsFor,
+  pairsForProfile,
+} from "./market.js";
+export type { DexPair, MarketWaves, TimeWindows, TokenRef, TxnCounts } from "./market.js";
+export { buildMarketProfile, marketKinds, marketProfile } from "./market-profile.js";
+export type {
+  FadeShape,
+  LifeCycle,
+  MarketKind,
+  MarketProfile,
+  PoolProfile,
+} from "./market-profile.js";
+export { MarketBook, marketOverrideSchema } from "./market-book.js";
+export type { MarketOverride, MarketView, ServedPair } from "./market-book.js";
+export { MarketClock } from "./market-clock.js";
+export { SlidingWindowLimiter } from "./rate-limiter.js";
+export {
+  SettingsValidationError,
+  defaultSettings,
+  mergeSettings,
+  simulatorSettingsPatchSchema,
+  simulatorSettingsSchema,
+} from "./settings.js";
+export type { SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
+export { StatsRecorder } from "./stats.js";
+export type { DataEndpoint, SimulatorStats } from "./stats.js";
+export { MAX_ADDRESSES, createSimulator } from "./server.js";
+export type { Simulator, SimulatorOptions } from "./server.js";

@@ -1,0 +1,284 @@
+import { createServer } from "node:http";
+import type { Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import type { Express, NextFunction, Request, Response } from "express";
+import { adminRouter } from "./admin-routes.js";
+import { MarketBook } from "./market-book.js";
+import type { MarketOverride, ServedPair } from "./market-book.js";
+import { MarketClock } from "./market-clock.js";
+import { SlidingWindowLimiter } from "./rate-limiter.js";
+import { defaultSettings, mergeSettings } from "./settings.js";
+import type { SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
+import { StatsRecorder } from "./stats.js";
+import type { DataEndpoint, SimulatorStats } from "./stats.js";
+
+/** The real API's limit on addresses per batch request. */
+export const MAX_ADDRESSES = 30;
+
+export interface SimulatorOptions {
+  settings?: Partial<SimulatorSettings>;
+  /** Real clock (rate limit window, stats, the base of market time). */
+  now?: () => number;
+  /** Source of the fault rolls and jitter; Math.random by default. */
+  random?: () => number;
+}
+
+export interface Simulator {
+  readonly app: Express;
+  listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops listening, drops open connections and ends waiting or hanging requests. */
+  close(): Promise<void>;
+  readonly settings: {
+    get(): SimulatorSettings;
+    /** Merges and validates; throws SettingsValidationError on bad input. */
+    update(patch: SimulatorSettingsPatch): SimulatorSettings;
+  };
+  stats(): SimulatorStats;
+  resetStats(): void;
+  /** The market clock, in epoch ms. */
+  marketNow(): number;
+  setOverride(mint: string, override: MarketOverride): void;
+  deleteOverride(mint: string): boolean;
+  clearOverrides(): void;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** A DexScreener-compatible upstream with a deterministic market and fault settings. */
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  let settings = mergeSettings(defaultSettings(), options.settings ?? {});
+  const clock = new MarketClock(now, settings);
+  const book = new MarketBook();
+  const stats = new StatsRecorder(now);
+  const limiter = new SlidingWindowLimiter();
+  // Requests waiting on a latency or hang timer, so close() can end them.
+  const pending = new Map<ServerResponse, NodeJS.Timeout>();
+  let server: Server | undefined;
+
+  const updateSettings = (patch: unknown): SimulatorSettings => {
+    settings = mergeSettings(settings, patch);
+    clock.configure(settings);
+    return settings;
+  };
+
+  const reply = (res: Response, status: number, body: unknown): void => {
+    stats.status(status);
+    res.status(status).json(body);
+  };
+
+  const later = (res: Response, delayMs: number, run: () => void): void => {
+    if (delayMs <= 0) {
+      run();
+      return;
+    }
+    const timer = setTimeout(() => {
+      pending.delete(res);
+      run();
+    }, delayMs);
+    pending.set(res, timer);
+    res.once("close", () => {
+      clearTimeout(timer);
+      pending.delete(res);
+    });
+  };
+
+  const roll = (rate: number): boolean => rate > 0 && random() < rate;
+
+  const batchPairs = (mints: string[], omit: boolean): ServedPair[] => {
+    const t = clock.now();
+    const out: ServedPair[] = [];
+    let omitted = 0;
+    for (const mint of new Set(mints)) {
+      if (omit && roll(settings.omitRate)) {
+        omitted++;
+        continue;
+      }
+      for (const pair of book.pairs(mint, t)) out.push(pair);
+    }
+    if (omitted > 0) stats.omitted(omitted);
+    return out;
+  };
+
+  const tooMany = (count: number): Answer => ({
+    status: 400,
+    body: { error: `too many addresses: at most ${MAX_ADDRESSES}, got ${count}` },
+  });
+
+  const dataRoute =
+    (
+      endpoint: DataEndpoint,
+      mintsOf: (req: Request) => string[],
+      answer: (req: Request, mints: string[]) => Answer,
+      wrongShape: string,
+    ) =>
+    (req: Request, res: Response): void => {
+      const mints = mintsOf(req);
+      stats.request(endpoint, mints.length);
+      if (settings.outage) {
+        reply(res, 503, { error: "Service Unavailable" });
+        return;
+      }
+      if (settings.rateLimitRpm > 0) {
+        const waitMs = limiter.take(req.ip ?? "unknown", settings.rateLimitRpm, now());
+        if (waitMs > 0) {
+          stats.rateLimited();
+          res.setHeader("Retry-After", String(Math.ceil(waitMs / 1000)));
+          reply(res, 429, { error: "Too Many Requests" });
+          return;
+        }
+      }
+      const delay = settings.latencyMs + (settings.jitterMs > 0 ? random() * settings.jitterMs : 0);
+      later(res, delay, () => {
+        if (roll(settings.hangRate)) {
+          stats.hung();
+          later(res, settings.hangMs, () => res.destroy());
+          return;
+        }
+        if (roll(settings.errorRate)) {
+          reply(res, 500, { error: "Internal Server Error" });
+          return;
+        }
+        if (roll(settings.malformedRate)) {
+          stats.malformed();
+          stats.status(200);
+          const body = random() < 0.5 ? '[{"chainId":"solana","dexId":"raydium","pairAddress":' : wrongShape;
+          res.status(200).type("application/json").send(body);
+          return;
+        }
+        const { status, body } = answer(req, mints);
+        reply(res, status, body);
+      });
+    };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+
+  const wrongArray = '[{"chainId":"solana","dexId":42,"pairAddress":null,"baseToken":"?"}]';
+  app.get(
+    "/tokens/v1/:chainId/:addresses",
+    dataRoute(
+      "tokens",
+      (req) => splitAddresses(param(req, "addresses")),
+      (req, mints) => {
+        if (mints.length > MAX_ADDRESSES) return tooMany(mints.length);
+        if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
+        return { status: 200, body: batchPairs(mints, true) };
+      },
+      wrongArray,
+    ),
+  );
+  app.get(
+    "/token-pairs/v1/:chainId/:address",
+    dataRoute(
+      "tokenPairs",
+      (req) => [param(req, "address")],
+      (req, mints) => {
+        if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
+        return { status: 200, body: batchPairs(mints, false) };
+      },
+      wrongArray,
+    ),
+  );
+  app.get(
+    "/latest/dex/tokens/:addresses",
+    dataRoute(
+      "latestTokens",
+      (req) => splitAddresses(param(req, "addresses")),
+      (_req, mints) => {
+        if (mints.length > MAX_ADDRESSES) return tooMany(mints.length);
+        const pairs = batchPairs(mints, true);
+        return { status: 200, body: { schemaVersion: "1.0.0", pairs: pairs.length > 0 ? pairs : null } };
+      },
+      '{"schemaVersion":"1.0.0","pairs":[{"chainId":"solana","dexId":42}]}',
+    ),
+  );
+
+  app.use(
+    adminRouter({
+      getSettings: () => settings,
+      updateSettings,
+      book,
+      stats,
+      marketNow: () => clock.now(),
+    }),
+  );
+  app.get("/livez", (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: "Not Found" });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = httpStatusOf(error);
+    res.status(status).json({ error: status === 400 ? "bad request" : "internal error" });
+  });
+
+  return {
+    app,
+    listen(port = 0, host = "127.0.0.1") {
+      if (server !== undefined) return Promise.reject(new Error("simulator is already listening"));
+      const listening = createServer(app);
+      server = listening;
+      return new Promise((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, host, () => {
+          listening.off("error", reject);
+          const address = listening.address() as AddressInfo;
+          const shownHost = host.includes(":") ? `[${host}]` : host;
+          resolve({ url: `http://${shownHost}:${address.port}`, port: address.port });
+        });
+      });
+    },
+    async close() {
+      for (const [res, timer] of pending) {
+        clearTimeout(timer);
+        res.destroy();
+      }
+      pending.clear();
+      const listening = server;
+      server = undefined;
+      if (listening === undefined) return;
+      await new Promise<void>((resolve, reject) => {
+        listening.close((error) => (error ? reject(error) : resolve()));
+        listening.closeAllConnections();
+      });
+    },
+    settings: {
+      get: () => settings,
+      update: (patch) => updateSettings(patch),
+    },
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    marketNow: () => clock.now(),
+    setOverride: (mint, override) => book.set(mint, override),
+    deleteOverride: (mint) => book.delete(mint),
+    clearOverrides: () => book.clear(),
+  };
+}
+
+function param(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === "string" ? value : "";
+}
+
+function splitAddresses(raw: string): string[] {
+  return raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}
+
+function httpStatusOf(error: unknown): number {
+  if (typeof error === "object" && error !== null && "status" in error) {
+    const status = error.status;
+    if (typeof status === "number" && status >= 400 && status < 600) return status;
+  }
+  return 500;
+}

@@ -1,0 +1,47 @@
+import type { BatchResult } from "@moonfleet/queues";
+
+interface LaneTotals {
+  jobs: number;
+  tokens: number;
+  failed: number;
+  calls: number;
+  busyMs: number;
+}
+
+const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, calls: 0, busyMs: 0 });
+
+/** Counts finished jobs between periodic summaries, so logs stay one line per lane per period. */
+export class WorkerStats {
+  private since = performance.now();
+  private lanes: Record<"hot" | "cold", LaneTotals> = { hot: empty(), cold: empty() };
+
+  record(lane: "hot" | "cold", r: BatchResult): void {
+    const t = this.lanes[lane];
+    t.jobs++;
+    t.tokens += r.scored;
+    t.failed += r.failed;
+    t.calls += r.calls;
+    t.busyMs += r.durationMs;
+  }
+
+  /** The totals since the last call, with rates, and a fresh period. */
+  take() {
+    const seconds = Math.max(0.001, (performance.now() - this.since) / 1000);
+    const out = Object.fromEntries(
+      (["hot", "cold"] as const).map((lane) => {
+        const t = this.lanes[lane];
+        return [
+          lane,
+          {
+            ...t,
+            tokensPerSecond: Math.round((t.tokens / seconds) * 10) / 10,
+            avgJobMs: t.jobs ? Math.round(t.busyMs / t.jobs) : 0,
+          },
+        ];
+      }),
+    ) as Record<"hot" | "cold", LaneTotals & { tokensPerSecond: number; avgJobMs: number }>;
+    this.since = performance.now();
+    this.lanes = { hot: empty(), cold: empty() };
+    return { seconds: Math.round(seconds * 10) / 10, ...out };
+  }
+}

@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+// Every setting moonfleet reads from the environment, in one table: the env name, its zod type and
+// default, and the one-line description that .env.example and the README carry.
+const bool = z.enum(["true", "false"], { error: "expected true or false" }).transform((v) => v === "true");
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: "expected a number" })
+    .int({ error: "expected a whole number" })
+    .min(min, { error: `expected at least ${min}` })
+    .max(max, { error: `expected at most ${max}` });
+const real = (min: number, max: number) =>
+  z.coerce
+    .number({ error: "expected a number" })
+    .min(min, { error: `expected at least ${min}` })
+    .max(max, { error: `expected at most ${max}` });
+const percent = real(0, 100);
+const url = z.url({ error: "expected a URL" });
+const text = z.string().min(1);
+
+export interface SettingSpec {
+  readonly env: string;
+  readonly schema: z.ZodType;
+  /** The default as it is written in the environment; undefined means "unset". */
+  readonly default: string | undefined;
+  readonly doc: string;
+}
+
+const spec = <K extends string, S extends z.ZodType, D extends string | undefined>(
+  env: K,
+  schema: S,
+  dflt: D,
+  doc: string,
+) => ({ env, schema, default: dflt, doc }) as const;
+
+export const SETTINGS = [
+  // Flags (the operator's guide)
+  spec("ENABLE_SCHEDULER_OPTIMIZATION", bool, "true", "false runs the legacy path: one token per request, one at a time, batches 35/70, 5 s timeout"),
+  spec("ENABLE_PARALLEL_PROCESSING", bool, "true", "false: concurrency 1 per queue and one upstream call at a time"),
+  spec("ENABLE_ADAPTIVE_BATCHING", bool, "true", "false: fixed batch sizes (35 hot, 70 cold)"),
+  spec("ENABLE_DYNAMIC_TIMEOUTS", bool, "true", "false: fixed timeouts TIMEOUT_HOT / TIMEOUT_COLD"),
+  // Concurrency per queue per worker process
+  spec("MAX_CONCURRENT_HOT", int(1, 256), "12", "most hot-queue jobs one worker process runs at once"),
+  spec("MAX_CONCURRENT_COLD", int(1, 256), "16", "most cold-queue jobs one worker process runs at once"),
+  spec("MAX_CONCURRENT_UNDER_LOAD", int(1, 256), "4", "cap per queue while the machine is under high load"),
+  // Upstream timeouts, seconds
+  spec("TIMEOUT_HOT", real(0.1, 60), "3.0", "upstream timeout for the hot lane, seconds"),
+  spec("TIMEOUT_COLD", real(0.1, 60), "2.0", "upstream timeout for the cold lane, seconds"),
+  spec("TIMEOUT_UNDER_LOAD", real(0.1, 60), "1.5", "upstream timeout under high load, seconds"),
+  // Batch sizing, tokens per job
+  spec("MIN_BATCH_SIZE", int(1, 1000), "10", "smallest batch the producer cuts"),
+  spec("MAX_BATCH_SIZE", int(1, 1000), "150", "largest batch the producer cuts"),
+  // Load thresholds, percent
+  spec("HIGH_CPU_THRESHOLD", percent, "80.0", "CPU use (%) above which the load is high"),
+  spec("MEDIUM_CPU_THRESHOLD", percent, "60.0", "CPU use (%) above which the load is reduced"),
+  spec("LOW_CPU_THRESHOLD", percent, "30.0", "CPU use (%) below which the load is normal again"),
+  spec("HIGH_MEMORY_THRESHOLD", percent, "85.0", "memory use (%) above which the load is high"),
+  spec("MEDIUM_MEMORY_THRESHOLD", percent, "70.0", "memory use (%) above which the load is reduced"),
+  spec("LOW_MEMORY_THRESHOLD", percent, "50.0", "memory use (%) below which the load is normal again"),
+  // Freshness targets, seconds
+  spec("CACHE_TTL_HOT", real(1, 86_400), "15", "freshness target of hot (active) tokens, seconds"),
+  spec("CACHE_TTL_COLD", real(1, 86_400), "30", "freshness target of cold (monitoring) tokens, seconds"),
+  // Wiring
+  spec("REDIS_URL", url, undefined, "Redis to use; unset, npm start runs its own redis-server"),
+  spec("REDIS_KEY_PREFIX", z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: "expected 1-32 of A-Z a-z 0-9 _ . -" }), "mf", "prefix of every Redis key (queues and store)"),
+  spec("UPSTREAM_URL", url, undefined, "DexScreener base URL (https://api.dexscreener.com); unset, npm start runs the simulator"),
+  spec("API_PORT", int(0, 65_535), "8000", "port of the HTTP API and dashboard"),
+  spec("API_HOST", text, "0.0.0.0", "address the API listens on"),
+  spec("ADMIN_TOKEN", z.string().min(16, { error: "expected at least 16 characters" }), undefined, "bearer token for mutating endpoints; unset, npm start makes one and prints it"),
+  spec("LOG_LEVEL", z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info", "pino log level"),
+  // Scheduling
+  spec("PRODUCER_TICK_MS", int(50, 60_000), "1000", "how often the producer claims due tokens, ms"),
+  spec("LEASE_MS", int(1_000, 3_600_000), "30000", "how long a claimed token is held before it is due again if its job dies, ms"),
+  spec("DUE_MARGIN_MS", int(0, 60_000), "2000", "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms"),
+  spec("MAX_QUEUED_JOBS", int(1, 100_000), "64", "the producer stops claiming a lane while its queue holds this many waiting jobs"),
+  spec("ACTIVATION_LIQUIDITY_USD", real(0, 1e12), "200", "liquidity (USD) a pool needs to count for activation"),
+  spec("SHUTDOWN_TIMEOUT_MS", int(0, 600_000), "5000", "how long a stopping process lets in-flight jobs finish before aborting them, ms"),
+  // Local fleet (npm start) and the simulator
+  spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
+  spec("DEMO_TOKENS", int(0, 100_000), "500", "simulator demo mints npm start registers"),
+  spec("SIMULATOR_PORT", int(0, 65_535), "8001", "port of the DexScreener simulator"),
+  spec("SIMULATOR_LATENCY_MS", int(0, 60_000), "80", "simulator: base latency, ms"),
+  spec("SIMULATOR_JITTER_MS", int(0, 60_000), "40", "simulator: extra random latency up to this, ms"),
+  spec("SIMULATOR_ERROR_RATE", real(0, 1), "0", "simulator: share of requests answered 500"),
+  spec("SIMULATOR_RATE_LIMIT_RPM", int(0, 1_000_000), "300", "simulator: requests per minute before it answers 429 (0: no limit)"),
+] as const;
+
+export type SettingEnv = (typeof SETTINGS)[number]["env"];

@@ -1,0 +1,3 @@
+export { LANES, QUEUE_NAMES, keyRoot, bullPrefix } from "./names.js";
+export { laneSchema, batchJobSchema, batchResultSchema, type BatchJob, type BatchResult } from "./jobs.js";
+export { createRedis, type Redis, type ConnectionOptions } from "./connection.js";

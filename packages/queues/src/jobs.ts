@@ -1,0 +1,22 @@
+import { z } from "zod";
+
+export const laneSchema = z.enum(["hot", "cold"]);
+
+/** One job: a batch of mints the producer claimed together. */
+export const batchJobSchema = z.object({
+  lane: laneSchema,
+  mints: z.array(z.string().min(1)).min(1).max(1_000),
+  /** When the producer claimed the batch (epoch ms). */
+  claimedAt: z.number(),
+});
+export type BatchJob = z.infer<typeof batchJobSchema>;
+
+/** What a finished batch job returns (stored by BullMQ as the job's return value). */
+export const batchResultSchema = z.object({
+  scored: z.number(),
+  skipped: z.number(),
+  failed: z.number(),
+  calls: z.number(),
+  durationMs: z.number(),
+});
+export type BatchResult = z.infer<typeof batchResultSchema>;

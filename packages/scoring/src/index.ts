@@ -1,0 +1,48 @@
+export { pairSchema, pairsSchema, latestPairsSchema } from "./pair.js";
+export type { Pair, PairInput } from "./pair.js";
+export { mintSchema, isMint } from "./mint.js";
+export type { Mint } from "./mint.js";
+export { poolType } from "./pool-type.js";
+export type { PoolType } from "./pool-type.js";
+export {
+  BONDING_CURVE_DEXES,
+  PUMP_FUN_DEXES,
+  SOL_QUOTE_SYMBOLS,
+  SCORING_QUOTE_SYMBOLS,
+  ACTIVE_LIQUIDITY_FLOOR_USD,
+  MONITORING_LIQUIDITY_FLOOR_USD,
+  relevantLiquidityFloor,
+  relevantPairs,
+} from "./pairs.js";
+export {
+  ACTIVATION_LIQUIDITY_THRESHOLD_USD,
+  checkActivation,
+  isActivated,
+  isExternalPool,
+  isPumpFunPool,
+} from "./activation.js";
+export type { ActivationCheck, ActivationReason } from "./activation.js";
+export { computeMetrics } from "./metrics.js";
+export type { MetricsInput, TokenMetrics } from "./metrics.js";
+export {
+  DEFAULT_WEIGHTS,
+  MIN_SCORE,
+  TX_ACCEL_CAP,
+  VOL_MOMENTUM_CAP,
+  computeComponents,
+  weightedScore,
+  scoreBand,
+} from "./score.js";
+export type { ComponentInputs, Components, ScoreBand, Scores, Weights } from "./score.js";
+export { DEFAULT_ALPHA, InvalidAlphaError, smooth } from "./smoothing.js";
+export {
+  ARCHIVE_WINDOW_MS,
+  tokenStatusSchema,
+  laneSchema,
+  laneOf,
+  shouldArchive,
+  nextStatus,
+} from "./lifecycle.js";
+export type { ArchiveInput, Lane, NextStatusInput, TokenStatus } from "./lifecycle.js";
+export { evaluateToken } from "./evaluate.js";
+export type { TokenEvaluation, TokenEvaluationInput } from "./evaluate.js";

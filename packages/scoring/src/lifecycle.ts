@@ -1,0 +1,80 @@
+import { z } from "zod";
+
+export const tokenStatusSchema = z.enum(["monitoring", "active", "archived"]);
+export type TokenStatus = z.infer<typeof tokenStatusSchema>;
+
+export const laneSchema = z.enum(["hot", "cold"]);
+export type Lane = z.infer<typeof laneSchema>;
+
+export const ARCHIVE_WINDOW_MS = 12 * 3_600_000;
+
+/** Active tokens ride the hot lane, monitoring tokens the cold one; archived tokens are not refreshed. */
+export function laneOf(status: TokenStatus): Lane | null {
+  switch (status) {
+    case "active":
+      return "hot";
+    case "monitoring":
+      return "cold";
+    case "archived":
+      return null;
+  }
+}
+
+export interface ArchiveInput {
+  status: TokenStatus;
+  /** Epoch ms when the token was registered. */
+  createdAt: number;
+  /** Epoch ms of the last smoothed score >= MIN_SCORE, null if never. */
+  lastGoodScoreAt: number | null;
+  /** Epoch ms when the token last became active, null if not active. */
+  activeSince: number | null;
+  now: number;
+  windowMs?: number;
+}
+
+/**
+ * DOMAIN.md's archive rule. An active token is judged from its last good score, but never from
+ * before it (last) became active: a token that just activated gets a full window to score.
+ */
+export function shouldArchive({
+  status,
+  createdAt,
+  lastGoodScoreAt,
+  activeSince,
+  now,
+  windowMs = ARCHIVE_WINDOW_MS,
+}: ArchiveInput): boolean {
+  switch (status) {
+    case "active": {
+      const since = activeSince ?? createdAt;
+      const reference = lastGoodScoreAt === null ? since : Math.max(lastGoodScoreAt, since);
+      return now - reference > windowMs;
+    }
+    case "monitoring":
+      return now - createdAt > windowMs;
+    case "archived":
+      return false;
+  }
+}
+
+export interface NextStatusInput extends ArchiveInput {
+  /** Whether the activation rule holds now. */
+  activated: boolean;
+}
+
+/**
+ * Activation wins over age (an old monitoring token that activates becomes active); an active token
+ * that stops meeting the rule falls back to monitoring; archived is final.
+ */
+export function nextStatus(input: NextStatusInput): TokenStatus {
+  switch (input.status) {
+    case "archived":
+      return "archived";
+    case "monitoring":
+      if (input.activated) return "active";
+      return shouldArchive(input) ? "archived" : "monitoring";
+    case "active":
+      if (!input.activated) return "monitoring";
+      return shouldArchive(input) ? "archived" : "active";
+  }
+}

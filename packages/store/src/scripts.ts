@@ -1,0 +1,102 @@
+// Lua scripts: each runs atomically in Redis, so a claim, a registration or a commit is never seen
+// half done, and a worker that dies in the middle of a batch leaves every token due again.
+
+/** KEYS[1] due zset; ARGV now, leaseMs, max. Returns the claimed mints, each pushed one lease ahead. */
+export const CLAIM_DUE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local leaseUntil = tonumber(ARGV[1]) + tonumber(ARGV[2])
+for _, mint in ipairs(due) do
+  redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)
+end
+return due
+`;
+
+/**
+ * KEYS: registry, due:cold, score:all, score:monitoring, updated:all, updated:monitoring.
+ * ARGV: root, now, then (mint, name, symbol, createdAt) per token. Returns 1/0 per token (added or existed).
+ */
+export const REGISTER = `
+local root, now = ARGV[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV, 4 do
+  local mint, name, symbol, createdAt = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
+  local tok = root .. ':tok:' .. mint
+  if redis.call('EXISTS', tok) == 1 then
+    out[#out+1] = 0
+  else
+    redis.call('HSET', tok, 'mint', mint, 'name', name, 'symbol', symbol, 'status', 'monitoring',
+      'createdAt', createdAt, 'registeredAt', now, 'lastUpdatedAt', now, 'fetchedAt', 0)
+    redis.call('ZADD', KEYS[1], createdAt, mint)
+    redis.call('ZADD', KEYS[2], now, mint)
+    redis.call('ZADD', KEYS[3], '-inf', mint)
+    redis.call('ZADD', KEYS[4], '-inf', mint)
+    redis.call('ZADD', KEYS[5], 0, mint)
+    redis.call('ZADD', KEYS[6], 0, mint)
+    out[#out+1] = 1
+  end
+end
+return out
+`;
+
+export const COMMIT_FIELDS = 12;
+
+/**
+ * ARGV: root, historyLength, then COMMIT_FIELDS per token: mint, fetchedAt, status, lane ('' when
+ * archived), dueAt, smoothedScore, snapshot JSON, history entry JSON, name, symbol, lastGoodScoreAt,
+ * activeSince. A deleted token stays deleted and an older answer never overwrites a newer one.
+ * Returns how many tokens were written.
+ */
+export const COMMIT = `
+local root, histLen = ARGV[1], tonumber(ARGV[2])
+local written = 0
+for i = 3, #ARGV, ${COMMIT_FIELDS} do
+  local mint, fetchedAt, status, lane, dueAt, score = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
+  local tok = root .. ':tok:' .. mint
+  local old = redis.call('HMGET', tok, 'status', 'fetchedAt')
+  if old[1] and tonumber(fetchedAt) > tonumber(old[2] or '0') then
+    redis.call('SET', root .. ':snap:' .. mint, ARGV[i+6])
+    redis.call('LPUSH', root .. ':hist:' .. mint, ARGV[i+7])
+    redis.call('LTRIM', root .. ':hist:' .. mint, 0, histLen - 1)
+    redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
+      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11])
+    if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
+    if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
+    if old[1] ~= status then
+      redis.call('ZREM', root .. ':idx:score:' .. old[1], mint)
+      redis.call('ZREM', root .. ':idx:updated:' .. old[1], mint)
+    end
+    redis.call('ZADD', root .. ':idx:score:' .. status, score, mint)
+    redis.call('ZADD', root .. ':idx:score:all', score, mint)
+    redis.call('ZADD', root .. ':idx:updated:' .. status, fetchedAt, mint)
+    redis.call('ZADD', root .. ':idx:updated:all', fetchedAt, mint)
+    for _, l in ipairs({'hot', 'cold'}) do
+      if l ~= lane then redis.call('ZREM', root .. ':due:' .. l, mint) end
+    end
+    if lane ~= '' then redis.call('ZADD', root .. ':due:' .. lane, dueAt, mint) end
+    written = written + 1
+  end
+end
+return written
+`;
+
+/**
+ * A page of mints ordered by KEYS[1] (newest first) whose score in KEYS[2] is at least ARGV[1].
+ * ARGV: minScore, offset, limit, scanCap. Returns the mints.
+ */
+export const PAGE_FILTERED = `
+local minScore, offset, limit, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, seen, pos, step = {}, 0, 0, 500
+while #out < limit and pos < cap do
+  local chunk = redis.call('ZREVRANGE', KEYS[1], pos, pos + step - 1)
+  if #chunk == 0 then break end
+  for _, mint in ipairs(chunk) do
+    local s = tonumber(redis.call('ZSCORE', KEYS[2], mint) or '-inf')
+    if s and s >= minScore then
+      if seen >= offset and #out < limit then out[#out+1] = mint end
+      seen = seen + 1
+    end
+  end
+  pos = pos + step
+end
+return out
+`;

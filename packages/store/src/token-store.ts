@@ -1,0 +1,208 @@
+import type { Redis } from "@moonfleet/queues";
+import { storeKeys, STATUSES, type Status, type StoreKeys } from "./keys.js";
+import { CLAIM_DUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
+import type {
+  HistoryEntry,
+  ListQuery,
+  NewToken,
+  Snapshot,
+  TokenListItem,
+  TokenRecord,
+  TokenUpdate,
+} from "./types.js";
+
+export const HISTORY_LENGTH = 120;
+const LANE_STATUS = { hot: "active", cold: "monitoring" } as const;
+
+const numOrNull = (v: string | undefined): number | null => {
+  if (v === undefined || v === "" || v === "null") return null;
+  const n = Number(v);
+  return Number.isFinite(n) && n !== 0 ? n : null;
+};
+
+function toRecord(h: Record<string, string>): TokenRecord | null {
+  if (!h.mint || !h.status) return null;
+  return {
+    mint: h.mint,
+    name: h.name || null,
+    symbol: h.symbol || null,
+    status: h.status as Status,
+    createdAt: Number(h.createdAt),
+    registeredAt: Number(h.registeredAt),
+    lastUpdatedAt: Number(h.lastUpdatedAt),
+    fetchedAt: numOrNull(h.fetchedAt),
+    lastGoodScoreAt: numOrNull(h.lastGoodScoreAt),
+    activeSince: numOrNull(h.activeSince),
+  };
+}
+
+const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
+  raw ? (JSON.parse(raw) as Snapshot) : null;
+
+/** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
+export class TokenStore {
+  readonly keys: StoreKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = storeKeys(prefix);
+  }
+
+  /** Adds new tokens as `monitoring`, due now in the cold lane. Existing mints are left as they are. */
+  async register(tokens: readonly NewToken[], now: number): Promise<{ added: string[]; existing: string[] }> {
+    const k = this.keys;
+    const added: string[] = [];
+    const existing: string[] = [];
+    // Chunks keep one script call from holding Redis for long.
+    for (let i = 0; i < tokens.length; i += 500) {
+      const chunk = tokens.slice(i, i + 500);
+      const args = chunk.flatMap((t) => [t.mint, t.name ?? "", t.symbol ?? "", String(t.createdAt ?? now)]);
+      const out = (await this.redis.eval(
+        REGISTER,
+        6,
+        k.registry,
+        k.due("cold"),
+        k.byScore("all"),
+        k.byScore("monitoring"),
+        k.byUpdated("all"),
+        k.byUpdated("monitoring"),
+        k.root,
+        String(now),
+        ...args,
+      )) as number[];
+      chunk.forEach((t, j) => (out[j] === 1 ? added : existing).push(t.mint));
+    }
+    return { added, existing };
+  }
+
+  /** Removes a token and everything stored about it. Returns false when it was not registered. */
+  async remove(mint: string): Promise<boolean> {
+    const k = this.keys;
+    const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.history(mint));
+    tx.zrem(k.registry, mint).zrem(k.due("hot"), mint).zrem(k.due("cold"), mint);
+    for (const s of [...STATUSES, "all"] as const) tx.zrem(k.byScore(s), mint).zrem(k.byUpdated(s), mint);
+    const res = await tx.exec();
+    return Number(res?.[0]?.[1] ?? 0) > 0;
+  }
+
+  /** Atomically takes up to `max` due tokens of a lane and pushes each one lease ahead. */
+  async claimDue(lane: "hot" | "cold", now: number, leaseMs: number, max: number): Promise<string[]> {
+    return (await this.redis.eval(
+      CLAIM_DUE,
+      1,
+      this.keys.due(lane),
+      String(now),
+      String(leaseMs),
+      String(max),
+    )) as string[];
+  }
+
+  /** Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch). */
+  async reschedule(lane: "hot" | "cold", mints: readonly string[], dueAt: number): Promise<void> {
+    if (mints.length === 0) return;
+    await this.redis.zadd(this.keys.due(lane), "XX", ...mints.flatMap((m) => [dueAt, m]));
+  }
+
+  /** Token records and latest snapshots of many mints in one round trip; null for unknown mints. */
+  async load(mints: readonly string[]): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
+    if (mints.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const m of mints) p.hgetall(this.keys.token(m));
+    p.mget(...mints.map((m) => this.keys.snapshot(m)));
+    const res = (await p.exec()) ?? [];
+    const snaps = (res[mints.length]?.[1] ?? []) as Array<string | null>;
+    return mints.map((_, i) => {
+      const token = toRecord((res[i]?.[1] ?? {}) as Record<string, string>);
+      return token ? { token, snapshot: parseSnapshot(snaps[i]) } : null;
+    });
+  }
+
+  /** Writes scored tokens: snapshot, history, status, indexes and the next due time, atomically. */
+  async commit(updates: readonly TokenUpdate[]): Promise<number> {
+    if (updates.length === 0) return 0;
+    const args: string[] = [];
+    for (const u of updates) {
+      const s = u.snapshot;
+      const hist: HistoryEntry = { t: s.fetchedAt, score: s.score, smoothedScore: s.smoothedScore, status: s.status };
+      args.push(
+        s.mint,
+        String(s.fetchedAt),
+        s.status,
+        s.lane ?? "",
+        String(Math.round(u.dueAt)),
+        String(s.smoothedScore),
+        JSON.stringify(s),
+        JSON.stringify(hist),
+        s.name ?? "",
+        s.symbol ?? "",
+        String(u.lastGoodScoreAt ?? 0),
+        String(u.activeSince ?? 0),
+      );
+    }
+    return (await this.redis.eval(COMMIT, 0, this.keys.root, String(HISTORY_LENGTH), ...args)) as number;
+  }
+
+  async get(mint: string, historyLimit = 20): Promise<(TokenListItem & { history: HistoryEntry[] }) | null> {
+    const [loaded] = await this.load([mint]);
+    if (!loaded) return null;
+    const raw = await this.redis.lrange(this.keys.history(mint), 0, historyLimit - 1);
+    return { ...loaded, history: raw.map((h) => JSON.parse(h) as HistoryEntry) };
+  }
+
+  /** One page of tokens from the list indexes; cost follows the page, not the registry. */
+  async list(q: ListQuery): Promise<{ total: number; items: TokenListItem[] }> {
+    const k = this.keys;
+    let filter: Status | "all" = q.status ?? "all";
+    if (q.lane) {
+      const laneStatus = LANE_STATUS[q.lane];
+      if (q.status && q.status !== laneStatus) return { total: 0, items: [] };
+      filter = laneStatus;
+    }
+    const scoreKey = k.byScore(filter);
+    const min = q.minScore === undefined ? "-inf" : String(q.minScore);
+    let total: number;
+    let mints: string[];
+    if (q.sort === "updated_desc") {
+      if (q.minScore === undefined) {
+        total = await this.redis.zcard(k.byUpdated(filter));
+        mints = await this.redis.zrevrange(k.byUpdated(filter), q.offset, q.offset + q.limit - 1);
+      } else {
+        total = await this.redis.zcount(scoreKey, min, "+inf");
+        mints = (await this.redis.eval(
+          PAGE_FILTERED,
+          2,
+          k.byUpdated(filter),
+          scoreKey,
+          min,
+          String(q.offset),
+          String(q.limit),
+          "1000000",
+        )) as string[];
+      }
+    } else {
+      total = await this.redis.zcount(scoreKey, min, "+inf");
+      mints =
+        q.sort === "score_desc"
+          ? await this.redis.zrevrangebyscore(scoreKey, "+inf", min, "LIMIT", q.offset, q.limit)
+          : await this.redis.zrangebyscore(scoreKey, min, "+inf", "LIMIT", q.offset, q.limit);
+    }
+    const loaded = await this.load(mints);
+    return { total, items: loaded.filter((x): x is TokenListItem => x !== null) };
+  }
+
+  /** Tokens per status and per lane schedule, and how many are due now. */
+  async counts(now: number): Promise<{ registered: number; byStatus: Record<Status, number>; due: Record<"hot" | "cold", { scheduled: number; dueNow: number }> }> {
+    const k = this.keys;
+    const p = this.redis.pipeline().zcard(k.registry);
+    for (const s of STATUSES) p.zcard(k.byScore(s));
+    for (const l of ["hot", "cold"] as const) p.zcard(k.due(l)).zcount(k.due(l), "-inf", now);
+    const r = ((await p.exec()) ?? []).map((x) => Number(x[1] ?? 0));
+    return {
+      registered: r[0] ?? 0,
+      byStatus: { monitoring: r[1] ?? 0, active: r[2] ?? 0, archived: r[3] ?? 0 },
+      due: { hot: { scheduled: r[4] ?? 0, dueNow: r[5] ?? 0 }, cold: { scheduled: r[6] ?? 0, dueNow: r[7] ?? 0 } },
+    };
+  }
+}

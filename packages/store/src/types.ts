@@ -1,0 +1,74 @@
+import type { Components, ScoreBand, TokenMetrics } from "@moonfleet/scoring";
+import type { Status } from "./keys.js";
+
+/** A registered token as the registry holds it. Times are epoch ms; null when not yet known. */
+export interface TokenRecord {
+  readonly mint: string;
+  readonly name: string | null;
+  readonly symbol: string | null;
+  readonly status: Status;
+  readonly createdAt: number;
+  readonly registeredAt: number;
+  readonly lastUpdatedAt: number;
+  readonly fetchedAt: number | null;
+  readonly lastGoodScoreAt: number | null;
+  readonly activeSince: number | null;
+}
+
+export interface NewToken {
+  readonly mint: string;
+  readonly name?: string | undefined;
+  readonly symbol?: string | undefined;
+  /** When the token left the bonding curve; defaults to now. */
+  readonly createdAt?: number | undefined;
+}
+
+/** The latest scoring of one token, stored as JSON. */
+export interface Snapshot {
+  readonly mint: string;
+  readonly name: string | null;
+  readonly symbol: string | null;
+  readonly status: Status;
+  readonly lane: "hot" | "cold" | null;
+  readonly fetchedAt: number;
+  readonly score: number;
+  readonly smoothedScore: number;
+  readonly band: ScoreBand;
+  /** Raw components of this refresh. */
+  readonly components: Components;
+  /** EWMA-smoothed components. */
+  readonly smoothed: Components;
+  readonly metrics: TokenMetrics;
+}
+
+export interface HistoryEntry {
+  readonly t: number;
+  readonly score: number;
+  readonly smoothedScore: number;
+  readonly status: Status;
+}
+
+/** What a worker writes back for one token. */
+export interface TokenUpdate {
+  readonly snapshot: Snapshot;
+  /** When the token is due again in its (new) lane; ignored when archived. */
+  readonly dueAt: number;
+  readonly lastGoodScoreAt: number | null;
+  readonly activeSince: number | null;
+}
+
+export type TokenSort = "score_desc" | "score_asc" | "updated_desc";
+
+export interface ListQuery {
+  readonly limit: number;
+  readonly offset: number;
+  readonly sort: TokenSort;
+  readonly status?: Status | undefined;
+  readonly lane?: "hot" | "cold" | undefined;
+  readonly minScore?: number | undefined;
+}
+
+export interface TokenListItem {
+  readonly token: TokenRecord;
+  readonly snapshot: Snapshot | null;
+}

@@ -1,0 +1,37 @@
+/** Base of every upstream failure; `retryable` tells a worker whether another try can help. */
+export class UpstreamError extends Error {
+  readonly retryable: boolean = true;
+}
+
+export class UpstreamTimeoutError extends UpstreamError {
+  override name = "UpstreamTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`upstream did not answer within ${timeoutMs} ms`);
+  }
+}
+
+export class UpstreamRateLimitedError extends UpstreamError {
+  override name = "UpstreamRateLimitedError";
+  constructor(readonly retryAfterMs: number) {
+    super(`upstream rate limit: retry after ${retryAfterMs} ms`);
+  }
+}
+
+export class UpstreamHttpError extends UpstreamError {
+  override name = "UpstreamHttpError";
+  override readonly retryable: boolean;
+  constructor(readonly status: number) {
+    super(`upstream answered HTTP ${status}`);
+    this.retryable = status >= 500;
+  }
+}
+
+export class UpstreamConnectionError extends UpstreamError {
+  override name = "UpstreamConnectionError";
+}
+
+/** The answer did not have the shape of DexScreener's API; trying again will not fix it. */
+export class UpstreamSchemaError extends UpstreamError {
+  override name = "UpstreamSchemaError";
+  override readonly retryable = false;
+}
