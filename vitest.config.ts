@@ -5,7 +5,10 @@ import { defineConfig } from "vitest/config";
 // Tests import workspace packages from their sources, so a test run never reads a stale build.
 const root = fileURLToPath(new URL(".", import.meta.url));
 const alias = Object.fromEntries(
-  readdirSync(`${root}packages`).map((name) => [`@moonfleet/${name}`, `${root}packages/${name}/src/index.ts`]),
+  readdirSync(`${root}packages`).map((name) => [
+    `@moonfleet/${name}`,
+    `${root}packages/${name}/src/index.ts`,
+  ]),
 );
 
 export default defineConfig({

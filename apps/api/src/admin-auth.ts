@@ -16,6 +16,8 @@ export function requireAdmin(adminToken: string | undefined): RequestHandler {
     res
       .status(401)
       .set("WWW-Authenticate", 'Bearer realm="moonfleet"')
-      .json({ error: expected ? "admin token required" : "admin endpoints are disabled: ADMIN_TOKEN is not set" });
+      .json({
+        error: expected ? "admin token required" : "admin endpoints are disabled: ADMIN_TOKEN is not set",
+      });
   };
 }

@@ -21,11 +21,16 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
-  app.use(express.json({ limit: "256kb", strict: true }));
   const admin = requireAdmin(deps.config.adminToken);
   app.use(probesRouter(deps.redis, deps.stopping ?? (() => false)));
-  app.use(tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }));
+  app.use(
+    tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
+  );
   app.use(notFound);
-  app.use(errorHandler((err) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed")));
+  app.use(
+    errorHandler((err) =>
+      deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed"),
+    ),
+  );
   return app;
 }

@@ -17,8 +17,10 @@ export const notFound: RequestHandler = (req, res) => {
 export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === "entity.parse.failed") return badRequest(res, "request body is not valid JSON");
-    if (e.type === "entity.too.large") return void res.status(413).json({ error: "request body is too large" });
+    if (e.type === "entity.parse.failed")
+      return badRequest(res, "request body is not valid JSON (a JSON object or array is expected)");
+    if (e.type === "entity.too.large")
+      return void res.status(413).json({ error: "request body is too large" });
     if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
       return badRequest(res, "unsupported body encoding");
     if (typeof e.status === "number" && e.status >= 400 && e.status < 500)

@@ -10,11 +10,15 @@ export function probesRouter(redis: Redis, stopping: () => boolean) {
     try {
       await Promise.race([
         redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("redis ping timed out")), 1_000).unref()),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error("redis ping timed out")), 1_000).unref(),
+        ),
       ]);
       res.json({ status: "ready" });
     } catch (err) {
-      res.status(503).json({ status: "unavailable", reason: err instanceof Error ? err.message : "redis unavailable" });
+      res
+        .status(503)
+        .json({ status: "unavailable", reason: err instanceof Error ? err.message : "redis unavailable" });
     }
   });
   return r;

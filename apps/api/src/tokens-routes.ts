@@ -1,4 +1,4 @@
-import { Router } from "express";
+import express, { Router } from "express";
 import { z } from "zod";
 import { mintSchema, tokenStatusSchema } from "@moonfleet/scoring";
 import type { TokenStore } from "@moonfleet/store";
@@ -8,6 +8,8 @@ import { tokenDetail, tokenRow } from "./token-views.js";
 import type { RequestHandler } from "express";
 
 const MAX_MINTS_PER_REQUEST = 1_000;
+/** Parsed only after the admin check, so an anonymous body is never read. */
+const jsonBody = express.json({ limit: "256kb", strict: true });
 
 const newTokenSchema = z.union([
   mintSchema,
@@ -24,7 +26,13 @@ export const registerBodySchema = z.union([
   z.strictObject({ mint: mintSchema }),
 ]);
 
-const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+// Query values are strings: an empty or non-numeric one is an error, never a silent 0.
+const numeric = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, { error: "expected a number" })
+  .transform(Number);
+const int = (min: number, max: number, dflt: number) =>
+  numeric.pipe(z.number().int().min(min).max(max)).default(dflt);
 
 export const listQuerySchema = z.strictObject({
   limit: int(1, 100, 50),
@@ -32,23 +40,32 @@ export const listQuerySchema = z.strictObject({
   sort: z.enum(["score_desc", "score_asc", "updated_desc"]).default("score_desc"),
   status: tokenStatusSchema.optional(),
   lane: z.enum(["hot", "cold"]).optional(),
-  min_score: z.coerce.number().min(-100).max(100).optional(),
+  min_score: numeric.pipe(z.number().min(-100).max(100)).optional(),
 });
 
-export function tokensRouter(deps: { store: TokenStore; admin: RequestHandler; logger: Logger; now?: () => number }) {
+export function tokensRouter(deps: {
+  store: TokenStore;
+  admin: RequestHandler;
+  logger: Logger;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const r = Router();
 
-  r.post("/tokens", deps.admin, async (req, res) => {
+  r.post("/tokens", deps.admin, jsonBody, async (req, res) => {
     const parsed = registerBodySchema.safeParse(req.body);
-    if (!parsed.success) return badRequest(res, "invalid tokens: nothing was registered", parsed.error.issues);
+    if (!parsed.success)
+      return badRequest(res, "invalid tokens: nothing was registered", parsed.error.issues);
     const items = "mint" in parsed.data ? [parsed.data.mint] : parsed.data.mints;
     const seen = new Set<string>();
     const tokens = items
       .map((t) => (typeof t === "string" ? { mint: t } : t))
       .filter((t) => !seen.has(t.mint) && seen.add(t.mint));
     const result = await deps.store.register(tokens, now());
-    deps.logger.info({ event: EVENTS.tokensRegistered, added: result.added.length, existing: result.existing.length }, "tokens registered");
+    deps.logger.info(
+      { event: EVENTS.tokensRegistered, added: result.added.length, existing: result.existing.length },
+      "tokens registered",
+    );
     res.status(result.added.length > 0 ? 201 : 200).json(result);
   });
 
@@ -69,7 +86,15 @@ export function tokensRouter(deps: { store: TokenStore; admin: RequestHandler; l
     res.json({
       total: page.total,
       items: page.items.map((item) => tokenRow(item, at)),
-      meta: { limit, offset, sort, status: status ?? null, lane: lane ?? null, minScore: min_score ?? null, generatedAt: new Date(at).toISOString() },
+      meta: {
+        limit,
+        offset,
+        sort,
+        status: status ?? null,
+        lane: lane ?? null,
+        minScore: min_score ?? null,
+        generatedAt: new Date(at).toISOString(),
+      },
     });
   });
 

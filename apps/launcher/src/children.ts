@@ -21,7 +21,11 @@ export class Supervisor {
   constructor(private readonly say: (msg: string) => void) {}
 
   start(spec: AppSpec): void {
-    const child = fork(spec.main, [], { env: spec.env, detached: true, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(spec.main, [], {
+      env: spec.env,
+      detached: true,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     this.running.set(spec.label, child);
     child.once("exit", (code, signal) => {
       this.running.delete(spec.label);
@@ -36,7 +40,10 @@ export class Supervisor {
     this.stopping = true;
     const children = [...this.running.values()];
     const exits = children.map(
-      (c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once("exit", () => resolve()))),
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.exitCode !== null || c.signalCode !== null ? resolve() : c.once("exit", () => resolve()),
+        ),
     );
     for (const c of children) c.kill("SIGTERM");
     const timer = setTimeout(() => children.forEach((c) => c.kill("SIGKILL")), timeoutMs);

@@ -41,7 +41,8 @@ function stopStaleRedis(pidFile: string): void {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8"));
   try {
-    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server")) process.kill(pid, "SIGTERM");
+    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server"))
+      process.kill(pid, "SIGTERM");
   } catch {
     // gone already
   }
@@ -82,7 +83,11 @@ try {
   if (!upstreamUrl) {
     const port = process.env.SIMULATOR_PORT ? config.simulatorPort : await freePort();
     simulatorUrl = `http://127.0.0.1:${port}`;
-    supervisor.start({ label: "simulator", main: appMain("simulator"), env: { ...env, SIMULATOR_PORT: String(port) } });
+    supervisor.start({
+      label: "simulator",
+      main: appMain("simulator"),
+      env: { ...env, SIMULATOR_PORT: String(port) },
+    });
     await waitFor(`${simulatorUrl}/livez`, "the simulator");
     upstreamUrl = simulatorUrl;
     say(`started the DexScreener simulator on ${simulatorUrl}`);
@@ -118,7 +123,8 @@ try {
   say(`  readiness     ${api}/readyz`);
   say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
   say(`  processes     api, producer, ${config.workerProcesses} workers`);
-  if (!config.adminToken) say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);
+  if (!config.adminToken)
+    say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);
   say("press Ctrl-C to stop");
 } catch (err) {
   if (err instanceof RedisServerMissingError) fail(err.message);

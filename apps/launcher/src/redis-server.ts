@@ -51,24 +51,36 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
   mkdirSync(opts.dir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const args = [
-    "--port", String(port),
-    "--bind", "127.0.0.1",
-    "--dir", opts.dir,
-    "--save", "",
-    "--appendonly", opts.appendOnly ? "yes" : "no",
-    "--appendfsync", "everysec",
-    "--maxmemory-policy", "noeviction",
-    "--daemonize", "no",
-    "--protected-mode", "yes",
-    "--logfile", "",
-    "--loglevel", "warning",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    opts.dir,
+    "--save",
+    "",
+    "--appendonly",
+    opts.appendOnly ? "yes" : "no",
+    "--appendfsync",
+    "everysec",
+    "--maxmemory-policy",
+    "noeviction",
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "yes",
+    "--logfile",
+    "",
+    "--loglevel",
+    "warning",
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], detached: opts.detached ?? false });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null)
+      throw new Error(`redis-server exited with ${child.exitCode}: ${stderr.trim()}`);
     if (await pingable(port)) break;
     await sleep(50);
     if (i === 99) throw new Error(`redis-server did not answer on port ${port} within 5 s`);

@@ -10,7 +10,10 @@ const redisUrl = config.redisUrl ?? "redis://127.0.0.1:6379";
 const producer = createProducer({ config, redisUrl, logger });
 const stopping = new AbortController();
 const running = producer.run(stopping.signal);
-logger.info({ event: EVENTS.startup, redis: safeUrl(redisUrl), tickMs: config.producerTickMs }, "producer started");
+logger.info(
+  { event: EVENTS.startup, redis: safeUrl(redisUrl), tickMs: config.producerTickMs },
+  "producer started",
+);
 onShutdown({
   timeoutMs: config.shutdownTimeoutMs,
   stop: async () => {

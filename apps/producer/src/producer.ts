@@ -36,7 +36,10 @@ export function createProducer(opts: ProducerOptions) {
   const queues = Object.fromEntries(
     LANES.map((lane) => [
       lane,
-      new Queue<BatchJob>(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(config.redisKeyPrefix) }),
+      new Queue<BatchJob>(QUEUE_NAMES[lane], {
+        connection: redis,
+        prefix: bullPrefix(config.redisKeyPrefix),
+      }),
     ]),
   ) as Record<"hot" | "cold", Queue<BatchJob>>;
   const lock = new LeaderLock(
@@ -51,7 +54,10 @@ export function createProducer(opts: ProducerOptions) {
     const leader = await lock.acquireOrRenew();
     if (leader !== leading) {
       leading = leader;
-      logger.info({ event: EVENTS.leadership, leader }, leader ? "took the producer lead" : "lost the producer lead");
+      logger.info(
+        { event: EVENTS.leadership, leader },
+        leader ? "took the producer lead" : "lost the producer lead",
+      );
     }
     const claimed = { hot: 0, cold: 0 };
     const jobs = { hot: 0, cold: 0 };
@@ -68,12 +74,17 @@ export function createProducer(opts: ProducerOptions) {
       if (mints.length === 0) continue;
       const batch = [];
       for (let i = 0; i < mints.length; i += size)
-        batch.push({ name: "batch", data: { lane, mints: mints.slice(i, i + size), claimedAt: at }, opts: JOB_OPTIONS });
+        batch.push({
+          name: "batch",
+          data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
+          opts: JOB_OPTIONS,
+        });
       await queues[lane].addBulk(batch);
       claimed[lane] = mints.length;
       jobs[lane] = batch.length;
     }
-    if (claimed.hot + claimed.cold > 0) logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
+    if (claimed.hot + claimed.cold > 0)
+      logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     return { leader, claimed, jobs };
   }
 
@@ -86,7 +97,8 @@ export function createProducer(opts: ProducerOptions) {
       await runLoop(async () => void (await tick()), {
         intervalMs: config.producerTickMs,
         signal,
-        onError: (err) => logger.error({ event: EVENTS.producerTick, err: String(err) }, "producer tick failed"),
+        onError: (err) =>
+          logger.error({ event: EVENTS.producerTick, err: String(err) }, "producer tick failed"),
       });
       if (leading) await lock.release().catch(() => undefined);
     },

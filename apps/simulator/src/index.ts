@@ -13,13 +13,7 @@ export {
 } from "./market.js";
 export type { DexPair, MarketWaves, TimeWindows, TokenRef, TxnCounts } from "./market.js";
 export { buildMarketProfile, marketKinds, marketProfile } from "./market-profile.js";
-export type {
-  FadeShape,
-  LifeCycle,
-  MarketKind,
-  MarketProfile,
-  PoolProfile,
-} from "./market-profile.js";
+export type { FadeShape, LifeCycle, MarketKind, MarketProfile, PoolProfile } from "./market-profile.js";
 export { MarketBook, marketOverrideSchema } from "./market-book.js";
 export type { MarketOverride, MarketView, ServedPair } from "./market-book.js";
 export { MarketClock } from "./market-clock.js";

@@ -31,7 +31,8 @@ export class MarketBook {
   readonly #overrides = new Map<string, Entry>();
 
   set(mint: string, override: MarketOverride): void {
-    if (typeof override === "string") this.#overrides.set(mint, { profile: buildMarketProfile(mint, override) });
+    if (typeof override === "string")
+      this.#overrides.set(mint, { profile: buildMarketProfile(mint, override) });
     else if ("pairs" in override) this.#overrides.set(mint, { pairs: override.pairs });
     else this.#overrides.set(mint, { profile: buildMarketProfile(mint, override.profile) });
   }
@@ -61,6 +62,11 @@ export class MarketBook {
       return { mint, source: "model", profile, pairs: pairsForProfile(profile, tMs) };
     }
     if ("pairs" in entry) return { mint, source: "override-pairs", profile: null, pairs: entry.pairs };
-    return { mint, source: "override-profile", profile: entry.profile, pairs: pairsForProfile(entry.profile, tMs) };
+    return {
+      mint,
+      source: "override-profile",
+      profile: entry.profile,
+      pairs: pairsForProfile(entry.profile, tMs),
+    };
   }
 }

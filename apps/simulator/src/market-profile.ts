@@ -37,8 +37,8 @@ export interface FadeShape {
 }
 
 /**
- * What stays fixed for a mint. Kept small (about 600 bytes) since 100,000 of them may be cached;
- * the wave shapes are re-derived from `seed` on each call instead.
+ * What stays fixed for a mint. 100,000 of them may be cached, so the wave shapes are not kept here:
+ * they are re-derived from `seed` on each call.
  */
 export interface MarketProfile {
   mint: string;
@@ -65,8 +65,32 @@ const PROFILE_CACHE_LIMIT = 150_000;
 const profileCache = new Map<string, MarketProfile>();
 
 const words = [
-  "Moon", "Cat", "Pepe", "Doge", "Frog", "Based", "Giga", "Chad", "Wif", "Bonk", "Sol", "Pump", "Rocket",
-  "Shiba", "Turbo", "Baby", "Mega", "Hyper", "Neko", "Lambo", "Fleet", "Degen", "Ape", "Bull", "Otter", "Comet",
+  "Moon",
+  "Cat",
+  "Pepe",
+  "Doge",
+  "Frog",
+  "Based",
+  "Giga",
+  "Chad",
+  "Wif",
+  "Bonk",
+  "Sol",
+  "Pump",
+  "Rocket",
+  "Shiba",
+  "Turbo",
+  "Baby",
+  "Mega",
+  "Hyper",
+  "Neko",
+  "Lambo",
+  "Fleet",
+  "Degen",
+  "Ape",
+  "Bull",
+  "Otter",
+  "Comet",
 ];
 
 const noLabels: string[] = [];

@@ -41,7 +41,11 @@ export interface DexPair {
   fdv: number;
   marketCap: number;
   pairCreatedAt: number;
-  info?: { imageUrl: string; websites: Array<{ label: string; url: string }>; socials: Array<{ type: string; url: string }> };
+  info?: {
+    imageUrl: string;
+    websites: Array<{ label: string; url: string }>;
+    socials: Array<{ type: string; url: string }>;
+  };
   boosts: { active: number };
 }
 
@@ -86,7 +90,9 @@ export function pairsForProfile(profile: MarketProfile, tMs: number): DexPair[] 
   const burst =
     Math.max(
       0.05,
-      1 + 0.6 * wave(m, w.activityPeriodMin[0], w.activityPhase[0]) + 0.3 * wave(m, w.activityPeriodMin[1], w.activityPhase[1]),
+      1 +
+        0.6 * wave(m, w.activityPeriodMin[0], w.activityPhase[0]) +
+        0.3 * wave(m, w.activityPeriodMin[1], w.activityPhase[1]),
     ) *
     (0.7 + 0.6 * n2);
   const hourly = 1 + 0.3 * wave(m - 30, w.activityPeriodMin[1], w.activityPhase[1]);
@@ -95,7 +101,11 @@ export function pairsForProfile(profile: MarketProfile, tMs: number): DexPair[] 
   const baseToken: TokenRef = { address: profile.mint, name: profile.name, symbol: profile.symbol };
   const fdv = Math.round(priceUsd * profile.supply);
   const info = profile.hasInfo
-    ? { imageUrl: `https://dd.dexscreener.com/ds-data/tokens/solana/${profile.mint}.png`, websites: [], socials: [] }
+    ? {
+        imageUrl: `https://dd.dexscreener.com/ds-data/tokens/solana/${profile.mint}.png`,
+        websites: [],
+        socials: [],
+      }
     : undefined;
 
   return pools.map((pool) => {

@@ -29,7 +29,12 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Groups an answer's pairs by the mint they belong to (their base token). */
-function byMint(mints: readonly string[], pairs: readonly Pair[], fetchedAt: number, into: Map<string, Fetched>) {
+function byMint(
+  mints: readonly string[],
+  pairs: readonly Pair[],
+  fetchedAt: number,
+  into: Map<string, Fetched>,
+) {
   const groups = new Map<string, Pair[]>(mints.map((m) => [m, []]));
   for (const p of pairs) groups.get(p.baseToken.address)?.push(p);
   for (const [mint, list] of groups) into.set(mint, { pairs: list, fetchedAt });

@@ -10,7 +10,12 @@ const upstreamUrl = config.upstreamUrl ?? `http://127.0.0.1:${config.simulatorPo
 
 const fleet = startWorkerProcess({ config, redisUrl, upstreamUrl, logger });
 logger.info(
-  { event: EVENTS.startup, redis: safeUrl(redisUrl), upstream: safeUrl(upstreamUrl), optimized: config.enableSchedulerOptimization },
+  {
+    event: EVENTS.startup,
+    redis: safeUrl(redisUrl),
+    upstream: safeUrl(upstreamUrl),
+    optimized: config.enableSchedulerOptimization,
+  },
   "worker started",
 );
 onShutdown({

@@ -1,6 +1,14 @@
 import { Worker } from "bullmq";
 import { laneConcurrency, type Config } from "@moonfleet/config";
-import { LANES, QUEUE_NAMES, batchJobSchema, bullPrefix, createRedis, type BatchJob, type BatchResult } from "@moonfleet/queues";
+import {
+  LANES,
+  QUEUE_NAMES,
+  batchJobSchema,
+  bullPrefix,
+  createRedis,
+  type BatchJob,
+  type BatchResult,
+} from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
@@ -55,7 +63,9 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         stats.record(lane, result);
         logger.debug(
           {
-            event: config.enableSchedulerOptimization ? EVENTS.optimizedGroupProcessing : EVENTS.processingTime,
+            event: config.enableSchedulerOptimization
+              ? EVENTS.optimizedGroupProcessing
+              : EVENTS.processingTime,
             lane,
             jobId: job.id,
             ...result,
@@ -82,7 +92,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
 
   const interval = opts.summaryIntervalMs ?? 10_000;
   const summary = runLoop(
-    async () => {
+    () => {
       const s = stats.take();
       if (s.hot.jobs + s.cold.jobs === 0) return;
       logger.info({ event: EVENTS.tokensPerSecond, ...s }, "throughput");
@@ -90,7 +100,14 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         const plan = fetchPlan(config, lane);
         if (s[lane].jobs > 0)
           logger.info(
-            { event: EVENTS.parallelBatch, lane, concurrency: workers[lane].concurrency, ...plan, jobs: s[lane].jobs, avgJobMs: s[lane].avgJobMs },
+            {
+              event: EVENTS.parallelBatch,
+              lane,
+              concurrency: workers[lane].concurrency,
+              ...plan,
+              jobs: s[lane].jobs,
+              avgJobMs: s[lane].avgJobMs,
+            },
             "lane summary",
           );
       }

@@ -2,7 +2,9 @@ import type { z } from "zod";
 import { SETTINGS } from "./settings.js";
 
 type Setting = (typeof SETTINGS)[number];
-type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${Lowercase<H>}${Capitalize<Camel<T>>}` : Lowercase<S>;
+type Camel<S extends string> = S extends `${infer H}_${infer T}`
+  ? `${Lowercase<H>}${Capitalize<Camel<T>>}`
+  : Lowercase<S>;
 
 /** The parsed settings, keyed by the camelCase form of each env name (MAX_CONCURRENT_HOT -> maxConcurrentHot). */
 export type Config = {
@@ -23,6 +25,9 @@ export class ConfigError extends Error {
 }
 
 const show = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
+// A bad secret is still a secret: name it, never echo it into logs.
+// Values that may carry credentials are never echoed back, even when invalid.
+const SECRETS: ReadonlySet<string> = new Set(["ADMIN_TOKEN", "REDIS_URL", "UPSTREAM_URL"]);
 
 /** Parses every setting from `env`; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
@@ -37,7 +42,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
     const parsed = s.schema.safeParse(raw);
     if (parsed.success) out[camelCase(s.env)] = parsed.data;
-    else problems.push(`${s.env}=${JSON.stringify(show(raw))}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    else {
+      const shown = SECRETS.has(s.env) ? "(hidden)" : JSON.stringify(show(raw));
+      problems.push(`${s.env}=${shown}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    }
   }
   if (problems.length === 0) problems.push(...crossChecks(out as Config));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -60,7 +68,10 @@ function crossChecks(c: Config): string[] {
 }
 
 /** For an app's main: parse the environment or exit 1 with one readable line per problem. */
-export function loadConfigOrExit(app: string, env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export function loadConfigOrExit(
+  app: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
   try {
     return loadConfig(env);
   } catch (err) {

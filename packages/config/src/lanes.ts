@@ -5,7 +5,8 @@ export type LaneName = "hot" | "cold";
 /** Legacy fixed values: the rollback path and the benchmark baseline. */
 export const LEGACY = { batchSize: { hot: 35, cold: 70 }, timeoutMs: 5_000, concurrency: 1 } as const;
 
-export const ttlMs = (c: Config, lane: LaneName): number => (lane === "hot" ? c.cacheTtlHot : c.cacheTtlCold) * 1000;
+export const ttlMs = (c: Config, lane: LaneName): number =>
+  (lane === "hot" ? c.cacheTtlHot : c.cacheTtlCold) * 1000;
 
 /** The upstream timeout a lane uses before the adaptive controller has data. */
 export function baseTimeoutMs(c: Config, lane: LaneName): number {

@@ -35,8 +35,18 @@ const spec = <K extends string, S extends z.ZodType, D extends string | undefine
 
 export const SETTINGS = [
   // Flags (the operator's guide)
-  spec("ENABLE_SCHEDULER_OPTIMIZATION", bool, "true", "false runs the legacy path: one token per request, one at a time, batches 35/70, 5 s timeout"),
-  spec("ENABLE_PARALLEL_PROCESSING", bool, "true", "false: concurrency 1 per queue and one upstream call at a time"),
+  spec(
+    "ENABLE_SCHEDULER_OPTIMIZATION",
+    bool,
+    "true",
+    "false runs the legacy path: one token per request, one at a time, batches 35/70, 5 s timeout",
+  ),
+  spec(
+    "ENABLE_PARALLEL_PROCESSING",
+    bool,
+    "true",
+    "false: concurrency 1 per queue and one upstream call at a time",
+  ),
   spec("ENABLE_ADAPTIVE_BATCHING", bool, "true", "false: fixed batch sizes (35 hot, 70 cold)"),
   spec("ENABLE_DYNAMIC_TIMEOUTS", bool, "true", "false: fixed timeouts TIMEOUT_HOT / TIMEOUT_COLD"),
   // Concurrency per queue per worker process
@@ -62,19 +72,64 @@ export const SETTINGS = [
   spec("CACHE_TTL_COLD", real(1, 86_400), "30", "freshness target of cold (monitoring) tokens, seconds"),
   // Wiring
   spec("REDIS_URL", url, undefined, "Redis to use; unset, npm start runs its own redis-server"),
-  spec("REDIS_KEY_PREFIX", z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: "expected 1-32 of A-Z a-z 0-9 _ . -" }), "mf", "prefix of every Redis key (queues and store)"),
-  spec("UPSTREAM_URL", url, undefined, "DexScreener base URL (https://api.dexscreener.com); unset, npm start runs the simulator"),
+  spec(
+    "REDIS_KEY_PREFIX",
+    z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: "expected 1-32 of A-Z a-z 0-9 _ . -" }),
+    "mf",
+    "prefix of every Redis key (queues and store)",
+  ),
+  spec(
+    "UPSTREAM_URL",
+    url,
+    undefined,
+    "DexScreener base URL (https://api.dexscreener.com); unset, npm start runs the simulator",
+  ),
   spec("API_PORT", int(0, 65_535), "8000", "port of the HTTP API and dashboard"),
   spec("API_HOST", text, "0.0.0.0", "address the API listens on"),
-  spec("ADMIN_TOKEN", z.string().min(16, { error: "expected at least 16 characters" }), undefined, "bearer token for mutating endpoints; unset, npm start makes one and prints it"),
-  spec("LOG_LEVEL", z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info", "pino log level"),
+  spec(
+    "ADMIN_TOKEN",
+    z.string().min(16, { error: "expected at least 16 characters" }),
+    undefined,
+    "bearer token for mutating endpoints; unset, npm start makes one and prints it",
+  ),
+  spec(
+    "LOG_LEVEL",
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    "info",
+    "pino log level",
+  ),
   // Scheduling
   spec("PRODUCER_TICK_MS", int(50, 60_000), "1000", "how often the producer claims due tokens, ms"),
-  spec("LEASE_MS", int(1_000, 3_600_000), "30000", "how long a claimed token is held before it is due again if its job dies, ms"),
-  spec("DUE_MARGIN_MS", int(0, 60_000), "2000", "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms"),
-  spec("MAX_QUEUED_JOBS", int(1, 100_000), "64", "the producer stops claiming a lane while its queue holds this many waiting jobs"),
-  spec("ACTIVATION_LIQUIDITY_USD", real(0, 1e12), "200", "liquidity (USD) a pool needs to count for activation"),
-  spec("SHUTDOWN_TIMEOUT_MS", int(0, 600_000), "5000", "how long a stopping process lets in-flight jobs finish before aborting them, ms"),
+  spec(
+    "LEASE_MS",
+    int(1_000, 3_600_000),
+    "30000",
+    "how long a claimed token is held before it is due again if its job dies, ms",
+  ),
+  spec(
+    "DUE_MARGIN_MS",
+    int(0, 60_000),
+    "2000",
+    "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms",
+  ),
+  spec(
+    "MAX_QUEUED_JOBS",
+    int(1, 100_000),
+    "64",
+    "the producer stops claiming a lane while its queue holds this many waiting jobs",
+  ),
+  spec(
+    "ACTIVATION_LIQUIDITY_USD",
+    real(0, 1e12),
+    "200",
+    "liquidity (USD) a pool needs to count for activation",
+  ),
+  spec(
+    "SHUTDOWN_TIMEOUT_MS",
+    int(0, 600_000),
+    "5000",
+    "how long a stopping process lets in-flight jobs finish before aborting them, ms",
+  ),
   // Local fleet (npm start) and the simulator
   spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
   spec("DEMO_TOKENS", int(0, 100_000), "500", "simulator demo mints npm start registers"),
@@ -82,7 +137,12 @@ export const SETTINGS = [
   spec("SIMULATOR_LATENCY_MS", int(0, 60_000), "80", "simulator: base latency, ms"),
   spec("SIMULATOR_JITTER_MS", int(0, 60_000), "40", "simulator: extra random latency up to this, ms"),
   spec("SIMULATOR_ERROR_RATE", real(0, 1), "0", "simulator: share of requests answered 500"),
-  spec("SIMULATOR_RATE_LIMIT_RPM", int(0, 1_000_000), "300", "simulator: requests per minute before it answers 429 (0: no limit)"),
+  spec(
+    "SIMULATOR_RATE_LIMIT_RPM",
+    int(0, 1_000_000),
+    "300",
+    "simulator: requests per minute before it answers 429 (0: no limit)",
+  ),
 ] as const;
 
 export type SettingEnv = (typeof SETTINGS)[number]["env"];

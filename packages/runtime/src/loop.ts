@@ -11,7 +11,10 @@ export interface LoopOptions {
  * Runs `tick` every interval until the signal aborts. One tick at a time: a slow tick delays the
  * next instead of overlapping it, and no timer is left behind when the loop ends.
  */
-export async function runLoop(tick: (signal: AbortSignal) => Promise<void>, opts: LoopOptions): Promise<void> {
+export async function runLoop(
+  tick: (signal: AbortSignal) => Promise<void> | void,
+  opts: LoopOptions,
+): Promise<void> {
   const { signal } = opts;
   while (!signal.aborted) {
     const started = performance.now();

@@ -106,7 +106,9 @@ export class TokenStore {
   }
 
   /** Token records and latest snapshots of many mints in one round trip; null for unknown mints. */
-  async load(mints: readonly string[]): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
+  async load(
+    mints: readonly string[],
+  ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
     const p = this.redis.pipeline();
     for (const m of mints) p.hgetall(this.keys.token(m));
@@ -125,7 +127,12 @@ export class TokenStore {
     const args: string[] = [];
     for (const u of updates) {
       const s = u.snapshot;
-      const hist: HistoryEntry = { t: s.fetchedAt, score: s.score, smoothedScore: s.smoothedScore, status: s.status };
+      const hist: HistoryEntry = {
+        t: s.fetchedAt,
+        score: s.score,
+        smoothedScore: s.smoothedScore,
+        status: s.status,
+      };
       args.push(
         s.mint,
         String(s.fetchedAt),
@@ -161,7 +168,8 @@ export class TokenStore {
       filter = laneStatus;
     }
     const scoreKey = k.byScore(filter);
-    const min = q.minScore === undefined ? "-inf" : String(q.minScore);
+    // Unscored tokens sit at -inf: they come last in score_desc; score_asc lists scored tokens only.
+    const min = q.minScore !== undefined ? String(q.minScore) : q.sort === "score_asc" ? "(-inf" : "-inf";
     let total: number;
     let mints: string[];
     if (q.sort === "updated_desc") {
@@ -193,7 +201,11 @@ export class TokenStore {
   }
 
   /** Tokens per status and per lane schedule, and how many are due now. */
-  async counts(now: number): Promise<{ registered: number; byStatus: Record<Status, number>; due: Record<"hot" | "cold", { scheduled: number; dueNow: number }> }> {
+  async counts(now: number): Promise<{
+    registered: number;
+    byStatus: Record<Status, number>;
+    due: Record<"hot" | "cold", { scheduled: number; dueNow: number }>;
+  }> {
     const k = this.keys;
     const p = this.redis.pipeline().zcard(k.registry);
     for (const s of STATUSES) p.zcard(k.byScore(s));
@@ -202,7 +214,10 @@ export class TokenStore {
     return {
       registered: r[0] ?? 0,
       byStatus: { monitoring: r[1] ?? 0, active: r[2] ?? 0, archived: r[3] ?? 0 },
-      due: { hot: { scheduled: r[4] ?? 0, dueNow: r[5] ?? 0 }, cold: { scheduled: r[6] ?? 0, dueNow: r[7] ?? 0 } },
+      due: {
+        hot: { scheduled: r[4] ?? 0, dueNow: r[5] ?? 0 },
+        cold: { scheduled: r[6] ?? 0, dueNow: r[7] ?? 0 },
+      },
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Pool } from "undici";
-import { z } from "zod";
+import type { z } from "zod";
 import { pairsSchema, type Pair } from "@moonfleet/scoring";
 import {
   UpstreamConnectionError,
@@ -71,13 +71,17 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       const length = Number(res.headers["content-length"]);
       if (length > MAX_RESPONSE_BYTES) {
         await res.body.dump();
-        throw new UpstreamSchemaError(`answer of ${length} bytes is over the ${MAX_RESPONSE_BYTES}-byte limit`);
+        throw new UpstreamSchemaError(
+          `answer of ${length} bytes is over the ${MAX_RESPONSE_BYTES}-byte limit`,
+        );
       }
       const text = await res.body.text();
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new UpstreamSchemaError(`answer is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`);
+        throw new UpstreamSchemaError(
+          `answer is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`,
+        );
       }
     } catch (err) {
       if (err instanceof UpstreamError) throw err;

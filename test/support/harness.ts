@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { loadConfig, type Config } from "@moonfleet/config";
+import { createRedis, type Redis } from "@moonfleet/queues";
+import { createLogger } from "@moonfleet/telemetry";
+import {
+  createSimulator,
+  type Simulator,
+  type SimulatorSettingsPatch,
+} from "../../apps/simulator/src/index.js";
+
+export const redisUrl = (): string => inject("redisUrl");
+
+/** A key prefix no other test file uses. */
+export const uniquePrefix = (): string => `t${randomBytes(5).toString("hex")}`;
+
+/** Settings as a process would read them, with test overrides in env form. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ LOG_LEVEL: "silent", ...env });
+}
+
+export const silentLogger = () => createLogger("test", "silent");
+
+export function testRedis(name = "test"): Redis {
+  return createRedis(redisUrl(), { name, blocking: true });
+}
+
+export async function startSimulator(
+  settings: SimulatorSettingsPatch = {},
+): Promise<{ sim: Simulator; url: string }> {
+  const sim = createSimulator({ settings: { latencyMs: 0, jitterMs: 0, rateLimitRpm: 0, ...settings } });
+  const { url } = await sim.listen(0, "127.0.0.1");
+  return { sim, url };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
