@@ -7,7 +7,7 @@ import { TokenStore, type Status, type TokenUpdate } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
-import { silentLogger, testConfig, testRedis, uniquePrefix } from "../support/harness.js";
+import { silentLogger, testLive, testRedis, uniquePrefix } from "../support/harness.js";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -32,11 +32,12 @@ afterAll(async () => {
 async function startApi(env: Record<string, string> = { ADMIN_TOKEN }): Promise<Api> {
   const redis = testRedis("api-test");
   redises.push(redis);
-  const store = new TokenStore(redis, uniquePrefix());
+  const prefix = uniquePrefix();
+  const store = new TokenStore(redis, prefix);
   const clock = { now: T0 };
   const stopping = { value: false };
   const app = createApiApp({
-    config: testConfig(env),
+    live: testLive({ REDIS_KEY_PREFIX: prefix, ...env }, redis),
     redis,
     store,
     logger: silentLogger(),

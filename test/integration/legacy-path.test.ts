@@ -19,7 +19,7 @@ async function scoreOnce(env: Record<string, string>, url: string, mints: string
     mints.map((mint) => ({ mint, createdAt: at - 3_600_000 })),
     at - 1_000,
   );
-  const processBatch = createBatchProcessor({ config, store, upstream, now: () => at });
+  const processBatch = createBatchProcessor({ config: () => config, store, upstream, now: () => at });
   const result = await processBatch({ lane: "cold", mints, claimedAt: at });
   await upstream.close();
   const loaded = await store.load(mints);

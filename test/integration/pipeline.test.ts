@@ -8,7 +8,7 @@ import {
   redisUrl,
   silentLogger,
   startSimulator,
-  testConfig,
+  testResolved,
   testRedis,
   uniquePrefix,
   waitUntil,
@@ -16,7 +16,7 @@ import {
 
 // The whole data path in one process: registry -> producer -> BullMQ -> worker -> simulator -> store.
 const prefix = uniquePrefix();
-const config = testConfig({
+const resolved = testResolved({
   REDIS_KEY_PREFIX: prefix,
   PRODUCER_TICK_MS: "100",
   CACHE_TTL_HOT: "2",
@@ -85,9 +85,9 @@ const fixturePairs = (mint: string, liquidity: [number, number]) => [
 ];
 
 function startFleet(url: string) {
-  producer = createProducer({ config, redisUrl: redisUrl(), logger: silentLogger() });
+  producer = createProducer({ resolved, redisUrl: redisUrl(), logger: silentLogger() });
   producerLoop = producer.run(stopProducer.signal);
-  worker = startWorkerProcess({ config, redisUrl: redisUrl(), upstreamUrl: url, logger: silentLogger() });
+  worker = startWorkerProcess({ resolved, redisUrl: redisUrl(), upstreamUrl: url, logger: silentLogger() });
 }
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import {
   redisUrl,
   silentLogger,
   startSimulator,
-  testConfig,
+  testResolved,
   testRedis,
   uniquePrefix,
   waitUntil,
@@ -42,7 +42,7 @@ describe("a worker killed in the middle of a batch", () => {
     const { sim, url } = await startSimulator({ latencyMs: 1_500 });
     cleanup.push(() => sim.close());
     const producer = createProducer({
-      config: testConfig(env),
+      resolved: testResolved(env),
       redisUrl: redisUrl(),
       logger: silentLogger(),
     });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
-import { loadConfig, type Config } from "@moonfleet/config";
+import { LiveConfig, loadConfig, resolveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
 import { createRedis, type Redis } from "@moonfleet/queues";
 import { createLogger } from "@moonfleet/telemetry";
 import {
@@ -17,6 +17,17 @@ export const uniquePrefix = (): string => `t${randomBytes(5).toString("hex")}`;
 /** Settings as a process would read them, with test overrides in env form. */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ LOG_LEVEL: "silent", ...env });
+}
+
+/** The same, with where each value came from (for LiveConfig and GET /config). */
+export function testResolved(env: Record<string, string> = {}): ResolvedConfig {
+  return resolveConfig({ LOG_LEVEL: "silent", ...env });
+}
+
+/** A LiveConfig over `redis` on the env's REDIS_KEY_PREFIX, not started. */
+export function testLive(env: Record<string, string>, redis: Redis): LiveConfig {
+  const resolved = testResolved(env);
+  return new LiveConfig(resolved, { redis, prefix: resolved.config.redisKeyPrefix });
 }
 
 export const silentLogger = () => createLogger("test", "silent");

@@ -1,13 +1,15 @@
-import { loadConfigOrExit } from "@moonfleet/config";
+import { detectMachine } from "@moonfleet/adaptive";
+import { resolveConfigOrExit } from "@moonfleet/config";
 import { onShutdown } from "@moonfleet/runtime";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { createProducer } from "./producer.js";
 
-const config = loadConfigOrExit("producer");
+const resolved = resolveConfigOrExit("producer", process.env, { machine: await detectMachine() });
+const { config } = resolved;
 const logger = createLogger("producer", config.logLevel);
 const redisUrl = config.redisUrl ?? "redis://127.0.0.1:6379";
 
-const producer = createProducer({ config, redisUrl, logger });
+const producer = createProducer({ resolved, redisUrl, logger });
 const stopping = new AbortController();
 const running = producer.run(stopping.signal);
 logger.info(

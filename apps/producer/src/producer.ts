@@ -1,13 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { batchSize, type Config } from "@moonfleet/config";
+import {
+  initialBatchSizerState,
+  nextBatchSize,
+  type BatchSizerBounds,
+  type BatchSizerState,
+  type LoadLevel,
+} from "@moonfleet/adaptive";
+import { LEGACY, LiveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
 import { LANES, QUEUE_NAMES, bullPrefix, createRedis, keyRoot, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { LeaderLock, TokenStore } from "@moonfleet/store";
+import { LeaderLock, TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 
 export interface ProducerOptions {
-  readonly config: Config;
+  readonly resolved: ResolvedConfig;
   readonly redisUrl: string;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -17,6 +24,43 @@ export interface TickResult {
   readonly leader: boolean;
   readonly claimed: Record<"hot" | "cold", number>;
   readonly jobs: Record<"hot" | "cold", number>;
+  readonly batchSize: Record<"hot" | "cold", number>;
+}
+
+type Lane = "hot" | "cold";
+const LEVEL_RANK: Record<string, number> = { normal: 0, reduced: 1, high: 2 };
+
+/** The fleet as the batch sizer sees it: slots and recent job figures per lane, the worst load. */
+export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
+  let slots = 0;
+  let level: LoadLevel = "normal";
+  let weightedMs = 0;
+  let jobs = 0;
+  let tokens = 0;
+  for (const w of workers) {
+    const l = w.lanes[lane];
+    slots += l.concurrency;
+    if ((LEVEL_RANK[w.level] ?? 0) > LEVEL_RANK[level]!) level = w.level as LoadLevel;
+    if (l.avgJobMs !== null && l.jobs > 0) {
+      weightedMs += l.avgJobMs * l.jobs;
+      jobs += l.jobs;
+      tokens += l.tokens;
+    }
+  }
+  return {
+    fleet: { workers: workers.length, slots, level },
+    avgJobMs: jobs > 0 ? weightedMs / jobs : null,
+    avgJobTokens: jobs > 0 ? tokens / jobs : null,
+  };
+}
+
+export function batchBounds(c: Config, lane: Lane): BatchSizerBounds {
+  return {
+    min: c.minBatchSize,
+    max: c.maxBatchSize,
+    adaptive: c.enableSchedulerOptimization && c.enableAdaptiveBatching,
+    fixed: LEGACY.batchSize[lane],
+  };
 }
 
 /** Jobs are retried by BullMQ only for crashes; upstream failures are rescheduled per token. */
@@ -29,28 +73,79 @@ const JOB_OPTIONS = {
 
 /** Claims due tokens per lane and enqueues them as batch jobs; one producer leads at a time. */
 export function createProducer(opts: ProducerOptions) {
-  const { config, logger } = opts;
+  const { logger } = opts;
   const now = opts.now ?? Date.now;
+  const prefix = opts.resolved.config.redisKeyPrefix;
   const redis = createRedis(opts.redisUrl, { name: "producer" });
-  const store = new TokenStore(redis, config.redisKeyPrefix);
+  const store = new TokenStore(redis, prefix);
+  const live = new LiveConfig(opts.resolved, { redis, prefix }, (err) =>
+    logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),
+  );
+  const config = () => live.config;
   const queues = Object.fromEntries(
     LANES.map((lane) => [
       lane,
       new Queue<BatchJob>(QUEUE_NAMES[lane], {
         connection: redis,
-        prefix: bullPrefix(config.redisKeyPrefix),
+        prefix: bullPrefix(prefix),
       }),
     ]),
   ) as Record<"hot" | "cold", Queue<BatchJob>>;
   const lock = new LeaderLock(
     redis,
-    `${keyRoot(config.redisKeyPrefix)}:producer:leader`,
+    `${keyRoot(prefix)}:producer:leader`,
     `${process.pid}-${randomUUID()}`,
-    Math.max(5_000, config.producerTickMs * 5),
+    Math.max(5_000, opts.resolved.config.producerTickMs * 5),
   );
   let leading = false;
 
+  // The batch sizer's state lives in Redis, so a new leader (or a restart) goes on from what the
+  // last one learned instead of starting over.
+  const sizerKey = (lane: Lane) => `${keyRoot(prefix)}:batch:${lane}`;
+  const sizers: Partial<Record<Lane, BatchSizerState>> = {};
+  async function sizerState(lane: Lane): Promise<BatchSizerState> {
+    const cached = sizers[lane];
+    if (cached) return cached;
+    const raw = await redis.get(sizerKey(lane));
+    const stored = raw ? (JSON.parse(raw) as BatchSizerState) : null;
+    return (sizers[lane] = stored ?? initialBatchSizerState(batchBounds(config(), lane)));
+  }
+
+  async function decideBatchSize(
+    lane: Lane,
+    at: number,
+    workers: readonly WorkerHeartbeat[],
+    waiting: number,
+  ) {
+    const c = config();
+    const previous = await sizerState(lane);
+    const dueNow = await store.countDue(lane, at);
+    const view = fleetView(workers, lane);
+    const d = nextBatchSize(previous, { dueNow, waitingJobs: waiting, ...view }, batchBounds(c, lane));
+    sizers[lane] = d.state;
+    if (d.changed) {
+      logger.info(
+        {
+          event: EVENTS.batchSizeChange,
+          lane,
+          from: previous.size,
+          to: d.size,
+          reason: d.reason,
+          dueNow,
+          waiting,
+          slots: view.fleet.slots,
+          level: view.fleet.level,
+        },
+        `batch size ${previous.size} -> ${d.size} (${d.reason})`,
+      );
+    }
+    if (d.changed || ++persistTicks % 10 === 0) await redis.set(sizerKey(lane), JSON.stringify(d.state));
+    return d.size;
+  }
+  let persistTicks = 0;
+
   async function tick(): Promise<TickResult> {
+    await live.refresh().catch(() => false);
     const leader = await lock.acquireOrRenew();
     if (leader !== leading) {
       leading = leader;
@@ -61,16 +156,20 @@ export function createProducer(opts: ProducerOptions) {
     }
     const claimed = { hot: 0, cold: 0 };
     const jobs = { hot: 0, cold: 0 };
-    if (!leader) return { leader, claimed, jobs };
+    const batchSize = { hot: sizers.hot?.size ?? 0, cold: sizers.cold?.size ?? 0 };
+    if (!leader) return { leader, claimed, jobs, batchSize };
+    const c = config();
+    const workers = await liveWorkers(redis, prefix, now(), Math.max(5_000, c.controllerIntervalMs * 5));
     for (const lane of LANES) {
+      const at = now();
       // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
       // their staleness is visible) rather than as leased jobs that might outlive their lease.
       const waiting = await queues[lane].getWaitingCount();
-      const room = config.maxQueuedJobs - waiting;
+      const size = await decideBatchSize(lane, at, workers, waiting);
+      batchSize[lane] = size;
+      const room = c.maxQueuedJobs - waiting;
       if (room <= 0) continue;
-      const size = batchSize(config, lane);
-      const at = now();
-      const mints = await store.claimDue(lane, at, config.leaseMs, room * size);
+      const mints = await store.claimDue(lane, at, c.leaseMs, room * size);
       if (mints.length === 0) continue;
       const batch = [];
       for (let i = 0; i < mints.length; i += size)
@@ -85,17 +184,19 @@ export function createProducer(opts: ProducerOptions) {
     }
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
-    return { leader, claimed, jobs };
+    return { leader, claimed, jobs, batchSize };
   }
 
   return {
     tick,
+    live,
     queues,
     store,
     /** Ticks until the signal aborts, then releases the lead so another producer takes over at once. */
     async run(signal: AbortSignal): Promise<void> {
+      await live.start();
       await runLoop(async () => void (await tick()), {
-        intervalMs: config.producerTickMs,
+        intervalMs: () => config().producerTickMs,
         signal,
         onError: (err) =>
           logger.error({ event: EVENTS.producerTick, err: String(err) }, "producer tick failed"),
@@ -104,6 +205,7 @@ export function createProducer(opts: ProducerOptions) {
     },
     async close(): Promise<void> {
       await Promise.all(LANES.map((l) => queues[l].close()));
+      await live.stop();
       await redis.quit().catch(() => undefined);
     },
   };

@@ -4,26 +4,32 @@ import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
 import type { UpstreamClient, UpstreamError } from "@moonfleet/upstream";
 import { fetchPairs, type FetchPlan } from "./fetch-pairs.js";
+import type { CallOutcome } from "./lane-controller.js";
 
 export interface ProcessorDeps {
-  readonly config: Config;
+  /** The effective config, read per job so runtime changes apply to the next batch. */
+  readonly config: () => Config;
   readonly store: TokenStore;
   readonly upstream: UpstreamClient;
   readonly now?: () => number;
   /** Called once per failed upstream call group, for logs and counters. */
   readonly onFailure?: (lane: string, mints: number, err: UpstreamError) => void;
+  /** Called after every upstream call with its latency and outcome. */
+  readonly onCall?: (lane: "hot" | "cold", ms: number, outcome: CallOutcome) => void;
+  /** The lane's current timeout (the controller's); the configured base when absent. */
+  readonly timeoutFor?: (lane: "hot" | "cold") => number;
 }
 
 /** Retry a token whose call failed this soon, instead of waiting out its lease. */
 export const RETRY_DELAY_MS = 1_000;
 
 /** How a batch is fetched: the optimized path or the legacy one (one token per call, one at a time). */
-export function fetchPlan(config: Config, lane: "hot" | "cold"): FetchPlan {
+export function fetchPlan(config: Config, lane: "hot" | "cold", timeoutMs?: number): FetchPlan {
   if (!config.enableSchedulerOptimization) return { perCall: 1, parallel: 1, timeoutMs: LEGACY.timeoutMs };
   return {
     perCall: 30,
     parallel: config.enableParallelProcessing ? 8 : 1,
-    timeoutMs: baseTimeoutMs(config, lane),
+    timeoutMs: timeoutMs ?? baseTimeoutMs(config, lane),
   };
 }
 
@@ -68,10 +74,11 @@ export function toSnapshot(
 /** Scores one batch job: load, fetch, evaluate, commit; failed tokens are due again soon. */
 export function createBatchProcessor(deps: ProcessorDeps) {
   const now = deps.now ?? Date.now;
-  const { config, store, upstream } = deps;
+  const { store, upstream } = deps;
 
   return async function processBatch(job: BatchJob, signal?: AbortSignal): Promise<BatchResult> {
     const started = performance.now();
+    const config = deps.config();
     const loaded = await store.load(job.mints);
     const live = loaded.filter((x) => x !== null && x.token.status !== "archived") as Array<{
       token: TokenRecord;
@@ -80,9 +87,10 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     const outcome = await fetchPairs(
       upstream,
       live.map((x) => x.token.mint),
-      fetchPlan(config, job.lane),
+      fetchPlan(config, job.lane, deps.timeoutFor?.(job.lane)),
       now,
       signal,
+      deps.onCall ? (ms, outcome) => deps.onCall?.(job.lane, ms, outcome) : undefined,
     );
 
     const updates: TokenUpdate[] = [];

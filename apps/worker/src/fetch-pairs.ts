@@ -1,5 +1,12 @@
 import type { Pair } from "@moonfleet/scoring";
-import { MAX_MINTS_PER_CALL, UpstreamError, type UpstreamClient } from "@moonfleet/upstream";
+import {
+  MAX_MINTS_PER_CALL,
+  UpstreamError,
+  UpstreamRateLimitedError,
+  UpstreamTimeoutError,
+  type UpstreamClient,
+} from "@moonfleet/upstream";
+import type { CallOutcome } from "./lane-controller.js";
 
 export interface Fetched {
   readonly pairs: readonly Pair[];
@@ -50,6 +57,7 @@ export async function fetchPairs(
   plan: FetchPlan,
   now: () => number,
   signal?: AbortSignal,
+  onCall?: (ms: number, outcome: CallOutcome) => void,
 ): Promise<FetchOutcome> {
   const fetched = new Map<string, Fetched>();
   const failed = new Map<string, UpstreamError>();
@@ -64,11 +72,22 @@ export async function fetchPairs(
         continue;
       }
       calls++;
+      const started = performance.now();
       try {
         const pairs = await upstream.fetchPairs(group, { timeoutMs: plan.timeoutMs, signal });
+        onCall?.(performance.now() - started, "ok");
         byMint(group, pairs, now(), fetched);
       } catch (err) {
         const e = err instanceof UpstreamError ? err : new UpstreamError(String(err), { cause: err });
+        if (!signal?.aborted)
+          onCall?.(
+            performance.now() - started,
+            e instanceof UpstreamTimeoutError
+              ? "timeout"
+              : e instanceof UpstreamRateLimitedError
+                ? "rate_limited"
+                : "error",
+          );
         for (const m of group) failed.set(m, e);
       }
     }

@@ -1,5 +1,7 @@
-import { Worker } from "bullmq";
-import { laneConcurrency, type Config } from "@moonfleet/config";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { Queue, Worker } from "bullmq";
+import { LiveConfig, type ResolvedConfig } from "@moonfleet/config";
 import {
   LANES,
   QUEUE_NAMES,
@@ -10,74 +12,107 @@ import {
   type BatchResult,
 } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { TokenStore } from "@moonfleet/store";
+import { TokenStore, removeHeartbeat } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import { createUpstreamClient, UpstreamTimeoutError } from "@moonfleet/upstream";
+import type { Sampler } from "@moonfleet/adaptive";
 import { createBatchProcessor, fetchPlan } from "./batch-processor.js";
+import { createController, laneSettings } from "./controller-loop.js";
+import { LaneController } from "./lane-controller.js";
 import { WorkerStats } from "./worker-stats.js";
 
+type Lane = "hot" | "cold";
+
 export interface WorkerProcessOptions {
-  readonly config: Config;
+  readonly resolved: ResolvedConfig;
   readonly redisUrl: string;
   readonly upstreamUrl: string;
   readonly logger: Logger;
   readonly now?: () => number;
   /** How often the throughput summary is logged. */
   readonly summaryIntervalMs?: number;
+  /** A sampler to use instead of the machine's (tests). */
+  readonly sampler?: Sampler;
 }
 
 export interface WorkerProcess {
-  readonly workers: Readonly<Record<"hot" | "cold", Worker<BatchJob, BatchResult>>>;
+  readonly id: string;
+  readonly live: LiveConfig;
+  readonly workers: Readonly<Record<Lane, Worker<BatchJob, BatchResult>>>;
+  readonly lanes: Readonly<Record<Lane, LaneController>>;
+  /** Resolves once the runtime config is loaded and the controller has run its first tick. */
+  readonly ready: Promise<void>;
   /** Stops taking jobs, lets in-flight ones finish for `timeoutMs`, then aborts them. */
   stop(timeoutMs: number): Promise<void>;
 }
 
-/** One worker process: a BullMQ worker per lane sharing one upstream pool and one store. */
+/**
+ * One worker process: a BullMQ worker per lane sharing one upstream pool and one store, and the
+ * adaptive controller that sets each lane's concurrency and timeout every CONTROLLER_INTERVAL_MS.
+ */
 export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
-  const { config, logger } = opts;
+  const { logger } = opts;
+  const now = opts.now ?? Date.now;
+  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const prefix = opts.resolved.config.redisKeyPrefix;
   const redis = createRedis(opts.redisUrl, { name: "worker-store" });
   const blocking = createRedis(opts.redisUrl, { name: "worker-queue", blocking: true });
-  const store = new TokenStore(redis, config.redisKeyPrefix);
+  const live = new LiveConfig(opts.resolved, { redis, prefix }, (err) =>
+    logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),
+  );
+  const store = new TokenStore(redis, prefix);
   const upstream = createUpstreamClient({ baseUrl: opts.upstreamUrl });
   const stats = new WorkerStats();
   const inflight = new AbortController();
-  const summaryStop = new AbortController();
+  const background = new AbortController();
+  const lanes: Record<Lane, LaneController> = {
+    hot: new LaneController(laneSettings(live.config, "hot"), now()),
+    cold: new LaneController(laneSettings(live.config, "cold"), now()),
+  };
 
   const processBatch = createBatchProcessor({
-    config,
+    config: () => live.config,
     store,
     upstream,
-    ...(opts.now ? { now: opts.now } : {}),
+    now,
+    timeoutFor: (lane) => lanes[lane].timeout,
+    onCall: (lane, ms, outcome) => lanes[lane].recordCall(ms, outcome),
     onFailure: (lane, mints, err) => {
       const event = err instanceof UpstreamTimeoutError ? EVENTS.timeout : EVENTS.apiCall;
       logger.warn({ event, lane, mints, err: err.message, kind: err.name }, "upstream call failed");
     },
   });
 
-  const make = (lane: "hot" | "cold") => {
+  const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(
       QUEUE_NAMES[lane],
       async (job) => {
         const data = batchJobSchema.parse(job.data);
-        const result = await processBatch(data, inflight.signal);
-        stats.record(lane, result);
-        logger.debug(
-          {
-            event: config.enableSchedulerOptimization
-              ? EVENTS.optimizedGroupProcessing
-              : EVENTS.processingTime,
-            lane,
-            jobId: job.id,
-            ...result,
-          },
-          "batch done",
-        );
-        return result;
+        lanes[lane].active++;
+        try {
+          const result = await processBatch(data, inflight.signal);
+          stats.record(lane, result);
+          lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
+          logger.debug(
+            {
+              event: live.config.enableSchedulerOptimization
+                ? EVENTS.optimizedGroupProcessing
+                : EVENTS.processingTime,
+              lane,
+              jobId: job.id,
+              ...result,
+            },
+            "batch done",
+          );
+          return result;
+        } finally {
+          lanes[lane].active--;
+        }
       },
       {
         connection: blocking,
-        prefix: bullPrefix(config.redisKeyPrefix),
-        concurrency: laneConcurrency(config, lane),
+        prefix: bullPrefix(prefix),
+        concurrency: lanes[lane].limit,
         lockDuration: 30_000,
         stalledInterval: 15_000,
         maxStalledCount: 3,
@@ -89,41 +124,79 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     return worker;
   };
   const workers = { hot: make("hot"), cold: make("cold") };
+  const queues = Object.fromEntries(
+    LANES.map((lane) => [
+      lane,
+      new Queue(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(prefix) }),
+    ]),
+  ) as Record<Lane, Queue>;
 
-  const interval = opts.summaryIntervalMs ?? 10_000;
+  const controller = createController({
+    id,
+    live,
+    redis,
+    workers,
+    queues,
+    lanes,
+    logger,
+    now,
+    ...(opts.sampler ? { sampler: opts.sampler } : {}),
+  });
+  live.onChange(() => controller.clampNow());
+
+  const onTickError = (err: unknown) =>
+    logger.warn({ event: EVENTS.concurrencyChange, err: String(err) }, "controller tick failed");
+  const ready = live.start().then(() => controller.tick().catch(onTickError));
+  const controlling = ready.then(() =>
+    runLoop(() => controller.tick(), {
+      intervalMs: () => live.config.controllerIntervalMs,
+      signal: background.signal,
+      onError: onTickError,
+    }),
+  );
+
   const summary = runLoop(
     () => {
       const s = stats.take();
       if (s.hot.jobs + s.cold.jobs === 0) return;
       logger.info({ event: EVENTS.tokensPerSecond, ...s }, "throughput");
       for (const lane of LANES) {
-        const plan = fetchPlan(config, lane);
-        if (s[lane].jobs > 0)
-          logger.info(
-            {
-              event: EVENTS.parallelBatch,
-              lane,
-              concurrency: workers[lane].concurrency,
-              ...plan,
-              jobs: s[lane].jobs,
-              avgJobMs: s[lane].avgJobMs,
-            },
-            "lane summary",
-          );
+        if (s[lane].jobs === 0) continue;
+        const plan = fetchPlan(live.config, lane, lanes[lane].timeout);
+        logger.info(
+          {
+            event: EVENTS.parallelBatch,
+            lane,
+            concurrency: workers[lane].concurrency,
+            ...plan,
+            jobs: s[lane].jobs,
+            avgJobMs: s[lane].avgJobMs,
+            level: controller.level(),
+          },
+          "lane summary",
+        );
       }
     },
-    { intervalMs: interval, signal: summaryStop.signal },
+    { intervalMs: opts.summaryIntervalMs ?? 10_000, signal: background.signal },
   );
 
   return {
+    id,
+    live,
     workers,
+    lanes,
+    ready,
     async stop(timeoutMs) {
       const closing = Promise.all([workers.hot.close(), workers.cold.close()]);
       const timer = setTimeout(() => inflight.abort(new Error("shutdown deadline")), timeoutMs);
       await closing;
       clearTimeout(timer);
-      summaryStop.abort();
-      await summary;
+      background.abort();
+      await Promise.all([summary, controlling]);
+      controller.close();
+      await removeHeartbeat(redis, prefix, id).catch(() => undefined);
+      await Promise.all(LANES.map((l) => queues[l].close()));
+      await live.stop();
       await upstream.close();
       await Promise.all([redis.quit(), blocking.quit()]).catch(() => undefined);
     },

@@ -1,5 +1,7 @@
+import { availableParallelism, totalmem } from "node:os";
 import type { z } from "zod";
-import { SETTINGS } from "./settings.js";
+import { PROFILES, profileFor, type MachineFacts, type ProfileName } from "./profiles.js";
+import { SETTINGS, type SettingSpec } from "./settings.js";
 
 type Setting = (typeof SETTINGS)[number];
 type Camel<S extends string> = S extends `${infer H}_${infer T}`
@@ -9,10 +11,21 @@ type Camel<S extends string> = S extends `${infer H}_${infer T}`
 /** The parsed settings, keyed by the camelCase form of each env name (MAX_CONCURRENT_HOT -> maxConcurrentHot). */
 export type Config = {
   readonly [S in Setting as Camel<S["env"]>]: S["default"] extends string
-    ? z.output<S["schema"]>
-    : z.output<S["schema"]> | undefined;
+    ? z.output<S["type"]["env"]>
+    : z.output<S["type"]["env"]> | undefined;
 };
 export type ConfigKey = keyof Config;
+
+/** Where an effective value came from, lowest to highest precedence. */
+export type ConfigSource = "default" | "profile" | "environment" | "runtime";
+
+export interface ResolvedConfig {
+  readonly config: Config;
+  readonly sources: Readonly<Record<ConfigKey, ConfigSource>>;
+  /** The profile in force (PERFORMANCE_PROFILE, or the one auto picked for this machine). */
+  readonly profile: ProfileName;
+  readonly machine: MachineFacts;
+}
 
 export const camelCase = (env: string): string =>
   env.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -25,34 +38,70 @@ export class ConfigError extends Error {
 }
 
 const show = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
-// A bad secret is still a secret: name it, never echo it into logs.
 // Values that may carry credentials are never echoed back, even when invalid.
 const SECRETS: ReadonlySet<string> = new Set(["ADMIN_TOKEN", "REDIS_URL", "UPSTREAM_URL"]);
 
-/** Parses every setting from `env`; throws ConfigError naming each bad variable. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export const localMachine = (): MachineFacts => ({ cpus: availableParallelism(), memoryBytes: totalmem() });
+
+export interface LoadOptions {
+  /** The machine that `PERFORMANCE_PROFILE=auto` looks at; this host's cores and memory by default. */
+  readonly machine?: MachineFacts;
+}
+
+/** Parses every setting from `env`, fills profile defaults, and says where each value came from. */
+export function resolveConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  opts: LoadOptions = {},
+): ResolvedConfig {
   const out: Record<string, unknown> = {};
+  const sources: Record<string, ConfigSource> = {};
   const problems: string[] = [];
-  for (const s of SETTINGS) {
+  for (const s of SETTINGS as readonly SettingSpec[]) {
+    const key = camelCase(s.env);
     const given = env[s.env];
-    const raw = given === undefined || given.trim() === "" ? s.default : given.trim();
+    const fromEnv = given !== undefined && given.trim() !== "";
+    const raw = fromEnv ? given.trim() : s.default;
+    sources[key] = fromEnv ? "environment" : "default";
     if (raw === undefined) {
-      out[camelCase(s.env)] = undefined;
+      out[key] = undefined;
       continue;
     }
-    const parsed = s.schema.safeParse(raw);
-    if (parsed.success) out[camelCase(s.env)] = parsed.data;
+    const parsed = s.type.env.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
     else {
       const shown = SECRETS.has(s.env) ? "(hidden)" : JSON.stringify(show(raw));
       problems.push(`${s.env}=${shown}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     }
   }
+  const machine = opts.machine ?? localMachine();
+  const chosen = out.performanceProfile as "auto" | ProfileName | undefined;
+  const profile = chosen === undefined || chosen === "auto" ? profileFor(machine) : chosen;
+  for (const [key, value] of Object.entries(PROFILES[profile])) {
+    if (sources[key] !== "environment") {
+      out[key] = value;
+      sources[key] = "profile";
+    }
+  }
   if (problems.length === 0) problems.push(...crossChecks(out as Config));
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(out) as Config;
+  return {
+    config: Object.freeze(out) as Config,
+    sources: Object.freeze(sources),
+    profile,
+    machine,
+  };
 }
 
-function crossChecks(c: Config): string[] {
+/** Parses every setting from `env`; throws ConfigError naming each bad variable. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  opts: LoadOptions = {},
+): Config {
+  return resolveConfig(env, opts).config;
+}
+
+/** Checks that span several settings; each problem names every variable involved. */
+export function crossChecks(c: Config): string[] {
   const problems: string[] = [];
   const ordered = (kind: "CPU" | "MEMORY", low: number, medium: number, high: number) => {
     if (!(low < medium && medium < high))
@@ -68,15 +117,24 @@ function crossChecks(c: Config): string[] {
 }
 
 /** For an app's main: parse the environment or exit 1 with one readable line per problem. */
-export function loadConfigOrExit(
+export function resolveConfigOrExit(
   app: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): Config {
+  opts: LoadOptions = {},
+): ResolvedConfig {
   try {
-    return loadConfig(env);
+    return resolveConfig(env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const p of err.problems) process.stderr.write(`moonfleet ${app}: invalid setting ${p}\n`);
     process.exit(1);
   }
+}
+
+export function loadConfigOrExit(
+  app: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  opts: LoadOptions = {},
+): Config {
+  return resolveConfigOrExit(app, env, opts).config;
 }

@@ -1,4 +1,6 @@
-import { SETTINGS } from "./settings.js";
+import { camelCase } from "./config.js";
+import { PROFILES } from "./profiles.js";
+import { SETTINGS, type SettingSpec } from "./settings.js";
 
 const GROUPS: Readonly<Record<string, string>> = {
   ENABLE_SCHEDULER_OPTIMIZATION: "Flags (the operator's guide)",
@@ -17,12 +19,19 @@ export function renderEnvExample(): string {
   let out =
     "# moonfleet settings: every variable, its default and what it does.\n" +
     "# Copy to .env (docker compose) or export them; an unset variable takes the default shown.\n" +
-    "# Regenerate with `npm run env:example` after changing packages/config/src/settings.ts.\n";
-  for (const s of SETTINGS) {
+    "# Regenerate with `npm run env:example` after changing packages/config/src/settings.ts.\n" +
+    "# [runtime]: can also change while the fleet runs (PATCH /config, updateOptimizationConfig()).\n";
+  for (const s of SETTINGS as readonly SettingSpec[]) {
     const group = GROUPS[s.env];
     if (group) out += `\n# --- ${group}\n`;
-    out += `# ${s.doc}\n`;
-    out += s.default === undefined ? `# ${s.env}=\n` : `${s.env}=${s.default}\n`;
+    out += `# ${s.doc}${s.runtime ? " [runtime]" : ""}\n`;
+    if (s.profiled) {
+      const key = camelCase(s.env) as keyof (typeof PROFILES)["high"];
+      const byProfile = (["high", "medium", "low"] as const)
+        .map((p) => `${p} ${PROFILES[p][key]}`)
+        .join(", ");
+      out += `# (unset: from PERFORMANCE_PROFILE: ${byProfile})\n# ${s.env}=${s.default}\n`;
+    } else out += s.default === undefined ? `# ${s.env}=\n` : `${s.env}=${s.default}\n`;
   }
   return out;
 }

@@ -2,36 +2,62 @@ import { z } from "zod";
 
 // Every setting moonfleet reads from the environment, in one table: the env name, its zod type and
 // default, and the one-line description that .env.example and the README carry.
-const bool = z.enum(["true", "false"], { error: "expected true or false" }).transform((v) => v === "true");
-const int = (min: number, max: number) =>
-  z.coerce
+// Each type parses an environment string (`env`) and, for settings that can change at runtime,
+// the same value as JSON (`json`, for PATCH /config), with the same bounds and messages.
+interface SettingType<E extends z.ZodType = z.ZodType, J extends z.ZodType = z.ZodType> {
+  readonly env: E;
+  readonly json: J;
+}
+const bounded = (n: z.ZodNumber, min: number, max: number) =>
+  n.min(min, { error: `expected at least ${min}` }).max(max, { error: `expected at most ${max}` });
+const bool = {
+  env: z.enum(["true", "false"], { error: "expected true or false" }).transform((v) => v === "true"),
+  json: z.boolean({ error: "expected true or false" }),
+};
+const int = (min: number, max: number) => ({
+  env: z.coerce
     .number({ error: "expected a number" })
-    .int({ error: "expected a whole number" })
-    .min(min, { error: `expected at least ${min}` })
-    .max(max, { error: `expected at most ${max}` });
-const real = (min: number, max: number) =>
-  z.coerce
-    .number({ error: "expected a number" })
-    .min(min, { error: `expected at least ${min}` })
-    .max(max, { error: `expected at most ${max}` });
+    .pipe(bounded(z.number().int({ error: "expected a whole number" }), min, max)),
+  json: bounded(z.number({ error: "expected a number" }).int({ error: "expected a whole number" }), min, max),
+});
+const real = (min: number, max: number) => ({
+  env: z.coerce.number({ error: "expected a number" }).pipe(bounded(z.number(), min, max)),
+  json: bounded(z.number({ error: "expected a number" }), min, max),
+});
 const percent = real(0, 100);
-const url = z.url({ error: "expected a URL" });
-const text = z.string().min(1);
+const plain = <S extends z.ZodType>(schema: S) => ({ env: schema, json: schema });
+const url = plain(z.url({ error: "expected a URL" }));
+const text = plain(z.string().min(1));
 
 export interface SettingSpec {
   readonly env: string;
-  readonly schema: z.ZodType;
+  readonly type: SettingType;
   /** The default as it is written in the environment; undefined means "unset". */
   readonly default: string | undefined;
   readonly doc: string;
+  /** Changeable at runtime through PATCH /config and updateOptimizationConfig(). */
+  readonly runtime: boolean;
+  /** The default comes from the performance profile (the `default` shown is the high profile's). */
+  readonly profiled: boolean;
 }
 
-const spec = <K extends string, S extends z.ZodType, D extends string | undefined>(
+const spec = <K extends string, T extends SettingType, D extends string | undefined>(
   env: K,
-  schema: S,
+  type: T,
   dflt: D,
   doc: string,
-) => ({ env, schema, default: dflt, doc }) as const;
+  flags: { runtime?: boolean; profiled?: boolean } = {},
+) =>
+  ({
+    env,
+    type,
+    default: dflt,
+    doc,
+    runtime: flags.runtime ?? false,
+    profiled: flags.profiled ?? false,
+  }) as const;
+const live = { runtime: true } as const;
+const profiled = { runtime: true, profiled: true } as const;
 
 export const SETTINGS = [
   // Flags (the operator's guide)
@@ -40,41 +66,67 @@ export const SETTINGS = [
     bool,
     "true",
     "false runs the legacy path: one token per request, one at a time, batches 35/70, 5 s timeout",
+    live,
   ),
   spec(
     "ENABLE_PARALLEL_PROCESSING",
     bool,
     "true",
     "false: concurrency 1 per queue and one upstream call at a time",
+    live,
   ),
-  spec("ENABLE_ADAPTIVE_BATCHING", bool, "true", "false: fixed batch sizes (35 hot, 70 cold)"),
-  spec("ENABLE_DYNAMIC_TIMEOUTS", bool, "true", "false: fixed timeouts TIMEOUT_HOT / TIMEOUT_COLD"),
+  spec("ENABLE_ADAPTIVE_BATCHING", bool, "true", "false: fixed batch sizes (35 hot, 70 cold)", live),
+  spec("ENABLE_DYNAMIC_TIMEOUTS", bool, "true", "false: fixed timeouts TIMEOUT_HOT / TIMEOUT_COLD", live),
   // Concurrency per queue per worker process
-  spec("MAX_CONCURRENT_HOT", int(1, 256), "12", "most hot-queue jobs one worker process runs at once"),
-  spec("MAX_CONCURRENT_COLD", int(1, 256), "16", "most cold-queue jobs one worker process runs at once"),
-  spec("MAX_CONCURRENT_UNDER_LOAD", int(1, 256), "4", "cap per queue while the machine is under high load"),
+  spec(
+    "MAX_CONCURRENT_HOT",
+    int(1, 256),
+    "12",
+    "most hot-queue jobs one worker process runs at once",
+    profiled,
+  ),
+  spec(
+    "MAX_CONCURRENT_COLD",
+    int(1, 256),
+    "16",
+    "most cold-queue jobs one worker process runs at once",
+    profiled,
+  ),
+  spec(
+    "MAX_CONCURRENT_UNDER_LOAD",
+    int(1, 256),
+    "4",
+    "cap per queue while the machine is under high load",
+    live,
+  ),
   // Upstream timeouts, seconds
-  spec("TIMEOUT_HOT", real(0.1, 60), "3.0", "upstream timeout for the hot lane, seconds"),
-  spec("TIMEOUT_COLD", real(0.1, 60), "2.0", "upstream timeout for the cold lane, seconds"),
-  spec("TIMEOUT_UNDER_LOAD", real(0.1, 60), "1.5", "upstream timeout under high load, seconds"),
+  spec("TIMEOUT_HOT", real(0.1, 60), "3.0", "upstream timeout for the hot lane, seconds", live),
+  spec("TIMEOUT_COLD", real(0.1, 60), "2.0", "upstream timeout for the cold lane, seconds", live),
+  spec("TIMEOUT_UNDER_LOAD", real(0.1, 60), "1.5", "upstream timeout under high load, seconds", live),
   // Batch sizing, tokens per job
-  spec("MIN_BATCH_SIZE", int(1, 1000), "10", "smallest batch the producer cuts"),
-  spec("MAX_BATCH_SIZE", int(1, 1000), "150", "largest batch the producer cuts"),
+  spec("MIN_BATCH_SIZE", int(1, 1000), "10", "smallest batch the producer cuts", live),
+  spec("MAX_BATCH_SIZE", int(1, 1000), "150", "largest batch the producer cuts", profiled),
   // Load thresholds, percent
-  spec("HIGH_CPU_THRESHOLD", percent, "80.0", "CPU use (%) above which the load is high"),
-  spec("MEDIUM_CPU_THRESHOLD", percent, "60.0", "CPU use (%) above which the load is reduced"),
-  spec("LOW_CPU_THRESHOLD", percent, "30.0", "CPU use (%) below which the load is normal again"),
-  spec("HIGH_MEMORY_THRESHOLD", percent, "85.0", "memory use (%) above which the load is high"),
-  spec("MEDIUM_MEMORY_THRESHOLD", percent, "70.0", "memory use (%) above which the load is reduced"),
-  spec("LOW_MEMORY_THRESHOLD", percent, "50.0", "memory use (%) below which the load is normal again"),
+  spec("HIGH_CPU_THRESHOLD", percent, "80.0", "CPU use (%) above which the load is high", live),
+  spec("MEDIUM_CPU_THRESHOLD", percent, "60.0", "CPU use (%) above which the load is reduced", live),
+  spec("LOW_CPU_THRESHOLD", percent, "30.0", "CPU use (%) below which the load is normal again", live),
+  spec("HIGH_MEMORY_THRESHOLD", percent, "85.0", "memory use (%) above which the load is high", live),
+  spec("MEDIUM_MEMORY_THRESHOLD", percent, "70.0", "memory use (%) above which the load is reduced", live),
+  spec("LOW_MEMORY_THRESHOLD", percent, "50.0", "memory use (%) below which the load is normal again", live),
   // Freshness targets, seconds
-  spec("CACHE_TTL_HOT", real(1, 86_400), "15", "freshness target of hot (active) tokens, seconds"),
-  spec("CACHE_TTL_COLD", real(1, 86_400), "30", "freshness target of cold (monitoring) tokens, seconds"),
+  spec("CACHE_TTL_HOT", real(1, 86_400), "15", "freshness target of hot (active) tokens, seconds", live),
+  spec(
+    "CACHE_TTL_COLD",
+    real(1, 86_400),
+    "30",
+    "freshness target of cold (monitoring) tokens, seconds",
+    live,
+  ),
   // Wiring
   spec("REDIS_URL", url, undefined, "Redis to use; unset, npm start runs its own redis-server"),
   spec(
     "REDIS_KEY_PREFIX",
-    z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: "expected 1-32 of A-Z a-z 0-9 _ . -" }),
+    plain(z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: "expected 1-32 of A-Z a-z 0-9 _ . -" })),
     "mf",
     "prefix of every Redis key (queues and store)",
   ),
@@ -88,15 +140,28 @@ export const SETTINGS = [
   spec("API_HOST", text, "0.0.0.0", "address the API listens on"),
   spec(
     "ADMIN_TOKEN",
-    z.string().min(16, { error: "expected at least 16 characters" }),
+    plain(z.string().min(16, { error: "expected at least 16 characters" })),
     undefined,
     "bearer token for mutating endpoints; unset, npm start makes one and prints it",
   ),
   spec(
     "LOG_LEVEL",
-    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    plain(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
     "info",
     "pino log level",
+  ),
+  // Adaptive controller
+  spec(
+    "PERFORMANCE_PROFILE",
+    plain(z.enum(["auto", "high", "medium", "low"], { error: "expected auto, high, medium or low" })),
+    "auto",
+    "defaults for MAX_CONCURRENT_HOT/_COLD and MAX_BATCH_SIZE: auto picks high/medium/low from CPU cores and memory",
+  ),
+  spec(
+    "CONTROLLER_INTERVAL_MS",
+    int(100, 60_000),
+    "1000",
+    "how often each worker samples CPU, memory, event loop and upstream and decides its concurrency, ms",
   ),
   // Scheduling
   spec("PRODUCER_TICK_MS", int(50, 60_000), "1000", "how often the producer claims due tokens, ms"),
@@ -111,12 +176,14 @@ export const SETTINGS = [
     int(0, 60_000),
     "2000",
     "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms",
+    live,
   ),
   spec(
     "MAX_QUEUED_JOBS",
     int(1, 100_000),
     "64",
     "the producer stops claiming a lane while its queue holds this many waiting jobs",
+    live,
   ),
   spec(
     "ACTIVATION_LIQUIDITY_USD",

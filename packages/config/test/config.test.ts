@@ -1,9 +1,21 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError, SETTINGS, camelCase, loadConfig, renderEnvExample } from "../src/index.js";
+import {
+  ConfigError,
+  SETTINGS,
+  camelCase,
+  loadConfig as load,
+  renderEnvExample,
+  resolveConfig,
+  type LoadOptions,
+} from "../src/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
+const GiB = 1024 ** 3;
+/** A machine the guide calls "high": the profile defaults then equal the table's defaults. */
+const HIGH: LoadOptions = { machine: { cpus: 8, memoryBytes: 16 * GiB } };
+const loadConfig = (env: Record<string, string | undefined>, opts: LoadOptions = HIGH) => load(env, opts);
 
 /** The problems loadConfig reports for `env`; fails the test when it does not throw a ConfigError. */
 function problemsOf(env: Record<string, string>): readonly string[] {
@@ -41,7 +53,7 @@ describe("loadConfig defaults", () => {
     expect(Object.keys(c).sort()).toEqual(SETTINGS.map((s) => camelCase(s.env)).sort());
     for (const s of SETTINGS) {
       if (s.default === undefined) expect(c[camelCase(s.env)], s.env).toBeUndefined();
-      else expect(c[camelCase(s.env)], s.env).toEqual(s.schema.parse(s.default));
+      else expect(c[camelCase(s.env)], s.env).toEqual(s.type.env.parse(s.default));
     }
   });
 
@@ -58,6 +70,42 @@ describe("loadConfig defaults", () => {
       if (before === undefined) delete process.env.MAX_CONCURRENT_HOT;
       else process.env.MAX_CONCURRENT_HOT = before;
     }
+  });
+});
+
+describe("performance profiles", () => {
+  it("picks the guide's profile from cores and memory, the weaker deciding", () => {
+    const profile = (cpus: number, gib: number) =>
+      resolveConfig({}, { machine: { cpus, memoryBytes: gib * GiB } }).profile;
+    expect(profile(1, 2)).toBe("low");
+    expect(profile(2, 24)).toBe("medium");
+    expect(profile(8, 4)).toBe("medium");
+    expect(profile(4, 8)).toBe("high");
+  });
+
+  it("fills concurrency and batch size from the profile, with explicit values winning", () => {
+    const medium = { machine: { cpus: 2, memoryBytes: 24 * GiB } };
+    const r = resolveConfig({ MAX_CONCURRENT_COLD: "20" }, medium);
+    expect(r.config.maxConcurrentHot).toBe(8);
+    expect(r.config.maxBatchSize).toBe(100);
+    expect(r.config.maxConcurrentCold).toBe(20);
+    expect(r.sources.maxConcurrentHot).toBe("profile");
+    expect(r.sources.maxConcurrentCold).toBe("environment");
+    expect(r.sources.timeoutHot).toBe("default");
+  });
+
+  it("lets PERFORMANCE_PROFILE name a profile instead of detecting one", () => {
+    const r = resolveConfig({ PERFORMANCE_PROFILE: "low" }, HIGH);
+    expect(r.profile).toBe("low");
+    expect([r.config.maxConcurrentHot, r.config.maxConcurrentCold, r.config.maxBatchSize]).toEqual([
+      4, 6, 50,
+    ]);
+  });
+
+  it("checks the batch bounds against the profile's maximum", () => {
+    expect(() => resolveConfig({ PERFORMANCE_PROFILE: "low", MIN_BATCH_SIZE: "60" }, HIGH)).toThrow(
+      /MIN_BATCH_SIZE/,
+    );
   });
 });
 
@@ -232,9 +280,10 @@ describe(".env.example", () => {
   it("lists every setting with its default and description", () => {
     const lines = renderEnvExample().split("\n");
     for (const s of SETTINGS) {
-      const line = s.default === undefined ? `# ${s.env}=` : `${s.env}=${s.default}`;
+      const line =
+        s.default === undefined || s.profiled ? `# ${s.env}=${s.default ?? ""}` : `${s.env}=${s.default}`;
       expect(lines, s.env).toContain(line);
-      expect(lines, s.env).toContain(`# ${s.doc}`);
+      expect(lines, s.env).toContain(`# ${s.doc}${s.runtime ? " [runtime]" : ""}`);
     }
   });
 

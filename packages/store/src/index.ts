@@ -11,3 +11,10 @@ export type {
   TokenListItem,
 } from "./types.js";
 export { LeaderLock } from "./leader-lock.js";
+export {
+  publishHeartbeat,
+  removeHeartbeat,
+  liveWorkers,
+  type WorkerHeartbeat,
+  type LaneState,
+} from "./fleet-registry.js";

@@ -99,6 +99,11 @@ export class TokenStore {
     )) as string[];
   }
 
+  /** Tokens of a lane due at or before `now` (not yet claimed). */
+  async countDue(lane: "hot" | "cold", now: number): Promise<number> {
+    return this.redis.zcount(this.keys.due(lane), "-inf", now);
+  }
+
   /** Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch). */
   async reschedule(lane: "hot" | "cold", mints: readonly string[], dueAt: number): Promise<void> {
     if (mints.length === 0) return;

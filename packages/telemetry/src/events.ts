@@ -14,6 +14,8 @@ export const EVENTS = {
   timeoutChange: "timeout_change",
   producerTick: "producer_tick",
   leadership: "leadership",
+  configChange: "config_change",
+  loadLevel: "load_level",
   tokensRegistered: "tokens_registered",
   statusChange: "status_change",
   startup: "startup",

@@ -1,0 +1,192 @@
+import { hostname } from "node:os";
+import type { Worker } from "bullmq";
+import type { Queue } from "bullmq";
+import {
+  createSampler,
+  nextLoadLevel,
+  type LoadLevel,
+  type Readings,
+  type Sampler,
+} from "@moonfleet/adaptive";
+import { LEGACY, baseTimeoutMs, type Config, type LiveConfig } from "@moonfleet/config";
+import { LANES } from "@moonfleet/queues";
+import { publishHeartbeat, type WorkerHeartbeat } from "@moonfleet/store";
+import type { Redis } from "@moonfleet/queues";
+import { EVENTS, type Logger } from "@moonfleet/telemetry";
+import type { LaneController} from "./lane-controller.js";
+import { type LaneSettings } from "./lane-controller.js";
+
+type Lane = "hot" | "cold";
+
+/** What each lane's controller may do under the current config (flags, bounds, base timeouts). */
+export function laneSettings(c: Config, lane: Lane): LaneSettings {
+  const optimized = c.enableSchedulerOptimization;
+  return {
+    bounds: {
+      max: lane === "hot" ? c.maxConcurrentHot : c.maxConcurrentCold,
+      underLoad: c.maxConcurrentUnderLoad,
+    },
+    parallel: optimized && c.enableParallelProcessing,
+    dynamicTimeouts: optimized && c.enableDynamicTimeouts,
+    baseTimeoutMs: optimized ? baseTimeoutMs(c, lane) : LEGACY.timeoutMs,
+    underLoadTimeoutMs: optimized ? c.timeoutUnderLoad * 1000 : LEGACY.timeoutMs,
+  };
+}
+
+export interface ControllerDeps {
+  readonly id: string;
+  readonly live: LiveConfig;
+  readonly redis: Redis;
+  readonly workers: Readonly<Record<Lane, Worker>>;
+  readonly queues: Readonly<Record<Lane, Queue>>;
+  readonly lanes: Readonly<Record<Lane, LaneController>>;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly sampler?: Sampler;
+}
+
+/**
+ * Each tick: sample the machine, update the load level, let each lane's controller decide its
+ * concurrency and timeout, apply them to the BullMQ workers, and publish a heartbeat. Every change
+ * is logged once with its reason.
+ */
+export function createController(deps: ControllerDeps) {
+  const { live, logger, lanes, workers } = deps;
+  const sampler = deps.sampler ?? createSampler();
+  const startedAt = deps.now();
+  let level: LoadLevel = "normal";
+  let readings: Readings | null = null;
+  let ticks = 0;
+
+  const thresholds = (c: Config) => ({
+    highCpu: c.highCpuThreshold,
+    mediumCpu: c.mediumCpuThreshold,
+    lowCpu: c.lowCpuThreshold,
+    highMemory: c.highMemoryThreshold,
+    mediumMemory: c.mediumMemoryThreshold,
+    lowMemory: c.lowMemoryThreshold,
+  });
+
+  async function tick(): Promise<void> {
+    await live.refresh().catch(() => false);
+    const c = live.config;
+    readings = await sampler.sample();
+    const previousLevel = level;
+    level = nextLoadLevel(level, readings, thresholds(c));
+    if (level !== previousLevel)
+      logger.info(
+        {
+          event: EVENTS.loadLevel,
+          from: previousLevel,
+          to: level,
+          cpu: round(readings.cpuPercent),
+          memory: round(readings.memoryPercent),
+          loopP99Ms: round(readings.eventLoopDelayP99Ms),
+        },
+        `load level ${level}`,
+      );
+    const now = deps.now();
+    for (const lane of LANES) {
+      const waiting = await deps.queues[lane].getWaitingCount();
+      const t = lanes[lane].tick(level, waiting, laneSettings(c, lane), now);
+      if (t.concurrency.changed) {
+        workers[lane].concurrency = t.concurrency.limit;
+        logger.info(
+          {
+            event: EVENTS.concurrencyChange,
+            lane,
+            from: t.concurrency.from,
+            to: t.concurrency.limit,
+            reason: t.concurrency.reason,
+            level,
+            waiting,
+            cpu: round(readings.cpuPercent),
+          },
+          `concurrency ${t.concurrency.from} -> ${t.concurrency.limit} (${t.concurrency.reason})`,
+        );
+      }
+      if (t.timeout.changed)
+        logger.info(
+          {
+            event: EVENTS.timeoutChange,
+            lane,
+            fromMs: t.timeout.from,
+            toMs: t.timeout.ms,
+            reason: t.timeout.reason,
+            p95Ms: round(t.signals.latencyP95Ms),
+          },
+          `timeout ${t.timeout.from} -> ${t.timeout.ms} ms (${t.timeout.reason})`,
+        );
+    }
+    if (++ticks % 10 === 0) {
+      logger.info(
+        {
+          event: EVENTS.cpuUsage,
+          cpuPercent: round(readings.cpuPercent),
+          processCpuPercent: round(readings.processCpuPercent),
+          loadPerCpu: round(readings.loadPerCpu),
+          level,
+        },
+        "cpu usage",
+      );
+      logger.info(
+        {
+          event: EVENTS.memoryUsage,
+          memoryPercent: round(readings.memoryPercent),
+          rssMb: Math.round(readings.rssBytes / 1e6),
+          heapUsedMb: Math.round(readings.heapUsedBytes / 1e6),
+          level,
+        },
+        "memory usage",
+      );
+    }
+    await publishHeartbeat(deps.redis, c.redisKeyPrefix, heartbeat(now), heartbeatTtlMs(c));
+  }
+
+  function heartbeat(now: number): WorkerHeartbeat {
+    return {
+      id: deps.id,
+      pid: process.pid,
+      host: hostname(),
+      startedAt,
+      at: now,
+      level,
+      readings: readings ? { ...readings } : {},
+      lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
+    };
+  }
+
+  /** Applies a lowered bound at once (a runtime change), without waiting for the next tick. */
+  function clampNow(): void {
+    for (const lane of LANES) {
+      const s = laneSettings(live.config, lane);
+      const cap = !s.parallel
+        ? 1
+        : level === "high"
+          ? Math.min(s.bounds.max, s.bounds.underLoad)
+          : s.bounds.max;
+      const from = lanes[lane].limit;
+      if (lanes[lane].clamp(cap, deps.now())) {
+        workers[lane].concurrency = lanes[lane].limit;
+        logger.info(
+          {
+            event: EVENTS.concurrencyChange,
+            lane,
+            from,
+            to: lanes[lane].limit,
+            reason: "clamp_bounds",
+            level,
+          },
+          `concurrency ${from} -> ${lanes[lane].limit} (clamp_bounds)`,
+        );
+      }
+    }
+  }
+
+  return { tick, clampNow, level: () => level, close: () => sampler.close() };
+}
+
+/** A heartbeat outlives a few missed ticks, then the worker drops out of the fleet view. */
+export const heartbeatTtlMs = (c: Config): number => Math.max(5_000, c.controllerIntervalMs * 5);
+
+const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);

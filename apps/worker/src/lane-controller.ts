@@ -1,0 +1,169 @@
+import {
+  LatencyEstimator,
+  initialConcurrency,
+  nextBaseline,
+  nextConcurrency,
+  nextTimeout,
+  type ConcurrencyBounds,
+  type ConcurrencyState,
+  type LoadLevel,
+  type UpstreamSignals,
+} from "@moonfleet/adaptive";
+import type { LaneState } from "@moonfleet/store";
+
+export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
+
+export interface LaneSettings {
+  readonly bounds: ConcurrencyBounds;
+  /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_PARALLEL_PROCESSING. */
+  readonly parallel: boolean;
+  /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_DYNAMIC_TIMEOUTS. */
+  readonly dynamicTimeouts: boolean;
+  readonly baseTimeoutMs: number;
+  readonly underLoadTimeoutMs: number;
+}
+
+export interface LaneTick {
+  readonly concurrency: { limit: number; changed: boolean; reason: string; from: number };
+  readonly timeout: { ms: number; changed: boolean; reason: string; from: number };
+  readonly signals: UpstreamSignals;
+}
+
+const JOB_MS_ALPHA = 0.2;
+
+/**
+ * One lane's controller state in one worker process: what its calls and jobs did since the last
+ * tick, the latency estimate, and the current concurrency and timeout. The decisions themselves
+ * are the pure functions of @moonfleet/adaptive.
+ */
+export class LaneController {
+  private readonly latency = new LatencyEstimator();
+  private baseline: number | null = null;
+  private window = { calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
+  private totals = { jobs: 0, tokens: 0, failedTokens: 0, calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
+  private concurrencyState: ConcurrencyState;
+  private reason: string;
+  private changedAt: number;
+  private timeoutMs: number;
+  private timeoutReason = "no_data";
+  private avgJobMs: number | null = null;
+  active = 0;
+
+  constructor(settings: LaneSettings, now: number) {
+    const start = settings.parallel ? initialConcurrency(settings.bounds) : null;
+    this.concurrencyState = start?.state ?? { limit: 1, ticksSinceCut: 0 };
+    this.reason = start ? start.reason : "parallel_disabled";
+    this.changedAt = now;
+    this.timeoutMs = settings.baseTimeoutMs;
+    if (!settings.dynamicTimeouts) this.timeoutReason = "fixed";
+  }
+
+  get limit(): number {
+    return this.concurrencyState.limit;
+  }
+
+  get timeout(): number {
+    return this.timeoutMs;
+  }
+
+  /** Lowers the limit at once to `cap` (a runtime change of the bounds); true when it changed. */
+  clamp(cap: number, now: number): boolean {
+    if (this.concurrencyState.limit <= cap) return false;
+    this.concurrencyState = { ...this.concurrencyState, limit: Math.max(1, cap) };
+    this.reason = "clamp_bounds";
+    this.changedAt = now;
+    return true;
+  }
+
+  recordCall(ms: number, outcome: CallOutcome): void {
+    this.window.calls++;
+    this.totals.calls++;
+    if (outcome === "timeout") {
+      this.window.timeouts++;
+      this.totals.timeouts++;
+      this.latency.recordTimeout(ms);
+    } else if (outcome === "rate_limited") {
+      this.window.rateLimited++;
+      this.totals.rateLimited++;
+    } else if (outcome === "error") {
+      this.window.errors++;
+      this.totals.errors++;
+    } else this.latency.record(ms);
+  }
+
+  recordJob(durationMs: number, tokens: number, failedTokens: number): void {
+    this.totals.jobs++;
+    this.totals.tokens += tokens;
+    this.totals.failedTokens += failedTokens;
+    this.avgJobMs =
+      this.avgJobMs === null ? durationMs : this.avgJobMs + JOB_MS_ALPHA * (durationMs - this.avgJobMs);
+  }
+
+  /** One controller tick: decide concurrency and timeout from this tick's signals. */
+  tick(level: LoadLevel, waiting: number, settings: LaneSettings, now: number): LaneTick {
+    const p50 = this.latency.percentile(0.5);
+    const signals: UpstreamSignals = {
+      ...this.window,
+      latencyP50Ms: p50,
+      latencyP95Ms: this.latency.percentile(0.95),
+      baselineLatencyMs: this.baseline,
+    };
+    const fromLimit = this.concurrencyState.limit;
+    const decision = nextConcurrency(
+      this.concurrencyState,
+      { level, queue: { waiting, active: this.active }, upstream: signals, parallel: settings.parallel },
+      settings.bounds,
+    );
+    this.concurrencyState = decision.state;
+    if (decision.changed) {
+      this.reason = decision.reason;
+      this.changedAt = now;
+    }
+    const fromTimeout = this.timeoutMs;
+    const timeout = nextTimeout({
+      estimateP99Ms: this.latency.percentile(0.99),
+      baseMs: settings.baseTimeoutMs,
+      underLoadMs: settings.underLoadTimeoutMs,
+      level,
+      dynamic: settings.dynamicTimeouts,
+    });
+    this.timeoutMs = Math.round(timeout.timeoutMs);
+    this.timeoutReason = timeout.reason;
+    // The baseline follows p50 slowly (alpha 0.05), so a surge stands out against it for a while.
+    this.baseline = nextBaseline(this.baseline, p50);
+    this.latency.decay();
+    this.window = { calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
+    return {
+      concurrency: {
+        limit: decision.limit,
+        changed: decision.changed,
+        reason: decision.reason,
+        from: fromLimit,
+      },
+      timeout: {
+        ms: this.timeoutMs,
+        changed: this.timeoutMs !== fromTimeout,
+        reason: timeout.reason,
+        from: fromTimeout,
+      },
+      signals,
+    };
+  }
+
+  state(): LaneState {
+    return {
+      concurrency: this.concurrencyState.limit,
+      active: this.active,
+      reason: this.reason,
+      changedAt: this.changedAt,
+      timeoutMs: this.timeoutMs,
+      timeoutReason: this.timeoutReason,
+      ...this.totals,
+      avgJobMs: this.avgJobMs === null ? null : Math.round(this.avgJobMs),
+      latencyP50Ms: round(this.latency.percentile(0.5)),
+      latencyP95Ms: round(this.latency.percentile(0.95)),
+    };
+  }
+}
+
+const round = (v: number | null) => (v === null ? null : Math.round(v));

@@ -1,0 +1,143 @@
+// The concurrency controller: AIMD (additive increase, multiplicative decrease), as in TCP
+// congestion control. Growing by one slot per tick probes for headroom gently; cutting by a
+// fraction backs off fast when the machine or the upstream says it is overloaded. Applied every
+// CONTROLLER_INTERVAL_MS, one decision per lane per process.
+//
+// Rules, first match wins, then the result is clamped to [1, max] (and to the under-load cap
+// while high):
+//   parallel off                   -> 1                                   parallel_disabled
+//   load high                      -> max(1, min(underLoad, floor(limit/2))) cut_high_load
+//        (one tick brings any limit under the cap; it keeps halving while the machine stays high)
+//   429s this tick                 -> x0.5                                cut_rate_limited
+//   timeouts+errors > 10% (>=5 calls) -> x0.7                             cut_upstream_errors
+//   p50 > 2 x baseline (>=5 calls) -> x0.8                                cut_latency_rising
+//        (at most once per cooldown: latency answers a cut with a delay, and cutting again before
+//        the last cut has shown its effect would drive the limit to 1 on one slow episode)
+//   load reduced                   -> hold                                hold_reduced_load
+//   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
+//        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; at max -> hold_max)
+//   normal otherwise               -> hold                                hold_idle
+// A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
+import type {
+  ConcurrencyBounds,
+  ConcurrencyDecision,
+  ConcurrencyReason,
+  ConcurrencyState,
+  LoadLevel,
+  QueueSignals,
+  UpstreamSignals,
+} from "./types.js";
+
+/** Ticks after a cut before the limit may grow again. */
+export const GROWTH_COOLDOWN_TICKS = 3;
+export const RATE_LIMITED_FACTOR = 0.5;
+export const UPSTREAM_ERROR_FACTOR = 0.7;
+export const LATENCY_RISING_FACTOR = 0.8;
+/** Share of calls that may time out or fail before the limit is cut. */
+export const UPSTREAM_ERROR_RATIO = 0.1;
+/** Latency p50 above this multiple of the baseline counts as rising. */
+export const LATENCY_GRADIENT = 2;
+/** Calls a tick needs before its error ratio or latency says anything. */
+export const MIN_CALLS_FOR_SIGNAL = 5;
+
+export interface ConcurrencyInput {
+  readonly level: LoadLevel;
+  readonly queue: QueueSignals;
+  readonly upstream: UpstreamSignals;
+  readonly parallel: boolean;
+}
+
+const CUT_REASONS: ReadonlySet<ConcurrencyReason> = new Set([
+  "cut_high_load",
+  "cut_rate_limited",
+  "cut_upstream_errors",
+  "cut_latency_rising",
+]);
+
+/** A positive whole number; garbage (NaN, 0, negatives) becomes 1. */
+function atLeastOne(n: number): number {
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
+}
+
+/**
+ * The limit a process starts with: the under-load cap (never above max). Starting low and growing
+ * is safer than starting at max on a machine whose load is not known yet; growth is allowed at once.
+ */
+export function initialConcurrency(bounds: ConcurrencyBounds): ConcurrencyDecision {
+  const limit = Math.min(atLeastOne(bounds.max), atLeastOne(bounds.underLoad));
+  return {
+    state: { limit, ticksSinceCut: GROWTH_COOLDOWN_TICKS },
+    limit,
+    changed: true,
+    reason: "start",
+  };
+}
+
+export function nextConcurrency(
+  state: ConcurrencyState,
+  input: ConcurrencyInput,
+  bounds: ConcurrencyBounds,
+): ConcurrencyDecision {
+  const max = atLeastOne(bounds.max);
+  const underLoad = atLeastOne(bounds.underLoad);
+  const cap = input.level === "high" ? Math.min(max, underLoad) : max;
+  const current = atLeastOne(state.limit);
+  const ticksSinceCut = Number.isFinite(state.ticksSinceCut) ? Math.max(0, state.ticksSinceCut) : 0;
+
+  const { proposed, reason } = propose(current, ticksSinceCut, input, max, underLoad);
+  const limit = Math.min(Math.max(proposed, 1), cap);
+  const finalReason: ConcurrencyReason =
+    limit !== proposed && !CUT_REASONS.has(reason) && reason !== "parallel_disabled"
+      ? "clamp_bounds"
+      : reason;
+
+  return {
+    state: { limit, ticksSinceCut: CUT_REASONS.has(finalReason) ? 0 : ticksSinceCut + 1 },
+    limit,
+    changed: limit !== state.limit,
+    reason: finalReason,
+  };
+}
+
+function propose(
+  current: number,
+  ticksSinceCut: number,
+  input: ConcurrencyInput,
+  max: number,
+  underLoad: number,
+): { proposed: number; reason: ConcurrencyReason } {
+  if (!input.parallel) return { proposed: 1, reason: "parallel_disabled" };
+
+  if (input.level === "high") {
+    return { proposed: Math.max(1, Math.min(underLoad, Math.floor(current / 2))), reason: "cut_high_load" };
+  }
+
+  const up = input.upstream;
+  if (up.rateLimited > 0) {
+    return { proposed: cut(current, RATE_LIMITED_FACTOR), reason: "cut_rate_limited" };
+  }
+  const enoughCalls = up.calls >= MIN_CALLS_FOR_SIGNAL;
+  if (enoughCalls && (up.timeouts + up.errors) / up.calls > UPSTREAM_ERROR_RATIO) {
+    return { proposed: cut(current, UPSTREAM_ERROR_FACTOR), reason: "cut_upstream_errors" };
+  }
+  const latencyRising =
+    enoughCalls &&
+    up.latencyP50Ms !== null &&
+    up.baselineLatencyMs !== null &&
+    up.latencyP50Ms > LATENCY_GRADIENT * up.baselineLatencyMs;
+  if (latencyRising && ticksSinceCut >= GROWTH_COOLDOWN_TICKS) {
+    return { proposed: cut(current, LATENCY_RISING_FACTOR), reason: "cut_latency_rising" };
+  }
+
+  if (input.level === "reduced") return { proposed: current, reason: "hold_reduced_load" };
+
+  const saturated = input.queue.waiting > 0 && input.queue.active >= current;
+  if (!saturated) return { proposed: current, reason: "hold_idle" };
+  if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
+  if (current >= max) return { proposed: current, reason: "hold_max" };
+  return { proposed: current + 1, reason: "grow_backlog" };
+}
+
+function cut(limit: number, factor: number): number {
+  return Math.max(1, Math.floor(limit * factor));
+}

@@ -1,0 +1,36 @@
+export type {
+  LoadLevel,
+  Readings,
+  Thresholds,
+  UpstreamSignals,
+  QueueSignals,
+  ConcurrencyBounds,
+  ConcurrencyReason,
+  ConcurrencyState,
+  ConcurrencyDecision,
+  BatchSizerInput,
+  BatchSizerBounds,
+  BatchSizerState,
+  BatchSizeReason,
+  BatchSizeDecision,
+} from "./types.js";
+export { nextLoadLevel, EVENT_LOOP_HIGH_MS, EVENT_LOOP_MEDIUM_MS, EVENT_LOOP_LOW_MS } from "./load-level.js";
+export {
+  nextConcurrency,
+  initialConcurrency,
+  GROWTH_COOLDOWN_TICKS,
+  type ConcurrencyInput,
+} from "./concurrency.js";
+export {
+  LatencyEstimator,
+  nextBaseline,
+  nextTimeout,
+  TIMEOUT_MIN_MS,
+  TIMEOUT_MAX_MS,
+  type TimeoutDecision,
+  type TimeoutInput,
+  type TimeoutReason,
+} from "./timeout-estimator.js";
+export { nextBatchSize, initialBatchSizerState, TARGET_JOB_MS, UPSTREAM_BATCH } from "./batch-sizer.js";
+export { createSampler, SamplerClosedError, type Sampler, type SamplerOptions } from "./sampler.js";
+export { detectMachine, type Machine } from "./machine.js";

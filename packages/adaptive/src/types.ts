@@ -1,0 +1,145 @@
+// The controller's vocabulary: plain values in, decisions out. Pure cores take these and a clock;
+// the worker and producer sample the world into them and apply what comes back.
+
+/** normal: grow when there is work; reduced: hold; high: cut to the under-load cap. */
+export type LoadLevel = "normal" | "reduced" | "high";
+
+/** One sample of the machine and this process, every CONTROLLER_INTERVAL_MS. */
+export interface Readings {
+  /** When the sample was taken (epoch ms). */
+  readonly at: number;
+  /** CPU use of the host or container (0-100, of the CPUs this process may use). */
+  readonly cpuPercent: number;
+  /** Memory use of the host or container (0-100, of its limit when it has one). */
+  readonly memoryPercent: number;
+  /** This process's own CPU use (0-100 of one core, may exceed 100 with worker threads). */
+  readonly processCpuPercent: number;
+  /** Event-loop delay since the last sample, milliseconds. */
+  readonly eventLoopDelayP99Ms: number;
+  readonly eventLoopDelayMeanMs: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** 1-minute load average divided by the CPUs available. */
+  readonly loadPerCpu: number;
+}
+
+export interface Thresholds {
+  readonly highCpu: number;
+  readonly mediumCpu: number;
+  readonly lowCpu: number;
+  readonly highMemory: number;
+  readonly mediumMemory: number;
+  readonly lowMemory: number;
+}
+
+/** What the upstream did for one lane since the last tick. */
+export interface UpstreamSignals {
+  /** Calls finished (any outcome). */
+  readonly calls: number;
+  readonly timeouts: number;
+  /** 5xx, connection errors, malformed answers. */
+  readonly errors: number;
+  /** 429 answers. */
+  readonly rateLimited: number;
+  /** Recent latency percentiles (ms), null without data. */
+  readonly latencyP50Ms: number | null;
+  readonly latencyP95Ms: number | null;
+  /** A slow-moving baseline of latency p50 (ms), null without data. */
+  readonly baselineLatencyMs: number | null;
+}
+
+export interface QueueSignals {
+  /** Jobs waiting in this lane's queue (fleet-wide). */
+  readonly waiting: number;
+  /** Jobs this process is running for the lane right now. */
+  readonly active: number;
+}
+
+export interface ConcurrencyBounds {
+  /** MAX_CONCURRENT_HOT / MAX_CONCURRENT_COLD. */
+  readonly max: number;
+  /** MAX_CONCURRENT_UNDER_LOAD. */
+  readonly underLoad: number;
+}
+
+export type ConcurrencyReason =
+  | "start"
+  | "grow_backlog"
+  | "hold_idle"
+  | "hold_reduced_load"
+  | "hold_cooldown"
+  | "cut_high_load"
+  | "cut_rate_limited"
+  | "cut_upstream_errors"
+  | "cut_latency_rising"
+  | "hold_max"
+  | "clamp_bounds"
+  | "parallel_disabled";
+
+export interface ConcurrencyState {
+  readonly limit: number;
+  /** Ticks since the last cut (growth waits a few ticks after a cut, so it does not oscillate). */
+  readonly ticksSinceCut: number;
+}
+
+export interface ConcurrencyDecision {
+  readonly state: ConcurrencyState;
+  readonly limit: number;
+  readonly changed: boolean;
+  readonly reason: ConcurrencyReason;
+}
+
+/** What the producer knows about one lane when it sizes the next batches. */
+export interface BatchSizerInput {
+  /** Tokens due and waiting to be claimed in this lane. */
+  readonly dueNow: number;
+  /** Jobs already waiting in the lane's queue (fleet-wide). */
+  readonly waitingJobs: number;
+  readonly fleet: {
+    readonly workers: number;
+    /** Total concurrency of the lane across live workers. */
+    readonly slots: number;
+    /** The worst load level among the workers. */
+    readonly level: LoadLevel;
+  };
+  /** Mean duration of recently finished jobs (ms), null without data. */
+  readonly avgJobMs: number | null;
+  /** Mean tokens per recently finished job; when absent the current size is assumed. */
+  readonly avgJobTokens?: number | null;
+}
+
+export interface BatchSizerBounds {
+  /** MIN_BATCH_SIZE / MAX_BATCH_SIZE. */
+  readonly min: number;
+  readonly max: number;
+  /** ENABLE_ADAPTIVE_BATCHING. */
+  readonly adaptive: boolean;
+  /** The legacy fixed size for the lane (35 hot, 70 cold), used when not adaptive. */
+  readonly fixed: number;
+}
+
+/** Plain JSON: the producer keeps it in Redis so a restart does not forget what it learned. */
+export interface BatchSizerState {
+  readonly size: number;
+  /** EWMA of job duration per token (ms), null until a job has finished. */
+  readonly msPerToken: number | null;
+  readonly ticksSinceChange: number;
+}
+
+export type BatchSizeReason =
+  | "start"
+  | "fixed"
+  | "hold"
+  | "hold_settling"
+  | "grow_backlog"
+  | "shrink_slow_jobs"
+  | "shrink_high_load"
+  | "spread_small_backlog"
+  | "clamp_bounds";
+
+export interface BatchSizeDecision {
+  readonly state: BatchSizerState;
+  readonly size: number;
+  readonly changed: boolean;
+  readonly reason: BatchSizeReason;
+}

@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import { GROWTH_COOLDOWN_TICKS, initialConcurrency, nextConcurrency } from "../src/concurrency.js";
+import type { ConcurrencyInput } from "../src/concurrency.js";
+import type { ConcurrencyBounds, ConcurrencyState, LoadLevel, UpstreamSignals } from "../src/types.js";
+
+const bounds: ConcurrencyBounds = { max: 12, underLoad: 4 };
+const quiet: UpstreamSignals = {
+  calls: 50,
+  timeouts: 0,
+  errors: 0,
+  rateLimited: 0,
+  latencyP50Ms: 200,
+  latencyP95Ms: 400,
+  baselineLatencyMs: 200,
+};
+
+function input(over: Partial<ConcurrencyInput> & { limit?: number } = {}): ConcurrencyInput {
+  const limit = over.limit ?? 1;
+  return {
+    level: over.level ?? "normal",
+    // Saturated with work waiting, unless the test says otherwise.
+    queue: over.queue ?? { waiting: 100, active: limit },
+    upstream: over.upstream ?? quiet,
+    parallel: over.parallel ?? true,
+  };
+}
+
+const settled = (limit: number): ConcurrencyState => ({ limit, ticksSinceCut: 100 });
+
+describe("initialConcurrency", () => {
+  it("starts at the under-load cap, never above max", () => {
+    expect(initialConcurrency(bounds)).toMatchObject({ limit: 4, reason: "start" });
+    expect(initialConcurrency({ max: 2, underLoad: 4 }).limit).toBe(2);
+  });
+});
+
+describe("nextConcurrency", () => {
+  it("grows by one per tick under headroom, up to max", () => {
+    let state = initialConcurrency(bounds).state;
+    const limits: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const d = nextConcurrency(state, input({ limit: state.limit }), bounds);
+      limits.push(d.limit);
+      state = d.state;
+    }
+    expect(limits.slice(0, 9)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 12]);
+    expect(nextConcurrency(state, input({ limit: 12 }), bounds).reason).toBe("hold_max");
+    expect(Math.max(...limits)).toBe(12);
+  });
+
+  it("does not grow without waiting work or with free slots", () => {
+    const idle = nextConcurrency(settled(6), input({ queue: { waiting: 0, active: 6 } }), bounds);
+    expect(idle).toMatchObject({ limit: 6, changed: false, reason: "hold_idle" });
+    const unsaturated = nextConcurrency(settled(6), input({ queue: { waiting: 10, active: 3 } }), bounds);
+    expect(unsaturated).toMatchObject({ limit: 6, reason: "hold_idle" });
+  });
+
+  it("falls to the under-load cap within two ticks of high load, from max", () => {
+    const first = nextConcurrency(settled(12), input({ level: "high", limit: 12 }), bounds);
+    expect(first).toMatchObject({ limit: 4, changed: true, reason: "cut_high_load" });
+    expect(first.state.ticksSinceCut).toBe(0);
+    // It keeps halving while the machine stays high.
+    const second = nextConcurrency(first.state, input({ level: "high", limit: 4 }), bounds);
+    expect(second.limit).toBe(2);
+    const third = nextConcurrency(second.state, input({ level: "high", limit: 2 }), bounds);
+    const fourth = nextConcurrency(third.state, input({ level: "high", limit: 1 }), bounds);
+    expect([third.limit, fourth.limit]).toEqual([1, 1]);
+  });
+
+  it("holds under reduced load", () => {
+    expect(nextConcurrency(settled(8), input({ level: "reduced", limit: 8 }), bounds)).toMatchObject({
+      limit: 8,
+      changed: false,
+      reason: "hold_reduced_load",
+    });
+  });
+
+  it("halves on 429s", () => {
+    const d = nextConcurrency(
+      settled(10),
+      input({ limit: 10, upstream: { ...quiet, rateLimited: 1 } }),
+      bounds,
+    );
+    expect(d).toMatchObject({ limit: 5, reason: "cut_rate_limited" });
+    expect(d.state.ticksSinceCut).toBe(0);
+    expect(nextConcurrency(settled(1), input({ upstream: { ...quiet, rateLimited: 3 } }), bounds).limit).toBe(
+      1,
+    );
+  });
+
+  it("backs off on an error or timeout surge", () => {
+    const surge = { ...quiet, calls: 20, timeouts: 2, errors: 1 };
+    expect(nextConcurrency(settled(10), input({ limit: 10, upstream: surge }), bounds)).toMatchObject({
+      limit: 7,
+      reason: "cut_upstream_errors",
+    });
+    // 10% exactly is tolerated; so are a few failures among too few calls.
+    const tolerable = { ...quiet, calls: 20, timeouts: 1, errors: 1 };
+    expect(nextConcurrency(settled(10), input({ limit: 10, upstream: tolerable }), bounds).reason).toBe(
+      "grow_backlog",
+    );
+    const fewCalls = { ...quiet, calls: 4, timeouts: 4 };
+    expect(nextConcurrency(settled(10), input({ limit: 10, upstream: fewCalls }), bounds).reason).toBe(
+      "grow_backlog",
+    );
+  });
+
+  it("backs off on a latency surge", () => {
+    const surge = { ...quiet, latencyP50Ms: 450, baselineLatencyMs: 200 };
+    const d = nextConcurrency(settled(10), input({ limit: 10, upstream: surge }), bounds);
+    expect(d).toMatchObject({ limit: 8, reason: "cut_latency_rising" });
+    // Latency answers a cut late: no second latency cut before the cooldown is over.
+    const next = nextConcurrency(d.state, input({ limit: 8, upstream: surge }), bounds);
+    expect(next).toMatchObject({ limit: 8, reason: "hold_cooldown" });
+    // Without a baseline there is no gradient.
+    const noBaseline = { ...surge, baselineLatencyMs: null };
+    expect(nextConcurrency(settled(10), input({ limit: 10, upstream: noBaseline }), bounds).limit).toBe(11);
+  });
+
+  it("waits for the cooldown after a cut before growing", () => {
+    let state = nextConcurrency(
+      settled(10),
+      input({ limit: 10, upstream: { ...quiet, rateLimited: 1 } }),
+      bounds,
+    ).state;
+    const reasons: string[] = [];
+    for (let i = 0; i < GROWTH_COOLDOWN_TICKS + 1; i++) {
+      const d = nextConcurrency(state, input({ limit: state.limit }), bounds);
+      reasons.push(d.reason);
+      state = d.state;
+    }
+    expect(reasons).toEqual([...Array<string>(GROWTH_COOLDOWN_TICKS).fill("hold_cooldown"), "grow_backlog"]);
+    expect(state.limit).toBe(6);
+  });
+
+  it("runs one at a time when parallel processing is off", () => {
+    for (const level of ["normal", "reduced", "high"] as const) {
+      expect(nextConcurrency(settled(8), input({ level, limit: 8, parallel: false }), bounds)).toMatchObject({
+        limit: 1,
+        changed: true,
+        reason: "parallel_disabled",
+      });
+    }
+  });
+
+  it("clamps when the operator lowers max at runtime", () => {
+    const d = nextConcurrency(settled(12), input({ limit: 12 }), { max: 6, underLoad: 4 });
+    expect(d).toMatchObject({ limit: 6, changed: true, reason: "clamp_bounds" });
+    expect(d.state.ticksSinceCut).toBe(101);
+  });
+
+  it("never leaves its bounds under long random traces", () => {
+    const random = mulberry32(0x5eed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    let b: ConcurrencyBounds = bounds;
+    let state = initialConcurrency(b).state;
+    let previousLevel: LoadLevel = "normal";
+    for (let tick = 0; tick < 5000; tick++) {
+      if (random() < 0.01)
+        b = { max: 1 + Math.floor(random() * 24), underLoad: 1 + Math.floor(random() * 8) };
+      const level: LoadLevel = random() < 0.8 ? previousLevel : pick(["normal", "reduced", "high"] as const);
+      const calls = Math.floor(random() * 40);
+      const d = nextConcurrency(
+        state,
+        {
+          level,
+          parallel: random() > 0.02,
+          queue: { waiting: Math.floor(random() * 3) * 50, active: Math.floor(random() * (state.limit + 2)) },
+          upstream: {
+            calls,
+            timeouts: random() < 0.1 ? Math.floor(random() * calls) : 0,
+            errors: random() < 0.1 ? Math.floor(random() * calls) : 0,
+            rateLimited: random() < 0.05 ? 1 : 0,
+            latencyP50Ms: random() < 0.1 ? null : 100 + random() * 900,
+            latencyP95Ms: null,
+            baselineLatencyMs: random() < 0.1 ? null : 200 + random() * 200,
+          },
+        },
+        b,
+      );
+      expect(Number.isInteger(d.limit)).toBe(true);
+      expect(d.limit).toBeGreaterThanOrEqual(1);
+      expect(d.limit).toBeLessThanOrEqual(b.max);
+      expect(d.state.limit).toBe(d.limit);
+      expect(d.changed).toBe(d.limit !== state.limit);
+      if (level === "high") expect(d.limit).toBeLessThanOrEqual(b.underLoad);
+      state = d.state;
+      previousLevel = level;
+    }
+  });
+});
+
+/** A small seeded PRNG, so a failing random trace replays exactly. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

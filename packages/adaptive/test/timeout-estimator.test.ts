@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import {
+  BUCKET_GROWTH,
+  LatencyEstimator,
+  TIMEOUT_MAX_MS,
+  TIMEOUT_MIN_MS,
+  nextBaseline,
+  nextTimeout,
+} from "../src/timeout-estimator.js";
+
+/** Within one bucket's width of the true value. */
+function expectNear(actual: number | null, expected: number): void {
+  expect(actual).not.toBeNull();
+  expect(actual ?? 0).toBeGreaterThanOrEqual(expected / BUCKET_GROWTH);
+  expect(actual ?? 0).toBeLessThanOrEqual(expected * BUCKET_GROWTH);
+}
+
+describe("LatencyEstimator", () => {
+  it("answers null below the minimum sample count", () => {
+    const e = new LatencyEstimator();
+    for (let i = 0; i < 19; i++) e.record(100);
+    expect(e.percentile(0.5)).toBeNull();
+    e.record(100);
+    expectNear(e.percentile(0.5), 100);
+    expect(e.count()).toBe(20);
+  });
+
+  it("estimates percentiles of a uniform distribution within a bucket", () => {
+    const e = new LatencyEstimator();
+    // 100, 101, ..., 1099 ms: the q-quantile is 100 + 1000 q.
+    for (let ms = 100; ms < 1100; ms++) e.record(ms);
+    expectNear(e.percentile(0.5), 600);
+    expectNear(e.percentile(0.9), 1000);
+    expectNear(e.percentile(0.99), 1090);
+  });
+
+  it("estimates percentiles of an exponential distribution within a bucket", () => {
+    const e = new LatencyEstimator();
+    const mean = 300;
+    const n = 10_000;
+    // Exact quantiles of Exp(1/300), in order, instead of random draws.
+    for (let i = 0; i < n; i++) e.record(-mean * Math.log(1 - (i + 0.5) / n));
+    for (const q of [0.5, 0.9, 0.95, 0.99]) expectNear(e.percentile(q), -mean * Math.log(1 - q));
+  });
+
+  it("puts values outside 1 ms .. 120 s in the end buckets", () => {
+    const e = new LatencyEstimator({ minSamples: 1 });
+    e.record(0);
+    e.record(-5);
+    expect(e.percentile(1)).toBeLessThanOrEqual(BUCKET_GROWTH);
+    e.reset();
+    e.record(10_000_000);
+    expect(e.percentile(0.5)).toBeLessThanOrEqual(120_000);
+    expect(e.percentile(0.5)).toBeGreaterThan(110_000);
+    e.record(Number.NaN);
+    expect(e.count()).toBe(1);
+  });
+
+  it("forgets old samples as it decays", () => {
+    const e = new LatencyEstimator();
+    for (let i = 0; i < 100; i++) e.record(200);
+    // Ten quiet ticks later the old samples weigh 0.9^10 ~ 0.35 each.
+    for (let tick = 0; tick < 10; tick++) e.decay(0.9);
+    expect(e.count()).toBeCloseTo(100 * 0.9 ** 10, 6);
+    // Twenty ticks of a slower upstream, 20 calls a tick: the estimate follows the upstream now.
+    for (let tick = 0; tick < 20; tick++) {
+      for (let i = 0; i < 20; i++) e.record(800);
+      e.decay(0.9);
+    }
+    expectNear(e.percentile(0.5), 800);
+    // A lane that goes quiet loses its data.
+    for (let tick = 0; tick < 60; tick++) e.decay(0.9);
+    expect(e.percentile(0.5)).toBeNull();
+  });
+
+  it("raises p99 with censored timeouts", () => {
+    const e = new LatencyEstimator();
+    for (let i = 0; i < 200; i++) e.record(300);
+    const before = e.percentile(0.99) ?? 0;
+    // A surge: 10% of calls time out at 3 s. Leaving them out would keep p99 at 300 ms.
+    for (let i = 0; i < 20; i++) e.recordTimeout(3000);
+    expectNear(e.percentile(0.99), 3000);
+    expect(e.percentile(0.99) ?? 0).toBeGreaterThan(before * 5);
+  });
+});
+
+describe("nextBaseline", () => {
+  it("starts at the first p50 and moves slowly toward new ones", () => {
+    expect(nextBaseline(null, null)).toBeNull();
+    expect(nextBaseline(null, 200)).toBe(200);
+    expect(nextBaseline(200, null)).toBe(200);
+    expect(nextBaseline(200, 400)).toBeCloseTo(210, 9);
+    let baseline: number | null = 200;
+    for (let i = 0; i < 5; i++) baseline = nextBaseline(baseline, 1000);
+    // A surge of a few ticks stays well above twice the baseline, so the gradient sees it.
+    expect(baseline).toBeLessThan(500);
+  });
+});
+
+describe("nextTimeout", () => {
+  const base = {
+    estimateP99Ms: 1000,
+    baseMs: 3000,
+    underLoadMs: 1500,
+    level: "normal",
+    dynamic: true,
+  } as const;
+
+  it("uses the base when dynamic timeouts are off, whatever the load", () => {
+    expect(nextTimeout({ ...base, dynamic: false })).toEqual({ timeoutMs: 3000, reason: "fixed" });
+    expect(nextTimeout({ ...base, dynamic: false, level: "high" })).toEqual({
+      timeoutMs: 3000,
+      reason: "fixed",
+    });
+  });
+
+  it("uses the under-load timeout under high load", () => {
+    expect(nextTimeout({ ...base, level: "high" })).toEqual({ timeoutMs: 1500, reason: "under_load" });
+  });
+
+  it("uses the base without data", () => {
+    expect(nextTimeout({ ...base, estimateP99Ms: null })).toEqual({ timeoutMs: 3000, reason: "no_data" });
+  });
+
+  it("sets 1.5 x p99 within 1.5 to 5 s", () => {
+    expect(nextTimeout(base)).toEqual({ timeoutMs: 1500, reason: "estimate" });
+    expect(nextTimeout({ ...base, estimateP99Ms: 2000 })).toEqual({ timeoutMs: 3000, reason: "estimate" });
+    expect(nextTimeout({ ...base, level: "reduced", estimateP99Ms: 2000 }).timeoutMs).toBe(3000);
+    expect(nextTimeout({ ...base, estimateP99Ms: 10 }).timeoutMs).toBe(TIMEOUT_MIN_MS);
+    expect(nextTimeout({ ...base, estimateP99Ms: 60_000 }).timeoutMs).toBe(TIMEOUT_MAX_MS);
+    expect([TIMEOUT_MIN_MS, TIMEOUT_MAX_MS]).toEqual([1500, 5000]);
+  });
+});

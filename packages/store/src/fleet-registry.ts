@@ -1,0 +1,76 @@
+import type { Redis } from "@moonfleet/queues";
+import { keyRoot } from "@moonfleet/queues";
+
+/** What one worker process says about itself every controller tick. */
+export interface LaneState {
+  readonly concurrency: number;
+  readonly active: number;
+  /** The controller's last decision and why. */
+  readonly reason: string;
+  readonly changedAt: number;
+  readonly timeoutMs: number;
+  readonly timeoutReason: string;
+  /** Totals since the process started. */
+  readonly jobs: number;
+  readonly tokens: number;
+  readonly failedTokens: number;
+  readonly calls: number;
+  readonly timeouts: number;
+  readonly errors: number;
+  readonly rateLimited: number;
+  /** Recent figures (decaying), null without data. */
+  readonly avgJobMs: number | null;
+  readonly latencyP50Ms: number | null;
+  readonly latencyP95Ms: number | null;
+}
+
+export interface WorkerHeartbeat {
+  readonly id: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+  readonly at: number;
+  readonly level: string;
+  readonly readings: Readonly<Record<string, number>>;
+  readonly lanes: Readonly<Record<"hot" | "cold", LaneState>>;
+}
+
+const keys = (prefix: string) => ({
+  index: `${keyRoot(prefix)}:workers`,
+  worker: (id: string) => `${keyRoot(prefix)}:worker:${id}`,
+});
+
+/** Writes a heartbeat that expires by itself: a worker that stops beating drops out of the fleet. */
+export async function publishHeartbeat(
+  redis: Redis,
+  prefix: string,
+  hb: WorkerHeartbeat,
+  ttlMs: number,
+): Promise<void> {
+  const k = keys(prefix);
+  await redis
+    .multi()
+    .set(k.worker(hb.id), JSON.stringify(hb), "PX", ttlMs)
+    .zadd(k.index, hb.at, hb.id)
+    .zremrangebyscore(k.index, "-inf", hb.at - 10 * ttlMs)
+    .exec();
+}
+
+export async function removeHeartbeat(redis: Redis, prefix: string, id: string): Promise<void> {
+  const k = keys(prefix);
+  await redis.multi().del(k.worker(id)).zrem(k.index, id).exec();
+}
+
+/** The workers whose heartbeat has not expired. */
+export async function liveWorkers(
+  redis: Redis,
+  prefix: string,
+  now: number,
+  ttlMs: number,
+): Promise<WorkerHeartbeat[]> {
+  const k = keys(prefix);
+  const ids = await redis.zrangebyscore(k.index, now - ttlMs, "+inf");
+  if (ids.length === 0) return [];
+  const raw = await redis.mget(...ids.map((id) => k.worker(id)));
+  return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as WorkerHeartbeat);
+}
