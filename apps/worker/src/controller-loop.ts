@@ -13,7 +13,7 @@ import { LANES } from "@moonfleet/queues";
 import { publishHeartbeat, type WorkerHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
-import type { LaneController} from "./lane-controller.js";
+import type { LaneController } from "./lane-controller.js";
 import { type LaneSettings } from "./lane-controller.js";
 
 type Lane = "hot" | "cold";
