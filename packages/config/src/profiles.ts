@@ -21,8 +21,10 @@ const GiB = 1024 ** 3;
  * weaker of the two decides: a 2-core machine with 24 GB is medium.
  */
 export function profileFor(m: MachineFacts): ProfileName {
-  // 0.5 GiB of slack: "8 GB" machines report a little under 8 GiB.
-  if (m.cpus >= 4 && m.memoryBytes >= 7.5 * GiB) return "high";
-  if (m.cpus >= 2 && m.memoryBytes >= 3.5 * GiB) return "medium";
+  // The kernel keeps part of RAM for itself, so an "8 GB" VM reports ~7.6 GiB: 90% of a nominal
+  // size counts as that size. Container limits are exact anyway.
+  const hasMemory = (gib: number) => m.memoryBytes >= gib * GiB * 0.9;
+  if (m.cpus >= 4 && hasMemory(8)) return "high";
+  if (m.cpus >= 2 && hasMemory(4)) return "medium";
   return "low";
 }

@@ -1,0 +1,195 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { afterAll, describe, expect, it } from "vitest";
+import { TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
+import { createProducer } from "../../apps/producer/src/producer.js";
+import { demoMints } from "../../apps/simulator/src/index.js";
+import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
+import {
+  redisUrl,
+  silentLogger,
+  startSimulator,
+  testRedis,
+  testResolved,
+  uniquePrefix,
+  waitUntil,
+} from "../support/harness.js";
+import { runApp, stopApp } from "../support/processes.js";
+
+// The adaptive controller against the real machine: a CPU hog, a latency surge, and the flags.
+const redis = testRedis();
+const cleanup: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  await redis.quit();
+});
+
+async function fleetWith(env: Record<string, string>, tokens: number, simSettings = {}) {
+  const prefix = uniquePrefix();
+  const { sim, url } = await startSimulator(simSettings);
+  cleanup.push(() => sim.close());
+  const fullEnv = { REDIS_KEY_PREFIX: prefix, PRODUCER_TICK_MS: "200", DUE_MARGIN_MS: "0", ...env };
+  const producer = createProducer({
+    resolved: testResolved(fullEnv),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+  });
+  const stop = new AbortController();
+  const loop = producer.run(stop.signal);
+  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const store = new TokenStore(redis, prefix);
+  await store.register(
+    demoMints(tokens, `ctl-${prefix}`).map((mint) => ({ mint })),
+    Date.now(),
+  );
+  return { prefix, sim, url, env: fullEnv, producer };
+}
+
+async function heartbeat(prefix: string): Promise<WorkerHeartbeat | null> {
+  const [hb] = await liveWorkers(redis, prefix, Date.now(), 5_000);
+  return hb ?? null;
+}
+
+function startHog(): ChildProcess[] {
+  return Array.from({ length: availableParallelism() }, () =>
+    spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }),
+  );
+}
+
+describe("the adaptive controller in a running worker", () => {
+  it("grows with a backlog, cuts to the under-load cap under a CPU hog, and grows back after it", async () => {
+    const f = await fleetWith(
+      {
+        CACHE_TTL_COLD: "2",
+        CACHE_TTL_HOT: "2",
+        MAX_CONCURRENT_HOT: "6",
+        MAX_CONCURRENT_COLD: "6",
+        MAX_CONCURRENT_UNDER_LOAD: "2",
+        ENABLE_ADAPTIVE_BATCHING: "false",
+        CONTROLLER_INTERVAL_MS: "500",
+      },
+      600,
+      { latencyMs: 1_000 },
+    );
+    const worker = runApp("worker", {
+      ...f.env,
+      REDIS_URL: redisUrl(),
+      UPSTREAM_URL: f.url,
+      LOG_LEVEL: "info",
+    });
+    cleanup.push(() => stopApp(worker));
+
+    // A slow upstream and 300 tokens/s of demand: the cold lane needs more than 2 slots.
+    await waitUntil(
+      "the cold lane to grow above the under-load cap",
+      async () => ((await heartbeat(f.prefix))?.lanes.cold.concurrency ?? 0) > 2,
+      60_000,
+      250,
+    );
+    const grown = (await heartbeat(f.prefix))!.lanes.cold.concurrency;
+    expect(grown).toBeGreaterThan(2);
+
+    const hog = startHog();
+    cleanup.push(() => Promise.resolve(hog.forEach((h) => h.kill("SIGKILL"))));
+    const cut = await waitUntil(
+      "the hog to drive the cold lane to the under-load cap",
+      async () => {
+        const hb = await heartbeat(f.prefix);
+        return hb && hb.level === "high" && hb.lanes.cold.concurrency <= 2 ? hb : null;
+      },
+      30_000,
+      250,
+    );
+    expect(cut.lanes.cold.concurrency).toBeLessThanOrEqual(2);
+    expect(cut.lanes.hot.concurrency).toBeLessThanOrEqual(2);
+    expect(cut.lanes.cold.reason).toBe("cut_high_load");
+    hog.forEach((h) => h.kill("SIGKILL"));
+
+    const back = await waitUntil(
+      "the cold lane to grow back after the hog",
+      async () => {
+        const hb = await heartbeat(f.prefix);
+        return hb && hb.lanes.cold.concurrency > 2 ? hb : null;
+      },
+      60_000,
+      250,
+    );
+    expect(back.level).not.toBe("high");
+    expect(back.lanes.cold.concurrency).toBeLessThanOrEqual(6);
+    // Every change was logged once with its reason.
+    expect(worker.output()).toMatch(/"event":"concurrency_change".*"reason":"cut_high_load"/);
+    expect(worker.output()).toMatch(/"event":"concurrency_change".*"reason":"grow_backlog"/);
+  });
+
+  it("raises a lane's timeout within its bounds when the upstream's latency surges", async () => {
+    const f = await fleetWith({ CACHE_TTL_COLD: "1", CONTROLLER_INTERVAL_MS: "250" }, 300, { latencyMs: 50 });
+    const worker = startWorkerProcess({
+      resolved: testResolved(f.env),
+      redisUrl: redisUrl(),
+      upstreamUrl: f.url,
+      logger: silentLogger(),
+    });
+    cleanup.push(() => worker.stop(1_000));
+
+    // Fast answers: the estimate sits at the 1.5 s floor.
+    await waitUntil(
+      "a latency estimate",
+      () => worker.lanes.cold.state().timeoutReason === "estimate" || null,
+      30_000,
+    );
+    expect(worker.lanes.cold.timeout).toBe(1_500);
+
+    f.sim.settings.update({ latencyMs: 1_800 });
+    const raised = await waitUntil(
+      "the cold timeout to rise",
+      () => (worker.lanes.cold.timeout > 1_500 ? worker.lanes.cold.timeout : null),
+      60_000,
+      100,
+    );
+    expect(raised).toBeGreaterThan(1_500);
+    expect(raised).toBeLessThanOrEqual(5_000);
+    // It settles above the new latency, so calls stop timing out.
+    const settled = await waitUntil(
+      "the timeout to clear the new latency",
+      () => (worker.lanes.cold.timeout > 1_800 ? worker.lanes.cold.timeout : null),
+      60_000,
+      100,
+    );
+    expect(settled).toBeLessThanOrEqual(5_000);
+  });
+
+  it("with every flag off, behaves as fixed settings: concurrency 1, fixed timeouts, batches 35/70", async () => {
+    const f = await fleetWith(
+      {
+        ENABLE_PARALLEL_PROCESSING: "false",
+        ENABLE_ADAPTIVE_BATCHING: "false",
+        ENABLE_DYNAMIC_TIMEOUTS: "false",
+        CACHE_TTL_COLD: "1",
+        TIMEOUT_COLD: "2.5",
+        CONTROLLER_INTERVAL_MS: "250",
+      },
+      400,
+      { latencyMs: 300 },
+    );
+    const worker = startWorkerProcess({
+      resolved: testResolved(f.env),
+      redisUrl: redisUrl(),
+      upstreamUrl: f.url,
+      logger: silentLogger(),
+    });
+    cleanup.push(() => worker.stop(1_000));
+    await worker.ready;
+
+    // A backlog that would make the adaptive controller grow, and latency that would move timeouts.
+    await waitUntil("jobs done", () => (worker.lanes.cold.state().jobs >= 5 ? true : null), 60_000);
+    for (let i = 0; i < 8; i++) {
+      expect(worker.workers.cold.concurrency).toBe(1);
+      expect(worker.workers.hot.concurrency).toBe(1);
+      expect(worker.lanes.cold.timeout).toBe(2_500);
+      expect(worker.lanes.cold.state().timeoutReason).toBe("fixed");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const tick = await f.producer.tick();
+    expect(tick.batchSize).toEqual({ hot: 35, cold: 70 });
+  });
+});
