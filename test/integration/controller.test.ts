@@ -28,7 +28,15 @@ async function fleetWith(env: Record<string, string>, tokens: number, simSetting
   const prefix = uniquePrefix();
   const { sim, url } = await startSimulator(simSettings);
   cleanup.push(() => sim.close());
-  const fullEnv = { REDIS_KEY_PREFIX: prefix, PRODUCER_TICK_MS: "200", DUE_MARGIN_MS: "0", ...env };
+  // The budget is not what these tests are about: give the upstream room.
+  const fullEnv = {
+    REDIS_KEY_PREFIX: prefix,
+    PRODUCER_TICK_MS: "200",
+    DUE_MARGIN_MS: "0",
+    UPSTREAM_RPM: "100000",
+    UPSTREAM_BURST: "100",
+    ...env,
+  };
   const producer = createProducer({
     resolved: testResolved(fullEnv),
     redisUrl: redisUrl(),

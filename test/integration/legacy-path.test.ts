@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { TokenStore, type Snapshot } from "@moonfleet/store";
-import { createUpstreamClient } from "@moonfleet/upstream";
 import { createBatchProcessor } from "../../apps/worker/src/batch-processor.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
-import { startSimulator, testConfig, testRedis, uniquePrefix } from "../support/harness.js";
+import { startSimulator, testConfig, testGateway, testRedis, uniquePrefix } from "../support/harness.js";
 
 // ENABLE_SCHEDULER_OPTIMIZATION=false is the rollback path and the benchmark baseline: it must
 // score the same tokens to the same values, only slower.
@@ -14,12 +13,17 @@ async function scoreOnce(env: Record<string, string>, url: string, mints: string
   const prefix = uniquePrefix();
   const config = testConfig({ REDIS_KEY_PREFIX: prefix, ...env });
   const store = new TokenStore(redis, prefix);
-  const upstream = createUpstreamClient({ baseUrl: url });
+  const upstream = testGateway(url, { now: () => at });
   await store.register(
     mints.map((mint) => ({ mint, createdAt: at - 3_600_000 })),
     at - 1_000,
   );
-  const processBatch = createBatchProcessor({ config: () => config, store, upstream, now: () => at });
+  const processBatch = createBatchProcessor({
+    config: () => config,
+    store,
+    gateway: upstream.gateway,
+    now: () => at,
+  });
   const result = await processBatch({ lane: "cold", mints, claimedAt: at });
   await upstream.close();
   const loaded = await store.load(mints);
@@ -35,10 +39,10 @@ describe("the legacy path", () => {
 
     sim.resetStats();
     const optimized = await scoreOnce({}, url, mints, at);
-    const optimizedCalls = sim.stats().requests;
+    const optimizedCalls = sim.stats().byEndpoint.tokens;
     sim.resetStats();
     const legacy = await scoreOnce({ ENABLE_SCHEDULER_OPTIMIZATION: "false" }, url, mints, at);
-    const legacyCalls = sim.stats().requests;
+    const legacyCalls = sim.stats().byEndpoint.tokens;
     await sim.close();
 
     expect(optimized.result.scored).toBe(45);

@@ -3,6 +3,7 @@ import { inject } from "vitest";
 import { LiveConfig, loadConfig, resolveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
 import { createRedis, type Redis } from "@moonfleet/queues";
 import { createLogger } from "@moonfleet/telemetry";
+import { CircuitBreaker, createPairsGateway, createUpstreamClient } from "@moonfleet/upstream";
 import {
   createSimulator,
   type Simulator,
@@ -28,6 +29,24 @@ export function testResolved(env: Record<string, string> = {}): ResolvedConfig {
 export function testLive(env: Record<string, string>, redis: Redis): LiveConfig {
   const resolved = testResolved(env);
   return new LiveConfig(resolved, { redis, prefix: resolved.config.redisKeyPrefix });
+}
+
+/** A gateway straight to `url`: no budget, a breaker that never opens, fixed timeouts. */
+export function testGateway(url: string, opts: { timeoutMs?: number; now?: () => number } = {}) {
+  const client = createUpstreamClient({ baseUrl: url });
+  const breaker = new CircuitBreaker(
+    () => ({ failureThreshold: 1_000_000, cooldownMs: 1_000, halfOpenCalls: 1, closeAfter: 1 }),
+    Date.now,
+  );
+  const gateway = createPairsGateway({
+    client,
+    budget: null,
+    breaker,
+    settings: () => ({ retries: 0, maxWaitMs: 0, coalesceMs: 0 }),
+    timeoutFor: () => opts.timeoutMs ?? 5_000,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  return { gateway, client, close: () => client.close() };
 }
 
 export const silentLogger = () => createLogger("test", "silent");

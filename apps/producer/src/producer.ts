@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import {
+  UPSTREAM_BATCH,
   initialBatchSizerState,
   nextBatchSize,
   type BatchSizerBounds,
@@ -56,7 +57,10 @@ export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
 
 export function batchBounds(c: Config, lane: Lane): BatchSizerBounds {
   return {
-    min: c.minBatchSize,
+    // A job carries at least one full upstream call: the budget counts calls, not mints, so two
+    // jobs of 15 spend twice what one of 30 does (measured: hot starved at batch 10 under a
+    // binding budget). MIN_BATCH_SIZE below 30 only applies where the budget does not (legacy).
+    min: Math.max(c.minBatchSize, Math.min(UPSTREAM_BATCH, c.maxBatchSize)),
     max: c.maxBatchSize,
     adaptive: c.enableSchedulerOptimization && c.enableAdaptiveBatching,
     fixed: LEGACY.batchSize[lane],
@@ -169,7 +173,14 @@ export function createProducer(opts: ProducerOptions) {
       batchSize[lane] = size;
       const room = c.maxQueuedJobs - waiting;
       if (room <= 0) continue;
-      const mints = await store.claimDue(lane, at, c.leaseMs, room * size);
+      // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
+      // last call is topped up with tokens due within the margin (legacy calls carry one mint).
+      const fill = c.enableSchedulerOptimization ? UPSTREAM_BATCH : 1;
+      const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
+        ms: c.dueMarginMs,
+        fill,
+        holdMs: c.dueMarginMs / 2,
+      });
       if (mints.length === 0) continue;
       const batch = [];
       for (let i = 0; i < mints.length; i += size)

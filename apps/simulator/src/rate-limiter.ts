@@ -1,4 +1,4 @@
-const WINDOW_MS = 60_000;
+export const DEFAULT_WINDOW_MS = 60_000;
 
 /**
  * A sliding 60 s window per client key, like DexScreener's per-IP limit. Only admitted requests
@@ -8,7 +8,7 @@ export class SlidingWindowLimiter {
   readonly #admitted = new Map<string, number[]>();
 
   /** Admits the request (returns 0) or returns the ms until a slot frees up. */
-  take(key: string, limit: number, now: number): number {
+  take(key: string, limit: number, now: number, windowMs: number = DEFAULT_WINDOW_MS): number {
     if (limit <= 0) return 0;
     let times = this.#admitted.get(key);
     if (times === undefined) {
@@ -16,11 +16,11 @@ export class SlidingWindowLimiter {
       this.#admitted.set(key, times);
     }
     let expired = 0;
-    while (expired < times.length && (times[expired] ?? 0) <= now - WINDOW_MS) expired++;
+    while (expired < times.length && (times[expired] ?? 0) <= now - windowMs) expired++;
     if (expired > 0) times.splice(0, expired);
     if (times.length >= limit) {
       const oldest = times[times.length - limit] ?? now;
-      return Math.max(1, oldest + WINDOW_MS - now);
+      return Math.max(1, oldest + windowMs - now);
     }
     times.push(now);
     return 0;

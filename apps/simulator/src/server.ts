@@ -125,7 +125,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         return;
       }
       if (settings.rateLimitRpm > 0) {
-        const waitMs = limiter.take(req.ip ?? "unknown", settings.rateLimitRpm, now());
+        const waitMs = limiter.take(
+          req.ip ?? "unknown",
+          settings.rateLimitRpm,
+          now(),
+          settings.rateLimitWindowMs,
+        );
         if (waitMs > 0) {
           stats.rateLimited();
           res.setHeader("Retry-After", String(Math.ceil(waitMs / 1000)));

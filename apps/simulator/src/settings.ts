@@ -12,6 +12,8 @@ const settingsShape = {
   errorRate: rate,
   /** Requests per sliding 60 s window per client IP before 429; 0 = no limit. */
   rateLimitRpm: z.number().int().min(0),
+  /** The limit's window: rateLimitRpm requests per this many ms (a minute, as DexScreener's). */
+  rateLimitWindowMs: z.number().int().min(100).max(3_600_000),
   /** Answer 503 to every data request. */
   outage: z.boolean(),
   /** Fraction of data requests held open for `hangMs` and then dropped without an answer. */
@@ -32,6 +34,7 @@ export const simulatorSettingsSchema = z.object({
   jitterMs: settingsShape.jitterMs.default(40),
   errorRate: settingsShape.errorRate.default(0),
   rateLimitRpm: settingsShape.rateLimitRpm.default(300),
+  rateLimitWindowMs: settingsShape.rateLimitWindowMs.default(60_000),
   outage: settingsShape.outage.default(false),
   hangRate: settingsShape.hangRate.default(0),
   hangMs: settingsShape.hangMs.default(60_000),

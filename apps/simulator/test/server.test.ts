@@ -256,6 +256,7 @@ describe("admin", () => {
       jitterMs: 40,
       errorRate: 0,
       rateLimitRpm: 300,
+      rateLimitWindowMs: 60_000,
       outage: false,
       hangRate: 0,
       hangMs: 60_000,

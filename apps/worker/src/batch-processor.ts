@@ -2,36 +2,33 @@ import { LEGACY, baseTimeoutMs, ttlMs, type Config } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
-import type { UpstreamClient, UpstreamError } from "@moonfleet/upstream";
-import { fetchPairs, type FetchPlan } from "./fetch-pairs.js";
-import type { CallOutcome } from "./lane-controller.js";
+import { delayOf, type PairsGateway, type UpstreamError } from "@moonfleet/upstream";
+import { fetchBatch, type FetchMode } from "./fetch-pairs.js";
 
 export interface ProcessorDeps {
   /** The effective config, read per job so runtime changes apply to the next batch. */
   readonly config: () => Config;
   readonly store: TokenStore;
-  readonly upstream: UpstreamClient;
+  readonly gateway: PairsGateway;
   readonly now?: () => number;
-  /** Called once per failed upstream call group, for logs and counters. */
+  /** Mints whose empty batch answer gets a fallback call; the processor fills it per job. */
+  readonly fallbackWanted?: Set<string>;
+  /** Called once per distinct failure of a job, for logs. */
   readonly onFailure?: (lane: string, mints: number, err: UpstreamError) => void;
-  /** Called after every upstream call with its latency and outcome. */
-  readonly onCall?: (lane: "hot" | "cold", ms: number, outcome: CallOutcome) => void;
-  /** The lane's current timeout (the controller's); the configured base when absent. */
-  readonly timeoutFor?: (lane: "hot" | "cold") => number;
 }
 
 /** Retry a token whose call failed this soon, instead of waiting out its lease. */
 export const RETRY_DELAY_MS = 1_000;
 
-/** How a batch is fetched: the optimized path or the legacy one (one token per call, one at a time). */
-export function fetchPlan(config: Config, lane: "hot" | "cold", timeoutMs?: number): FetchPlan {
-  if (!config.enableSchedulerOptimization) return { perCall: 1, parallel: 1, timeoutMs: LEGACY.timeoutMs };
-  return {
-    perCall: 30,
-    parallel: config.enableParallelProcessing ? 8 : 1,
-    timeoutMs: timeoutMs ?? baseTimeoutMs(config, lane),
-  };
+/** Legacy: one token per call, one call at a time; parallel off: 30 per call in turn; else merged. */
+export function fetchMode(config: Config): FetchMode {
+  if (!config.enableSchedulerOptimization) return "legacy";
+  return config.enableParallelProcessing ? "coalesced" : "sequential";
 }
+
+/** The lane's timeout before the controller has data (and always, with dynamic timeouts off). */
+export const fixedTimeoutMs = (config: Config, lane: "hot" | "cold") =>
+  config.enableSchedulerOptimization ? baseTimeoutMs(config, lane) : LEGACY.timeoutMs;
 
 export function toSnapshot(
   token: TokenRecord,
@@ -71,27 +68,40 @@ export function toSnapshot(
   return { snapshot, dueAt, lastGoodScoreAt: e.lastGoodScoreAt, activeSince: e.activeSince };
 }
 
+/** What a batch did; `delayMs` set means "the upstream said not now": delay the job, keep its attempts. */
+export interface BatchOutcome extends BatchResult {
+  readonly delayMs: number | null;
+  /** A 429 (rather than the breaker or the budget) caused the delay: pause every lane. */
+  readonly rateLimited: boolean;
+}
+
 /** Scores one batch job: load, fetch, evaluate, commit; failed tokens are due again soon. */
 export function createBatchProcessor(deps: ProcessorDeps) {
   const now = deps.now ?? Date.now;
-  const { store, upstream } = deps;
+  const { store, gateway } = deps;
 
-  return async function processBatch(job: BatchJob, signal?: AbortSignal): Promise<BatchResult> {
+  return async function processBatch(job: BatchJob): Promise<BatchOutcome> {
     const started = performance.now();
     const config = deps.config();
     const loaded = await store.load(job.mints);
-    const live = loaded.filter((x) => x !== null && x.token.status !== "archived") as Array<{
-      token: TokenRecord;
-      snapshot: Snapshot | null;
-    }>;
-    const outcome = await fetchPairs(
-      upstream,
-      live.map((x) => x.token.mint),
-      fetchPlan(config, job.lane, deps.timeoutFor?.(job.lane)),
-      now,
-      signal,
-      deps.onCall ? (ms, outcome) => deps.onCall?.(job.lane, ms, outcome) : undefined,
-    );
+    // Deleted, archived, or refreshed by another job since this batch was claimed (a delayed job
+    // running late, or a re-claim after a lease ran out): nothing to fetch.
+    const live = loaded.filter(
+      (x) => x !== null && x.token.status !== "archived" && (x.snapshot?.fetchedAt ?? 0) < job.claimedAt,
+    ) as Array<{ token: TokenRecord; snapshot: Snapshot | null }>;
+    const mints = live.map((x) => x.token.mint);
+    // A token that had pairs last time (or was never scored) and comes back empty gets one look at
+    // all its pools before it counts as "no pairs"; one that had none stays cheap.
+    const fallback = live
+      .filter((x) => !x.snapshot || x.snapshot.metrics.pairCount > 0)
+      .map((x) => x.token.mint);
+    for (const m of fallback) deps.fallbackWanted?.add(m);
+    let outcome;
+    try {
+      outcome = await fetchBatch(gateway, job.lane, mints, fetchMode(config));
+    } finally {
+      for (const m of fallback) deps.fallbackWanted?.delete(m);
+    }
 
     const updates: TokenUpdate[] = [];
     for (const { token, snapshot } of live) {
@@ -100,17 +110,23 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     }
     await store.commit(updates);
 
+    let delayMs: number | null = null;
+    let rateLimited = false;
     if (outcome.failed.size > 0) {
-      const seen = new Set<UpstreamError>();
-      for (const err of outcome.failed.values()) {
-        if (seen.has(err)) continue;
-        seen.add(err);
-        deps.onFailure?.(job.lane, [...outcome.failed.values()].filter((e) => e === err).length, err);
-      }
-      // A malformed answer keeps the last good snapshot and waits a normal TTL; other failures retry soon.
+      const counts = new Map<UpstreamError, number>();
+      for (const err of outcome.failed.values()) counts.set(err, (counts.get(err) ?? 0) + 1);
+      for (const [err, n] of counts) deps.onFailure?.(job.lane, n, err);
+      // "Not now" (429, breaker open, budget spent): the job waits and runs again for these tokens.
+      // A malformed answer keeps the last good snapshot and waits a normal TTL; others retry soon.
       const retrySoon: string[] = [];
       const retryLater: string[] = [];
-      for (const [mint, err] of outcome.failed) (err.retryable ? retrySoon : retryLater).push(mint);
+      for (const [mint, err] of outcome.failed) {
+        const d = delayOf(err);
+        if (d !== null) {
+          delayMs = Math.max(delayMs ?? 0, d);
+          rateLimited ||= err.name === "UpstreamRateLimitedError";
+        } else (err.retryable ? retrySoon : retryLater).push(mint);
+      }
       await store.reschedule(job.lane, retrySoon, now() + RETRY_DELAY_MS);
       await store.reschedule(job.lane, retryLater, now() + ttlMs(config, job.lane) - config.dueMarginMs);
     }
@@ -119,8 +135,9 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       scored: updates.length,
       skipped: job.mints.length - live.length,
       failed: outcome.failed.size,
-      calls: outcome.calls,
       durationMs: Math.round(performance.now() - started),
+      delayMs,
+      rateLimited,
     };
   };
 }

@@ -43,6 +43,7 @@ export interface ControllerDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly sampler?: Sampler;
+  readonly breakerState?: () => string;
 }
 
 /**
@@ -56,6 +57,7 @@ export function createController(deps: ControllerDeps) {
   const startedAt = deps.now();
   let level: LoadLevel = "normal";
   let readings: Readings | null = null;
+  let smoothed: { cpuPercent: number; memoryPercent: number } | null = null;
   let ticks = 0;
 
   const thresholds = (c: Config) => ({
@@ -72,7 +74,16 @@ export function createController(deps: ControllerDeps) {
     const c = live.config;
     readings = await sampler.sample();
     const previousLevel = level;
-    level = nextLoadLevel(level, readings, thresholds(c));
+    // The level follows a short EWMA of CPU and memory (alpha 0.5: a jump to 100% reads 75% after
+    // two ticks from 50%), so one noisy reading does not flip it, yet a real hog shows within two.
+    smoothed = smoothed
+      ? {
+          cpuPercent: smoothed.cpuPercent + 0.5 * (readings.cpuPercent - smoothed.cpuPercent),
+          memoryPercent: smoothed.memoryPercent + 0.5 * (readings.memoryPercent - smoothed.memoryPercent),
+        }
+      : { cpuPercent: readings.cpuPercent, memoryPercent: readings.memoryPercent };
+    // The first reading covers the process's own start-up (module loading, connecting): not load.
+    if (ticks > 0) level = nextLoadLevel(level, { ...readings, ...smoothed }, thresholds(c));
     if (level !== previousLevel)
       logger.info(
         {
@@ -88,7 +99,7 @@ export function createController(deps: ControllerDeps) {
     const now = deps.now();
     for (const lane of LANES) {
       const waiting = await deps.queues[lane].getWaitingCount();
-      const t = lanes[lane].tick(level, waiting, laneSettings(c, lane), now);
+      const t = lanes[lane].tick(level, waiting, laneSettings(c, lane), now, c.controllerIntervalMs);
       if (t.concurrency.changed) {
         workers[lane].concurrency = t.concurrency.limit;
         logger.info(
@@ -153,6 +164,7 @@ export function createController(deps: ControllerDeps) {
       level,
       readings: readings ? { ...readings } : {},
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
+      ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };
   }
 

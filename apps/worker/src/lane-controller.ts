@@ -11,7 +11,9 @@ import {
 } from "@moonfleet/adaptive";
 import type { LaneState } from "@moonfleet/store";
 
-export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
+import type { CallOutcome } from "@moonfleet/upstream";
+
+export type { CallOutcome };
 
 export interface LaneSettings {
   readonly bounds: ConcurrencyBounds;
@@ -30,6 +32,7 @@ export interface LaneTick {
 }
 
 const JOB_MS_ALPHA = 0.2;
+const LATENCY_HALF_LIFE_MS = 10_000;
 
 /**
  * One lane's controller state in one worker process: what its calls and jobs did since the last
@@ -37,10 +40,22 @@ const JOB_MS_ALPHA = 0.2;
  * are the pure functions of @moonfleet/adaptive.
  */
 export class LaneController {
-  private readonly latency = new LatencyEstimator();
+  private readonly latency = new LatencyEstimator({ minSamples: 10 });
   private baseline: number | null = null;
-  private window = { calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
-  private totals = { jobs: 0, tokens: 0, failedTokens: 0, calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
+  // Calls, timeouts and errors fade with the latency half-life, so a lane making a call a second
+  // still has enough of them to judge; 429s and budget waits count per tick.
+  private window = { calls: 0, timeouts: 0, errors: 0 };
+  private tickCounts = { rateLimited: 0, budgetWaits: 0 };
+  private totals = {
+    jobs: 0,
+    tokens: 0,
+    failedTokens: 0,
+    calls: 0,
+    timeouts: 0,
+    errors: 0,
+    rateLimited: 0,
+    budgetWaits: 0,
+  };
   private concurrencyState: ConcurrencyState;
   private reason: string;
   private changedAt: number;
@@ -83,12 +98,17 @@ export class LaneController {
       this.totals.timeouts++;
       this.latency.recordTimeout(ms);
     } else if (outcome === "rate_limited") {
-      this.window.rateLimited++;
+      this.tickCounts.rateLimited++;
       this.totals.rateLimited++;
     } else if (outcome === "error") {
       this.window.errors++;
       this.totals.errors++;
     } else this.latency.record(ms);
+  }
+
+  recordBudgetWait(): void {
+    this.tickCounts.budgetWaits++;
+    this.totals.budgetWaits++;
   }
 
   recordJob(durationMs: number, tokens: number, failedTokens: number): void {
@@ -100,10 +120,11 @@ export class LaneController {
   }
 
   /** One controller tick: decide concurrency and timeout from this tick's signals. */
-  tick(level: LoadLevel, waiting: number, settings: LaneSettings, now: number): LaneTick {
+  tick(level: LoadLevel, waiting: number, settings: LaneSettings, now: number, intervalMs: number): LaneTick {
     const p50 = this.latency.percentile(0.5);
     const signals: UpstreamSignals = {
       ...this.window,
+      ...this.tickCounts,
       latencyP50Ms: p50,
       latencyP95Ms: this.latency.percentile(0.95),
       baselineLatencyMs: this.baseline,
@@ -122,6 +143,7 @@ export class LaneController {
     const fromTimeout = this.timeoutMs;
     const timeout = nextTimeout({
       estimateP99Ms: this.latency.percentile(0.99),
+      estimateP95Ms: signals.latencyP95Ms,
       baseMs: settings.baseTimeoutMs,
       underLoadMs: settings.underLoadTimeoutMs,
       level,
@@ -131,8 +153,16 @@ export class LaneController {
     this.timeoutReason = timeout.reason;
     // The baseline follows p50 slowly (alpha 0.05), so a surge stands out against it for a while.
     this.baseline = nextBaseline(this.baseline, p50);
-    this.latency.decay();
-    this.window = { calls: 0, timeouts: 0, errors: 0, rateLimited: 0 };
+    // Samples fade with a 10 s half-life whatever the tick, so the estimate has enough data at the
+    // few calls per second a budgeted upstream allows.
+    const fade = 0.5 ** (intervalMs / LATENCY_HALF_LIFE_MS);
+    this.latency.decay(fade);
+    this.window = {
+      calls: this.window.calls * fade,
+      timeouts: this.window.timeouts * fade,
+      errors: this.window.errors * fade,
+    };
+    this.tickCounts = { rateLimited: 0, budgetWaits: 0 };
     return {
       concurrency: {
         limit: decision.limit,

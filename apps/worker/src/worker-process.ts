@@ -14,9 +14,17 @@ import {
 import { runLoop } from "@moonfleet/runtime";
 import { TokenStore, removeHeartbeat } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
-import { createUpstreamClient, UpstreamTimeoutError } from "@moonfleet/upstream";
+import {
+  CircuitBreaker,
+  RateBudget,
+  UpstreamTimeoutError,
+  createPairsGateway,
+  createUpstreamClient,
+  type BreakerState,
+} from "@moonfleet/upstream";
 import type { Sampler } from "@moonfleet/adaptive";
-import { createBatchProcessor, fetchPlan } from "./batch-processor.js";
+import { keyRoot } from "@moonfleet/queues";
+import { createBatchProcessor, fetchMode } from "./batch-processor.js";
 import { createController, laneSettings } from "./controller-loop.js";
 import { LaneController } from "./lane-controller.js";
 import { WorkerStats } from "./worker-stats.js";
@@ -40,6 +48,8 @@ export interface WorkerProcess {
   readonly live: LiveConfig;
   readonly workers: Readonly<Record<Lane, Worker<BatchJob, BatchResult>>>;
   readonly lanes: Readonly<Record<Lane, LaneController>>;
+  readonly breaker: CircuitBreaker;
+  readonly budget: RateBudget;
   /** Resolves once the runtime config is loaded and the controller has run its first tick. */
   readonly ready: Promise<void>;
   /** Stops taking jobs, lets in-flight ones finish for `timeoutMs`, then aborts them. */
@@ -61,7 +71,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),
   );
   const store = new TokenStore(redis, prefix);
-  const upstream = createUpstreamClient({ baseUrl: opts.upstreamUrl });
+  const upstream = createUpstreamClient({
+    baseUrl: opts.upstreamUrl,
+    connections: opts.resolved.config.upstreamConnections,
+  });
   const stats = new WorkerStats();
   const inflight = new AbortController();
   const background = new AbortController();
@@ -70,18 +83,74 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     cold: new LaneController(laneSettings(live.config, "cold"), now()),
   };
 
+  // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
+  const budget = new RateBudget(
+    redis,
+    `${keyRoot(prefix)}:budget:${opts.resolved.config.upstreamBudgetKey}`,
+    () => {
+      const c = live.config;
+      return {
+        rpm: c.upstreamRpm,
+        burst: c.upstreamBurst,
+        hotReserve: c.upstreamHotReserve,
+        penaltyFactor: c.upstreamPenaltyFactor,
+        penaltyMs: c.upstreamPenaltyMs,
+      };
+    },
+  );
+  const breaker = new CircuitBreaker(
+    () => {
+      const c = live.config;
+      return {
+        failureThreshold: c.breakerFailureThreshold,
+        cooldownMs: c.breakerCooldownMs,
+        halfOpenCalls: c.breakerHalfOpenCalls,
+        closeAfter: c.breakerCloseAfter,
+      };
+    },
+    now,
+    (to: BreakerState, from: BreakerState, why: string) =>
+      logger[to === "open" ? "warn" : "info"](
+        { event: EVENTS.circuitBreaker, from, to, why },
+        `circuit breaker ${to}`,
+      ),
+  );
+  const fallbackWanted = new Set<string>();
+  const gateway = createPairsGateway({
+    client: upstream,
+    budget,
+    breaker,
+    settings: () => ({
+      retries: live.config.upstreamRetries,
+      maxWaitMs: live.config.upstreamMaxWaitMs,
+      coalesceMs: live.config.upstreamCoalesceMs,
+    }),
+    timeoutFor: (lane) => lanes[lane].timeout,
+    signal: inflight.signal,
+    wantsFallback: (mint) => fallbackWanted.has(mint),
+    onCall: (lane, ms, outcome) => lanes[lane].recordCall(ms, outcome),
+    onBudgetWait: (lane) => lanes[lane].recordBudgetWait(),
+    now,
+  });
+
   const processBatch = createBatchProcessor({
     config: () => live.config,
     store,
-    upstream,
+    gateway,
     now,
-    timeoutFor: (lane) => lanes[lane].timeout,
-    onCall: (lane, ms, outcome) => lanes[lane].recordCall(ms, outcome),
+    fallbackWanted,
     onFailure: (lane, mints, err) => {
       const event = err instanceof UpstreamTimeoutError ? EVENTS.timeout : EVENTS.apiCall;
       logger.warn({ event, lane, mints, err: err.message, kind: err.name }, "upstream call failed");
     },
   });
+
+  const queues = Object.fromEntries(
+    LANES.map((lane) => [
+      lane,
+      new Queue(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(prefix) }),
+    ]),
+  ) as Record<Lane, Queue>;
 
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(
@@ -90,9 +159,27 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         const data = batchJobSchema.parse(job.data);
         lanes[lane].active++;
         try {
-          const result = await processBatch(data, inflight.signal);
+          const result = await processBatch(data);
           stats.record(lane, result);
           lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
+          if (result.delayMs !== null) {
+            // BullMQ's rate limit: the queue (both after a 429) stops handing out jobs fleet-wide,
+            // and this job goes back to wait with its attempts intact.
+            const delay = Math.max(100, Math.min(result.delayMs, 60_000));
+            await Promise.all((result.rateLimited ? LANES : [lane]).map((l) => queues[l].rateLimit(delay)));
+            logger.info(
+              {
+                event: EVENTS.apiCall,
+                lane,
+                jobId: job.id,
+                delayMs: delay,
+                rateLimited: result.rateLimited,
+                scored: result.scored,
+              },
+              "job delayed: upstream says not now",
+            );
+            throw Worker.RateLimitError();
+          }
           logger.debug(
             {
               event: live.config.enableSchedulerOptimization
@@ -124,12 +211,6 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     return worker;
   };
   const workers = { hot: make("hot"), cold: make("cold") };
-  const queues = Object.fromEntries(
-    LANES.map((lane) => [
-      lane,
-      new Queue(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(prefix) }),
-    ]),
-  ) as Record<Lane, Queue>;
 
   const controller = createController({
     id,
@@ -140,6 +221,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     lanes,
     logger,
     now,
+    breakerState: () => breaker.state,
     ...(opts.sampler ? { sampler: opts.sampler } : {}),
   });
   live.onChange(() => controller.clampNow());
@@ -162,13 +244,13 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       logger.info({ event: EVENTS.tokensPerSecond, ...s }, "throughput");
       for (const lane of LANES) {
         if (s[lane].jobs === 0) continue;
-        const plan = fetchPlan(live.config, lane, lanes[lane].timeout);
         logger.info(
           {
             event: EVENTS.parallelBatch,
             lane,
             concurrency: workers[lane].concurrency,
-            ...plan,
+            mode: fetchMode(live.config),
+            timeoutMs: lanes[lane].timeout,
             jobs: s[lane].jobs,
             avgJobMs: s[lane].avgJobMs,
             level: controller.level(),
@@ -185,6 +267,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     live,
     workers,
     lanes,
+    breaker,
+    budget,
     ready,
     async stop(timeoutMs) {
       const closing = Promise.all([workers.hot.close(), workers.cold.close()]);

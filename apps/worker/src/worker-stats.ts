@@ -4,11 +4,10 @@ interface LaneTotals {
   jobs: number;
   tokens: number;
   failed: number;
-  calls: number;
   busyMs: number;
 }
 
-const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, calls: 0, busyMs: 0 });
+const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, busyMs: 0 });
 
 /** Counts finished jobs between periodic summaries, so logs stay one line per lane per period. */
 export class WorkerStats {
@@ -20,7 +19,6 @@ export class WorkerStats {
     t.jobs++;
     t.tokens += r.scored;
     t.failed += r.failed;
-    t.calls += r.calls;
     t.busyMs += r.durationMs;
   }
 

@@ -79,7 +79,9 @@ export function nextBatchSize(
 
   // Few jobs queued: do not pack the due tokens into fewer jobs than there are slots.
   if (input.waitingJobs < slots && input.dueNow > 0) {
-    const spread = Math.ceil(input.dueNow / slots);
+    // Never below one full upstream call: the budget counts calls, so spreading 20 tokens over 16
+    // slots as 16 calls of one or two would spend 16 permits where one does the job.
+    const spread = Math.max(UPSTREAM_BATCH, Math.ceil(input.dueNow / slots));
     if (spread < target) {
       target = spread;
       reason = "spread_small_backlog";

@@ -117,7 +117,13 @@ function propose(
     return { proposed: cut(current, RATE_LIMITED_FACTOR), reason: "cut_rate_limited" };
   }
   const enoughCalls = up.calls >= MIN_CALLS_FOR_SIGNAL;
-  if (enoughCalls && (up.timeouts + up.errors) / up.calls > UPSTREAM_ERROR_RATIO) {
+  // Error and latency signals span several ticks, so one bad episode gets one cut per cooldown,
+  // not one per tick.
+  if (
+    enoughCalls &&
+    (up.timeouts + up.errors) / up.calls > UPSTREAM_ERROR_RATIO &&
+    ticksSinceCut >= GROWTH_COOLDOWN_TICKS
+  ) {
     return { proposed: cut(current, UPSTREAM_ERROR_FACTOR), reason: "cut_upstream_errors" };
   }
   const latencyRising =
@@ -134,6 +140,7 @@ function propose(
   const saturated = input.queue.waiting > 0 && input.queue.active >= current;
   if (!saturated) return { proposed: current, reason: "hold_idle" };
   if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
+  if ((up.budgetWaits ?? 0) > 0) return { proposed: current, reason: "hold_budget" };
   if (current >= max) return { proposed: current, reason: "hold_max" };
   return { proposed: current + 1, reason: "grow_backlog" };
 }

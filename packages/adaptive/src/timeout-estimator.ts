@@ -111,6 +111,8 @@ export type TimeoutReason = "no_data" | "estimate" | "under_load" | "fixed";
 
 export interface TimeoutInput {
   readonly estimateP99Ms: number | null;
+  /** Under high load the timeout does not go below this (the upstream's current p95). */
+  readonly estimateP95Ms?: number | null;
   /** TIMEOUT_HOT / TIMEOUT_COLD in ms. */
   readonly baseMs: number;
   /** TIMEOUT_UNDER_LOAD in ms. */
@@ -127,12 +129,21 @@ export interface TimeoutDecision {
 
 /**
  * The timeout for a lane's next calls. Off: the configured base. Under high load: the short
- * under-load timeout, so a struggling process drops slow calls rather than piling them up. No data
+ * under-load timeout, so a struggling process drops slow calls rather than piling them up, but
+ * never below the p95 the upstream answers at: cutting the calls that would succeed only opens
+ * the breaker (measured: a latency surge under CPU load shut the fleet off for a minute). No data
  * yet: the base. Otherwise 1.5 x the estimated p99, within 1.5 to 5 s.
  */
 export function nextTimeout(input: TimeoutInput): TimeoutDecision {
   if (!input.dynamic) return { timeoutMs: input.baseMs, reason: "fixed" };
-  if (input.level === "high") return { timeoutMs: input.underLoadMs, reason: "under_load" };
+  if (input.level === "high") {
+    const floor = input.estimateP95Ms ?? 0;
+    const timeoutMs = Math.min(
+      TIMEOUT_MAX_MS,
+      Math.max(input.underLoadMs, Number.isFinite(floor) ? floor : 0),
+    );
+    return { timeoutMs: Math.round(timeoutMs), reason: "under_load" };
+  }
   if (input.estimateP99Ms === null || !Number.isFinite(input.estimateP99Ms)) {
     return { timeoutMs: input.baseMs, reason: "no_data" };
   }

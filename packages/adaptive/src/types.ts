@@ -46,6 +46,11 @@ export interface UpstreamSignals {
   readonly latencyP95Ms: number | null;
   /** A slow-moving baseline of latency p50 (ms), null without data. */
   readonly baselineLatencyMs: number | null;
+  /**
+   * Calls that waited for (or gave up on) the fleet's request budget. While the budget is the
+   * limit, more concurrency only adds waiting jobs, so the controller does not grow.
+   */
+  readonly budgetWaits?: number;
 }
 
 export interface QueueSignals {
@@ -68,6 +73,7 @@ export type ConcurrencyReason =
   | "hold_idle"
   | "hold_reduced_load"
   | "hold_cooldown"
+  | "hold_budget"
   | "cut_high_load"
   | "cut_rate_limited"
   | "cut_upstream_errors"

@@ -106,10 +106,11 @@ describe("nextBatchSize", () => {
   it("does not grow short jobs without a backlog, and spreads a small one over the slots", () => {
     const quiet = input({ avgJobMs: 300, avgJobTokens: 30, dueNow: 0, waitingJobs: 0 });
     expect(nextBatchSize(at(30), quiet, bounds)).toMatchObject({ size: 30, reason: "hold" });
-    // 160 due over 16 slots: 10 each keeps every slot busy, reached by halving.
+    // 160 due over 16 slots: spread out, but never below one full upstream call (30), because the
+    // budget counts calls: 16 calls of 10 would spend 16 permits where 6 do. Reached by halving.
     const small = input({ dueNow: 160, waitingJobs: 0 });
     expect(nextBatchSize(at(120), small, bounds)).toMatchObject({ size: 60, reason: "spread_small_backlog" });
-    expect(run(at(120), [small, small, small, small])).toEqual([60, 30, 15, 10]);
+    expect(run(at(120), [small, small, small, small])).toEqual([60, 30, 30, 30]);
   });
 
   it("keeps sizes of 30 and more on multiples of 30, within bounds, on random inputs", () => {

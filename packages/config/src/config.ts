@@ -111,6 +111,12 @@ export function crossChecks(c: Config): string[] {
   };
   ordered("CPU", c.lowCpuThreshold, c.mediumCpuThreshold, c.highCpuThreshold);
   ordered("MEMORY", c.lowMemoryThreshold, c.mediumMemoryThreshold, c.highMemoryThreshold);
+  if (c.upstreamBurst >= c.upstreamRpm)
+    problems.push(`UPSTREAM_BURST=${c.upstreamBurst} must be below UPSTREAM_RPM=${c.upstreamRpm}`);
+  if (c.upstreamHotReserve >= c.upstreamBurst)
+    problems.push(
+      `UPSTREAM_HOT_RESERVE=${c.upstreamHotReserve} must be below UPSTREAM_BURST=${c.upstreamBurst}`,
+    );
   if (c.minBatchSize > c.maxBatchSize)
     problems.push(`MIN_BATCH_SIZE=${c.minBatchSize} is above MAX_BATCH_SIZE=${c.maxBatchSize}`);
   return problems;

@@ -10,6 +10,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   HIGH_CPU_THRESHOLD: "Load thresholds, percent",
   CACHE_TTL_HOT: "Freshness targets, seconds",
   REDIS_URL: "Wiring",
+  UPSTREAM_RPM: "Upstream protection",
   PRODUCER_TICK_MS: "Scheduling",
   WORKER_PROCESSES: "Local fleet (npm start) and the simulator",
 };

@@ -16,7 +16,6 @@ export const batchResultSchema = z.object({
   scored: z.number(),
   skipped: z.number(),
   failed: z.number(),
-  calls: z.number(),
   durationMs: z.number(),
 });
 export type BatchResult = z.infer<typeof batchResultSchema>;

@@ -18,6 +18,7 @@ export interface LaneState {
   readonly timeouts: number;
   readonly errors: number;
   readonly rateLimited: number;
+  readonly budgetWaits: number;
   /** Recent figures (decaying), null without data. */
   readonly avgJobMs: number | null;
   readonly latencyP50Ms: number | null;
@@ -33,6 +34,8 @@ export interface WorkerHeartbeat {
   readonly level: string;
   readonly readings: Readonly<Record<string, number>>;
   readonly lanes: Readonly<Record<"hot" | "cold", LaneState>>;
+  /** This process's circuit breaker. */
+  readonly breaker?: string;
 }
 
 const keys = (prefix: string) => ({

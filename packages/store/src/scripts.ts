@@ -1,9 +1,26 @@
 // Lua scripts: each runs atomically in Redis, so a claim, a registration or a commit is never seen
 // half done, and a worker that dies in the middle of a batch leaves every token due again.
 
-/** KEYS[1] due zset; ARGV now, leaseMs, max. Returns the claimed mints, each pushed one lease ahead. */
+/**
+ * KEYS[1] due zset; ARGV now, leaseMs, max, lookaheadMs, fill, holdMs. Returns the claimed mints,
+ * each pushed one lease ahead. A call costs one permit of the budget whether it carries 3 mints or
+ * 30, so: while fewer than \`fill\` tokens are due, they wait until the oldest has been due for
+ * \`holdMs\` (within the due margin, so freshness holds); then tokens due within the lookahead top
+ * the claim up to a multiple of \`fill\`, refreshing a few tokens a moment early instead of
+ * spending another call on them.
+ */
 export const CLAIM_DUE = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local now, max, fill, hold = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
+if fill > 1 and #due > 0 and #due < fill and hold > 0 then
+  local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+  if now - oldest < hold then return {} end
+end
+local short = (fill - (#due % fill)) % fill
+if #due > 0 and short > 0 and #due + short <= max then
+  local soon = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, now + tonumber(ARGV[4]), 'LIMIT', 0, short)
+  for _, m in ipairs(soon) do due[#due + 1] = m end
+end
 local leaseUntil = tonumber(ARGV[1]) + tonumber(ARGV[2])
 for _, mint in ipairs(due) do
   redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)

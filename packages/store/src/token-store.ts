@@ -87,8 +87,18 @@ export class TokenStore {
     return Number(res?.[0]?.[1] ?? 0) > 0;
   }
 
-  /** Atomically takes up to `max` due tokens of a lane and pushes each one lease ahead. */
-  async claimDue(lane: "hot" | "cold", now: number, leaseMs: number, max: number): Promise<string[]> {
+  /**
+   * Atomically takes up to `max` due tokens of a lane and pushes each one lease ahead. With `fill`,
+   * fewer than `fill` due tokens wait up to `holdMs` for company, and tokens due within `ms` top
+   * the claim up to a multiple of `fill` (a full upstream call).
+   */
+  async claimDue(
+    lane: "hot" | "cold",
+    now: number,
+    leaseMs: number,
+    max: number,
+    lookahead: { ms: number; fill: number; holdMs: number } = { ms: 0, fill: 1, holdMs: 0 },
+  ): Promise<string[]> {
     return (await this.redis.eval(
       CLAIM_DUE,
       1,
@@ -96,6 +106,9 @@ export class TokenStore {
       String(now),
       String(leaseMs),
       String(max),
+      String(lookahead.ms),
+      String(Math.max(1, lookahead.fill)),
+      String(lookahead.holdMs),
     )) as string[];
   }
 

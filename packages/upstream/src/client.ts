@@ -75,7 +75,16 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
           `answer of ${length} bytes is over the ${MAX_RESPONSE_BYTES}-byte limit`,
         );
       }
-      const text = await res.body.text();
+      // Content-Length is not always sent (chunked answers): count the bytes as they arrive too.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES)
+          throw new UpstreamSchemaError(`answer is over the ${MAX_RESPONSE_BYTES}-byte limit`);
+        chunks.push(chunk);
+      }
+      const text = Buffer.concat(chunks).toString("utf8");
       try {
         return JSON.parse(text) as unknown;
       } catch {

@@ -35,3 +35,30 @@ export class UpstreamSchemaError extends UpstreamError {
   override name = "UpstreamSchemaError";
   override readonly retryable = false;
 }
+
+/** The circuit breaker is open: no call was made. */
+export class UpstreamCircuitOpenError extends UpstreamError {
+  override name = "UpstreamCircuitOpenError";
+  constructor(readonly retryInMs: number) {
+    super(`circuit breaker open: next trial in ${retryInMs} ms`);
+  }
+}
+
+/** The fleet's request budget has no permit for this lane within the wait allowed. */
+export class UpstreamBudgetExhaustedError extends UpstreamError {
+  override name = "UpstreamBudgetExhaustedError";
+  constructor(readonly waitMs: number) {
+    super(`request budget exhausted: next permit in ${waitMs} ms`);
+  }
+}
+
+/**
+ * Failures that mean "not now" rather than "broken": the job should be delayed (keeping its
+ * attempts), for how long.
+ */
+export function delayOf(err: unknown): number | null {
+  if (err instanceof UpstreamRateLimitedError) return err.retryAfterMs;
+  if (err instanceof UpstreamCircuitOpenError) return err.retryInMs;
+  if (err instanceof UpstreamBudgetExhaustedError) return err.waitMs;
+  return null;
+}

@@ -13,4 +13,19 @@ export {
   UpstreamHttpError,
   UpstreamConnectionError,
   UpstreamSchemaError,
+  UpstreamCircuitOpenError,
+  UpstreamBudgetExhaustedError,
+  delayOf,
 } from "./errors.js";
+export { RateBudget, type BudgetSettings, type BudgetUse, type Take } from "./rate-budget.js";
+export { CircuitBreaker, type BreakerState, type BreakerSettings, type Permit } from "./circuit-breaker.js";
+export { backoffMs } from "./backoff.js";
+export { Coalescer, type MintResult } from "./coalescer.js";
+export {
+  createPairsGateway,
+  type PairsGateway,
+  type GatewayDeps,
+  type GatewaySettings,
+  type Fetched,
+  type CallOutcome,
+} from "./pairs-gateway.js";

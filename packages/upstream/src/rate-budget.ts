@@ -1,0 +1,136 @@
+import type { Redis } from "ioredis";
+
+// One request budget for the whole fleet: a token bucket in Redis, refilled at
+// (RPM - burst) per minute with room for `burst`, so no 60 s window ever holds more than RPM calls.
+// The hot lane may take the last token; the cold lane only while more than `hotReserve` are left,
+// so when demand exceeds the budget, cold waits and hot keeps its freshness. A 429 pauses every
+// taker until Retry-After and runs the bucket slower for a while. Redis's clock is the only clock.
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rpm, burst, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local lane, pf, pms = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pausedUntil', 'penaltyAt')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+local pausedUntil = tonumber(b[3]) or 0
+local penaltyAt = tonumber(b[4]) or 0
+local factor = 1
+if penaltyAt > 0 then
+  local since = now - penaltyAt
+  if since < pms then factor = pf
+  elseif since < 2 * pms then factor = pf + (1 - pf) * (since - pms) / pms end
+end
+local perMs = math.max(rpm - burst, 1) * factor / 60000
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * perMs) end
+local granted, wait = 0, 0
+if now < pausedUntil then
+  wait = pausedUntil - now
+else
+  local need = 1
+  if lane == 'cold' then need = 1 + reserve end
+  if tokens >= need then
+    tokens = tokens - 1
+    granted = 1
+    local used = KEYS[1] .. ':used:' .. math.floor(now / 60000)
+    redis.call('INCR', used)
+    redis.call('PEXPIRE', used, 600000)
+  else
+    wait = math.ceil((need - tokens) / perMs)
+  end
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return {granted, wait, tostring(tokens), tostring(factor * (rpm - burst) + burst)}
+`;
+
+const PENALIZE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local pauseEnd = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('HGET', KEYS[1], 'pausedUntil') or '0')
+if pauseEnd > current then redis.call('HSET', KEYS[1], 'pausedUntil', pauseEnd) end
+redis.call('HSET', KEYS[1], 'penaltyAt', now, 'tokens', '0', 'ts', now)
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return pauseEnd - now
+`;
+
+const USED = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local minute = math.floor(now / 60000)
+local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
+return {
+  tonumber(redis.call('GET', KEYS[1] .. ':used:' .. minute) or '0'),
+  tonumber(redis.call('GET', KEYS[1] .. ':used:' .. (minute - 1)) or '0'),
+  math.max(0, (tonumber(b[1]) or 0) - now),
+  now - (now % 60000),
+  tonumber(b[2]) or 0,
+  now
+}
+`;
+
+export interface BudgetSettings {
+  readonly rpm: number;
+  readonly burst: number;
+  readonly hotReserve: number;
+  readonly penaltyFactor: number;
+  readonly penaltyMs: number;
+}
+
+export type Take = { readonly granted: true } | { readonly granted: false; readonly waitMs: number };
+
+export interface BudgetUse {
+  /** Calls granted in the current and the previous clock minute. */
+  readonly thisMinute: number;
+  readonly lastMinute: number;
+  /** Set after a 429: every taker waits this long. */
+  readonly pausedForMs: number;
+  /** When the last 429 penalty began (epoch ms, 0 for never). */
+  readonly penaltyAt: number;
+}
+
+export class RateBudget {
+  constructor(
+    private readonly redis: Redis,
+    /** The bucket's key, e.g. `{mf}:budget:default`. */
+    readonly key: string,
+    private readonly settings: () => BudgetSettings,
+  ) {}
+
+  /** One call's permit for `lane`, or how long to wait before asking again. */
+  async take(lane: "hot" | "cold"): Promise<Take> {
+    const s = this.settings();
+    const [granted, wait] = (await this.redis.eval(
+      TAKE,
+      1,
+      this.key,
+      s.rpm,
+      s.burst,
+      s.hotReserve,
+      lane,
+      s.penaltyFactor,
+      s.penaltyMs,
+    )) as [number, number, string, string];
+    return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
+  }
+
+  /** The upstream said 429: pause every taker for `retryAfterMs` and run slower for a while. */
+  async penalize(retryAfterMs: number): Promise<number> {
+    return (await this.redis.eval(PENALIZE, 1, this.key, Math.max(0, Math.round(retryAfterMs)))) as number;
+  }
+
+  async use(): Promise<BudgetUse> {
+    const [thisMinute, lastMinute, pausedForMs, , penaltyAt] = (await this.redis.eval(
+      USED,
+      1,
+      this.key,
+    )) as number[];
+    return {
+      thisMinute: thisMinute ?? 0,
+      lastMinute: lastMinute ?? 0,
+      pausedForMs: pausedForMs ?? 0,
+      penaltyAt: penaltyAt ?? 0,
+    };
+  }
+}

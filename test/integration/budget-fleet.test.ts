@@ -1,0 +1,107 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { TokenStore } from "@moonfleet/store";
+import { createProducer } from "../../apps/producer/src/producer.js";
+import { demoMints } from "../../apps/simulator/src/index.js";
+import {
+  redisUrl,
+  silentLogger,
+  startSimulator,
+  testRedis,
+  testResolved,
+  uniquePrefix,
+  waitUntil,
+} from "../support/harness.js";
+import { runApp, stopApp, type AppProcess } from "../support/processes.js";
+
+// Four worker processes share one request budget: the upstream never sees more than UPSTREAM_RPM
+// calls in any 60 s window, and when demand is above the budget, hot stays fresh while cold waits.
+const RPM = 60;
+const TTL_HOT_S = 10;
+const TTL_COLD_S = 5;
+const prefix = uniquePrefix();
+const redis = testRedis();
+const store = new TokenStore(redis, prefix);
+const cleanup: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  await redis.quit();
+});
+
+describe("the fleet-wide request budget", () => {
+  it("holds four workers to UPSTREAM_RPM in every 60 s window, without a 429, hot first", async () => {
+    // The simulator limits at twice the budget: any 429 would mean the budget leaked.
+    const { sim, url } = await startSimulator({ rateLimitRpm: RPM * 2, latencyMs: 40 });
+    cleanup.push(() => sim.close());
+    const env = {
+      REDIS_URL: redisUrl(),
+      REDIS_KEY_PREFIX: prefix,
+      UPSTREAM_URL: url,
+      UPSTREAM_RPM: String(RPM),
+      UPSTREAM_BURST: "4",
+      UPSTREAM_HOT_RESERVE: "2",
+      CACHE_TTL_HOT: String(TTL_HOT_S),
+      CACHE_TTL_COLD: String(TTL_COLD_S),
+      PRODUCER_TICK_MS: "500",
+    };
+    const producer = createProducer({
+      resolved: testResolved(env),
+      redisUrl: redisUrl(),
+      logger: silentLogger(),
+    });
+    const stop = new AbortController();
+    const loop = producer.run(stop.signal);
+    cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+    const workers: AppProcess[] = Array.from({ length: 4 }, () => runApp("worker", env));
+    for (const w of workers) cleanup.push(() => stopApp(w));
+
+    // 300 tokens, cold every 5 s: ~60 tokens/s of demand against a budget of 30 tokens/s.
+    const mints = demoMints(300, `budget-${prefix}`);
+    const started = Date.now();
+    await store.register(
+      mints.map((mint) => ({ mint })),
+      started,
+    );
+
+    let worstHotStaleness = 0;
+    let worstColdStaleness = 0;
+    let hotSeen = 0;
+    await waitUntil(
+      "65 s of running",
+      async () => {
+        const now = Date.now();
+        const loaded = await store.load(mints);
+        for (const x of loaded) {
+          const s = x?.snapshot;
+          if (!s) continue;
+          const stale = (now - s.fetchedAt) / 1000;
+          if (s.lane === "hot") {
+            hotSeen++;
+            worstHotStaleness = Math.max(worstHotStaleness, stale);
+          } else if (s.lane === "cold") worstColdStaleness = Math.max(worstColdStaleness, stale);
+        }
+        return now - started > 65_000;
+      },
+      90_000,
+      1_000,
+    );
+
+    const perSecond = sim.stats().perSecond;
+    const counts = new Map(perSecond.map((p) => [Math.round(p.t / 1000), p.n]));
+    const seconds = [...counts.keys()].sort((a, b) => a - b);
+    let worstWindow = 0;
+    for (const s of seconds) {
+      let sum = 0;
+      for (let t = s; t < s + 60; t++) sum += counts.get(t) ?? 0;
+      worstWindow = Math.max(worstWindow, sum);
+    }
+    expect(sim.stats().rateLimited).toBe(0);
+    expect(worstWindow).toBeLessThanOrEqual(RPM);
+    // The budget was used, not left idle: the window held most of what it allows.
+    expect(worstWindow).toBeGreaterThan(RPM * 0.8);
+    // Demand was above the budget: cold tokens waited past their TTL ...
+    expect(worstColdStaleness).toBeGreaterThan(TTL_COLD_S);
+    // ... while hot tokens kept theirs (a claim tick and a call of slack).
+    expect(hotSeen).toBeGreaterThan(0);
+    expect(worstHotStaleness).toBeLessThanOrEqual(TTL_HOT_S + 2);
+  });
+});

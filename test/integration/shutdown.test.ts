@@ -1,0 +1,178 @@
+import { Queue } from "bullmq";
+import { afterAll, describe, expect, it } from "vitest";
+import { bullPrefix, type BatchJob, type Redis } from "@moonfleet/queues";
+import { TokenStore, storeKeys } from "@moonfleet/store";
+import { createProducer } from "../../apps/producer/src/producer.js";
+import { freePort } from "../../apps/launcher/src/free-port.js";
+import { demoMints, type Simulator } from "../../apps/simulator/src/index.js";
+import {
+  redisUrl,
+  silentLogger,
+  startSimulator,
+  testRedis,
+  testResolved,
+  uniquePrefix,
+  waitUntil,
+} from "../support/harness.js";
+import { runApp, stopApp, type AppProcess } from "../support/processes.js";
+
+// Graceful stop of the real processes (apps/*/dist/main.js): a worker stopped mid-batch drains for
+// SHUTDOWN_TIMEOUT_MS, aborts its upstream calls, returns their tokens to the schedule at once and
+// exits 0; a second signal exits at once; the producer hands back its lead.
+
+const DRAIN_MS = 1_000;
+/** onShutdown (packages/runtime/src/shutdown.ts) exits by itself this long after the drain time. */
+const EXIT_MARGIN_MS = 2_000;
+/** The upstream answers this slowly, so a batch is surely in flight when the signal lands. */
+const UPSTREAM_LATENCY_MS = 3_000;
+/** Long: a token that comes back sooner came back because the stopping worker returned it. */
+const LEASE_MS = 60_000;
+
+const redis = testRedis();
+const cleanup: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  await redis.quit();
+});
+
+function fleetEnv(prefix: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl(),
+    REDIS_KEY_PREFIX: prefix,
+    PRODUCER_TICK_MS: "100",
+    LEASE_MS: String(LEASE_MS),
+    DUE_MARGIN_MS: "0",
+    // Long fixed timeouts: the slow calls are cut by the shutdown, not by a timeout.
+    ENABLE_DYNAMIC_TIMEOUTS: "false",
+    TIMEOUT_HOT: "10",
+    TIMEOUT_COLD: "10",
+    SHUTDOWN_TIMEOUT_MS: String(DRAIN_MS),
+  };
+}
+
+/** A simulator, an in-process producer and `count` registered tokens under a fresh prefix. */
+async function slowFleet(count: number) {
+  const prefix = uniquePrefix();
+  const env = fleetEnv(prefix);
+  const { sim, url } = await startSimulator({ latencyMs: UPSTREAM_LATENCY_MS });
+  cleanup.push(() => sim.close());
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+  });
+  const stop = new AbortController();
+  const loop = producer.run(stop.signal);
+  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const queue = new Queue<BatchJob>("cold", { connection: redis, prefix: bullPrefix(prefix) });
+  cleanup.push(() => queue.close());
+  const store = new TokenStore(redis, prefix);
+  const mints = demoMints(count, `shutdown-${prefix}`);
+  await store.register(
+    mints.map((mint) => ({ mint })),
+    Date.now(),
+  );
+  return { prefix, env: { ...env, UPSTREAM_URL: url }, sim, queue, store };
+}
+
+function worker(env: Record<string, string>): AppProcess {
+  const p = runApp("worker", env);
+  cleanup.push(() => stopApp(p, 2_000));
+  return p;
+}
+
+/** Waits for a cold batch whose upstream call is on its way, and returns its mints. */
+async function batchInFlight(queue: Queue<BatchJob>, sim: Simulator): Promise<string[]> {
+  const active = await waitUntil(
+    "a batch in flight",
+    async () => {
+      const jobs = await queue.getActive();
+      return jobs.length > 0 && sim.stats().requests > 0 ? jobs : null;
+    },
+    20_000,
+    50,
+  );
+  return active.flatMap((j) => j.data.mints);
+}
+
+const dueAt = async (r: Redis, prefix: string, mints: readonly string[]) =>
+  (await r.zmscore(storeKeys(prefix).due("cold"), ...mints)).map(Number);
+
+describe("a worker stopped with SIGTERM in the middle of slow batches", () => {
+  it("exits 0 within the drain deadline, and every token of its batches is scored by another worker", async () => {
+    const { prefix, env, sim, queue, store } = await slowFleet(60);
+    const victim = worker(env);
+    const batch = await batchInFlight(queue, sim);
+    expect((await store.load(batch)).every((x) => x?.snapshot === null)).toBe(true);
+
+    victim.child.kill("SIGTERM");
+    const signalledAt = Date.now();
+    const { code, signal } = await victim.exited;
+    const tookMs = Date.now() - signalledAt;
+    expect({ code, signal }, victim.output()).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(DRAIN_MS + EXIT_MARGIN_MS);
+
+    // The aborted batches completed: nothing is left active for the stall checker, and their
+    // tokens are due again now instead of at the end of their lease.
+    expect(await queue.getActiveCount()).toBe(0);
+    for (const due of await dueAt(redis, prefix, batch)) expect(due).toBeLessThan(signalledAt + LEASE_MS / 2);
+
+    const survivor = worker(env);
+    await waitUntil(
+      "every token of the stopped batches scored by the other worker",
+      async () => (await store.load(batch)).every((x) => (x?.snapshot?.fetchedAt ?? 0) > signalledAt),
+      LEASE_MS / 2,
+      200,
+    );
+    await stopApp(survivor);
+    expect(survivor.child.exitCode).toBe(0);
+  });
+
+  it("exits at once on a second signal, without waiting for the drain", async () => {
+    const { env, sim, queue } = await slowFleet(30);
+    // A long drain: the first signal alone would wait for the slow call to answer.
+    const victim = worker({ ...env, SHUTDOWN_TIMEOUT_MS: "30000", LOG_LEVEL: "info" });
+    await batchInFlight(queue, sim);
+
+    victim.child.kill("SIGTERM");
+    await waitUntil(
+      "the graceful stop to begin",
+      () => victim.output().includes('"msg":"stopping"'),
+      5_000,
+      20,
+    );
+    const secondAt = Date.now();
+    victim.child.kill("SIGTERM");
+    const { code, signal } = await victim.exited;
+    expect(signal).toBeNull();
+    expect(code).not.toBe(0);
+    expect(Date.now() - secondAt).toBeLessThan(UPSTREAM_LATENCY_MS / 2);
+    expect(victim.output()).toContain("second signal");
+  });
+});
+
+describe("the producer stopped with SIGTERM", () => {
+  it("exits 0 and releases its lead at once", async () => {
+    const prefix = uniquePrefix();
+    const leaderKey = `{${prefix}}:producer:leader`;
+    const producer = runApp("producer", fleetEnv(prefix));
+    cleanup.push(() => stopApp(producer, 2_000));
+    await waitUntil("the producer to lead", async () => (await redis.exists(leaderKey)) === 1, 20_000, 50);
+    producer.child.kill("SIGTERM");
+    const { code } = await producer.exited;
+    expect(code, producer.output()).toBe(0);
+    expect(await redis.exists(leaderKey)).toBe(0); // not left to expire
+  });
+});
+
+describe("the api stopped with SIGTERM", () => {
+  it("exits 0", async () => {
+    const port = await freePort();
+    const api = runApp("api", { ...fleetEnv(uniquePrefix()), API_PORT: String(port), API_HOST: "127.0.0.1" });
+    cleanup.push(() => stopApp(api, 2_000));
+    await waitUntil("the api to be ready", async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
+    api.child.kill("SIGTERM");
+    const { code } = await api.exited;
+    expect(code, api.output()).toBe(0);
+  });
+});

@@ -1,0 +1,371 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import {
+  CircuitBreaker,
+  MAX_RESPONSE_BYTES,
+  RateBudget,
+  UpstreamBudgetExhaustedError,
+  UpstreamCircuitOpenError,
+  UpstreamHttpError,
+  UpstreamRateLimitedError,
+  UpstreamSchemaError,
+  UpstreamTimeoutError,
+  createPairsGateway,
+  createUpstreamClient,
+  type BreakerSettings,
+  type BreakerState,
+  type CallOutcome,
+  type GatewaySettings,
+  type MintResult,
+  type Fetched,
+} from "@moonfleet/upstream";
+import { createSimulator, demoMints, type Simulator } from "../../apps/simulator/src/index.js";
+import { startSimulator, testRedis, uniquePrefix } from "../support/harness.js";
+
+// The gateway against the simulator over loopback: every count here is a request the simulator saw.
+const redis = testRedis("upstream-gateway");
+const prefix = uniquePrefix();
+afterAll(() => redis.quit());
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+
+interface Options {
+  settings?: Partial<GatewaySettings>;
+  breaker?: Partial<BreakerSettings>;
+  timeoutMs?: number;
+  budget?: RateBudget | null;
+  wantsFallback?: (mint: string) => boolean;
+}
+
+/** A client, breaker (on a hand-driven clock) and gateway to `url`; zero backoff so retries are quick. */
+function gatewayTo(url: string, opts: Options = {}) {
+  const client = createUpstreamClient({ baseUrl: url });
+  cleanups.push(() => client.close());
+  const clock = { t: Date.now() };
+  const changes: Array<{ from: BreakerState; to: BreakerState }> = [];
+  const breaker = new CircuitBreaker(
+    () => ({ failureThreshold: 1_000, cooldownMs: 30_000, halfOpenCalls: 1, closeAfter: 2, ...opts.breaker }),
+    () => clock.t,
+    (to, from) => changes.push({ from, to }),
+  );
+  const outcomes: CallOutcome[] = [];
+  const gateway = createPairsGateway({
+    client,
+    budget: opts.budget ?? null,
+    breaker,
+    settings: () => ({ retries: 0, maxWaitMs: 0, coalesceMs: 200, ...opts.settings }),
+    timeoutFor: () => opts.timeoutMs ?? 5_000,
+    random: () => 0,
+    onCall: (_lane, _ms, outcome) => outcomes.push(outcome),
+    ...(opts.wantsFallback ? { wantsFallback: opts.wantsFallback } : {}),
+  });
+  return { gateway, breaker, clock, changes, outcomes };
+}
+
+async function simulator(settings: Parameters<typeof startSimulator>[0] = {}) {
+  const started = await startSimulator(settings);
+  cleanups.push(() => started.sim.close());
+  return started;
+}
+
+/** The error one mint got; fails the test if the mint got pairs. */
+function errorOf(result: Map<string, MintResult<Fetched>>, mint: string): unknown {
+  const r = result.get(mint);
+  expect(r?.ok).toBe(false);
+  return r && !r.ok ? r.error : undefined;
+}
+
+function pairsOf(
+  result: Map<string, MintResult<Fetched>>,
+  mint: string,
+): readonly Fetched["pairs"][number][] {
+  const r = result.get(mint);
+  expect(r?.ok).toBe(true);
+  return r?.ok ? r.value.pairs : [];
+}
+
+describe("the pairs gateway against the simulator", () => {
+  it("merges concurrent jobs' overlapping mints into one call per 30 distinct mints", async () => {
+    const { sim, url } = await simulator();
+    const { gateway } = gatewayTo(url, { settings: { coalesceMs: 200 } });
+    const all = demoMints(90, "coalesce");
+    // Five jobs of 40 mints each, overlapping, together covering all 90.
+    const jobs = [0, 1, 2, 3, 4].map((j) => [...all, ...all].slice(j * 20, j * 20 + 40));
+
+    const results = await Promise.all(jobs.map((job) => gateway.request("cold", job)));
+
+    const stats = sim.stats();
+    expect(stats.byEndpoint.tokens).toBe(3); // ceil(90 / 30), not 5 jobs x 2 calls
+    expect(stats.mintsRequested).toBe(90);
+    results.forEach((r, j) => {
+      expect(r.size).toBe(40);
+      for (const mint of jobs[j]!) expect(r.get(mint)?.ok).toBe(true);
+    });
+    // Not vacuous: the answers carry the mints' own pairs.
+    const some = results.flatMap((r) => [...r.entries()]).filter(([, v]) => v.ok && v.value.pairs.length > 0);
+    expect(some.length).toBeGreaterThan(10);
+    for (const [mint, v] of some)
+      expect(v.ok && v.value.pairs.every((p) => p.baseToken.address === mint)).toBe(true);
+  });
+
+  it("cuts a hanging request at the lane timeout and retries it before failing", async () => {
+    const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+    const { gateway, outcomes } = gatewayTo(url, { timeoutMs: 400, settings: { retries: 2 } });
+    const [mint] = demoMints(1, "hang");
+
+    const started = Date.now();
+    const result = await gateway.direct("hot", [mint!]);
+    const elapsed = Date.now() - started;
+
+    const error = errorOf(result, mint!);
+    expect(error).toBeInstanceOf(UpstreamTimeoutError);
+    expect((error as UpstreamTimeoutError).timeoutMs).toBe(400);
+    expect(sim.stats().byEndpoint.tokens).toBe(3); // the first try and 2 retries
+    expect(sim.stats().hung).toBe(3);
+    expect(outcomes).toEqual(["timeout", "timeout", "timeout"]);
+    expect(elapsed).toBeLessThan(15_000); // cut, far from the 60 s hang
+  });
+
+  it("retries a 5xx, then fails with UpstreamHttpError that the breaker counts", async () => {
+    const { sim, url } = await simulator({ errorRate: 1 });
+    const { gateway, breaker, changes } = gatewayTo(url, {
+      settings: { retries: 2 },
+      breaker: { failureThreshold: 3 },
+    });
+    const [mint] = demoMints(1, "5xx");
+
+    const error = errorOf(await gateway.direct("cold", [mint!]), mint!);
+
+    expect(error).toBeInstanceOf(UpstreamHttpError);
+    expect((error as UpstreamHttpError).status).toBe(500);
+    expect(sim.stats().byEndpoint.tokens).toBe(3);
+    // Each of the three attempts was a breaker failure: the threshold of 3 is reached.
+    expect(breaker.state).toBe("open");
+    expect(changes).toEqual([{ from: "closed", to: "open" }]);
+  });
+
+  it("opens the breaker after N failures, sends nothing while open, then half-opens and closes", async () => {
+    const { sim, url } = await simulator({ errorRate: 1 });
+    const { gateway, breaker, clock, changes } = gatewayTo(url, {
+      breaker: { failureThreshold: 3, cooldownMs: 30_000, halfOpenCalls: 1, closeAfter: 2 },
+    });
+    const [mint] = demoMints(1, "breaker");
+
+    for (let i = 0; i < 3; i++)
+      expect(errorOf(await gateway.direct("cold", [mint!]), mint!)).toBeInstanceOf(UpstreamHttpError);
+    expect(breaker.state).toBe("open");
+    expect(sim.stats().requests).toBe(3);
+
+    // Open: refused before the network, for the rest of the cool-down.
+    clock.t += 10_000;
+    for (let i = 0; i < 5; i++) {
+      const error = errorOf(await gateway.request("cold", [mint!]), mint!);
+      expect(error).toBeInstanceOf(UpstreamCircuitOpenError);
+      expect((error as UpstreamCircuitOpenError).retryInMs).toBe(20_000);
+    }
+    expect(sim.stats().requests).toBe(3);
+
+    // The upstream recovers; after the cool-down two successful trials close the breaker.
+    sim.settings.update({ errorRate: 0 });
+    clock.t += 20_000;
+    expect(breaker.state).toBe("half_open");
+    expect(pairsOf(await gateway.direct("cold", [mint!]), mint!)).toBeDefined();
+    expect(breaker.state).toBe("half_open");
+    expect(pairsOf(await gateway.direct("cold", [mint!]), mint!)).toBeDefined();
+    expect(breaker.state).toBe("closed");
+    expect(sim.stats().requests).toBe(5);
+    expect(changes.map((c) => c.to)).toEqual(["open", "half_open", "closed"]);
+  });
+
+  it("re-opens the breaker when a half-open trial fails", async () => {
+    const { sim, url } = await simulator({ outage: true });
+    const { gateway, breaker, clock } = gatewayTo(url, { breaker: { failureThreshold: 2 } });
+    const [mint] = demoMints(1, "reopen");
+    await gateway.direct("hot", [mint!]);
+    await gateway.direct("hot", [mint!]);
+    clock.t += 30_000;
+    expect(breaker.state).toBe("half_open");
+    expect(errorOf(await gateway.direct("hot", [mint!]), mint!)).toBeInstanceOf(UpstreamHttpError);
+    expect(breaker.state).toBe("open");
+    expect(sim.stats().byStatus["503"]).toBe(3);
+  });
+
+  it("gives a malformed answer an UpstreamSchemaError naming the problem, without retrying", async () => {
+    // Own simulator, to choose which malformed body it sends: below 0.5 truncated JSON, else a wrong shape.
+    let roll = 0.1;
+    const sim: Simulator = createSimulator({
+      settings: { latencyMs: 0, jitterMs: 0, rateLimitRpm: 0, malformedRate: 1 },
+      random: () => roll,
+    });
+    const { url } = await sim.listen(0, "127.0.0.1");
+    cleanups.push(() => sim.close());
+    const { gateway, breaker } = gatewayTo(url, {
+      settings: { retries: 3 },
+      breaker: { failureThreshold: 2 },
+    });
+    const [mint] = demoMints(1, "malformed");
+
+    const truncated = errorOf(await gateway.direct("cold", [mint!]), mint!);
+    expect(truncated).toBeInstanceOf(UpstreamSchemaError);
+    expect((truncated as Error).message).toMatch(/not valid JSON/);
+    expect((truncated as Error).message).toMatch(/\(\d+ bytes, starts "\[\{/);
+
+    roll = 0.9;
+    const wrongShape = errorOf(await gateway.direct("cold", [mint!]), mint!);
+    expect(wrongShape).toBeInstanceOf(UpstreamSchemaError);
+    expect((wrongShape as Error).message).toMatch(/Pair schema/);
+    expect((wrongShape as Error).message).toMatch(/0\.dexId/);
+
+    expect(sim.stats().byEndpoint.tokens).toBe(2); // one each: not retried
+    expect(sim.stats().malformed).toBe(2);
+    // A bad answer is not an outage: the breaker does not count it.
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("turns a 429 into UpstreamRateLimitedError with Retry-After and pauses the fleet's budget", async () => {
+    const { sim, url } = await simulator({ rateLimitRpm: 1, rateLimitWindowMs: 60_000 });
+    const budget = new RateBudget(redis, `${prefix}:budget:429`, () => ({
+      rpm: 6_000,
+      burst: 100,
+      hotReserve: 10,
+      penaltyFactor: 0.5,
+      penaltyMs: 60_000,
+    }));
+    const { gateway, breaker } = gatewayTo(url, {
+      budget,
+      settings: { retries: 3, maxWaitMs: 0 },
+      breaker: { failureThreshold: 1 },
+    });
+    const [first, second] = demoMints(2, "rate-limited");
+
+    expect(pairsOf(await gateway.direct("hot", [first!]), first!)).toBeDefined();
+    expect((await budget.use()).pausedForMs).toBe(0);
+
+    const error = errorOf(await gateway.direct("hot", [second!]), second!);
+    expect(error).toBeInstanceOf(UpstreamRateLimitedError);
+    const retryAfterMs = (error as UpstreamRateLimitedError).retryAfterMs;
+    expect(retryAfterMs).toBeGreaterThanOrEqual(58_000);
+    expect(retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(sim.stats().rateLimited).toBe(1);
+    expect(sim.stats().byEndpoint.tokens).toBe(2); // a 429 is not retried at once
+    expect(breaker.state).toBe("closed"); // strict, not down
+
+    const use = await budget.use();
+    expect(use.pausedForMs).toBeGreaterThan(50_000);
+    // The whole fleet waits now: the next call finds no permit and never reaches the upstream.
+    const paused = errorOf(await gateway.direct("cold", [second!]), second!);
+    expect(paused).toBeInstanceOf(UpstreamBudgetExhaustedError);
+    expect((paused as UpstreamBudgetExhaustedError).waitMs).toBeGreaterThan(50_000);
+    expect(sim.stats().requests).toBe(2);
+  });
+
+  it("asks /token-pairs/v1 once for a mint the batch answer left out, only when wanted", async () => {
+    const { sim, url } = await simulator({ omitRate: 1 });
+    const [live, dead] = demoMints(2, "fallback");
+    sim.setOverride(live!, "active");
+    sim.setOverride(dead!, "dead");
+    const { gateway, outcomes } = gatewayTo(url, { wantsFallback: (m) => m === live });
+
+    const result = await gateway.request("cold", [live!, dead!]);
+
+    expect(sim.stats().byEndpoint.tokens).toBe(1);
+    expect(sim.stats().byEndpoint.tokenPairs).toBe(1);
+    const pairs = pairsOf(result, live!);
+    expect(pairs.length).toBeGreaterThan(0);
+    expect(pairs.every((p) => p.baseToken.address === live)).toBe(true);
+    expect(pairsOf(result, dead!)).toEqual([]);
+    expect(outcomes).toEqual(["ok", "ok"]);
+  });
+
+  it("makes no fallback call when the mint is not wanted", async () => {
+    const { sim, url } = await simulator({ omitRate: 1 });
+    const [live] = demoMints(1, "no-fallback");
+    sim.setOverride(live!, "active");
+    const { gateway } = gatewayTo(url, { wantsFallback: () => false });
+
+    const result = await gateway.request("cold", [live!]);
+
+    expect(pairsOf(result, live!)).toEqual([]);
+    expect(sim.stats().byEndpoint.tokens).toBe(1);
+    expect(sim.stats().byEndpoint.tokenPairs).toBe(0);
+  });
+
+  it("looks once for a mint the upstream really has no pairs for, then counts it as none", async () => {
+    const { sim, url } = await simulator();
+    const [live, dead] = demoMints(2, "dead-fallback");
+    sim.setOverride(live!, "active");
+    sim.setOverride(dead!, "dead");
+    const { gateway } = gatewayTo(url, { wantsFallback: () => true });
+
+    const result = await gateway.request("hot", [live!, dead!]);
+
+    expect(pairsOf(result, live!).length).toBeGreaterThan(0);
+    expect(pairsOf(result, dead!)).toEqual([]);
+    expect(sim.stats().byEndpoint.tokens).toBe(1);
+    expect(sim.stats().byEndpoint.tokenPairs).toBe(1); // only the empty one
+  });
+
+  it("refuses an answer over the size limit", async () => {
+    const { sim, url } = await simulator();
+    const [mint] = demoMints(1, "huge");
+    // A valid pair, only with a url long enough to push the answer past the limit.
+    const longUrl = `https://dexscreener.com/solana/${"x".repeat(MAX_RESPONSE_BYTES)}`;
+    sim.setOverride(mint!, {
+      pairs: [
+        {
+          chainId: "solana",
+          dexId: "raydium",
+          pairAddress: "p1",
+          baseToken: { address: mint! },
+          quoteToken: {},
+          url: longUrl,
+        },
+      ],
+    });
+    const { gateway, breaker } = gatewayTo(url, {
+      settings: { retries: 2 },
+      breaker: { failureThreshold: 1 },
+    });
+
+    const error = errorOf(await gateway.direct("cold", [mint!]), mint!);
+
+    expect(error).toBeInstanceOf(UpstreamSchemaError);
+    expect((error as Error).message).toMatch(/over the \d+-byte limit/);
+    expect(sim.stats().byEndpoint.tokens).toBe(1); // not retried
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("refuses an over-limit answer sent without a Content-Length (chunked)", async () => {
+    // The simulator always sends Content-Length; a real upstream behind a proxy may stream instead.
+    let requests = 0;
+    const server: Server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = " ".repeat(1024 * 1024);
+      res.write("[");
+      for (let i = 0; i * chunk.length <= MAX_RESPONSE_BYTES; i++) res.write(chunk);
+      res.end("]");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { gateway } = gatewayTo(url, { settings: { retries: 2 } });
+    const [mint] = demoMints(1, "huge-chunked");
+
+    const error = errorOf(await gateway.direct("cold", [mint!]), mint!);
+
+    expect(error).toBeInstanceOf(UpstreamSchemaError);
+    expect((error as Error).message).toMatch(/over the \d+-byte limit/);
+    expect(requests).toBe(1);
+  });
+});
