@@ -45,7 +45,7 @@ USER node
 EXPOSE 8000
 # The default command's check (the api's /livez on API_PORT). The other apps override it:
 # docker-compose.yml checks the simulator's /livez and the worker's heartbeat in Redis; the
-# producer serves nothing to check (see docs/operations.md).
+# producer serves nothing to check (see "Operations" in README.md).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "deploy/healthcheck.mjs", "http"]
 # node handles SIGTERM itself (graceful drain, then exit 0); compose adds an init (init: true).

@@ -3,9 +3,14 @@ import type { LiveConfig } from "@moonfleet/config";
 import type { Redis } from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
 import type { Logger } from "@moonfleet/telemetry";
-import { requireAdmin } from "./admin-auth.js";
+import { requireAdmin, requireAdminLogin } from "./admin-auth.js";
+import { createBullBoardRouter } from "./bull-board.js";
 import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
+import { dashboardRouter } from "./dashboard-route.js";
+import { openFleetParts } from "./fleet-parts.js";
+import { healthRouter } from "./health-routes.js";
+import { metricsRouter } from "./metrics-route.js";
 import { probesRouter } from "./probes.js";
 import { tokensRouter } from "./tokens-routes.js";
 
@@ -16,6 +21,8 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly stopping?: () => boolean;
   readonly now?: () => number;
+  /** Receives the close() of what the app opens (Bull Board's queues), for the owner's shutdown. */
+  readonly onClose?: (close: () => Promise<void>) => void;
 }
 
 export function createApiApp(deps: ApiDeps): express.Express {
@@ -28,6 +35,27 @@ export function createApiApp(deps: ApiDeps): express.Express {
     tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
   );
   app.use(configRouter({ live: deps.live, redis: deps.redis, admin, logger: deps.logger }));
+  const parts = openFleetParts(deps.redis, deps.live);
+  deps.onClose?.(() => parts.close());
+  const fleet = {
+    store: deps.store,
+    queues: parts.queues,
+    budget: parts.budget,
+    redis: deps.redis,
+    config: () => deps.live.config,
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+  app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false) }));
+  app.use(metricsRouter(fleet));
+  app.use(dashboardRouter());
+  const { config } = deps.live;
+  const board = createBullBoardRouter({
+    queues: parts.queues,
+    basePath: "/admin/queues",
+    readOnly: config.bullBoardReadOnly,
+    guard: requireAdminLogin(config.adminToken, config.adminUser),
+  });
+  app.use("/admin/queues", board.router);
   app.use(notFound);
   app.use(
     errorHandler((err) =>

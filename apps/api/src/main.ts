@@ -23,7 +23,15 @@ const refreshing = runLoop(async () => void (await live.refresh()), {
 });
 
 let stopping = false;
-const app = createApiApp({ live, redis, store, logger, stopping: () => stopping });
+const closers: Array<() => Promise<void>> = [];
+const app = createApiApp({
+  live,
+  redis,
+  store,
+  logger,
+  stopping: () => stopping,
+  onClose: (c) => closers.push(c),
+});
 const server = app.listen(config.apiPort, config.apiHost);
 await once(server, "listening");
 if (!config.adminToken) logger.warn("ADMIN_TOKEN is not set: admin endpoints refuse every request");
@@ -42,6 +50,7 @@ onShutdown({
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await Promise.all(closers.map((close) => close().catch(() => undefined)));
     await live.stop();
     await redis.quit().catch(() => undefined);
   },

@@ -95,6 +95,9 @@ export function createProducer(opts: ProducerOptions) {
       }),
     ]),
   ) as Record<"hot" | "cold", Queue<BatchJob>>;
+  // A Queue re-emits its connection's errors (the failed tick logs them); with no listener BullMQ
+  // prints each stack trace raw, outside the JSON log.
+  for (const q of Object.values(queues)) q.on("error", () => undefined);
   const lock = new LeaderLock(
     redis,
     `${keyRoot(prefix)}:producer:leader`,
@@ -102,6 +105,20 @@ export function createProducer(opts: ProducerOptions) {
     Math.max(5_000, opts.resolved.config.producerTickMs * 5),
   );
   let leading = false;
+  // Claimed tokens whose jobs were not enqueued (Redis went away between the claim and the
+  // enqueue): returned to the schedule at the next tick instead of waiting out their lease.
+  const unqueued: Record<Lane, string[]> = { hot: [], cold: [] };
+  async function returnUnqueued(at: number): Promise<void> {
+    for (const lane of LANES) {
+      if (unqueued[lane].length === 0) continue;
+      await store.reschedule(lane, unqueued[lane], at);
+      logger.info(
+        { event: EVENTS.producerTick, lane, tokens: unqueued[lane].length },
+        "returned claimed tokens whose jobs were not enqueued",
+      );
+      unqueued[lane] = [];
+    }
+  }
 
   // The batch sizer's state lives in Redis, so a new leader (or a restart) goes on from what the
   // last one learned instead of starting over.
@@ -150,6 +167,7 @@ export function createProducer(opts: ProducerOptions) {
 
   async function tick(): Promise<TickResult> {
     await live.refresh().catch(() => false);
+    await returnUnqueued(now());
     const leader = await lock.acquireOrRenew();
     if (leader !== leading) {
       leading = leader;
@@ -189,7 +207,12 @@ export function createProducer(opts: ProducerOptions) {
           data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
           opts: JOB_OPTIONS,
         });
-      await queues[lane].addBulk(batch);
+      try {
+        await queues[lane].addBulk(batch);
+      } catch (err) {
+        unqueued[lane].push(...mints);
+        throw err;
+      }
       claimed[lane] = mints.length;
       jobs[lane] = batch.length;
     }
@@ -212,6 +235,7 @@ export function createProducer(opts: ProducerOptions) {
         onError: (err) =>
           logger.error({ event: EVENTS.producerTick, err: String(err) }, "producer tick failed"),
       });
+      await returnUnqueued(now()).catch(() => undefined);
       if (leading) await lock.release().catch(() => undefined);
     },
     async close(): Promise<void> {

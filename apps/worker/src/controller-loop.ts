@@ -12,7 +12,7 @@ import { LEGACY, baseTimeoutMs, type Config, type LiveConfig } from "@moonfleet/
 import { LANES } from "@moonfleet/queues";
 import { publishHeartbeat, type WorkerHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
-import { EVENTS, type Logger } from "@moonfleet/telemetry";
+import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { LaneController } from "./lane-controller.js";
 import { type LaneSettings } from "./lane-controller.js";
 
@@ -44,6 +44,7 @@ export interface ControllerDeps {
   readonly now: () => number;
   readonly sampler?: Sampler;
   readonly breakerState?: () => string;
+  readonly metrics?: WorkerMetrics;
 }
 
 /**
@@ -102,6 +103,7 @@ export function createController(deps: ControllerDeps) {
       const t = lanes[lane].tick(level, waiting, laneSettings(c, lane), now, c.controllerIntervalMs);
       if (t.concurrency.changed) {
         workers[lane].concurrency = t.concurrency.limit;
+        deps.metrics?.decisions.inc({ queue: lane, reason: t.concurrency.reason });
         logger.info(
           {
             event: EVENTS.concurrencyChange,
@@ -151,7 +153,26 @@ export function createController(deps: ControllerDeps) {
         "memory usage",
       );
     }
-    await publishHeartbeat(deps.redis, c.redisKeyPrefix, heartbeat(now), heartbeatTtlMs(c));
+    const m = deps.metrics;
+    if (m) {
+      for (const lane of LANES) {
+        m.concurrency.set({ queue: lane }, lanes[lane].limit);
+        m.timeout.set({ lane }, lanes[lane].timeout / 1000);
+      }
+      m.breaker.set(BREAKER_CODES[deps.breakerState?.() ?? "closed"] ?? 0);
+      m.loadLevel.set(LEVEL_CODES[level] ?? 0);
+      m.cpu.set(readings.cpuPercent / 100);
+      m.memory.set(readings.memoryPercent / 100);
+      m.eventLoop.set(readings.eventLoopDelayP99Ms / 1000);
+      m.rss.set(readings.rssBytes);
+    }
+    await publishHeartbeat(
+      deps.redis,
+      c.redisKeyPrefix,
+      heartbeat(now),
+      heartbeatTtlMs(c),
+      m ? await m.registry.getMetricsAsJSON() : undefined,
+    );
   }
 
   function heartbeat(now: number): WorkerHeartbeat {
@@ -180,6 +201,7 @@ export function createController(deps: ControllerDeps) {
       const from = lanes[lane].limit;
       if (lanes[lane].clamp(cap, deps.now())) {
         workers[lane].concurrency = lanes[lane].limit;
+        deps.metrics?.decisions.inc({ queue: lane, reason: "clamp_bounds" });
         logger.info(
           {
             event: EVENTS.concurrencyChange,

@@ -62,6 +62,9 @@ export class LaneController {
   private timeoutMs: number;
   private timeoutReason = "no_data";
   private avgJobMs: number | null = null;
+  // Tokens finished since the last tick, folded into a decaying per-second rate.
+  private tickTokens = 0;
+  private rate = 0;
   active = 0;
 
   constructor(settings: LaneSettings, now: number) {
@@ -114,6 +117,7 @@ export class LaneController {
   recordJob(durationMs: number, tokens: number, failedTokens: number): void {
     this.totals.jobs++;
     this.totals.tokens += tokens;
+    this.tickTokens += tokens;
     this.totals.failedTokens += failedTokens;
     this.avgJobMs =
       this.avgJobMs === null ? durationMs : this.avgJobMs + JOB_MS_ALPHA * (durationMs - this.avgJobMs);
@@ -156,6 +160,8 @@ export class LaneController {
     // Samples fade with a 10 s half-life whatever the tick, so the estimate has enough data at the
     // few calls per second a budgeted upstream allows.
     const fade = 0.5 ** (intervalMs / LATENCY_HALF_LIFE_MS);
+    this.rate = this.rate * fade + (1 - fade) * (this.tickTokens / (intervalMs / 1000));
+    this.tickTokens = 0;
     this.latency.decay(fade);
     this.window = {
       calls: this.window.calls * fade,
@@ -189,6 +195,10 @@ export class LaneController {
       timeoutMs: this.timeoutMs,
       timeoutReason: this.timeoutReason,
       ...this.totals,
+      tokensPerSecond: Math.round(this.rate * 10) / 10,
+      recentCalls: Math.round(this.window.calls * 10) / 10,
+      recentTimeouts: Math.round(this.window.timeouts * 10) / 10,
+      recentErrors: Math.round(this.window.errors * 10) / 10,
       avgJobMs: this.avgJobMs === null ? null : Math.round(this.avgJobMs),
       latencyP50Ms: round(this.latency.percentile(0.5)),
       latencyP95Ms: round(this.latency.percentile(0.95)),

@@ -13,7 +13,7 @@ import {
 } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { TokenStore, removeHeartbeat } from "@moonfleet/store";
-import { EVENTS, type Logger } from "@moonfleet/telemetry";
+import { EVENTS, createWorkerMetrics, type Logger } from "@moonfleet/telemetry";
 import {
   CircuitBreaker,
   RateBudget,
@@ -115,6 +115,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         `circuit breaker ${to}`,
       ),
   );
+  const metrics = createWorkerMetrics(id);
   const fallbackWanted = new Set<string>();
   const gateway = createPairsGateway({
     client: upstream,
@@ -128,8 +129,14 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     timeoutFor: (lane) => lanes[lane].timeout,
     signal: inflight.signal,
     wantsFallback: (mint) => fallbackWanted.has(mint),
-    onCall: (lane, ms, outcome) => lanes[lane].recordCall(ms, outcome),
-    onBudgetWait: (lane) => lanes[lane].recordBudgetWait(),
+    onCall: (lane, ms, outcome) => {
+      lanes[lane].recordCall(ms, outcome);
+      metrics.upstream.observe({ lane, outcome }, ms / 1000);
+    },
+    onBudgetWait: (lane) => {
+      lanes[lane].recordBudgetWait();
+      metrics.budgetWaits.inc({ lane });
+    },
     now,
   });
 
@@ -151,6 +158,9 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       new Queue(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(prefix) }),
     ]),
   ) as Record<Lane, Queue>;
+  // A Queue re-emits its connection's errors (the lanes' workers log them); with no listener
+  // BullMQ prints each stack trace raw, outside the JSON log.
+  for (const q of Object.values(queues)) q.on("error", () => undefined);
 
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(
@@ -162,6 +172,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
           const result = await processBatch(data);
           stats.record(lane, result);
           lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
+          metrics.jobs.observe({ lane }, result.durationMs / 1000);
+          metrics.tokens.inc({ lane, outcome: "scored" }, result.scored);
+          metrics.tokens.inc({ lane, outcome: "failed" }, result.failed);
+          metrics.tokens.inc({ lane, outcome: "skipped" }, result.skipped);
           if (result.delayMs !== null) {
             // BullMQ's rate limit: the queue (both after a 429) stops handing out jobs fleet-wide,
             // and this job goes back to wait with its attempts intact.
@@ -222,6 +236,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     logger,
     now,
     breakerState: () => breaker.state,
+    metrics,
     ...(opts.sampler ? { sampler: opts.sampler } : {}),
   });
   live.onChange(() => controller.clampNow());
@@ -256,6 +271,17 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
             level: controller.level(),
           },
           "lane summary",
+        );
+        logger.info(
+          {
+            event: EVENTS.processingTime,
+            lane,
+            jobs: s[lane].jobs,
+            avgJobMs: s[lane].avgJobMs,
+            maxJobMs: s[lane].maxJobMs,
+            tokens: s[lane].tokens,
+          },
+          "processing time",
         );
       }
     },

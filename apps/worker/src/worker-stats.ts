@@ -5,9 +5,10 @@ interface LaneTotals {
   tokens: number;
   failed: number;
   busyMs: number;
+  maxJobMs: number;
 }
 
-const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, busyMs: 0 });
+const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, busyMs: 0, maxJobMs: 0 });
 
 /** Counts finished jobs between periodic summaries, so logs stay one line per lane per period. */
 export class WorkerStats {
@@ -20,6 +21,7 @@ export class WorkerStats {
     t.tokens += r.scored;
     t.failed += r.failed;
     t.busyMs += r.durationMs;
+    t.maxJobMs = Math.max(t.maxJobMs, r.durationMs);
   }
 
   /** The totals since the last call, with rates, and a fresh period. */

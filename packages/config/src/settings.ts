@@ -145,6 +145,18 @@ export const SETTINGS = [
     "bearer token for mutating endpoints; unset, npm start makes one and prints it",
   ),
   spec(
+    "ADMIN_USER",
+    plain(z.string().regex(/^[^:\s]{1,64}$/, { error: "expected 1-64 characters, no colon or space" })),
+    "admin",
+    "user name for HTTP Basic login to Bull Board (/admin/queues); the password is ADMIN_TOKEN",
+  ),
+  spec(
+    "BULL_BOARD_READ_ONLY",
+    bool,
+    "false",
+    "true: Bull Board (/admin/queues) only shows the queues, with no retry, clean or remove actions",
+  ),
+  spec(
     "LOG_LEVEL",
     plain(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
     "info",

@@ -49,6 +49,11 @@ function finiteOr(x: number | null | undefined, fallback: number): number {
   return x !== undefined && x !== null && Number.isFinite(x) ? x : fallback;
 }
 
+/** Sums of huge (junk) upstream figures saturate rather than overflow to Infinity. */
+function capped(x: number): number {
+  return Math.min(x, Number.MAX_VALUE);
+}
+
 function parsePrice(s: string | null | undefined): number | null {
   if (s === undefined || s === null || s.trim() === "") return null;
   const n = Number(s);
@@ -81,29 +86,32 @@ export function computeMetrics({ mint, pairs, createdAt, now, minLiquidityUsd }:
     volume1h += nonNegative(pair.volume?.h1);
     const trades = buys + sells;
     if (trades > 0) {
-      buyVolume5m += (vol5m * buys) / trades;
-      sellVolume5m += (vol5m * sells) / trades;
-      avgTrades.push(vol5m / trades);
+      // Shares first: vol5m * buys can overflow where vol5m * (buys / trades) cannot.
+      buyVolume5m += vol5m * (buys / trades);
+      sellVolume5m += vol5m * (sells / trades);
+      avgTrades.push(capped(vol5m / trades));
     }
   }
 
-  const largestAvgTrade5m = avgTrades.length > 0 ? Math.max(...avgTrades) : 0;
-  const meanAvgTrade5m = avgTrades.length > 0 ? avgTrades.reduce((s, x) => s + x, 0) / avgTrades.length : 0;
+  // A loop, not Math.max(...avgTrades): spreading ~125k values overflows the call stack.
+  const largestAvgTrade5m = avgTrades.reduce((max, x) => Math.max(max, x), 0);
+  const meanAvgTrade5m =
+    avgTrades.length > 0 ? capped(avgTrades.reduce((s, x) => s + x, 0) / avgTrades.length) : 0;
 
   return {
-    liquidityUsd: liquidity,
+    liquidityUsd: capped(liquidity),
     primaryDex: primary?.dexId ?? null,
     primaryPool: primary?.pairAddress ?? null,
     primaryPoolType: primary ? poolType(primary.dexId, primary.labels) : null,
     pairCount: relevant.length,
-    tx5m: buys5m + sells5m,
-    tx1h,
-    volume5m,
-    volume1h,
-    buys5m,
-    sells5m,
-    buyVolume5m,
-    sellVolume5m,
+    tx5m: capped(buys5m + sells5m),
+    tx1h: capped(tx1h),
+    volume5m: capped(volume5m),
+    volume1h: capped(volume1h),
+    buys5m: capped(buys5m),
+    sells5m: capped(sells5m),
+    buyVolume5m: capped(buyVolume5m),
+    sellVolume5m: capped(sellVolume5m),
     priceChange5m: finiteOr(primary?.priceChange?.m5, 0) / 100,
     priceChange1h: finiteOr(primary?.priceChange?.h1, 0) / 100,
     priceUsd: parsePrice(primary?.priceUsd),

@@ -19,7 +19,11 @@ export interface LaneState {
   readonly errors: number;
   readonly rateLimited: number;
   readonly budgetWaits: number;
-  /** Recent figures (decaying), null without data. */
+  /** Recent figures (decaying, ~10 s half-life), null without data. */
+  readonly tokensPerSecond: number;
+  readonly recentCalls: number;
+  readonly recentTimeouts: number;
+  readonly recentErrors: number;
   readonly avgJobMs: number | null;
   readonly latencyP50Ms: number | null;
   readonly latencyP95Ms: number | null;
@@ -41,6 +45,7 @@ export interface WorkerHeartbeat {
 const keys = (prefix: string) => ({
   index: `${keyRoot(prefix)}:workers`,
   worker: (id: string) => `${keyRoot(prefix)}:worker:${id}`,
+  metrics: (id: string) => `${keyRoot(prefix)}:metrics:${id}`,
 });
 
 /** Writes a heartbeat that expires by itself: a worker that stops beating drops out of the fleet. */
@@ -49,10 +54,13 @@ export async function publishHeartbeat(
   prefix: string,
   hb: WorkerHeartbeat,
   ttlMs: number,
+  /** The worker's prom-client registry as JSON, for the api's /metrics. */
+  metrics?: unknown,
 ): Promise<void> {
   const k = keys(prefix);
-  await redis
-    .multi()
+  const tx = redis.multi();
+  if (metrics !== undefined) tx.set(k.metrics(hb.id), JSON.stringify(metrics), "PX", ttlMs);
+  await tx
     .set(k.worker(hb.id), JSON.stringify(hb), "PX", ttlMs)
     .zadd(k.index, hb.at, hb.id)
     .zremrangebyscore(k.index, "-inf", hb.at - 10 * ttlMs)
@@ -61,7 +69,7 @@ export async function publishHeartbeat(
 
 export async function removeHeartbeat(redis: Redis, prefix: string, id: string): Promise<void> {
   const k = keys(prefix);
-  await redis.multi().del(k.worker(id)).zrem(k.index, id).exec();
+  await redis.multi().del(k.worker(id), k.metrics(id)).zrem(k.index, id).exec();
 }
 
 /** The workers whose heartbeat has not expired. */
@@ -76,4 +84,15 @@ export async function liveWorkers(
   if (ids.length === 0) return [];
   const raw = await redis.mget(...ids.map((id) => k.worker(id)));
   return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as WorkerHeartbeat);
+}
+
+/** The metrics JSON of live workers (prom-client's getMetricsAsJSON), for aggregation. */
+export async function liveWorkerMetrics(
+  redis: Redis,
+  prefix: string,
+  ids: readonly string[],
+): Promise<unknown[]> {
+  if (ids.length === 0) return [];
+  const raw = await redis.mget(...ids.map((id) => keys(prefix).metrics(id)));
+  return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as unknown);
 }

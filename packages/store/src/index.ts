@@ -15,6 +15,7 @@ export {
   publishHeartbeat,
   removeHeartbeat,
   liveWorkers,
+  liveWorkerMetrics,
   type WorkerHeartbeat,
   type LaneState,
 } from "./fleet-registry.js";

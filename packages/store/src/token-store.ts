@@ -132,6 +132,9 @@ export class TokenStore {
     for (const m of mints) p.hgetall(this.keys.token(m));
     p.mget(...mints.map((m) => this.keys.snapshot(m)));
     const res = (await p.exec()) ?? [];
+    // exec() resolves with each command's error in its slot: a failed read is not an unknown token.
+    const failed = res.find(([err]) => err)?.[0];
+    if (failed) throw failed;
     const snaps = (res[mints.length]?.[1] ?? []) as Array<string | null>;
     return mints.map((_, i) => {
       const token = toRecord((res[i]?.[1] ?? {}) as Record<string, string>);
@@ -216,6 +219,28 @@ export class TokenStore {
     }
     const loaded = await this.load(mints);
     return { total, items: loaded.filter((x): x is TokenListItem => x !== null) };
+  }
+
+  /**
+   * Staleness (now - fetchedAt, seconds) of a status's scored tokens: p50, p95, max. Reads three
+   * ranks of the updated index, O(log N) each, so it costs the same at 100,000 tokens as at 100.
+   */
+  async staleness(
+    status: Status,
+    now: number,
+  ): Promise<{ scored: number; p50: number | null; p95: number | null; max: number | null }> {
+    const key = this.keys.byUpdated(status);
+    const [total, unscored] = await Promise.all([this.redis.zcard(key), this.redis.zcount(key, 0, 0)]);
+    const scored = total - unscored;
+    if (scored <= 0) return { scored: 0, p50: null, p95: null, max: null };
+    // Oldest first: rank 0 is the stalest; the p95 staleness is the fetchedAt 5% from the old end.
+    const at = async (share: number) => {
+      const rank = unscored + Math.min(scored - 1, Math.floor(scored * share));
+      const [, score] = await this.redis.zrange(key, rank, rank, "WITHSCORES");
+      return Math.max(0, Math.round((now - Number(score)) / 100) / 10);
+    };
+    const [max, p95, p50] = await Promise.all([at(0), at(0.05), at(0.5)]);
+    return { scored, p50, p95, max };
   }
 
   /** Tokens per status and per lane schedule, and how many are due now. */

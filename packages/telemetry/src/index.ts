@@ -1,2 +1,3 @@
 export { createLogger, safeUrl, REDACT_PATHS, type Logger } from "./logger.js";
 export { EVENTS, type EventName } from "./events.js";
+export { createWorkerMetrics, BREAKER_CODES, LEVEL_CODES, type WorkerMetrics } from "./worker-metrics.js";

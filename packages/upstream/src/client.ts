@@ -38,6 +38,24 @@ export interface UpstreamClient {
 const describeIssue = (issue: z.core.$ZodIssue): string =>
   `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`;
 
+/** One answer's text as validated pairs, or an UpstreamSchemaError saying what is wrong with it. */
+export function parsePairsBody(text: string): Pair[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    throw new UpstreamSchemaError(
+      `answer is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`,
+    );
+  }
+  const parsed = pairsSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map(describeIssue).join("; ");
+    throw new UpstreamSchemaError(`answer does not match the Pair schema: ${issues}`);
+  }
+  return parsed.data;
+}
+
 /** A keep-alive undici Pool to one upstream, returning zod-validated pairs or a named error. */
 export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClient {
   const base = new URL(opts.baseUrl);
@@ -49,7 +67,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   });
   const basePath = base.pathname.replace(/\/$/, "");
 
-  async function get(path: string, call: CallOptions): Promise<unknown> {
+  async function get(path: string, call: CallOptions): Promise<string> {
     const timeout = AbortSignal.timeout(call.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     try {
@@ -84,14 +102,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
           throw new UpstreamSchemaError(`answer is over the ${MAX_RESPONSE_BYTES}-byte limit`);
         chunks.push(chunk);
       }
-      const text = Buffer.concat(chunks).toString("utf8");
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        throw new UpstreamSchemaError(
-          `answer is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`,
-        );
-      }
+      return Buffer.concat(chunks).toString("utf8");
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
       if (timeout.aborted) throw new UpstreamTimeoutError(call.timeoutMs);
@@ -100,24 +111,17 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     }
   }
 
-  const parsePairs = (body: unknown): Pair[] => {
-    const parsed = pairsSchema.safeParse(body);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 3).map(describeIssue).join("; ");
-      throw new UpstreamSchemaError(`answer does not match the Pair schema: ${issues}`);
-    }
-    return parsed.data;
-  };
-
   return {
     async fetchPairs(mints, call) {
       if (mints.length === 0) return [];
       if (mints.length > MAX_MINTS_PER_CALL)
         throw new RangeError(`at most ${MAX_MINTS_PER_CALL} mints per call, got ${mints.length}`);
-      return parsePairs(await get(`/tokens/v1/${chain}/${mints.map(encodeURIComponent).join(",")}`, call));
+      return parsePairsBody(
+        await get(`/tokens/v1/${chain}/${mints.map(encodeURIComponent).join(",")}`, call),
+      );
     },
     async fetchTokenPairs(mint, call) {
-      return parsePairs(await get(`/token-pairs/v1/${chain}/${encodeURIComponent(mint)}`, call));
+      return parsePairsBody(await get(`/token-pairs/v1/${chain}/${encodeURIComponent(mint)}`, call));
     },
     close: () => pool.close(),
   };

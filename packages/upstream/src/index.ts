@@ -1,5 +1,6 @@
 export {
   createUpstreamClient,
+  parsePairsBody,
   MAX_MINTS_PER_CALL,
   MAX_RESPONSE_BYTES,
   type UpstreamClient,
