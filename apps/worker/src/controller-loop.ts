@@ -100,7 +100,14 @@ export function createController(deps: ControllerDeps) {
     const now = deps.now();
     for (const lane of LANES) {
       const waiting = await deps.queues[lane].getWaitingCount();
-      const t = lanes[lane].tick(level, waiting, laneSettings(c, lane), now, c.controllerIntervalMs);
+      const t = lanes[lane].tick(
+        level,
+        waiting,
+        laneSettings(c, lane),
+        now,
+        c.controllerIntervalMs,
+        readings.eventLoopDelayP99Ms,
+      );
       if (t.concurrency.changed) {
         workers[lane].concurrency = t.concurrency.limit;
         deps.metrics?.decisions.inc({ queue: lane, reason: t.concurrency.reason });

@@ -124,7 +124,14 @@ export class LaneController {
   }
 
   /** One controller tick: decide concurrency and timeout from this tick's signals. */
-  tick(level: LoadLevel, waiting: number, settings: LaneSettings, now: number, intervalMs: number): LaneTick {
+  tick(
+    level: LoadLevel,
+    waiting: number,
+    settings: LaneSettings,
+    now: number,
+    intervalMs: number,
+    eventLoopP99Ms = 0,
+  ): LaneTick {
     const p50 = this.latency.percentile(0.5);
     const signals: UpstreamSignals = {
       ...this.window,
@@ -136,7 +143,13 @@ export class LaneController {
     const fromLimit = this.concurrencyState.limit;
     const decision = nextConcurrency(
       this.concurrencyState,
-      { level, queue: { waiting, active: this.active }, upstream: signals, parallel: settings.parallel },
+      {
+        level,
+        queue: { waiting, active: this.active },
+        upstream: signals,
+        parallel: settings.parallel,
+        eventLoopP99Ms,
+      },
       settings.bounds,
     );
     this.concurrencyState = decision.state;

@@ -18,6 +18,7 @@
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; at max -> hold_max)
 //   normal otherwise               -> hold                                hold_idle
 // A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
+import { EVENT_LOOP_HIGH_MS } from "./load-level.js";
 import type {
   ConcurrencyBounds,
   ConcurrencyDecision,
@@ -42,6 +43,8 @@ export const MIN_CALLS_FOR_SIGNAL = 5;
 
 export interface ConcurrencyInput {
   readonly level: LoadLevel;
+  /** This process's event-loop delay p99 (ms): under high load, a lagging loop cuts below the cap. */
+  readonly eventLoopP99Ms?: number;
   readonly queue: QueueSignals;
   readonly upstream: UpstreamSignals;
   readonly parallel: boolean;
@@ -109,7 +112,12 @@ function propose(
   if (!input.parallel) return { proposed: 1, reason: "parallel_disabled" };
 
   if (input.level === "high") {
-    return { proposed: Math.max(1, Math.min(underLoad, Math.floor(current / 2))), reason: "cut_high_load" };
+    // Down to the under-load cap at once. Below it only while this process's own event loop lags
+    // (it is part of the problem): measured, halving on host CPU alone took a fleet that merely
+    // kept 2 cores busy down to 1 slot per lane and cost it a third of its throughput.
+    const lagging = (input.eventLoopP99Ms ?? 0) >= EVENT_LOOP_HIGH_MS;
+    const target = lagging ? Math.floor(current / 2) : current;
+    return { proposed: Math.max(1, Math.min(underLoad, target)), reason: "cut_high_load" };
   }
 
   const up = input.upstream;

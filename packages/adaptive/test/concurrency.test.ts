@@ -59,12 +59,15 @@ describe("nextConcurrency", () => {
     const first = nextConcurrency(settled(12), input({ level: "high", limit: 12 }), bounds);
     expect(first).toMatchObject({ limit: 4, changed: true, reason: "cut_high_load" });
     expect(first.state.ticksSinceCut).toBe(0);
-    // It keeps halving while the machine stays high.
+    // It stays at the cap while the machine stays high and this process keeps up ...
     const second = nextConcurrency(first.state, input({ level: "high", limit: 4 }), bounds);
-    expect(second.limit).toBe(2);
-    const third = nextConcurrency(second.state, input({ level: "high", limit: 2 }), bounds);
-    const fourth = nextConcurrency(third.state, input({ level: "high", limit: 1 }), bounds);
-    expect([third.limit, fourth.limit]).toEqual([1, 1]);
+    expect(second.limit).toBe(4);
+    // ... and halves further only while its own event loop lags.
+    const lagging = { ...input({ level: "high", limit: 4 }), eventLoopP99Ms: 300 };
+    const third = nextConcurrency(second.state, lagging, bounds);
+    const fourth = nextConcurrency(third.state, { ...lagging, queue: { waiting: 0, active: 2 } }, bounds);
+    const fifth = nextConcurrency(fourth.state, lagging, bounds);
+    expect([third.limit, fourth.limit, fifth.limit]).toEqual([2, 1, 1]);
   });
 
   it("holds under reduced load", () => {

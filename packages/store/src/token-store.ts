@@ -36,6 +36,14 @@ function toRecord(h: Record<string, string>): TokenRecord | null {
   };
 }
 
+/** exec() resolves with each command's error in its slot: a failed read must not look like "none". */
+async function execOrThrow(p: ReturnType<Redis["pipeline"]>): Promise<Array<[Error | null, unknown]>> {
+  const res = (await p.exec()) ?? [];
+  const failed = res.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  return res;
+}
+
 const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
   raw ? (JSON.parse(raw) as Snapshot) : null;
 
@@ -131,10 +139,7 @@ export class TokenStore {
     const p = this.redis.pipeline();
     for (const m of mints) p.hgetall(this.keys.token(m));
     p.mget(...mints.map((m) => this.keys.snapshot(m)));
-    const res = (await p.exec()) ?? [];
-    // exec() resolves with each command's error in its slot: a failed read is not an unknown token.
-    const failed = res.find(([err]) => err)?.[0];
-    if (failed) throw failed;
+    const res = await execOrThrow(p);
     const snaps = (res[mints.length]?.[1] ?? []) as Array<string | null>;
     return mints.map((_, i) => {
       const token = toRecord((res[i]?.[1] ?? {}) as Record<string, string>);
@@ -253,7 +258,7 @@ export class TokenStore {
     const p = this.redis.pipeline().zcard(k.registry);
     for (const s of STATUSES) p.zcard(k.byScore(s));
     for (const l of ["hot", "cold"] as const) p.zcard(k.due(l)).zcount(k.due(l), "-inf", now);
-    const r = ((await p.exec()) ?? []).map((x) => Number(x[1] ?? 0));
+    const r = (await execOrThrow(p)).map((x) => Number(x[1] ?? 0));
     return {
       registered: r[0] ?? 0,
       byStatus: { monitoring: r[1] ?? 0, active: r[2] ?? 0, archived: r[3] ?? 0 },

@@ -1,0 +1,201 @@
+import type { Queue } from "bullmq";
+import type { Config } from "@moonfleet/config";
+import { LANES } from "@moonfleet/queues";
+import { liveWorkers, type TokenStore, type WorkerHeartbeat } from "@moonfleet/store";
+import type { RateBudget } from "@moonfleet/upstream";
+
+type Lane = "hot" | "cold";
+const LANE_STATUS = { hot: "active", cold: "monitoring" } as const;
+const HOUR = 3_600_000;
+
+export interface FleetDeps {
+  readonly store: TokenStore;
+  readonly queues: Readonly<Record<Lane, Queue>>;
+  readonly budget: RateBudget;
+  readonly redis: Parameters<typeof liveWorkers>[0];
+  readonly config: () => Config;
+  readonly now?: () => number;
+}
+
+export interface Alert {
+  readonly severity: "warning" | "critical";
+  readonly message: string;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+const heartbeatTtlMs = (c: Config) => Math.max(5_000, c.controllerIntervalMs * 5);
+
+/** Everything the health endpoints, /metrics and the dashboard show, read in one pass. */
+export async function readFleet(deps: FleetDeps) {
+  const now = (deps.now ?? Date.now)();
+  const c = deps.config();
+  const [workers, counts, budgetUse, laneReads] = await Promise.all([
+    liveWorkers(deps.redis, c.redisKeyPrefix, now, heartbeatTtlMs(c)),
+    deps.store.counts(now),
+    deps.budget.use(),
+    Promise.all(
+      LANES.map(async (lane) => {
+        const q = deps.queues[lane];
+        const [jobs, staleness, failed] = await Promise.all([
+          q.getJobCounts("active", "waiting", "delayed", "failed", "prioritized"),
+          deps.store.staleness(LANE_STATUS[lane], now),
+          q.getFailed(0, 999),
+        ]);
+        const failedLastHour = failed.filter((j) => (j.finishedOn ?? 0) > now - HOUR).length;
+        return { lane, jobs, staleness, failedLastHour };
+      }),
+    ),
+  ]);
+
+  const lanes = Object.fromEntries(
+    laneReads.map(({ lane, jobs, staleness, failedLastHour }) => {
+      const states = workers.map((w) => w.lanes[lane]);
+      const tps = sum(states.map((s) => s.tokensPerSecond ?? 0));
+      const calls = sum(states.map((s) => s.recentCalls ?? 0));
+      const latencies = states.map((s) => s.latencyP95Ms).filter((v): v is number => v !== null);
+      const ttlSeconds = lane === "hot" ? c.cacheTtlHot : c.cacheTtlCold;
+      return [
+        lane,
+        {
+          tokens: lane === "hot" ? counts.byStatus.active : counts.byStatus.monitoring,
+          scheduled: counts.due[lane].scheduled,
+          due: counts.due[lane].dueNow,
+          lastRun:
+            staleness.scored > 0 && staleness.p50 !== null
+              ? new Date(now - staleness.p50 * 1000).toISOString()
+              : null,
+          tokensPerSecond: round(tps),
+          tokensPerMinute: Math.round(tps * 60),
+          staleness: {
+            ttlSeconds,
+            p50: staleness.p50,
+            p95: staleness.p95,
+            max: staleness.max,
+            scored: staleness.scored,
+          },
+          errorRate: calls > 0 ? round(sum(states.map((s) => s.recentErrors ?? 0)) / calls, 3) : 0,
+          timeoutRate: calls > 0 ? round(sum(states.map((s) => s.recentTimeouts ?? 0)) / calls, 3) : 0,
+          activeJobs: jobs.active ?? 0,
+          waitingJobs: (jobs.waiting ?? 0) + (jobs.prioritized ?? 0),
+          delayedJobs: jobs.delayed ?? 0,
+          failedJobsLastHour: failedLastHour,
+          concurrency: sum(states.map((s) => s.concurrency)),
+          latencyP95Ms: latencies.length ? Math.max(...latencies) : null,
+          backlogPerWorker: workers.length
+            ? round((counts.due[lane].dueNow + (jobs.waiting ?? 0)) / workers.length)
+            : null,
+        },
+      ];
+    }),
+  ) as Record<Lane, LaneView>;
+
+  const breakers = workers.map((w) => w.breaker ?? "closed");
+  const upstream = {
+    budget: {
+      limitPerMinute: c.upstreamRpm,
+      usedThisMinute: budgetUse.thisMinute,
+      usedLastMinute: budgetUse.lastMinute,
+      pausedForMs: budgetUse.pausedForMs,
+      key: c.upstreamBudgetKey,
+    },
+    rateLimited: sum(workers.flatMap((w) => LANES.map((l) => w.lanes[l].rateLimited))),
+    breaker: {
+      closed: breakers.filter((b) => b === "closed").length,
+      halfOpen: breakers.filter((b) => b === "half_open").length,
+      open: breakers.filter((b) => b === "open").length,
+    },
+    latencyP50Ms: maxOf(workers.flatMap((w) => LANES.map((l) => w.lanes[l].latencyP50Ms))),
+    latencyP95Ms: maxOf(workers.flatMap((w) => LANES.map((l) => w.lanes[l].latencyP95Ms))),
+  };
+
+  return { now, config: c, workers, counts, lanes, upstream, alerts: alertsFor(workers, lanes, upstream) };
+}
+
+export type Fleet = Awaited<ReturnType<typeof readFleet>>;
+type LaneView = {
+  tokens: number;
+  scheduled: number;
+  due: number;
+  lastRun: string | null;
+  tokensPerSecond: number;
+  tokensPerMinute: number;
+  staleness: {
+    ttlSeconds: number;
+    p50: number | null;
+    p95: number | null;
+    max: number | null;
+    scored: number;
+  };
+  errorRate: number;
+  timeoutRate: number;
+  activeJobs: number;
+  waitingJobs: number;
+  delayedJobs: number;
+  failedJobsLastHour: number;
+  concurrency: number;
+  latencyP95Ms: number | null;
+  backlogPerWorker: number | null;
+};
+
+function maxOf(xs: ReadonlyArray<number | null>): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? Math.max(...v) : null;
+}
+
+/** What an operator should look at, most serious first. */
+function alertsFor(
+  workers: readonly WorkerHeartbeat[],
+  lanes: Record<Lane, LaneView>,
+  upstream: { breaker: { open: number }; budget: { pausedForMs: number } },
+): Alert[] {
+  const alerts: Alert[] = [];
+  if (workers.length === 0)
+    alerts.push({ severity: "critical", message: "no live worker: nothing is being refreshed" });
+  if (workers.length > 0 && upstream.breaker.open === workers.length)
+    alerts.push({ severity: "critical", message: "the upstream circuit breaker is open on every worker" });
+  else if (upstream.breaker.open > 0)
+    alerts.push({
+      severity: "warning",
+      message: `the upstream circuit breaker is open on ${upstream.breaker.open} worker(s)`,
+    });
+  if (upstream.budget.pausedForMs > 0)
+    alerts.push({
+      severity: "warning",
+      message: `upstream rate limited (429): the fleet is paused for ${Math.round(upstream.budget.pausedForMs / 1000)} s`,
+    });
+  for (const lane of LANES) {
+    const l = lanes[lane];
+    const p95 = l.staleness.p95;
+    if (p95 !== null && p95 > 2 * l.staleness.ttlSeconds && lane === "hot")
+      alerts.push({
+        severity: "critical",
+        message: `hot staleness p95 ${p95} s is over twice its TTL (${l.staleness.ttlSeconds} s)`,
+      });
+    else if (p95 !== null && p95 > l.staleness.ttlSeconds)
+      alerts.push({
+        severity: "warning",
+        message: `${lane} staleness p95 ${p95} s is over its TTL (${l.staleness.ttlSeconds} s)`,
+      });
+    if (l.failedJobsLastHour > 0)
+      alerts.push({
+        severity: "warning",
+        message: `${l.failedJobsLastHour} ${lane} job(s) failed in the last hour`,
+      });
+    if (l.timeoutRate > 0.1)
+      alerts.push({
+        severity: "warning",
+        message: `${lane} upstream timeout rate ${Math.round(l.timeoutRate * 100)}%`,
+      });
+  }
+  for (const w of workers)
+    if (w.level === "high")
+      alerts.push({ severity: "warning", message: `worker ${w.id} is under high load` });
+  return alerts;
+}
+
+/** ok / degraded / critical from the alerts. */
+export function overallStatus(alerts: readonly Alert[]): "ok" | "degraded" | "critical" {
+  if (alerts.some((a) => a.severity === "critical")) return "critical";
+  return alerts.length > 0 ? "degraded" : "ok";
+}

@@ -1,0 +1,105 @@
+import type { Queue } from "bullmq";
+import { Router } from "express";
+import { AggregatorRegistry, Gauge, Registry } from "prom-client";
+import { LANES } from "@moonfleet/queues";
+import { liveWorkerMetrics } from "@moonfleet/store";
+import { readFleet, type FleetDeps } from "./fleet-status.js";
+
+/**
+ * GET /metrics: the fleet's gauges (read at scrape time), every live worker's own metrics
+ * (published with its heartbeat, merged here), and BullMQ's queue export.
+ */
+export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<"hot" | "cold", Queue>> }) {
+  const registry = new Registry();
+  const g = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  // A gauge of percentiles read from the index, so the label is `stat`: `quantile` belongs to summaries.
+  const staleness = g(
+    "moonfleet_staleness_seconds",
+    "Seconds since tokens were fetched, by lane: p50, p95 and max",
+    ["lane", "stat"],
+  );
+  const ttl = g("moonfleet_freshness_target_seconds", "The lane's freshness target (CACHE_TTL_HOT / _COLD)", [
+    "lane",
+  ]);
+  const tokens = g("moonfleet_tokens", "Registered tokens by status", ["status"]);
+  const due = g("moonfleet_due_tokens", "Tokens due now and not yet claimed, by lane", ["lane"]);
+  const backlog = g(
+    "moonfleet_backlog_per_worker",
+    "Due tokens plus waiting jobs per live worker, by lane (for autoscaling)",
+    ["lane"],
+  );
+  const workers = g("moonfleet_workers", "Live worker processes (fresh heartbeat)");
+  const budgetLimit = g(
+    "moonfleet_upstream_budget_limit_per_minute",
+    "UPSTREAM_RPM: the fleet's request budget",
+  );
+  const budgetUsed = g(
+    "moonfleet_upstream_budget_used",
+    "Upstream calls granted by the budget, this and last clock minute",
+    ["minute"],
+  );
+  const paused = g("moonfleet_upstream_paused_seconds", "Seconds the fleet stays paused after a 429");
+  const tps = g("moonfleet_tokens_per_second", "Tokens scored per second (recent), by lane", ["lane"]);
+
+  const r = Router();
+  r.get("/metrics", async (_req, res) => {
+    const f = await readFleet(deps);
+    for (const lane of LANES) {
+      const l = f.lanes[lane];
+      for (const [stat, v] of [
+        ["p50", l.staleness.p50],
+        ["p95", l.staleness.p95],
+        ["max", l.staleness.max],
+      ] as const)
+        if (v !== null) staleness.set({ lane, stat }, v);
+      ttl.set({ lane }, l.staleness.ttlSeconds);
+      due.set({ lane }, l.due);
+      backlog.set({ lane }, l.backlogPerWorker ?? l.due + l.waitingJobs);
+      tps.set({ lane }, l.tokensPerSecond);
+    }
+    for (const [status, n] of Object.entries(f.counts.byStatus)) tokens.set({ status }, n);
+    workers.set(f.workers.length);
+    budgetLimit.set(f.upstream.budget.limitPerMinute);
+    budgetUsed.set({ minute: "current" }, f.upstream.budget.usedThisMinute);
+    budgetUsed.set({ minute: "previous" }, f.upstream.budget.usedLastMinute);
+    paused.set(f.upstream.budget.pausedForMs / 1000);
+
+    const perWorker = (await liveWorkerMetrics(
+      deps.redis,
+      f.config.redisKeyPrefix,
+      f.workers.map((w) => w.id),
+    )) as object[];
+    const fromWorkers = perWorker.length > 0 ? await AggregatorRegistry.aggregate(perWorker).metrics() : "";
+    const bull = await Promise.all(LANES.map((l) => deps.queues[l].exportPrometheusMetrics()));
+    // BullMQ names its gauge bullmq_job_count, which Prometheus's naming rules (and promtool)
+    // reserve for histograms and summaries: it is exported here as bullmq_jobs.
+    const bullText = mergeFamilies(bull).replaceAll("bullmq_job_count", "bullmq_jobs");
+    const text = [await registry.metrics(), fromWorkers, bullText].filter((s) => s.trim()).join("\n");
+    res.type(registry.contentType).send(text.endsWith("\n") ? text : `${text}\n`);
+  });
+  return r;
+}
+
+/**
+ * Joins Prometheus text expositions that share metric families (BullMQ exports each queue with
+ * its own HELP and TYPE lines): one HELP/TYPE per family, then all its samples.
+ */
+export function mergeFamilies(texts: readonly string[]): string {
+  const families = new Map<string, { meta: string[]; samples: string[] }>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { meta: [], samples: [] }));
+    return f;
+  };
+  for (const text of texts)
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      const meta = /^# (HELP|TYPE) (\S+)/.exec(line);
+      if (meta) {
+        const f = family(meta[2]!);
+        if (!f.meta.some((m) => m.startsWith(`# ${meta[1]} `))) f.meta.push(line);
+      } else family(/^[^{\s]+/.exec(line)?.[0] ?? line).samples.push(line);
+    }
+  return [...families.values()].map((f) => [...f.meta, ...f.samples].join("\n")).join("\n");
+}

@@ -1,0 +1,33 @@
+// The producer as apps/producer runs it (same createProducer, same config), with each tick timed:
+// a JSON line `{ "event": "bench_tick", "ms": ..., "claimed": {...}, "jobs": {...} }` per tick.
+// Used by `large-registry`, where the tick's cost at 100,000 registered tokens is the question.
+
+import { detectMachine } from "../../packages/adaptive/dist/index.js";
+import { resolveConfigOrExit } from "../../packages/config/dist/index.js";
+import { createLogger } from "../../packages/telemetry/dist/index.js";
+import { createProducer } from "../../apps/producer/dist/producer.js";
+
+const resolved = resolveConfigOrExit("producer", process.env, { machine: await detectMachine() });
+const { config } = resolved;
+const logger = createLogger("producer", config.logLevel);
+const producer = createProducer({ resolved, redisUrl: config.redisUrl, logger });
+let running = true;
+const stop = () => {
+  running = false;
+};
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);
+
+await producer.live.start();
+while (running) {
+  const started = performance.now();
+  const t = await producer.tick();
+  const ms = performance.now() - started;
+  process.stdout.write(
+    `${JSON.stringify({ event: "bench_tick", ms: Math.round(ms * 100) / 100, claimed: t.claimed, jobs: t.jobs })}\n`,
+  );
+  const wait = config.producerTickMs - ms;
+  if (wait > 0 && running) await new Promise((res) => setTimeout(res, wait));
+}
+await producer.close();
+process.exit(0);

@@ -1,0 +1,173 @@
+// The benchmark's scenarios and modes. A scenario fixes the token set, the simulated upstream (its
+// settings are part of the definition), the fleet's environment and the disturbance; a mode is the
+// set of flags the fleet runs with. Durations are seconds: `warmupS` before the measured window
+// (the first cold pass, the controller finding its level), `measureS` the window itself; a
+// disturbance takes the middle third of the window.
+
+import { marketProfile, demoMints } from "../apps/simulator/dist/index.js";
+
+export const MODES = ["legacy", "fixed", "adaptive"];
+
+/**
+ * The env of each mode. `max` is the performance profile's concurrency on this machine.
+ *
+ * `fixed` is "optimizations on, adaptive parts off, concurrency at the guide's maximum". The flags
+ * turn off adaptive batching (fixed 35/70 batches) and dynamic timeouts (5 s, the guide's fixed
+ * timeout, as the issue compares against); concurrency has no flag, so it is pinned by its bounds:
+ * the under-load cap equals the maximum, so a worker starts at the maximum and a high load level
+ * cannot cap it lower, and the CPU and memory thresholds sit at 98/99/100 % so the level stays
+ * normal unless a reading hits 100 %. What config cannot switch off: the controller still halves
+ * concurrency when the level does go high (a CPU reading of 100 % or an event-loop p99 of 250 ms
+ * or more), and its upstream rules still cut it on 429s, >10 % timeouts/errors or a doubled
+ * latency, then grow it back by one a tick. The table reports each cell's concurrency min/mean/max
+ * so any such cut in a fixed cell is visible.
+ */
+export function modeEnv(mode, max) {
+  if (mode === "legacy") return { ENABLE_SCHEDULER_OPTIMIZATION: "false" };
+  if (mode === "adaptive") return {};
+  if (mode !== "fixed") throw new Error(`unknown mode ${mode}`);
+  return {
+    ENABLE_ADAPTIVE_BATCHING: "false",
+    ENABLE_DYNAMIC_TIMEOUTS: "false",
+    MAX_CONCURRENT_HOT: String(max.hot),
+    MAX_CONCURRENT_COLD: String(max.cold),
+    MAX_CONCURRENT_UNDER_LOAD: String(Math.max(max.hot, max.cold)),
+    TIMEOUT_HOT: "5",
+    TIMEOUT_COLD: "5",
+    TIMEOUT_UNDER_LOAD: "5",
+    LOW_CPU_THRESHOLD: "98",
+    MEDIUM_CPU_THRESHOLD: "99",
+    HIGH_CPU_THRESHOLD: "100",
+    LOW_MEMORY_THRESHOLD: "98",
+    MEDIUM_MEMORY_THRESHOLD: "99",
+    HIGH_MEMORY_THRESHOLD: "100",
+  };
+}
+
+/**
+ * `count` demo mints of which `hotShare` have an active market (they turn hot on their first
+ * fetch) and the rest a monitoring one (they stay cold). Fading markets are left out: they change
+ * lane during a run.
+ */
+export function mixedMints(count, hotShare) {
+  const wantHot = Math.round(count * hotShare);
+  const hot = [];
+  const cold = [];
+  for (const mint of demoMints(count * 4)) {
+    const kind = marketProfile(mint).naturalKind;
+    if (kind === "active" && hot.length < wantHot) hot.push(mint);
+    else if (kind === "monitoring" && cold.length < count - wantHot) cold.push(mint);
+    if (hot.length + cold.length === count) break;
+  }
+  return [...hot, ...cold];
+}
+
+// The simulator has a uniform jitter only, so "about 250 ms median with a long tail" is 150 ms +
+// [0, 200) ms (median 250 ms) plus 0.3% of calls that hang for 8 s: the tail a timeout must cut.
+const DEX_SIM = {
+  latencyMs: 150,
+  jitterMs: 200,
+  errorRate: 0.01,
+  rateLimitRpm: 300,
+  rateLimitWindowMs: 60_000,
+  hangRate: 0.003,
+  hangMs: 8_000,
+  outage: false,
+};
+const UNBOUNDED_SIM = {
+  latencyMs: 50,
+  jitterMs: 0,
+  errorRate: 0,
+  rateLimitRpm: 0,
+  hangRate: 0,
+  outage: false,
+};
+// A budget the fleet cannot reach: its own cost is the limit.
+const NO_BUDGET = { UPSTREAM_RPM: "100000", UPSTREAM_BURST: "1000", UPSTREAM_HOT_RESERVE: "4" };
+// Every token is due at once and always (next due = fetchedAt + 1 s - the 2 s margin): the fleet
+// runs flat out, so its tokens/s is its capacity, not the schedule's demand.
+const ALWAYS_DUE = { CACHE_TTL_HOT: "1", CACHE_TTL_COLD: "1" };
+
+const dexscreener = {
+  name: "dexscreener",
+  about:
+    "4,000 tokens (10% hot), ~250 ms median latency with a tail, 1% 5xx, upstream limit 300/min, budget 240/min",
+  mints: () => mixedMints(4_000, 0.1),
+  sim: DEX_SIM,
+  env: {},
+  workers: 2,
+  warmupS: 40,
+  measureS: 75,
+  quick: { warmupS: 20, measureS: 24 },
+};
+
+export const SCENARIOS = {
+  dexscreener,
+  unbounded: {
+    name: "unbounded",
+    about: "20,000 tokens, 50 ms latency, no upstream limit, every token always due: the fleet's own cost",
+    mints: () => demoMints(20_000),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET, ...ALWAYS_DUE },
+    workers: 2,
+    warmupS: 10,
+    measureS: 30,
+    quick: { warmupS: 6, measureS: 12 },
+    bare: true,
+  },
+  "cpu-squeeze": {
+    ...dexscreener,
+    name: "cpu-squeeze",
+    about: "dexscreener, with one busy loop per CPU for the middle third of the window",
+    disturbance: { name: "squeeze", hog: true },
+    warmupS: 35,
+    measureS: 75,
+    quick: { warmupS: 20, measureS: 30 },
+  },
+  "latency-surge": {
+    ...dexscreener,
+    name: "latency-surge",
+    about: "dexscreener, with latency x8 and 2% of calls hanging (30 s) for the middle third of the window",
+    disturbance: {
+      name: "surge",
+      sim: {
+        latencyMs: DEX_SIM.latencyMs * 8,
+        jitterMs: DEX_SIM.jitterMs * 8,
+        hangRate: 0.02,
+        hangMs: 30_000,
+      },
+    },
+    warmupS: 35,
+    measureS: 75,
+    quick: { warmupS: 20, measureS: 30 },
+  },
+  "scale-out": {
+    name: "scale-out",
+    about: "unbounded with 1, 2 and 4 worker processes",
+    mints: () => demoMints(20_000),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET, ...ALWAYS_DUE },
+    workerCounts: [1, 2, 4],
+    // Legacy runs one call at a time per lane per process; its scaling says nothing new and would
+    // add three cells to the default run (`--mode legacy` still runs it).
+    modes: ["fixed", "adaptive"],
+    warmupS: 8,
+    measureS: 20,
+    quick: { warmupS: 6, measureS: 10 },
+  },
+  "large-registry": {
+    name: "large-registry",
+    about:
+      "100,000 registered tokens, no upstream limit, default TTLs: producer tick, GET /tokens latency, Redis memory per token",
+    mints: () => demoMints(100_000),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET },
+    workers: 2,
+    largeRegistry: true,
+    warmupS: 10,
+    measureS: 30,
+    quick: { warmupS: 5, measureS: 12 },
+  },
+};
+
+export const SCENARIO_NAMES = Object.keys(SCENARIOS);

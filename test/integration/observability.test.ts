@@ -1,0 +1,212 @@
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenStore } from "@moonfleet/store";
+import { createApiApp } from "../../apps/api/src/app.js";
+import { mergeFamilies } from "../../apps/api/src/metrics-route.js";
+import { createProducer } from "../../apps/producer/src/producer.js";
+import { demoMints } from "../../apps/simulator/src/index.js";
+import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
+import {
+  redisUrl,
+  silentLogger,
+  startSimulator,
+  testLive,
+  testRedis,
+  testResolved,
+  uniquePrefix,
+  waitUntil,
+} from "../support/harness.js";
+
+// The health endpoints and /metrics against a running fleet: real Redis, simulator, producer,
+// worker and api over loopback.
+const prefix = uniquePrefix();
+const env = {
+  REDIS_KEY_PREFIX: prefix,
+  PRODUCER_TICK_MS: "200",
+  CACHE_TTL_HOT: "5",
+  CACHE_TTL_COLD: "5",
+  ADMIN_TOKEN: "observability-admin-token",
+};
+const redis = testRedis();
+const cleanup: Array<() => Promise<unknown>> = [];
+let base = "";
+
+beforeAll(async () => {
+  const { sim, url } = await startSimulator({ latencyMs: 20 });
+  cleanup.push(() => sim.close());
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+  });
+  const stop = new AbortController();
+  const loop = producer.run(stop.signal);
+  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const worker = startWorkerProcess({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    upstreamUrl: url,
+    logger: silentLogger(),
+  });
+  cleanup.push(() => worker.stop(500));
+  const store = new TokenStore(redis, prefix);
+  const closers: Array<() => Promise<void>> = [];
+  const app = createApiApp({
+    live: testLive(env, redis),
+    redis,
+    store,
+    logger: silentLogger(),
+    onClose: (c) => closers.push(c),
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  cleanup.push(async () => {
+    await new Promise((r) => server.close(r));
+    await Promise.all(closers.map((c) => c()));
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await store.register(
+    demoMints(120, `obs-${prefix}`).map((mint) => ({ mint })),
+    Date.now(),
+  );
+  // Wait for a working fleet: scored tokens and a worker that has reported a rate.
+  await waitUntil(
+    "a fleet with throughput",
+    async () => {
+      const s = (await (await fetch(`${base}/health/scheduler`)).json()) as {
+        performance: { tokensPerSecond: { total: number } };
+      };
+      return s.performance.tokensPerSecond.total > 0;
+    },
+    60_000,
+    250,
+  );
+});
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => undefined);
+  await redis.quit();
+});
+
+const json = async (path: string) => {
+  const r = await fetch(`${base}${path}`);
+  return {
+    status: r.status,
+    type: r.headers.get("content-type") ?? "",
+    body: (await r.json()) as Record<string, any>,
+  };
+};
+
+describe("GET /health/scheduler", () => {
+  it("shows throughput under .performance, per-lane freshness, the upstream and every worker", async () => {
+    const { status, body } = await json("/health/scheduler");
+    expect(status).toBe(200);
+    expect(["ok", "degraded", "critical"]).toContain(body.status);
+    expect(Array.isArray(body.reasons)).toBe(true);
+    expect(body.performance.tokensPerSecond.total).toBeGreaterThan(0);
+    expect(body.performance.tokensPerMinute.total).toBeGreaterThan(0);
+    expect(body.performance.workers).toBe(1);
+    for (const lane of ["hot", "cold"]) {
+      const l = body.lanes[lane];
+      expect(l).toMatchObject({
+        tokens: expect.any(Number),
+        due: expect.any(Number),
+        tokensPerSecond: expect.any(Number),
+        errorRate: expect.any(Number),
+        timeoutRate: expect.any(Number),
+        activeJobs: expect.any(Number),
+        failedJobsLastHour: 0,
+      });
+      expect(l.staleness.ttlSeconds).toBe(5);
+    }
+    const cold = body.lanes.cold;
+    expect(cold.staleness.scored).toBeGreaterThan(0);
+    expect(cold.staleness.p50).toBeLessThanOrEqual(cold.staleness.p95);
+    expect(cold.staleness.p95).toBeLessThanOrEqual(cold.staleness.max);
+    expect(body.upstream.budget).toMatchObject({ limitPerMinute: 240, usedThisMinute: expect.any(Number) });
+    expect(body.upstream.budget.usedThisMinute + body.upstream.budget.usedLastMinute).toBeGreaterThan(0);
+    expect(body.upstream.breaker).toEqual({ closed: 1, halfOpen: 0, open: 0 });
+    expect(body.workers).toHaveLength(1);
+    const w = body.workers[0];
+    expect(w.lanes.hot).toMatchObject({
+      concurrency: expect.any(Number),
+      reason: expect.any(String),
+      timeoutMs: expect.any(Number),
+    });
+    expect(["normal", "reduced", "high"]).toContain(w.level);
+    expect(Array.isArray(body.alerts)).toBe(true);
+  });
+});
+
+describe("GET /health/system", () => {
+  it("has .resources for the api host and every live worker", async () => {
+    const { body } = await json("/health/system");
+    for (const r of [body.resources.api, ...body.resources.workers]) {
+      expect(r.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(r.cpuPercent).toBeLessThanOrEqual(100);
+      expect(r.memoryPercent).toBeGreaterThan(0);
+      expect(r.rssMb).toBeGreaterThan(0);
+      expect(r.eventLoopDelayP99Ms).toBeGreaterThanOrEqual(0);
+      expect(r.loadPerCpu).toBeGreaterThanOrEqual(0);
+    }
+    expect(body.resources.workers).toHaveLength(1);
+  });
+});
+
+describe("GET /health", () => {
+  it("answers application/health+json with checks for Redis, workers, queues and the upstream", async () => {
+    const { status, type, body } = await json("/health");
+    expect(type).toContain("application/health+json");
+    expect(["pass", "warn"]).toContain(body.status);
+    expect(status).toBe(200);
+    for (const check of ["redis:responseTime", "workers:count", "queues:waiting", "upstream:circuitBreaker"])
+      expect(body.checks[check]?.[0]?.status, check).toMatch(/^(pass|warn|fail)$/);
+    expect(body.checks["workers:count"][0].observedValue).toBe(1);
+  });
+});
+
+describe("GET /metrics", () => {
+  let text = "";
+  beforeAll(async () => {
+    text = await (await fetch(`${base}/metrics`)).text();
+  });
+
+  it("exports the fleet's, the workers' and BullMQ's metrics", () => {
+    for (const name of [
+      "moonfleet_staleness_seconds",
+      "moonfleet_tokens_processed_total",
+      "moonfleet_job_duration_seconds_bucket",
+      "moonfleet_upstream_request_duration_seconds_bucket",
+      "moonfleet_concurrency",
+      "moonfleet_upstream_budget_used",
+      "moonfleet_circuit_breaker_state",
+      "moonfleet_backlog_per_worker",
+      "bullmq_jobs",
+    ])
+      expect(text, name).toContain(name);
+    expect(text).toMatch(/moonfleet_concurrency\{[^}]*queue="cold"[^}]*\} \d+/);
+    expect(text).not.toMatch(/mint="/); // labels never carry token addresses
+  });
+
+  it("passes promtool check metrics", () => {
+    const promtool = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    if (promtool.error) {
+      if (process.env.CI) throw new Error("promtool is required in CI (Debian package prometheus)");
+      console.warn(
+        "\n!!! promtool not found: SKIPPING the promtool check (apt-get install prometheus) !!!\n",
+      );
+      return;
+    }
+    expect(promtool.stdout + promtool.stderr).toBe("");
+    expect(promtool.status).toBe(0);
+  });
+
+  it("merges metric families exported twice into one HELP/TYPE each", () => {
+    const a = '# HELP x_jobs Jobs\n# TYPE x_jobs gauge\nx_jobs{queue="hot"} 1\n';
+    const b = '# HELP x_jobs Jobs\n# TYPE x_jobs gauge\nx_jobs{queue="cold"} 2\n';
+    expect(mergeFamilies([a, b])).toBe(
+      '# HELP x_jobs Jobs\n# TYPE x_jobs gauge\nx_jobs{queue="hot"} 1\nx_jobs{queue="cold"} 2',
+    );
+  });
+});
