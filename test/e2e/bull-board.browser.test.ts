@@ -5,7 +5,6 @@ import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import {
-  chromium,
   type Browser,
   type BrowserContext,
   type BrowserContextOptions,
@@ -16,6 +15,7 @@ import { bullPrefix, type Redis } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { silentLogger, testLive, testRedis, uniquePrefix } from "../support/harness.js";
+import { launchChromium } from "../support/browser.js";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
@@ -53,18 +53,7 @@ beforeAll(async () => {
     await queue.close();
   }
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-gpu",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
@@ -20,6 +20,7 @@ import {
   testResolved,
   uniquePrefix,
 } from "../support/harness.js";
+import { launchChromium } from "../support/browser.js";
 
 // The fleet dashboard at `/` in Chromium, against a running fleet: simulator, producer, two
 // workers and the api, all in this process over the suite's private Redis.
@@ -91,18 +92,7 @@ beforeAll(async () => {
     Date.now(),
   );
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-gpu",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
