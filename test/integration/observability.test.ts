@@ -210,3 +210,18 @@ describe("GET /metrics", () => {
     );
   });
 });
+
+describe("failed jobs in the last hour", () => {
+  it("counts jobs that failed within the hour and not older ones", async () => {
+    // BullMQ records a failed job in the lane's failed set, scored by when it failed.
+    const failedKey = `{${prefix}}:q:cold:failed`;
+    await redis.zadd(failedKey, Date.now() - 60_000, "recent-1", Date.now() - 2 * 3_600_000, "old-1");
+    const { body } = await json("/health/scheduler");
+    expect(body.lanes.cold.failedJobsLastHour).toBe(1);
+    expect(body.lanes.hot.failedJobsLastHour).toBe(0);
+    expect(body.alerts.map((a: { message: string }) => a.message)).toContain(
+      "1 cold job(s) failed in the last hour",
+    );
+    await redis.del(failedKey);
+  });
+});

@@ -40,9 +40,10 @@ export async function readFleet(deps: FleetDeps) {
         const [jobs, staleness, failed] = await Promise.all([
           q.getJobCounts("active", "waiting", "delayed", "failed", "prioritized"),
           deps.store.staleness(LANE_STATUS[lane], now),
-          q.getFailed(0, 999),
+          // BullMQ's failed set is scored by finish time: a count over the last hour, not a job fetch.
+          deps.redis.zcount(q.keys.failed!, now - HOUR, "+inf"),
         ]);
-        const failedLastHour = failed.filter((j) => (j.finishedOn ?? 0) > now - HOUR).length;
+        const failedLastHour = failed;
         return { lane, jobs, staleness, failedLastHour };
       }),
     ),
