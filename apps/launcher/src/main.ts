@@ -122,7 +122,9 @@ try {
   say(`  dashboard     ${api}/`);
   say(`  tokens        ${api}/tokens?limit=50`);
   say(`  health        ${api}/health/scheduler   (and /health/system, /metrics)`);
-  say(`  queues        ${api}/admin/queues   (Bull Board: user ${config.adminUser}, password = the admin token)`);
+  say(
+    `  queues        ${api}/admin/queues   (Bull Board: user ${config.adminUser}, password = the admin token)`,
+  );
   say(`  readiness     ${api}/readyz`);
   say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
   say(`  processes     api, producer, ${config.workerProcesses} workers`);
