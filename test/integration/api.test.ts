@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeMetrics, scoreBand, type Components } from "@moonfleet/scoring";
-import { TokenStore, type Status, type TokenUpdate } from "@moonfleet/store";
+import { HISTORY_LENGTH, TokenStore, type Status, type TokenUpdate } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
@@ -529,6 +529,25 @@ describe("GET /tokens and GET /tokens/:mint", () => {
       { t: new Date(T0 + 6_000).toISOString(), score: 0.92, smoothedScore: 0.92, status: "active" },
       { t: new Date(T0 + 1_000).toISOString(), score: 0.95, smoothedScore: 0.95, status: "active" },
     ]);
+  });
+
+  it("keeps the newest HISTORY_LENGTH history entries of a token, in Redis and in the answer", async () => {
+    const [m] = demoMints(1, "api-history") as [string];
+    await api.store.register([{ mint: m }], T0);
+    const fetches = HISTORY_LENGTH + 7;
+    for (let i = 1; i <= fetches; i++)
+      expect(await api.store.commit([update(m, "monitoring", i / 100, T0 + i * 1_000)])).toBe(1);
+    const redis = testRedis("api-history");
+    redises.push(redis);
+    expect(await redis.llen(api.store.keys.history(m))).toBe(HISTORY_LENGTH);
+    const r = await call(api, `/tokens/${m}`);
+    expect(r.status).toBe(200);
+    const history = r.body.history as Array<{ t: string; score: number }>;
+    expect(history).toHaveLength(HISTORY_LENGTH);
+    expect(history.map((h) => h.score)).toEqual(
+      Array.from({ length: HISTORY_LENGTH }, (_, i) => (fetches - i) / 100),
+    );
+    expect(history[0]!.t).toBe(new Date(T0 + fetches * 1_000).toISOString());
   });
 
   it("shows an unscored token with null components and no history", async () => {

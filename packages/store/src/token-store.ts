@@ -11,7 +11,12 @@ import type {
   TokenUpdate,
 } from "./types.js";
 
-export const HISTORY_LENGTH = 120;
+/**
+ * History entries kept per token: what `GET /tokens/:mint` serves and the dashboard's sparkline
+ * draws. Every entry costs ~100 bytes per token in Redis, so keeping more than is ever read (it was
+ * 120) made Redis grow for an hour after start (120 cold fetches at a 30 s TTL) to ~12 kB a token.
+ */
+export const HISTORY_LENGTH = 20;
 const LANE_STATUS = { hot: "active", cold: "monitoring" } as const;
 
 const numOrNull = (v: string | undefined): number | null => {
@@ -177,7 +182,10 @@ export class TokenStore {
     return (await this.redis.eval(COMMIT, 0, this.keys.root, String(HISTORY_LENGTH), ...args)) as number;
   }
 
-  async get(mint: string, historyLimit = 20): Promise<(TokenListItem & { history: HistoryEntry[] }) | null> {
+  async get(
+    mint: string,
+    historyLimit = HISTORY_LENGTH,
+  ): Promise<(TokenListItem & { history: HistoryEntry[] }) | null> {
     const [loaded] = await this.load([mint]);
     if (!loaded) return null;
     const raw = await this.redis.lrange(this.keys.history(mint), 0, historyLimit - 1);
