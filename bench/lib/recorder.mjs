@@ -30,8 +30,8 @@ export class Recorder {
    * @param {import("ioredis").Redis} o.redis
    * @param {import("../../packages/store/dist/index.js").TokenStore} o.store
    */
-  constructor({ redis, store, prefix, simUrl, registeredAt, labelOfPid, t0, pinned = null }) {
-    Object.assign(this, { redis, store, simUrl, registeredAt, labelOfPid, t0, pinned });
+  constructor({ redis, store, prefix, simUrl, registeredAt, labelOfPid, t0 }) {
+    Object.assign(this, { redis, store, simUrl, registeredAt, labelOfPid, t0 });
     this.root = `{${prefix}}`;
     this.rows = [];
     this.phase = "warmup";
@@ -91,12 +91,6 @@ export class Recorder {
         const l = hb.lanes?.[lane];
         if (!l) continue;
         w[lane] = { concurrency: l.concurrency, reason: l.reason, timeoutMs: l.timeoutMs, active: l.active };
-        if (this.pinned) {
-          // `fixed` pins BullMQ's concurrency (pin-concurrency.mjs): the heartbeat's limit is only
-          // what the controller would have set.
-          w[lane].controllerLimit = l.concurrency;
-          w[lane].concurrency = this.pinned[lane];
-        }
         for (const k of LANE_TOTALS) w[lane][k] = l[k] ?? 0;
       }
       workers[label] = w;

@@ -166,6 +166,49 @@ describe("the adaptive controller in a running worker", () => {
     expect(settled).toBeLessThanOrEqual(5_000);
   });
 
+  it("with ENABLE_ADAPTIVE_CONCURRENCY=false, runs each queue at its maximum and holds it through 429s", async () => {
+    // An upstream that answers 429 after 20 calls a minute, and a budget that does not stop the
+    // fleet from reaching it: the adaptive controller halves on a tick with 429s (a 429 also
+    // pauses the fleet's budget for its Retry-After, so one is all a minute brings).
+    const f = await fleetWith(
+      {
+        ENABLE_ADAPTIVE_CONCURRENCY: "false",
+        MAX_CONCURRENT_HOT: "3",
+        MAX_CONCURRENT_COLD: "5",
+        MAX_CONCURRENT_UNDER_LOAD: "1",
+        CACHE_TTL_COLD: "1",
+        CONTROLLER_INTERVAL_MS: "250",
+      },
+      600,
+      { latencyMs: 200, rateLimitRpm: 20, rateLimitWindowMs: 60_000 },
+    );
+    const worker = startWorkerProcess({
+      resolved: testResolved(f.env),
+      redisUrl: redisUrl(),
+      upstreamUrl: f.url,
+      logger: silentLogger(),
+    });
+    cleanup.push(() => worker.stop(1_000));
+    await worker.ready;
+    const seen = new Set<number>();
+    await waitUntil(
+      "429s on the cold lane",
+      () => {
+        seen.add(worker.workers.cold.concurrency);
+        return worker.lanes.cold.state().rateLimited >= 1 || null;
+      },
+      60_000,
+      100,
+    );
+    for (let i = 0; i < 8; i++) {
+      seen.add(worker.workers.cold.concurrency);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect([...seen]).toEqual([5]);
+    expect(worker.workers.hot.concurrency).toBe(3);
+    expect(worker.lanes.cold.state()).toMatchObject({ concurrency: 5, reason: "fixed_max" });
+  });
+
   it("with every flag off, behaves as fixed settings: concurrency 1, fixed timeouts, batches 35/70", async () => {
     const f = await fleetWith(
       {

@@ -27,6 +27,7 @@ export function laneSettings(c: Config, lane: Lane): LaneSettings {
       underLoad: c.maxConcurrentUnderLoad,
     },
     parallel: optimized && c.enableParallelProcessing,
+    adaptiveConcurrency: c.enableAdaptiveConcurrency,
     dynamicTimeouts: optimized && c.enableDynamicTimeouts,
     baseTimeoutMs: optimized ? baseTimeoutMs(c, lane) : LEGACY.timeoutMs,
     underLoadTimeoutMs: optimized ? c.timeoutUnderLoad * 1000 : LEGACY.timeoutMs,

@@ -19,6 +19,8 @@ export interface LaneSettings {
   readonly bounds: ConcurrencyBounds;
   /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_PARALLEL_PROCESSING. */
   readonly parallel: boolean;
+  /** ENABLE_ADAPTIVE_CONCURRENCY: false holds concurrency at the bound's max. */
+  readonly adaptiveConcurrency: boolean;
   /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_DYNAMIC_TIMEOUTS. */
   readonly dynamicTimeouts: boolean;
   readonly baseTimeoutMs: number;
@@ -68,7 +70,11 @@ export class LaneController {
   active = 0;
 
   constructor(settings: LaneSettings, now: number) {
-    const start = settings.parallel ? initialConcurrency(settings.bounds) : null;
+    const start = !settings.parallel
+      ? null
+      : settings.adaptiveConcurrency
+        ? initialConcurrency(settings.bounds)
+        : { state: { limit: Math.max(1, settings.bounds.max), ticksSinceCut: 0 }, reason: "fixed_max" };
     this.concurrencyState = start?.state ?? { limit: 1, ticksSinceCut: 0 };
     this.reason = start ? start.reason : "parallel_disabled";
     this.changedAt = now;
@@ -148,6 +154,7 @@ export class LaneController {
         queue: { waiting, active: this.active },
         upstream: signals,
         parallel: settings.parallel,
+        adaptive: settings.adaptiveConcurrency,
         eventLoopP99Ms,
       },
       settings.bounds,

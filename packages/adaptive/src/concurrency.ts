@@ -6,6 +6,7 @@
 // Rules, first match wins, then the result is clamped to [1, max] (and to the under-load cap
 // while high):
 //   parallel off                   -> 1                                   parallel_disabled
+//   adaptive concurrency off       -> max, whatever the load and upstream  fixed_max
 //   load high                      -> max(1, min(underLoad, floor(limit/2))) cut_high_load
 //        (one tick brings any limit under the cap; it keeps halving while the machine stays high)
 //   429s this tick                 -> x0.5                                cut_rate_limited
@@ -48,6 +49,8 @@ export interface ConcurrencyInput {
   readonly queue: QueueSignals;
   readonly upstream: UpstreamSignals;
   readonly parallel: boolean;
+  /** ENABLE_ADAPTIVE_CONCURRENCY; false holds the limit at max (no cap, no cut). Default true. */
+  readonly adaptive?: boolean;
 }
 
 const CUT_REASONS: ReadonlySet<ConcurrencyReason> = new Set([
@@ -83,7 +86,8 @@ export function nextConcurrency(
 ): ConcurrencyDecision {
   const max = atLeastOne(bounds.max);
   const underLoad = atLeastOne(bounds.underLoad);
-  const cap = input.level === "high" ? Math.min(max, underLoad) : max;
+  const fixed = input.adaptive === false;
+  const cap = input.level === "high" && !fixed ? Math.min(max, underLoad) : max;
   const current = atLeastOne(state.limit);
   const ticksSinceCut = Number.isFinite(state.ticksSinceCut) ? Math.max(0, state.ticksSinceCut) : 0;
 
@@ -110,6 +114,7 @@ function propose(
   underLoad: number,
 ): { proposed: number; reason: ConcurrencyReason } {
   if (!input.parallel) return { proposed: 1, reason: "parallel_disabled" };
+  if (input.adaptive === false) return { proposed: max, reason: "fixed_max" };
 
   if (input.level === "high") {
     // Down to the under-load cap at once. Below it only while this process's own event loop lags

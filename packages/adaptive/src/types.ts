@@ -80,7 +80,8 @@ export type ConcurrencyReason =
   | "cut_latency_rising"
   | "hold_max"
   | "clamp_bounds"
-  | "parallel_disabled";
+  | "parallel_disabled"
+  | "fixed_max";
 
 export interface ConcurrencyState {
   readonly limit: number;

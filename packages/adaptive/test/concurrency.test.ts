@@ -22,6 +22,7 @@ function input(over: Partial<ConcurrencyInput> & { limit?: number } = {}): Concu
     queue: over.queue ?? { waiting: 100, active: limit },
     upstream: over.upstream ?? quiet,
     parallel: over.parallel ?? true,
+    ...(over.adaptive === undefined ? {} : { adaptive: over.adaptive }),
   };
 }
 
@@ -144,6 +145,35 @@ describe("nextConcurrency", () => {
         reason: "parallel_disabled",
       });
     }
+  });
+
+  it("holds max whatever the load and the upstream when adaptive concurrency is off", () => {
+    const storm: UpstreamSignals = { ...quiet, rateLimited: 9, timeouts: 30, latencyP50Ms: 2_000 };
+    const cases: Array<[LoadLevel, UpstreamSignals, number]> = [
+      ["high", quiet, 4],
+      ["high", storm, 12],
+      ["reduced", storm, 1],
+      ["normal", storm, 12],
+      ["normal", quiet, 7],
+    ];
+    for (const [level, upstream, from] of cases) {
+      const d = nextConcurrency(
+        settled(from),
+        { ...input({ level, limit: from, upstream, adaptive: false }), eventLoopP99Ms: 900 },
+        bounds,
+      );
+      expect(d, `${level} from ${from}`).toMatchObject({
+        limit: 12,
+        reason: "fixed_max",
+        changed: from !== 12,
+      });
+    }
+    // Parallel processing off still wins: one at a time.
+    expect(nextConcurrency(settled(12), input({ parallel: false, adaptive: false }), bounds).limit).toBe(1);
+    // The same storm with the flag on cuts.
+    expect(nextConcurrency(settled(12), input({ limit: 12, upstream: storm }), bounds).limit).toBeLessThan(
+      12,
+    );
   });
 
   it("clamps when the operator lowers max at runtime", () => {

@@ -77,6 +77,13 @@ export const SETTINGS = [
   ),
   spec("ENABLE_ADAPTIVE_BATCHING", bool, "true", "false: fixed batch sizes (35 hot, 70 cold)", live),
   spec("ENABLE_DYNAMIC_TIMEOUTS", bool, "true", "false: fixed timeouts TIMEOUT_HOT / TIMEOUT_COLD", live),
+  spec(
+    "ENABLE_ADAPTIVE_CONCURRENCY",
+    bool,
+    "true",
+    "false: each queue runs MAX_CONCURRENT_HOT / MAX_CONCURRENT_COLD jobs whatever the load and the upstream",
+    live,
+  ),
   // Concurrency per queue per worker process
   spec(
     "MAX_CONCURRENT_HOT",
