@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { PairInput } from "@moonfleet/scoring";
+import { EVENTS_MAX_LEN, JOB_RETENTION } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
 import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints, type Simulator } from "../../apps/simulator/src/index.js";
@@ -121,6 +122,19 @@ describe("the data path", () => {
       expect(Number.isFinite(entry!.snapshot!.smoothedScore)).toBe(true);
       expect(entry!.snapshot!.lane).toBe(entry!.token.status === "active" ? "hot" : "cold");
     }
+  });
+
+  it("keeps Redis bounded: finished jobs carry the retention, the event streams their cap", async () => {
+    const root = `{${prefix}}:q`;
+    const [done] = await redis.zrange(`${root}:cold:completed`, 0, 0);
+    expect(done).toBeDefined();
+    const opts = JSON.parse((await redis.hget(`${root}:cold:${done}`, "opts")) ?? "{}") as Record<
+      string,
+      unknown
+    >;
+    expect(opts).toMatchObject(JOB_RETENTION);
+    for (const lane of ["hot", "cold"])
+      expect(await redis.hget(`${root}:${lane}:meta`, "opts.maxLenEvents")).toBe(String(EVENTS_MAX_LEN));
   });
 
   it("scores fixed pairs to the hand-computed values, activates the token and moves it to the hot lane", async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
 import {
   UPSTREAM_BATCH,
   initialBatchSizerState,
@@ -9,7 +8,7 @@ import {
   type LoadLevel,
 } from "@moonfleet/adaptive";
 import { LEGACY, LiveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
-import { LANES, QUEUE_NAMES, bullPrefix, createRedis, keyRoot, type BatchJob } from "@moonfleet/queues";
+import { JOB_RETENTION, LANES, createRedis, keyRoot, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
@@ -71,8 +70,7 @@ export function batchBounds(c: Config, lane: Lane): BatchSizerBounds {
 const JOB_OPTIONS = {
   attempts: 3,
   backoff: { type: "exponential", delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 2_000 },
-  removeOnFail: { age: 24 * 3_600, count: 10_000 },
+  ...JOB_RETENTION,
 } as const;
 
 /** Claims due tokens per lane and enqueues them as batch jobs; one producer leads at a time. */
@@ -86,18 +84,7 @@ export function createProducer(opts: ProducerOptions) {
     logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),
   );
   const config = () => live.config;
-  const queues = Object.fromEntries(
-    LANES.map((lane) => [
-      lane,
-      new Queue<BatchJob>(QUEUE_NAMES[lane], {
-        connection: redis,
-        prefix: bullPrefix(prefix),
-      }),
-    ]),
-  ) as Record<"hot" | "cold", Queue<BatchJob>>;
-  // A Queue re-emits its connection's errors (the failed tick logs them); with no listener BullMQ
-  // prints each stack trace raw, outside the JSON log.
-  for (const q of Object.values(queues)) q.on("error", () => undefined);
+  const queues = openLaneQueues<BatchJob>(redis, prefix);
   const lock = new LeaderLock(
     redis,
     `${keyRoot(prefix)}:producer:leader`,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { Queue, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import { LiveConfig, type ResolvedConfig } from "@moonfleet/config";
 import {
   LANES,
@@ -8,6 +8,7 @@ import {
   batchJobSchema,
   bullPrefix,
   createRedis,
+  openLaneQueues,
   type BatchJob,
   type BatchResult,
 } from "@moonfleet/queues";
@@ -152,15 +153,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     },
   });
 
-  const queues = Object.fromEntries(
-    LANES.map((lane) => [
-      lane,
-      new Queue(QUEUE_NAMES[lane], { connection: redis, prefix: bullPrefix(prefix) }),
-    ]),
-  ) as Record<Lane, Queue>;
-  // A Queue re-emits its connection's errors (the lanes' workers log them); with no listener
-  // BullMQ prints each stack trace raw, outside the JSON log.
-  for (const q of Object.values(queues)) q.on("error", () => undefined);
+  const queues = openLaneQueues(redis, prefix);
 
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(
