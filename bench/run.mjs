@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { detectMachine } from "../packages/adaptive/dist/index.js";
 import { resolveConfig } from "../packages/config/dist/index.js";
@@ -30,13 +29,13 @@ import { colourFor, renderChart } from "./lib/chart.mjs";
 import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, startHogs, waitFor } from "./lib/processes.mjs";
 import { LANES, Recorder, chartSeries, percentile, summarize } from "./lib/recorder.mjs";
 import { renderTable, targetLines } from "./lib/report.mjs";
+import { boundedFill, pollLikeAnOperator, redisMemoryMb, rssMb, soakVerdict } from "./lib/soak.mjs";
 import { MODES, SCENARIOS, SCENARIO_NAMES, modeEnv } from "./scenarios.mjs";
 
 const { fetch, AbortController, AbortSignal } = globalThis;
 const OUT_DIR = join(ROOT, "bench", "results");
 const BARE_MAIN = join(ROOT, "bench", "lib", "bare-pipeline.mjs");
 const TIMED_PRODUCER = join(ROOT, "bench", "lib", "timed-producer.mjs");
-const PIN_CONCURRENCY = pathToFileURL(join(ROOT, "bench", "lib", "pin-concurrency.mjs")).href;
 const REGISTER_CHUNK = 5_000;
 
 const { values: args } = parseArgs({
@@ -56,7 +55,8 @@ const profile = resolveConfig(baseEnv, { machine });
 const MAX = { hot: profile.config.maxConcurrentHot, cold: profile.config.maxConcurrentCold };
 
 function plan() {
-  const names = args.scenario ? args.scenario.split(",") : SCENARIO_NAMES;
+  // Opt-in scenarios (the 35-minute soak) run only when named.
+  const names = args.scenario ? args.scenario.split(",") : SCENARIO_NAMES.filter((n) => !SCENARIOS[n].optIn);
   for (const s of names)
     if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (one of ${SCENARIO_NAMES.join(", ")})`);
   const modes = args.mode ? args.mode.split(",") : null;
@@ -157,6 +157,61 @@ async function lostCounts(redis, store, root, lastRow) {
   return { failedJobs, failedByQueue: failed, orphans, total: failedJobs + orphans, unscored };
 }
 
+/**
+ * The soak's own loop beside the cell's: an operator's polling of the api, and every
+ * `memoryEveryS` the RSS of each moonfleet process (redis-server included) and Redis's
+ * used_memory. `finish()` stops both and returns the readings and the verdict.
+ */
+function startSoak({ scn, fleet, redis, store, apiUrl, t0, warmupS, measureS, cell }) {
+  const endMs = t0 + (warmupS + measureS) * 1_000;
+  const running = () => !interrupted && !cell.stop && Date.now() < endMs;
+  const polling = pollLikeAnOperator(apiUrl, running);
+  const series = {};
+  const fill = [];
+  const push = (label, tS, mb) => (series[label] ??= []).push({ tS, mb });
+  const read = async () => {
+    const tS = Math.round((Date.now() - t0) / 100) / 10;
+    for (const [label, c] of fleet.children)
+      if (c.role === "moonfleet") push(`${label} rss`, tS, rssMb(c.pid));
+    const mem = await redisMemoryMb(redis);
+    push("redis used_memory", tS, mem.used);
+    fill.push({ tS, ...(await boundedFill(redis, store.keys.root, store.keys)) });
+  };
+  const reading = (async () => {
+    // At 0, then on the minute, with one reading exactly at the end of the warm-up (the baseline).
+    const marks = new Set([0, warmupS, warmupS + measureS]);
+    for (let t = scn.memoryEveryS; t < warmupS + measureS; t += scn.memoryEveryS) marks.add(t);
+    for (const t of [...marks].sort((a, b) => a - b)) {
+      await sleepUntil(t0 + t * 1_000, cell);
+      if (interrupted || cell.stop) break;
+      await read().catch((err) => log(`soak reading: ${err.message}`));
+      if (t >= warmupS) {
+        const last = Object.entries(series).map(([l, r]) => `${l} ${r.at(-1).mb}`);
+        const f = fill.at(-1);
+        log(
+          `soak ${t} s: MB ${last.join(", ")}; completed jobs ${f.completed.hot}/${f.completed.cold}, events ${f.events.hot}/${f.events.cold}, history ${f.historyMean}`,
+        );
+      }
+    }
+  })();
+  return {
+    async finish() {
+      await reading;
+      const api = await polling;
+      const verdict = soakVerdict(series, { warmupS, tolerance: scn.memoryTolerance });
+      return {
+        memoryEveryS: scn.memoryEveryS,
+        tolerance: scn.memoryTolerance,
+        apiRequests: api,
+        series,
+        fill,
+        verdict,
+        ok: verdict.every((v) => v.judged && v.ok),
+      };
+    },
+  };
+}
+
 async function runCell({ scn, mode, workers, warmupS, measureS }) {
   const prefix = `bench${Date.now().toString(36)}`;
   const root = `{${prefix}}`;
@@ -241,7 +296,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     log(`registered ${mints.length} tokens in ${(reg.ms / 1000).toFixed(1)} s`);
 
     let apiUrl = null;
-    if (scn.largeRegistry && !bare) {
+    if ((scn.largeRegistry || scn.soak) && !bare) {
       // Up before the clock starts, so its start-up does not eat the window.
       const apiPort = await freePort();
       fleet.start("api", [appMain("api")], {
@@ -266,9 +321,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       if (scn.largeRegistry) fleet.start("producer", [TIMED_PRODUCER], env);
       else fleet.start("producer", [appMain("producer")], env);
       for (let i = 1; i <= workers; i++) {
-        const args =
-          mode === "fixed" ? ["--import", PIN_CONCURRENCY, appMain("worker")] : [appMain("worker")];
-        const c = fleet.start(`w${i}`, args, env);
+        const c = fleet.start(`w${i}`, [appMain("worker")], env);
         labelOfPid.set(c.pid, `w${i}`);
         workerLabels.push(`w${i}`);
       }
@@ -294,7 +347,6 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       registeredAt,
       labelOfPid,
       t0,
-      pinned: mode === "fixed" ? { hot: cfg.maxConcurrentHot, cold: cfg.maxConcurrentCold } : null,
     });
     if (bare)
       // The bare workers publish no heartbeat: their running totals stand in as the cold lane.
@@ -321,8 +373,9 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
         );
     let sampling = true;
     const sampling$ = (async () => {
+      const everyMs = (scn.sampleEveryS ?? 1) * 1_000;
       for (let k = 1; sampling; k++) {
-        const next = t0 + k * 1_000;
+        const next = t0 + k * everyMs;
         if (next > Date.now()) await sleep(next - Date.now());
         if (!sampling) break;
         try {
@@ -346,6 +399,10 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     const feeding = bare
       ? feedBarePipeline({ redisUrl: redisServer.url, prefix, mints, signal: feeder.signal })
       : null;
+    // The soak's poller and memory readings run from the start, so the warm-up is in its chart.
+    const soak = scn.soak
+      ? startSoak({ scn, fleet, redis, store, apiUrl, t0, warmupS, measureS, cell })
+      : null;
 
     // warmup | window (before | disturbance | after)
     const warmupMs = warmupS * 1_000;
@@ -355,21 +412,22 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     const cpu0 = fleet.cpu();
     const windowStart = Date.now() - t0;
     const apiTimes = [];
-    const probing = apiUrl
-      ? (async () => {
-          while (!interrupted && !cell.stop && Date.now() < t0 + warmupMs + measureMs) {
-            const t = performance.now();
-            try {
-              const res = await fetch(`${apiUrl}/tokens?limit=50`, { signal: AbortSignal.timeout(5_000) });
-              await res.arrayBuffer();
-              if (res.ok) apiTimes.push(performance.now() - t);
-            } catch {
-              // counted by its absence
+    const probing =
+      apiUrl && scn.largeRegistry
+        ? (async () => {
+            while (!interrupted && !cell.stop && Date.now() < t0 + warmupMs + measureMs) {
+              const t = performance.now();
+              try {
+                const res = await fetch(`${apiUrl}/tokens?limit=50`, { signal: AbortSignal.timeout(5_000) });
+                await res.arrayBuffer();
+                if (res.ok) apiTimes.push(performance.now() - t);
+              } catch {
+                // counted by its absence
+              }
+              await sleep(100);
             }
-            await sleep(100);
-          }
-        })()
-      : null;
+          })()
+        : null;
     let band = null;
     if (scn.disturbance) {
       const d = scn.disturbance;
@@ -389,6 +447,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     }
     await sleepUntil(t0 + warmupMs + measureMs, cell);
     await probing;
+    if (soak) result.soak = await soak.finish();
     sampling = false;
     await sampling$.catch(() => undefined);
     if (samplingFailed) throw samplingFailed;
@@ -550,7 +609,7 @@ if (args.list) {
   for (const s of Object.values(SCENARIOS)) {
     const modes = s.modes ?? MODES;
     process.stdout.write(
-      `${s.name.padEnd(15)} warmup ${s.warmupS} s + window ${s.measureS} s (quick ${s.quick.warmupS} + ${s.quick.measureS}), modes ${modes.join("/")}${s.workerCounts ? `, workers ${s.workerCounts.join("/")}` : ""}${s.bare ? ", + bare pipeline" : ""}\n  ${s.about}\n`,
+      `${s.name.padEnd(15)} warmup ${s.warmupS} s + window ${s.measureS} s (quick ${s.quick.warmupS} + ${s.quick.measureS}), modes ${modes.join("/")}${s.workerCounts ? `, workers ${s.workerCounts.join("/")}` : ""}${s.bare ? ", + bare pipeline" : ""}${s.optIn ? ", only when named" : ""}\n  ${s.about}\n`,
     );
   }
   const est = plan().reduce((a, c) => a + c.warmupS + c.measureS + 12 + (c.scn.largeRegistry ? 25 : 0), 0);
@@ -596,4 +655,27 @@ for (const r of results.filter((x) => x.error))
 log(
   `done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/ (latest.json, <scenario>.svg)`,
 );
-process.exit(results.some((r) => r.error) || interrupted ? 1 : 0);
+for (const r of results.filter((x) => x.soak)) {
+  process.stdout.write(
+    `\nsoak: memory every ${r.soak.memoryEveryS} s, each reading within ±${r.soak.tolerance * 100}% of its value at the end of the ${r.warmupS} s warm-up\n`,
+  );
+  for (const v of r.soak.verdict)
+    process.stdout.write(
+      v.judged
+        ? `  ${v.ok ? "ok    " : "BREACH"} ${v.label.padEnd(22)} ${v.baseMb} MB -> min ${v.minMb}, max ${v.maxMb}, last ${v.lastMb} (+${(v.up * 100).toFixed(1)}% / -${(v.down * 100).toFixed(1)}%, ${v.readings} readings)\n`
+        : `  NOT JUDGED ${v.label}: ${v.readings} reading(s) after the warm-up\n`,
+    );
+  const f0 = r.soak.fill.find((f) => f.tS >= r.warmupS);
+  const f1 = r.soak.fill.at(-1);
+  const fillText = (f) =>
+    `completed jobs hot ${f.completed.hot} / cold ${f.completed.cold}, event streams ${f.events.hot} / ${f.events.cold}, history ${f.historyMean} per token`;
+  if (f0 && f1)
+    process.stdout.write(
+      `  bounded structures at the baseline: ${fillText(f0)}\n  at the end: ${fillText(f1)}\n`,
+    );
+  process.stdout.write(
+    `  api: ${r.soak.apiRequests.ok} answers, ${r.soak.apiRequests.failed} failed; lost ${r.lost?.total ?? "?"}\n`,
+  );
+}
+const soakFailed = results.some((r) => r.soak && !r.soak.ok);
+process.exit(results.some((r) => r.error) || soakFailed || interrupted ? 1 : 0);

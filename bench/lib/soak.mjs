@@ -1,0 +1,126 @@
+// The soak scenario's parts: an operator's dashboard and Prometheus polling the api for the whole
+// run, memory read every minute, and the verdict "every reading within ±tolerance of its value at
+// the end of the warm-up".
+
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const { fetch, AbortSignal } = globalThis;
+
+/** Resident set size of a process in MB (VmRSS), null when it is gone. */
+export function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Redis's own figures: used_memory (what the data takes) and used_memory_rss, in MB. */
+export async function redisMemoryMb(redis) {
+  const info = await redis.info("memory");
+  const mb = (field) =>
+    Math.round((Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? 0) / 1048576) * 10) / 10;
+  return { used: mb("used_memory"), rss: mb("used_memory_rss") };
+}
+
+/**
+ * How full Redis's bounded structures are: BullMQ's kept completed jobs and event stream per queue
+ * (removeOnComplete count, the streams' MAXLEN), and the history lists of 100 random tokens. Until
+ * they are full Redis grows by design; the soak's baseline must come after.
+ */
+export async function boundedFill(redis, root, keys) {
+  const mints = await redis.zrandmember(keys.registry, 100);
+  const p = redis.pipeline();
+  for (const lane of ["hot", "cold"]) {
+    p.zcard(`${root}:q:${lane}:completed`);
+    p.xlen(`${root}:q:${lane}:events`);
+  }
+  for (const m of mints) p.llen(keys.history(m));
+  const res = (await p.exec()).map(([err, v]) => (err ? 0 : v));
+  const hist = res.slice(4);
+  return {
+    completed: { hot: res[0], cold: res[2] },
+    events: { hot: res[1], cold: res[3] },
+    historyMean: hist.length ? Math.round((hist.reduce((a, b) => a + b, 0) / hist.length) * 10) / 10 : 0,
+  };
+}
+
+/**
+ * What an open dashboard and a Prometheus scrape ask of the api: every 2 s the scheduler health,
+ * the system health and the top ten tokens; every 10 s the detail (with history) of those ten;
+ * every 15 s /metrics. Runs until `until()` is false; returns the count of answers and of failures.
+ */
+export async function pollLikeAnOperator(apiUrl, until) {
+  const counts = { ok: 0, failed: 0 };
+  const get = async (path) => {
+    try {
+      const res = await fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(5_000) });
+      const body = await res.text();
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      counts.ok++;
+      return body;
+    } catch {
+      counts.failed++;
+      return null;
+    }
+  };
+  let top = [];
+  let detailsAt = 0;
+  let metricsAt = 0;
+  while (until()) {
+    const [, , tokens] = await Promise.all([
+      get("/health/scheduler"),
+      get("/health/system"),
+      get("/tokens?limit=10&sort=score_desc&min_score=-100"),
+    ]);
+    if (tokens) top = JSON.parse(tokens).items.map((t) => t.mint);
+    const now = Date.now();
+    if (now - detailsAt >= 10_000) {
+      detailsAt = now;
+      await Promise.all(top.map((m) => get(`/tokens/${m}`)));
+    }
+    if (now - metricsAt >= 15_000) {
+      metricsAt = now;
+      await get("/metrics");
+    }
+    await sleep(2_000);
+  }
+  return counts;
+}
+
+/**
+ * The verdict per series ({ label: [{ tS, mb }] }): the baseline is the first reading at or after
+ * `warmupS`; every later reading must stay within `tolerance` of it, up or down. Readings before
+ * the baseline are kept for the chart but not judged.
+ */
+export function soakVerdict(series, { warmupS, tolerance }) {
+  const out = [];
+  for (const [label, readings] of Object.entries(series)) {
+    const warm = readings.filter((r) => r.tS >= warmupS && r.mb !== null);
+    const base = warm[0];
+    if (!base || warm.length < 2) {
+      out.push({ label, judged: false, readings: warm.length });
+      continue;
+    }
+    const later = warm.slice(1).map((r) => r.mb);
+    const maxMb = Math.max(...later);
+    const minMb = Math.min(...later);
+    const up = Math.max(0, maxMb / base.mb - 1);
+    const down = Math.max(0, 1 - minMb / base.mb);
+    out.push({
+      label,
+      judged: true,
+      readings: warm.length,
+      baseMb: base.mb,
+      minMb,
+      maxMb,
+      lastMb: later.at(-1),
+      up: Math.round(up * 1000) / 1000,
+      down: Math.round(down * 1000) / 1000,
+      ok: up <= tolerance && down <= tolerance,
+    });
+  }
+  return out;
+}
