@@ -1,13 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { TokenStore } from "@moonfleet/store";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import {
   redisUrl,
-  silentLogger,
+  runTestProducer,
   startSimulator,
   testRedis,
-  testResolved,
   uniquePrefix,
   waitUntil,
 } from "../support/harness.js";
@@ -43,14 +41,8 @@ describe("the fleet-wide request budget", () => {
       CACHE_TTL_COLD: String(TTL_COLD_S),
       PRODUCER_TICK_MS: "500",
     };
-    const producer = createProducer({
-      resolved: testResolved(env),
-      redisUrl: redisUrl(),
-      logger: silentLogger(),
-    });
-    const stop = new AbortController();
-    const loop = producer.run(stop.signal);
-    cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+    const { stop: stopProducer } = runTestProducer(env);
+    cleanup.push(stopProducer);
     const workers: AppProcess[] = Array.from({ length: 4 }, () => runApp("worker", env));
     for (const w of workers) cleanup.push(() => stopApp(w));
 

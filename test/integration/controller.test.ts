@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { afterAll, describe, expect, it } from "vitest";
 import { TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {
   redisUrl,
+  runTestProducer,
   silentLogger,
   startSimulator,
   testRedis,
@@ -37,20 +37,26 @@ async function fleetWith(env: Record<string, string>, tokens: number, simSetting
     UPSTREAM_BURST: "100",
     ...env,
   };
-  const producer = createProducer({
-    resolved: testResolved(fullEnv),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-  });
-  const stop = new AbortController();
-  const loop = producer.run(stop.signal);
-  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const { producer, stop: stopProducer } = runTestProducer(fullEnv);
+  cleanup.push(stopProducer);
   const store = new TokenStore(redis, prefix);
   await store.register(
     demoMints(tokens, `ctl-${prefix}`).map((mint) => ({ mint })),
     Date.now(),
   );
   return { prefix, sim, url, env: fullEnv, producer };
+}
+
+/** A worker in this process on the fleet's settings, stopped after the file. */
+function workerIn(f: { env: Record<string, string>; url: string }) {
+  const worker = startWorkerProcess({
+    resolved: testResolved(f.env),
+    redisUrl: redisUrl(),
+    upstreamUrl: f.url,
+    logger: silentLogger(),
+  });
+  cleanup.push(() => worker.stop(1_000));
+  return worker;
 }
 
 async function heartbeat(prefix: string): Promise<WorkerHeartbeat | null> {
@@ -131,13 +137,7 @@ describe("the adaptive controller in a running worker", () => {
 
   it("raises a lane's timeout within its bounds when the upstream's latency surges", async () => {
     const f = await fleetWith({ CACHE_TTL_COLD: "1", CONTROLLER_INTERVAL_MS: "250" }, 300, { latencyMs: 50 });
-    const worker = startWorkerProcess({
-      resolved: testResolved(f.env),
-      redisUrl: redisUrl(),
-      upstreamUrl: f.url,
-      logger: silentLogger(),
-    });
-    cleanup.push(() => worker.stop(1_000));
+    const worker = workerIn(f);
 
     // Fast answers: the estimate sits at the 1.5 s floor.
     await waitUntil(
@@ -182,13 +182,7 @@ describe("the adaptive controller in a running worker", () => {
       600,
       { latencyMs: 200, rateLimitRpm: 20, rateLimitWindowMs: 60_000 },
     );
-    const worker = startWorkerProcess({
-      resolved: testResolved(f.env),
-      redisUrl: redisUrl(),
-      upstreamUrl: f.url,
-      logger: silentLogger(),
-    });
-    cleanup.push(() => worker.stop(1_000));
+    const worker = workerIn(f);
     await worker.ready;
     const seen = new Set<number>();
     await waitUntil(
@@ -222,13 +216,7 @@ describe("the adaptive controller in a running worker", () => {
       400,
       { latencyMs: 300 },
     );
-    const worker = startWorkerProcess({
-      resolved: testResolved(f.env),
-      redisUrl: redisUrl(),
-      upstreamUrl: f.url,
-      logger: silentLogger(),
-    });
-    cleanup.push(() => worker.stop(1_000));
+    const worker = workerIn(f);
     await worker.ready;
 
     // A backlog that would make the adaptive controller grow, and latency that would move timeouts.

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenStore } from "@moonfleet/store";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { mergeFamilies } from "../../apps/api/src/metrics-route.js";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {
   redisUrl,
+  runTestProducer,
   silentLogger,
   startSimulator,
   testLive,
@@ -36,14 +36,8 @@ let base = "";
 beforeAll(async () => {
   const { sim, url } = await startSimulator({ latencyMs: 20 });
   cleanup.push(() => sim.close());
-  const producer = createProducer({
-    resolved: testResolved(env),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-  });
-  const stop = new AbortController();
-  const loop = producer.run(stop.signal);
-  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const { stop: stopProducer } = runTestProducer(env);
+  cleanup.push(stopProducer);
   const worker = startWorkerProcess({
     resolved: testResolved(env),
     redisUrl: redisUrl(),

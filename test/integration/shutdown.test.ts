@@ -2,15 +2,13 @@ import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { bullPrefix, type BatchJob, type Redis } from "@moonfleet/queues";
 import { TokenStore, storeKeys } from "@moonfleet/store";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { freePort } from "../../apps/launcher/src/free-port.js";
 import { demoMints, type Simulator } from "../../apps/simulator/src/index.js";
 import {
   redisUrl,
-  silentLogger,
+  runTestProducer,
   startSimulator,
   testRedis,
-  testResolved,
   uniquePrefix,
   waitUntil,
 } from "../support/harness.js";
@@ -56,14 +54,8 @@ async function slowFleet(count: number) {
   const env = fleetEnv(prefix);
   const { sim, url } = await startSimulator({ latencyMs: UPSTREAM_LATENCY_MS });
   cleanup.push(() => sim.close());
-  const producer = createProducer({
-    resolved: testResolved(env),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-  });
-  const stop = new AbortController();
-  const loop = producer.run(stop.signal);
-  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const { stop: stopProducer } = runTestProducer(env);
+  cleanup.push(stopProducer);
   const queue = new Queue<BatchJob>("cold", { connection: redis, prefix: bullPrefix(prefix) });
   cleanup.push(() => queue.close());
   const store = new TokenStore(redis, prefix);

@@ -5,17 +5,15 @@ import { ttlMs } from "@moonfleet/config";
 import { LANES, QUEUE_NAMES, bullPrefix, keyRoot, type BatchJob } from "@moonfleet/queues";
 import { TokenStore, liveWorkers } from "@moonfleet/store";
 import { UpstreamSchemaError, type BreakerState, type UpstreamError } from "@moonfleet/upstream";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { createSimulator, demoMints, type SimulatorSettingsPatch } from "../../apps/simulator/src/index.js";
 import { RETRY_DELAY_MS, createBatchProcessor } from "../../apps/worker/src/batch-processor.js";
 import {
   redisUrl,
-  silentLogger,
+  runTestProducer,
   startSimulator,
   testConfig,
   testGateway,
   testRedis,
-  testResolved,
   uniquePrefix,
   waitUntil,
 } from "../support/harness.js";
@@ -66,14 +64,8 @@ async function fleet(name: string, env: Record<string, string>, tokens: number, 
     SHUTDOWN_TIMEOUT_MS: "1000",
     ...env,
   };
-  const producer = createProducer({
-    resolved: testResolved(fullEnv),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-  });
-  const stop = new AbortController();
-  const loop = producer.run(stop.signal);
-  cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+  const { stop: stopProducer } = runTestProducer(fullEnv);
+  cleanup.push(stopProducer);
   const store = new TokenStore(redis, prefix);
   const mints = demoMints(tokens, `${name}-${prefix}`);
   await store.register(

@@ -2,13 +2,11 @@ import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { bullPrefix, type BatchJob } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
-import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import {
   redisUrl,
-  silentLogger,
+  runTestProducer,
   startSimulator,
-  testResolved,
   testRedis,
   uniquePrefix,
   waitUntil,
@@ -41,14 +39,8 @@ describe("a worker killed in the middle of a batch", () => {
     // Slow upstream so the batch is surely in flight when the worker dies.
     const { sim, url } = await startSimulator({ latencyMs: 1_500 });
     cleanup.push(() => sim.close());
-    const producer = createProducer({
-      resolved: testResolved(env),
-      redisUrl: redisUrl(),
-      logger: silentLogger(),
-    });
-    const stop = new AbortController();
-    const loop = producer.run(stop.signal);
-    cleanup.push(async () => (stop.abort(), await loop, await producer.close()));
+    const { stop: stopProducer } = runTestProducer(env);
+    cleanup.push(stopProducer);
 
     const mints = demoMints(60, `crash-${prefix}`);
     await store.register(

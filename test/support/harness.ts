@@ -4,6 +4,7 @@ import { LiveConfig, loadConfig, resolveConfig, type Config, type ResolvedConfig
 import { createRedis, type Redis } from "@moonfleet/queues";
 import { createLogger } from "@moonfleet/telemetry";
 import { CircuitBreaker, createPairsGateway, createUpstreamClient } from "@moonfleet/upstream";
+import { createProducer } from "../../apps/producer/src/producer.js";
 import {
   createSimulator,
   type Simulator,
@@ -50,6 +51,23 @@ export function testGateway(url: string, opts: { timeoutMs?: number; now?: () =>
 }
 
 export const silentLogger = () => createLogger("test", "silent");
+
+/** An in-process producer on `env` with its loop running; `stop()` ends the loop and closes it. */
+export function runTestProducer(env: Record<string, string>) {
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+  });
+  const abort = new AbortController();
+  const loop = producer.run(abort.signal);
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await loop;
+    await producer.close();
+  };
+  return { producer, stop };
+}
 
 export function testRedis(name = "test"): Redis {
   return createRedis(redisUrl(), { name, blocking: true });
