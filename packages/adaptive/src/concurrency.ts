@@ -11,9 +11,12 @@
 //        (one tick brings any limit under the cap; it keeps halving while the machine stays high)
 //   429s this tick                 -> x0.5                                cut_rate_limited
 //   timeouts+errors > 10% (>=5 calls) -> x0.7                             cut_upstream_errors
-//   p50 > 2 x baseline (>=5 calls) -> x0.8                                cut_latency_rising
+//   p50 > 2 x baseline (>=5 calls) -> x0.8, not below the under-load cap   cut_latency_rising
 //        (at most once per cooldown: latency answers a cut with a delay, and cutting again before
-//        the last cut has shown its effect would drive the limit to 1 on one slow episode)
+//        the last cut has shown its effect would drive the limit to 1 on one slow episode;
+//        at or below the cap -> hold_latency_rising. Slower is not broken: by Little's law a lane
+//        needs rate x latency slots, so cutting to 1 on latency alone starved the lane through a
+//        surge the upstream answered without an error. Errors, timeouts and 429s cut below it.)
 //   load reduced                   -> hold                                hold_reduced_load
 //   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; at max -> hold_max)
@@ -144,8 +147,12 @@ function propose(
     up.latencyP50Ms !== null &&
     up.baselineLatencyMs !== null &&
     up.latencyP50Ms > LATENCY_GRADIENT * up.baselineLatencyMs;
+  if (latencyRising && current <= underLoad) return { proposed: current, reason: "hold_latency_rising" };
   if (latencyRising && ticksSinceCut >= GROWTH_COOLDOWN_TICKS) {
-    return { proposed: cut(current, LATENCY_RISING_FACTOR), reason: "cut_latency_rising" };
+    return {
+      proposed: Math.max(underLoad, cut(current, LATENCY_RISING_FACTOR)),
+      reason: "cut_latency_rising",
+    };
   }
 
   if (input.level === "reduced") return { proposed: current, reason: "hold_reduced_load" };

@@ -74,6 +74,7 @@ export type ConcurrencyReason =
   | "hold_reduced_load"
   | "hold_cooldown"
   | "hold_budget"
+  | "hold_latency_rising"
   | "cut_high_load"
   | "cut_rate_limited"
   | "cut_upstream_errors"

@@ -121,6 +121,31 @@ describe("nextConcurrency", () => {
     expect(nextConcurrency(settled(10), input({ limit: 10, upstream: noBaseline }), bounds).limit).toBe(11);
   });
 
+  it("backs off on latency alone only down to the under-load cap, and holds there", () => {
+    const surge = { ...quiet, latencyP50Ms: 2_000, baselineLatencyMs: 200 };
+    let state = settled(12);
+    const limits: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const d = nextConcurrency(state, input({ limit: state.limit, upstream: surge }), bounds);
+      state = d.state;
+      limits.push(d.limit);
+    }
+    expect(Math.min(...limits)).toBe(bounds.underLoad);
+    expect(limits.at(-1)).toBe(bounds.underLoad);
+    expect(nextConcurrency(state, input({ limit: 4, upstream: surge }), bounds).reason).toBe(
+      "hold_latency_rising",
+    );
+    // A cap above max does not lift the floor over max; errors still cut below the cap.
+    expect(
+      nextConcurrency(settled(3), input({ limit: 3, upstream: surge }), { max: 3, underLoad: 8 }).limit,
+    ).toBe(3);
+    const failing = { ...surge, timeouts: 20 };
+    expect(nextConcurrency(settled(4), input({ limit: 4, upstream: failing }), bounds)).toMatchObject({
+      limit: 2,
+      reason: "cut_upstream_errors",
+    });
+  });
+
   it("waits for the cooldown after a cut before growing", () => {
     let state = nextConcurrency(
       settled(10),
