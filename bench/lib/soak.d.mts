@@ -15,6 +15,7 @@ export interface SeriesVerdict {
   readonly lastMb?: number;
   readonly up?: number;
   readonly down?: number;
+  readonly bothWays?: boolean;
   readonly ok?: boolean;
 }
 
@@ -35,5 +36,5 @@ export function boundedFill(
 }>;
 export function soakVerdict(
   series: Record<string, readonly Reading[]>,
-  opts: { warmupS: number; tolerance: number },
+  opts: { warmupS: number; tolerance: number; bothWays?: readonly string[] },
 ): SeriesVerdict[];

@@ -17,12 +17,14 @@ describe("soakVerdict", () => {
     expect(v!.down).toBeCloseTo(0.04, 3);
   });
 
-  it("fails a slow climb past the tolerance and a drop past it", () => {
+  it("fails a slow climb past the tolerance; a dip fails only the series judged both ways", () => {
     const climb = minutes([100, 100, 100, 103, 106, 108, 111]);
-    const drop = minutes([100, 100, 100, 95, 89]);
-    const [c, d] = soakVerdict({ climb, drop }, opts);
+    const dip = minutes([100, 100, 100, 85, 101]);
+    const [c, rss, data] = soakVerdict({ climb, rss: dip, data: dip }, { ...opts, bothWays: ["data"] });
     expect(c).toMatchObject({ label: "climb", ok: false, maxMb: 111 });
-    expect(d).toMatchObject({ label: "drop", ok: false, minMb: 89 });
+    expect(rss).toMatchObject({ label: "rss", ok: true, minMb: 85, bothWays: false });
+    expect(rss!.down).toBeCloseTo(0.15, 3);
+    expect(data).toMatchObject({ label: "data", ok: false, minMb: 85, bothWays: true });
   });
 
   it("does not judge a series with no reading after its baseline, or one that is gone", () => {
