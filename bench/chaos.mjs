@@ -21,12 +21,11 @@
 // scripts; exits 1 when an invariant broke.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { freePort } from "../apps/launcher/dist/free-port.js";
@@ -42,9 +41,10 @@ import {
   stalenessBounds,
   tokensForBudget,
 } from "./lib/chaos-checks.mjs";
+import { mb, redisMemory as readRedisMemory, rssMb } from "./lib/memory.mjs";
+import { ROOT, waitFor } from "./lib/processes.mjs";
 
 const { fetch, AbortSignal } = globalThis;
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const appMain = (app) => join(ROOT, "apps", app, "dist", "main.js");
 const say = (msg) => process.stdout.write(`chaos: ${msg}\n`);
 
@@ -195,19 +195,6 @@ async function stop(inst, graceMs = 8_000) {
   }
 }
 
-async function waitFor(url, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
-}
-
 async function simulator(simUrl, method, path, body) {
   const res = await fetch(`${simUrl}${path}`, {
     method,
@@ -217,16 +204,6 @@ async function simulator(simUrl, method, path, body) {
   });
   if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
   return res.json();
-}
-
-/** Resident set size of a process in MB; null when it is gone. */
-function rssMb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,10 +229,7 @@ let aborted = null;
 process.on("SIGINT", () => (aborted = "SIGINT"));
 process.on("SIGTERM", () => (aborted = "SIGTERM"));
 
-async function redisUsedMb() {
-  const m = /used_memory:(\d+)/.exec(await redis.info("memory"));
-  return m ? Math.round(Number(m[1]) / 104857.6) / 10 : null;
-}
+const redisUsedMb = async () => mb((await readRedisMemory(redis)).used);
 
 /** The fleet's state in one round trip: registry, schedules, and per status the unscored count and oldest fetch. */
 async function readState(now) {

@@ -18,10 +18,9 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { createSampler } from "../packages/adaptive/dist/sampler.js";
 import { freePort } from "../apps/launcher/dist/free-port.js";
 import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
@@ -29,10 +28,10 @@ import { demoMints } from "../apps/simulator/dist/index.js";
 import { SETTINGS } from "../packages/config/dist/index.js";
 import { createRedis } from "../packages/queues/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
+import { ROOT, patchSimulator, waitFor } from "./lib/processes.mjs";
 
-const { fetch, AbortSignal } = globalThis;
+const { fetch } = globalThis;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(ROOT, "bench", "results");
 const PHASE_MS = Number(process.env.BENCH_PHASE_S ?? 30) * 1000;
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_S ?? 15) * 1000;
@@ -154,29 +153,6 @@ async function stopHogs() {
     }),
   );
   hogs = [];
-}
-
-async function waitFor(url, what, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
-}
-
-async function patchSimulator(url, patch) {
-  const res = await fetch(`${url}/admin/settings`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(patch),
-  });
-  if (!res.ok) throw new Error(`PATCH /admin/settings: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ import { colourFor, renderChart } from "./lib/chart.mjs";
 import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, startHogs, waitFor } from "./lib/processes.mjs";
 import { LANES, Recorder, chartSeries, percentile, summarize } from "./lib/recorder.mjs";
 import { renderTable, targetLines } from "./lib/report.mjs";
-import { boundedFill, pollLikeAnOperator, redisMemoryMb, rssMb, soakVerdict } from "./lib/soak.mjs";
+import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
+import { boundedFill, pollLikeAnOperator, soakVerdict } from "./lib/soak.mjs";
 import { MODES, SCENARIOS, SCENARIO_NAMES, modeEnv } from "./scenarios.mjs";
 
 const { fetch, AbortController, AbortSignal } = globalThis;
@@ -92,10 +93,7 @@ async function sleepUntil(untilMs, cell = {}) {
   while (Date.now() < untilMs && !interrupted && !cell.stop) await sleep(Math.min(200, untilMs - Date.now()));
 }
 
-async function usedMemory(redis) {
-  const info = await redis.info("memory");
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
-}
+const usedMemory = async (redis) => (await redisMemory(redis)).used;
 
 /** Registers through TokenStore.register in chunks; for large-registry, times the claim at 1,000 and at the end. */
 async function register(store, mints, at, largeRegistry) {
@@ -175,8 +173,7 @@ function startSoak({ scn, fleet, redis, store, apiUrl, t0, warmupS, measureS, ce
     const tS = Math.round((Date.now() - t0) / 100) / 10;
     for (const [label, c] of fleet.children)
       if (c.role === "moonfleet") push(`${label} rss`, tS, rssMb(c.pid));
-    const mem = await redisMemoryMb(redis);
-    push(REDIS_DATA, tS, mem.used);
+    push(REDIS_DATA, tS, mb(await usedMemory(redis)));
     fill.push({ tS, ...(await boundedFill(redis, store.keys.root, store.keys)) });
   };
   const reading = (async () => {

@@ -19,8 +19,6 @@ export interface SeriesVerdict {
   readonly ok?: boolean;
 }
 
-export function rssMb(pid: number): number | null;
-export function redisMemoryMb(redis: unknown): Promise<{ used: number; rss: number }>;
 export function pollLikeAnOperator(
   apiUrl: string,
   until: () => boolean,

@@ -2,28 +2,9 @@
 // run, memory read every minute, and the verdict "every reading within ±tolerance of its value at
 // the end of the warm-up".
 
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const { fetch, AbortSignal } = globalThis;
-
-/** Resident set size of a process in MB (VmRSS), null when it is gone. */
-export function rssMb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Redis's own figures: used_memory (what the data takes) and used_memory_rss, in MB. */
-export async function redisMemoryMb(redis) {
-  const info = await redis.info("memory");
-  const mb = (field) =>
-    Math.round((Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? 0) / 1048576) * 10) / 10;
-  return { used: mb("used_memory"), rss: mb("used_memory_rss") };
-}
 
 /**
  * How full Redis's bounded structures are: BullMQ's kept completed jobs and event stream per queue

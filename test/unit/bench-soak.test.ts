@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rssMb, soakVerdict, type Reading } from "../../bench/lib/soak.mjs";
+import { rssMb } from "../../bench/lib/memory.mjs";
+import { soakVerdict, type Reading } from "../../bench/lib/soak.mjs";
 
 // The soak's verdict decides the bench's exit code: it must catch a slow climb and a collapse, and
 // judge nothing from the warm-up.
