@@ -8,16 +8,7 @@ export function openFleetParts(redis: Redis, live: LiveConfig) {
   const prefix = live.config.redisKeyPrefix;
   const queues = openLaneQueues(redis, prefix);
   // Read-only here: the api only looks at the bucket (use()), it never takes permits.
-  const budget = new RateBudget(redis, `${keyRoot(prefix)}:budget:${live.config.upstreamBudgetKey}`, () => {
-    const c = live.config;
-    return {
-      rpm: c.upstreamRpm,
-      burst: c.upstreamBurst,
-      hotReserve: c.upstreamHotReserve,
-      penaltyFactor: c.upstreamPenaltyFactor,
-      penaltyMs: c.upstreamPenaltyMs,
-    };
-  });
+  const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
   const sampler = createSampler();
   return {
     queues,

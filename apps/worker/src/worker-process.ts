@@ -85,20 +85,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   };
 
   // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
-  const budget = new RateBudget(
-    redis,
-    `${keyRoot(prefix)}:budget:${opts.resolved.config.upstreamBudgetKey}`,
-    () => {
-      const c = live.config;
-      return {
-        rpm: c.upstreamRpm,
-        burst: c.upstreamBurst,
-        hotReserve: c.upstreamHotReserve,
-        penaltyFactor: c.upstreamPenaltyFactor,
-        penaltyMs: c.upstreamPenaltyMs,
-      };
-    },
-  );
+  const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
   const breaker = new CircuitBreaker(
     () => {
       const c = live.config;

@@ -18,7 +18,13 @@ export {
   UpstreamBudgetExhaustedError,
   delayOf,
 } from "./errors.js";
-export { RateBudget, type BudgetSettings, type BudgetUse, type Take } from "./rate-budget.js";
+export {
+  RateBudget,
+  type BudgetSettings,
+  type BudgetUse,
+  type FleetBudgetConfig,
+  type Take,
+} from "./rate-budget.js";
 export { CircuitBreaker, type BreakerState, type BreakerSettings, type Permit } from "./circuit-breaker.js";
 export { backoffMs } from "./backoff.js";
 export { Coalescer, type MintResult } from "./coalescer.js";

@@ -90,7 +90,34 @@ export interface BudgetUse {
   readonly penaltyAt: number;
 }
 
+/** The settings the fleet's budget follows, by their config names (Config has them all). */
+export interface FleetBudgetConfig {
+  readonly upstreamBudgetKey: string;
+  readonly upstreamRpm: number;
+  readonly upstreamBurst: number;
+  readonly upstreamHotReserve: number;
+  readonly upstreamPenaltyFactor: number;
+  readonly upstreamPenaltyMs: number;
+}
+
 export class RateBudget {
+  /**
+   * The one budget of a fleet: the bucket `<keyRoot>:budget:<UPSTREAM_BUDGET_KEY>`, reading its
+   * limits from `config()` on every call, so runtime changes apply at once.
+   */
+  static forFleet(redis: Redis, keyRoot: string, config: () => FleetBudgetConfig): RateBudget {
+    return new RateBudget(redis, `${keyRoot}:budget:${config().upstreamBudgetKey}`, () => {
+      const c = config();
+      return {
+        rpm: c.upstreamRpm,
+        burst: c.upstreamBurst,
+        hotReserve: c.upstreamHotReserve,
+        penaltyFactor: c.upstreamPenaltyFactor,
+        penaltyMs: c.upstreamPenaltyMs,
+      };
+    });
+  }
+
   constructor(
     private readonly redis: Redis,
     /** The bucket's key, e.g. `{mf}:budget:default`. */
