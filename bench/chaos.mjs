@@ -32,8 +32,9 @@ import { freePort } from "../apps/launcher/dist/free-port.js";
 import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
 import { demoMints } from "../apps/simulator/dist/index.js";
 import { SETTINGS } from "../packages/config/dist/index.js";
-import { bullPrefix, createRedis, keyRoot } from "../packages/queues/dist/index.js";
-import { TokenStore, storeKeys } from "../packages/store/dist/index.js";
+import { LANE_STATUS, redisKeys } from "../packages/domain/dist/index.js";
+import { bullPrefix, createRedis } from "../packages/queues/dist/index.js";
+import { TokenStore } from "../packages/store/dist/index.js";
 import {
   demandPerMinute,
   memoryVerdict,
@@ -115,7 +116,6 @@ const UPSTREAM_BURST = 8;
 const DUE_MARGIN_MS = 2_000;
 const CHECK_EVERY_MS = 2_000;
 const PREFIX = `chaos${Date.now().toString(36)}`;
-const LANE_OF = { active: "hot", monitoring: "cold" };
 
 /** Kill to first heartbeat of the replacement: the longest seen so far, or of one still coming up. */
 const restartStarts = new Set();
@@ -233,7 +233,7 @@ const redisUsedMb = async () => mb((await readRedisMemory(redis)).used);
 
 /** The fleet's state in one round trip: registry, schedules, and per status the unscored count and oldest fetch. */
 async function readState(now) {
-  const k = storeKeys(PREFIX);
+  const k = redisKeys(PREFIX);
   const p = redis.pipeline().zcard(k.registry).zcard(k.due("hot")).zcard(k.due("cold"));
   const ttlMs = { active: O.ttlHotS * 1000, monitoring: O.ttlColdS * 1000, archived: 0 };
   for (const s of ["active", "monitoring", "archived"])
@@ -276,7 +276,7 @@ async function check(inChaos) {
       "tokens",
       `${scheduled} scheduled in a lane, ${s.registered - s.status.archived.total} expected`,
     );
-  for (const [status, lane] of Object.entries(LANE_OF)) {
+  for (const [lane, status] of Object.entries(LANE_STATUS)) {
     const st = s.status[status];
     if (st.unscored > 0) violation("tokens", `${st.unscored} ${status} tokens have no snapshot`);
     if (st.maxStalenessMs === null) continue;
@@ -309,7 +309,7 @@ async function killAndRestart(rand, env) {
   victim.proc.kill("SIGKILL");
   await victim.exited;
   const next = start(label, "worker", env);
-  const k = `${keyRoot(PREFIX)}:workers`;
+  const k = redisKeys(PREFIX).workers;
   let readyMs = null;
   while (Date.now() - killedAt < RESTART_GIVE_UP_MS && !next.exit) {
     const ids = await redis.zrange(k, 0, -1);

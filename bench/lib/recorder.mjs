@@ -8,11 +8,11 @@
 // oldest entry). A token that was never scored counts as stale since its registration, so a mode
 // that never reaches part of the registry is not flattered by leaving it out.
 
+import { LANE_STATUS } from "../../packages/domain/dist/index.js";
 import { getJson } from "./processes.mjs";
 
 export const LANES = ["hot", "cold"];
 /** The store's status behind each lane: hot holds active tokens, cold monitoring ones. */
-const LANE_STATUS = { hot: "active", cold: "monitoring" };
 const STALE_SAMPLE = 200;
 const LANE_TOTALS = ["tokens", "failedTokens", "jobs", "calls", "timeouts", "errors", "rateLimited"];
 

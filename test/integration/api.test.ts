@@ -1,9 +1,10 @@
+import type { TokenStatus } from "@moonfleet/domain";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeMetrics, scoreBand, type Components } from "@moonfleet/scoring";
-import { HISTORY_LENGTH, TokenStore, type Status, type TokenUpdate } from "@moonfleet/store";
+import { HISTORY_LENGTH, TokenStore, type TokenUpdate } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
@@ -116,7 +117,7 @@ const registered = async (api: Api) =>
 const COMPONENTS: Components = { txAccel: 0.4, volMomentum: 0.3, freshness: 0.2, orderflow: 0.1 };
 
 /** What a worker would write for one token, built by hand so every score is known. */
-function update(mint: string, status: Status, score: number, fetchedAt: number): TokenUpdate {
+function update(mint: string, status: TokenStatus, score: number, fetchedAt: number): TokenUpdate {
   const lane = status === "active" ? "hot" : status === "monitoring" ? "cold" : null;
   return {
     snapshot: {
@@ -368,7 +369,7 @@ describe("GET /tokens and GET /tokens/:mint", () => {
   let api: Api;
   // a..e are scored, f never was; fetch times are ordered differently from scores.
   const [a, b, c, d, e, f] = demoMints(6, "api-list") as [string, string, string, string, string, string];
-  const scored: Array<[string, Status, number, number]> = [
+  const scored: Array<[string, TokenStatus, number, number]> = [
     [a, "active", 0.95, T0 + 1_000],
     [b, "active", 0.6, T0 + 5_000],
     [c, "monitoring", 0.8, T0 + 3_000],

@@ -1,7 +1,8 @@
+import type { WorkerHeartbeat } from "@moonfleet/domain";
 import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { afterAll, describe, expect, it } from "vitest";
-import { TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
+import { TokenStore, liveWorkers } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {

@@ -1,7 +1,8 @@
+import { redisKeys } from "@moonfleet/domain";
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { bullPrefix, type BatchJob, type Redis } from "@moonfleet/queues";
-import { TokenStore, storeKeys } from "@moonfleet/store";
+import { TokenStore } from "@moonfleet/store";
 import { freePort } from "../../apps/launcher/src/free-port.js";
 import { demoMints, type Simulator } from "../../apps/simulator/src/index.js";
 import {
@@ -88,7 +89,7 @@ async function batchInFlight(queue: Queue<BatchJob>, sim: Simulator): Promise<st
 }
 
 const dueAt = async (r: Redis, prefix: string, mints: readonly string[]) =>
-  (await r.zmscore(storeKeys(prefix).due("cold"), ...mints)).map(Number);
+  (await r.zmscore(redisKeys(prefix).due("cold"), ...mints)).map(Number);
 
 describe("a worker stopped with SIGTERM in the middle of slow batches", () => {
   it("exits 0 within the drain deadline, and every token of its batches is scored by another worker", async () => {

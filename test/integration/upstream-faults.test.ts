@@ -1,10 +1,11 @@
+import { type BreakerState, keyRoot, LANES } from "@moonfleet/domain";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { ttlMs } from "@moonfleet/config";
-import { LANES, QUEUE_NAMES, bullPrefix, keyRoot, type BatchJob } from "@moonfleet/queues";
+import { QUEUE_NAMES, bullPrefix, type BatchJob } from "@moonfleet/queues";
 import { TokenStore, liveWorkers } from "@moonfleet/store";
-import { UpstreamSchemaError, type BreakerState, type UpstreamError } from "@moonfleet/upstream";
+import { UpstreamSchemaError, type UpstreamError } from "@moonfleet/upstream";
 import { createSimulator, demoMints, type SimulatorSettingsPatch } from "../../apps/simulator/src/index.js";
 import { RETRY_DELAY_MS, createBatchProcessor } from "../../apps/worker/src/batch-processor.js";
 import {

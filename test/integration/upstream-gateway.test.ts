@@ -1,3 +1,4 @@
+import type { BreakerState } from "@moonfleet/domain";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -14,7 +15,6 @@ import {
   createPairsGateway,
   createUpstreamClient,
   type BreakerSettings,
-  type BreakerState,
   type CallOutcome,
   type GatewaySettings,
   type MintResult,

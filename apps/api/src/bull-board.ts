@@ -1,15 +1,15 @@
+import { type Lane, LANES } from "@moonfleet/domain";
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import { Router, type RequestHandler } from "express";
-import { LANES } from "@moonfleet/queues";
 
 type ServerAdapter = Parameters<typeof createBullBoard>[0]["serverAdapter"];
 
 export interface BullBoardOptions {
   /** The lanes' queues, owned (and closed) by the caller. */
-  readonly queues: Readonly<Record<"hot" | "cold", Queue>>;
+  readonly queues: Readonly<Record<Lane, Queue>>;
   /** Where the router is mounted, so the page's links and assets resolve. */
   readonly basePath: string;
   /** BULL_BOARD_READ_ONLY: show the queues without retry, clean, remove or pause actions. */

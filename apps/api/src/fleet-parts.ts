@@ -1,6 +1,7 @@
+import { keyRoot, LANES } from "@moonfleet/domain";
 import { createSampler } from "@moonfleet/adaptive";
 import type { LiveConfig } from "@moonfleet/config";
-import { LANES, keyRoot, openLaneQueues, type Redis } from "@moonfleet/queues";
+import { openLaneQueues, type Redis } from "@moonfleet/queues";
 import { RateBudget } from "@moonfleet/upstream";
 
 /** What the api reads the fleet through: the lanes' queues, the shared budget, its own sampler. */

@@ -1,11 +1,9 @@
+import { heartbeatTtlMs, LANE_STATUS, LANES, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import type { Config } from "@moonfleet/config";
-import { LANES } from "@moonfleet/queues";
-import { liveWorkers, type TokenStore, type WorkerHeartbeat } from "@moonfleet/store";
+import { liveWorkers, type TokenStore } from "@moonfleet/store";
 import type { RateBudget } from "@moonfleet/upstream";
 
-type Lane = "hot" | "cold";
-const LANE_STATUS = { hot: "active", cold: "monitoring" } as const;
 const HOUR = 3_600_000;
 
 export interface FleetDeps {
@@ -24,14 +22,13 @@ export interface Alert {
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
-const heartbeatTtlMs = (c: Config) => Math.max(5_000, c.controllerIntervalMs * 5);
 
 /** Everything the health endpoints, /metrics and the dashboard show, read in one pass. */
 export async function readFleet(deps: FleetDeps) {
   const now = (deps.now ?? Date.now)();
   const c = deps.config();
   const [workers, counts, budgetUse, laneReads] = await Promise.all([
-    liveWorkers(deps.redis, c.redisKeyPrefix, now, heartbeatTtlMs(c)),
+    liveWorkers(deps.redis, c.redisKeyPrefix, now, heartbeatTtlMs(c.controllerIntervalMs)),
     deps.store.counts(now),
     deps.budget.use(),
     Promise.all(

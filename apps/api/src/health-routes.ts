@@ -1,7 +1,7 @@
+import { LANES, type Readings } from "@moonfleet/domain";
 import { Router } from "express";
 import type { Sampler } from "@moonfleet/adaptive";
 import type { Redis } from "@moonfleet/queues";
-import { LANES } from "@moonfleet/queues";
 import { overallStatus, readFleet, type Fleet, type FleetDeps } from "./fleet-status.js";
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
@@ -58,7 +58,7 @@ export function schedulerView(f: Fleet) {
 }
 
 /** The resources of one process, in the units an operator reads. */
-function resources(r: Readonly<Record<string, number>>) {
+function resources(r: Partial<Readings>) {
   return {
     cpuPercent: round(r.cpuPercent ?? 0),
     memoryPercent: round(r.memoryPercent ?? 0),
@@ -84,7 +84,7 @@ export function healthRouter(deps: FleetDeps & { sampler: Sampler; redis: Redis;
     res.json({
       generatedAt: new Date(f.now).toISOString(),
       resources: {
-        api: { pid: process.pid, ...resources(api as unknown as Record<string, number>) },
+        api: { pid: process.pid, ...resources(api) },
         workers: f.workers.map((w) => ({
           id: w.id,
           host: w.host,

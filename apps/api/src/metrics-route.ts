@@ -1,7 +1,7 @@
+import { type Lane, LANES } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import { Router } from "express";
 import { AggregatorRegistry, Gauge, Registry } from "prom-client";
-import { LANES } from "@moonfleet/queues";
 import { liveWorkerMetrics } from "@moonfleet/store";
 import { readFleet, type FleetDeps } from "./fleet-status.js";
 
@@ -9,7 +9,7 @@ import { readFleet, type FleetDeps } from "./fleet-status.js";
  * GET /metrics: the fleet's gauges (read at scrape time), every live worker's own metrics
  * (published with its heartbeat, merged here), and BullMQ's queue export.
  */
-export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<"hot" | "cold", Queue>> }) {
+export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, Queue>> }) {
   const registry = new Registry();
   const g = (name: string, help: string, labelNames: string[] = []) =>
     new Gauge({ name, help, labelNames, registers: [registry] });

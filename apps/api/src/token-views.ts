@@ -1,3 +1,4 @@
+import { laneOf } from "@moonfleet/domain";
 import type { Snapshot, TokenListItem, TokenRecord } from "@moonfleet/store";
 
 /** One row of `GET /tokens`: what an operator scans a page for. */
@@ -8,7 +9,7 @@ export function tokenRow({ token, snapshot }: TokenListItem, now: number) {
     name: snapshot?.name ?? token.name,
     symbol: snapshot?.symbol ?? token.symbol,
     status: token.status,
-    lane: token.status === "active" ? "hot" : token.status === "monitoring" ? "cold" : null,
+    lane: laneOf(token.status),
     score: snapshot?.score ?? null,
     smoothedScore: snapshot?.smoothedScore ?? null,
     band: snapshot?.band ?? null,

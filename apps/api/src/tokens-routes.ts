@@ -1,6 +1,7 @@
+import { laneSchema, tokenStatusSchema } from "@moonfleet/domain";
 import express, { Router } from "express";
 import { z } from "zod";
-import { mintSchema, tokenStatusSchema } from "@moonfleet/scoring";
+import { mintSchema } from "@moonfleet/scoring";
 import type { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import { badRequest } from "./http-errors.js";
@@ -39,7 +40,7 @@ export const listQuerySchema = z.strictObject({
   offset: int(0, 1_000_000, 0),
   sort: z.enum(["score_desc", "score_asc", "updated_desc"]).default("score_desc"),
   status: tokenStatusSchema.optional(),
-  lane: z.enum(["hot", "cold"]).optional(),
+  lane: laneSchema.optional(),
   min_score: numeric.pipe(z.number().min(-100).max(100)).optional(),
 });
 

@@ -1,16 +1,22 @@
+import {
+  redisKeys,
+  type Lane,
+  LANES,
+  type LoadLevel,
+  MINTS_PER_CALL,
+  type WorkerHeartbeat,
+} from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import {
-  UPSTREAM_BATCH,
   initialBatchSizerState,
   nextBatchSize,
   type BatchSizerBounds,
   type BatchSizerState,
-  type LoadLevel,
 } from "@moonfleet/adaptive";
 import { LEGACY, LiveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
-import { JOB_RETENTION, LANES, createRedis, keyRoot, openLaneQueues, type BatchJob } from "@moonfleet/queues";
+import { JOB_RETENTION, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { LeaderLock, TokenStore, liveWorkers, type WorkerHeartbeat } from "@moonfleet/store";
+import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 
 export interface ProducerOptions {
@@ -22,12 +28,11 @@ export interface ProducerOptions {
 
 export interface TickResult {
   readonly leader: boolean;
-  readonly claimed: Record<"hot" | "cold", number>;
-  readonly jobs: Record<"hot" | "cold", number>;
-  readonly batchSize: Record<"hot" | "cold", number>;
+  readonly claimed: Record<Lane, number>;
+  readonly jobs: Record<Lane, number>;
+  readonly batchSize: Record<Lane, number>;
 }
 
-type Lane = "hot" | "cold";
 const LEVEL_RANK: Record<string, number> = { normal: 0, reduced: 1, high: 2 };
 
 /** The fleet as the batch sizer sees it: slots and recent job figures per lane, the worst load. */
@@ -40,7 +45,7 @@ export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
   for (const w of workers) {
     const l = w.lanes[lane];
     slots += l.concurrency;
-    if ((LEVEL_RANK[w.level] ?? 0) > LEVEL_RANK[level]!) level = w.level as LoadLevel;
+    if ((LEVEL_RANK[w.level] ?? 0) > LEVEL_RANK[level]!) level = w.level;
     if (l.avgJobMs !== null && l.jobs > 0) {
       weightedMs += l.avgJobMs * l.jobs;
       jobs += l.jobs;
@@ -59,7 +64,7 @@ export function batchBounds(c: Config, lane: Lane): BatchSizerBounds {
     // A job carries at least one full upstream call: the budget counts calls, not mints, so two
     // jobs of 15 spend twice what one of 30 does (measured: hot starved at batch 10 under a
     // binding budget). MIN_BATCH_SIZE below 30 only applies where the budget does not (legacy).
-    min: Math.max(c.minBatchSize, Math.min(UPSTREAM_BATCH, c.maxBatchSize)),
+    min: Math.max(c.minBatchSize, Math.min(MINTS_PER_CALL, c.maxBatchSize)),
     max: c.maxBatchSize,
     adaptive: c.enableSchedulerOptimization && c.enableAdaptiveBatching,
     fixed: LEGACY.batchSize[lane],
@@ -87,7 +92,7 @@ export function createProducer(opts: ProducerOptions) {
   const queues = openLaneQueues<BatchJob>(redis, prefix);
   const lock = new LeaderLock(
     redis,
-    `${keyRoot(prefix)}:producer:leader`,
+    redisKeys(prefix).producerLeader,
     `${process.pid}-${randomUUID()}`,
     Math.max(5_000, opts.resolved.config.producerTickMs * 5),
   );
@@ -109,7 +114,7 @@ export function createProducer(opts: ProducerOptions) {
 
   // The batch sizer's state lives in Redis, so a new leader (or a restart) goes on from what the
   // last one learned instead of starting over.
-  const sizerKey = (lane: Lane) => `${keyRoot(prefix)}:batch:${lane}`;
+  const sizerKey = redisKeys(prefix).batchSizer;
   const sizers: Partial<Record<Lane, BatchSizerState>> = {};
   async function sizerState(lane: Lane): Promise<BatchSizerState> {
     const cached = sizers[lane];
@@ -180,7 +185,7 @@ export function createProducer(opts: ProducerOptions) {
       if (room <= 0) continue;
       // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
       // last call is topped up with tokens due within the margin (legacy calls carry one mint).
-      const fill = c.enableSchedulerOptimization ? UPSTREAM_BATCH : 1;
+      const fill = c.enableSchedulerOptimization ? MINTS_PER_CALL : 1;
       const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
         ms: c.dueMarginMs,
         fill,

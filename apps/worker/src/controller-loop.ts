@@ -1,22 +1,22 @@
+import {
+  heartbeatTtlMs,
+  LANES,
+  type BreakerState,
+  type Lane,
+  type LoadLevel,
+  type Readings,
+  type WorkerHeartbeat,
+} from "@moonfleet/domain";
 import { hostname } from "node:os";
 import type { Worker } from "bullmq";
 import type { Queue } from "bullmq";
-import {
-  createSampler,
-  nextLoadLevel,
-  type LoadLevel,
-  type Readings,
-  type Sampler,
-} from "@moonfleet/adaptive";
+import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
 import { LEGACY, baseTimeoutMs, type Config, type LiveConfig } from "@moonfleet/config";
-import { LANES } from "@moonfleet/queues";
-import { publishHeartbeat, type WorkerHeartbeat } from "@moonfleet/store";
+import { publishHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { LaneController } from "./lane-controller.js";
 import { type LaneSettings } from "./lane-controller.js";
-
-type Lane = "hot" | "cold";
 
 /** What each lane's controller may do under the current config (flags, bounds, base timeouts). */
 export function laneSettings(c: Config, lane: Lane): LaneSettings {
@@ -44,7 +44,7 @@ export interface ControllerDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly sampler?: Sampler;
-  readonly breakerState?: () => string;
+  readonly breakerState?: () => BreakerState;
   readonly metrics?: WorkerMetrics;
 }
 
@@ -178,7 +178,7 @@ export function createController(deps: ControllerDeps) {
       deps.redis,
       c.redisKeyPrefix,
       heartbeat(now),
-      heartbeatTtlMs(c),
+      heartbeatTtlMs(c.controllerIntervalMs),
       m ? await m.registry.getMetricsAsJSON() : undefined,
     );
   }
@@ -227,8 +227,5 @@ export function createController(deps: ControllerDeps) {
 
   return { tick, clampNow, level: () => level, close: () => sampler.close() };
 }
-
-/** A heartbeat outlives a few missed ticks, then the worker drops out of the fleet view. */
-export const heartbeatTtlMs = (c: Config): number => Math.max(5_000, c.controllerIntervalMs * 5);
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);

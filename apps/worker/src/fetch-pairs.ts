@@ -1,3 +1,4 @@
+import type { Lane } from "@moonfleet/domain";
 import type { Fetched, MintResult, PairsGateway } from "@moonfleet/upstream";
 import { MAX_MINTS_PER_CALL, UpstreamError } from "@moonfleet/upstream";
 
@@ -27,7 +28,7 @@ const asUpstreamError = (e: unknown) =>
 /** Fetches the pairs of a batch's mints through the gateway; a failed call fails only its own mints. */
 export async function fetchBatch(
   gateway: PairsGateway,
-  lane: "hot" | "cold",
+  lane: Lane,
   mints: readonly string[],
   mode: FetchMode,
 ): Promise<FetchOutcome> {

@@ -1,3 +1,4 @@
+import type { LaneState, LoadLevel } from "@moonfleet/domain";
 import {
   LatencyEstimator,
   initialConcurrency,
@@ -6,10 +7,8 @@ import {
   nextTimeout,
   type ConcurrencyBounds,
   type ConcurrencyState,
-  type LoadLevel,
   type UpstreamSignals,
 } from "@moonfleet/adaptive";
-import type { LaneState } from "@moonfleet/store";
 
 import type { CallOutcome } from "@moonfleet/upstream";
 

@@ -1,9 +1,9 @@
+import { type BreakerState, keyRoot, type Lane, LANES } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import { LiveConfig, type ResolvedConfig } from "@moonfleet/config";
 import {
-  LANES,
   QUEUE_NAMES,
   batchJobSchema,
   bullPrefix,
@@ -21,16 +21,12 @@ import {
   UpstreamTimeoutError,
   createPairsGateway,
   createUpstreamClient,
-  type BreakerState,
 } from "@moonfleet/upstream";
 import type { Sampler } from "@moonfleet/adaptive";
-import { keyRoot } from "@moonfleet/queues";
 import { createBatchProcessor, fetchMode } from "./batch-processor.js";
 import { createController, laneSettings } from "./controller-loop.js";
 import { LaneController } from "./lane-controller.js";
 import { WorkerStats } from "./worker-stats.js";
-
-type Lane = "hot" | "cold";
 
 export interface WorkerProcessOptions {
   readonly resolved: ResolvedConfig;

@@ -1,3 +1,4 @@
+import type { Lane } from "@moonfleet/domain";
 import type { BatchResult } from "@moonfleet/queues";
 
 interface LaneTotals {
@@ -13,9 +14,9 @@ const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, busyMs: 0, max
 /** Counts finished jobs between periodic summaries, so logs stay one line per lane per period. */
 export class WorkerStats {
   private since = performance.now();
-  private lanes: Record<"hot" | "cold", LaneTotals> = { hot: empty(), cold: empty() };
+  private lanes: Record<Lane, LaneTotals> = { hot: empty(), cold: empty() };
 
-  record(lane: "hot" | "cold", r: BatchResult): void {
+  record(lane: Lane, r: BatchResult): void {
     const t = this.lanes[lane];
     t.jobs++;
     t.tokens += r.scored;
@@ -39,7 +40,7 @@ export class WorkerStats {
           },
         ];
       }),
-    ) as Record<"hot" | "cold", LaneTotals & { tokensPerSecond: number; avgJobMs: number }>;
+    ) as Record<Lane, LaneTotals & { tokensPerSecond: number; avgJobMs: number }>;
     this.since = performance.now();
     this.lanes = { hot: empty(), cold: empty() };
     return { seconds: Math.round(seconds * 10) / 10, ...out };

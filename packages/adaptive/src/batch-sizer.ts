@@ -12,6 +12,7 @@
 // - High fleet load: halve toward min, so each job asks less of a struggling worker.
 // - The upstream takes 30 mints per call, so sizes of 30 and more are multiples of 30.
 // - At most x2 or /2 per tick, within [min, max]; state is plain JSON the producer stores in Redis.
+import { MINTS_PER_CALL } from "@moonfleet/domain";
 import type {
   BatchSizeDecision,
   BatchSizeReason,
@@ -23,8 +24,6 @@ import type {
 export const TARGET_JOB_MS = 1500;
 /** Job durations within [target / band, target x band] leave the size alone. */
 export const JOB_MS_BAND = 1.5;
-/** Tokens per upstream call. */
-export const UPSTREAM_BATCH = 30;
 /** Weight of the newest measurement in the ms-per-token EWMA. */
 export const JOB_MS_ALPHA = 0.3;
 /** Ticks after a change before job durations may change the size again. */
@@ -81,7 +80,7 @@ export function nextBatchSize(
   if (input.waitingJobs < slots && input.dueNow > 0) {
     // Never below one full upstream call: the budget counts calls, so spreading 20 tokens over 16
     // slots as 16 calls of one or two would spend 16 permits where one does the job.
-    const spread = Math.max(UPSTREAM_BATCH, Math.ceil(input.dueNow / slots));
+    const spread = Math.max(MINTS_PER_CALL, Math.ceil(input.dueNow / slots));
     if (spread < target) {
       target = spread;
       reason = "spread_small_backlog";
@@ -117,10 +116,10 @@ function learn(state: BatchSizerState, input: BatchSizerInput): number | null {
 
 /** Round to a multiple of 30 from 30 up, staying inside [low, high] when a multiple fits. */
 function roundWithin(n: number, low: number, high: number): number {
-  if (n < UPSTREAM_BATCH) return Math.round(n);
-  let r = Math.round(n / UPSTREAM_BATCH) * UPSTREAM_BATCH;
-  if (r > high && r - UPSTREAM_BATCH >= Math.max(low, UPSTREAM_BATCH)) r -= UPSTREAM_BATCH;
-  if (r < low && r + UPSTREAM_BATCH <= high) r += UPSTREAM_BATCH;
+  if (n < MINTS_PER_CALL) return Math.round(n);
+  let r = Math.round(n / MINTS_PER_CALL) * MINTS_PER_CALL;
+  if (r > high && r - MINTS_PER_CALL >= Math.max(low, MINTS_PER_CALL)) r -= MINTS_PER_CALL;
+  if (r < low && r + MINTS_PER_CALL <= high) r += MINTS_PER_CALL;
   return r;
 }
 
@@ -132,12 +131,12 @@ export function fit(n: number, min: number, max: number): number {
   const lo = Math.max(1, Math.ceil(Math.min(min, max)));
   const hi = Math.max(lo, Math.floor(max));
   const clamped = Math.min(hi, Math.max(lo, Math.round(n)));
-  if (clamped < UPSTREAM_BATCH) return clamped;
-  const multiple = Math.round(clamped / UPSTREAM_BATCH) * UPSTREAM_BATCH;
+  if (clamped < MINTS_PER_CALL) return clamped;
+  const multiple = Math.round(clamped / MINTS_PER_CALL) * MINTS_PER_CALL;
   if (multiple >= lo && multiple <= hi) return multiple;
-  const down = Math.floor(hi / UPSTREAM_BATCH) * UPSTREAM_BATCH;
-  if (down >= lo && down >= UPSTREAM_BATCH) return down;
-  const up = Math.ceil(lo / UPSTREAM_BATCH) * UPSTREAM_BATCH;
+  const down = Math.floor(hi / MINTS_PER_CALL) * MINTS_PER_CALL;
+  if (down >= lo && down >= MINTS_PER_CALL) return down;
+  const up = Math.ceil(lo / MINTS_PER_CALL) * MINTS_PER_CALL;
   if (up <= hi) return up;
   return clamped;
 }

@@ -22,13 +22,13 @@
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; at max -> hold_max)
 //   normal otherwise               -> hold                                hold_idle
 // A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
+import type { LoadLevel } from "@moonfleet/domain";
 import { EVENT_LOOP_HIGH_MS } from "./load-level.js";
 import type {
   ConcurrencyBounds,
   ConcurrencyDecision,
   ConcurrencyReason,
   ConcurrencyState,
-  LoadLevel,
   QueueSignals,
   UpstreamSignals,
 } from "./types.js";

@@ -1,6 +1,4 @@
 export type {
-  LoadLevel,
-  Readings,
   Thresholds,
   UpstreamSignals,
   QueueSignals,
@@ -31,6 +29,6 @@ export {
   type TimeoutInput,
   type TimeoutReason,
 } from "./timeout-estimator.js";
-export { nextBatchSize, initialBatchSizerState, TARGET_JOB_MS, UPSTREAM_BATCH } from "./batch-sizer.js";
+export { nextBatchSize, initialBatchSizerState, TARGET_JOB_MS } from "./batch-sizer.js";
 export { createSampler, SamplerClosedError, type Sampler, type SamplerOptions } from "./sampler.js";
 export { detectMachine, type Machine } from "./machine.js";

@@ -10,7 +10,8 @@
 //
 // The event-loop delay counts as load because a process whose loop stalls times out its own calls
 // even when the host's CPU looks idle (one hot core, GC pauses).
-import type { LoadLevel, Readings, Thresholds } from "./types.js";
+import type { LoadLevel, Readings } from "@moonfleet/domain";
+import type { Thresholds } from "./types.js";
 
 /** Event-loop delay p99 (ms) at which the process counts as under high load. */
 export const EVENT_LOOP_HIGH_MS = 250;

@@ -18,9 +18,6 @@ export interface DetectMachineOptions {
   readonly root?: string;
 }
 
-// The profile table and its rule live with the settings they fill, in @moonfleet/config.
-export { PROFILES, profileFor } from "@moonfleet/config";
-
 export async function detectMachine(opts: DetectMachineOptions = {}): Promise<Machine> {
   const root = opts.root ?? "/";
   const layout = await findCgroups(root);

@@ -12,7 +12,7 @@ import {
 } from "./cgroup.js";
 import { cpuPercentBetween, osCpuTimes, readMemInfo, readProcStat } from "./proc-stat.js";
 import type { CpuTimes, ReadText } from "./proc-stat.js";
-import type { Readings } from "./types.js";
+import type { Readings } from "@moonfleet/domain";
 
 // The thin shell that turns counters into Readings. Everything is an async read of a small virtual
 // file or a counter the runtime already keeps. systeminformation's currentLoad() is avoided (it

@@ -6,7 +6,7 @@
 // instead of being dropped at a window edge. A call that timed out is recorded at its timeout: the
 // true latency is at least that (a censored sample), and leaving timeouts out would make a surge
 // that causes timeouts look fast and shrink the timeout just when it should grow.
-import type { LoadLevel } from "./types.js";
+import type { LoadLevel } from "@moonfleet/domain";
 
 export const TIMEOUT_MIN_MS = 1500;
 export const TIMEOUT_MAX_MS = 5000;

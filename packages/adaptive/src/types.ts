@@ -1,27 +1,6 @@
 // The controller's vocabulary: plain values in, decisions out. Pure cores take these and a clock;
 // the worker and producer sample the world into them and apply what comes back.
-
-/** normal: grow when there is work; reduced: hold; high: cut to the under-load cap. */
-export type LoadLevel = "normal" | "reduced" | "high";
-
-/** One sample of the machine and this process, every CONTROLLER_INTERVAL_MS. */
-export interface Readings {
-  /** When the sample was taken (epoch ms). */
-  readonly at: number;
-  /** CPU use of the host or container (0-100, of the CPUs this process may use). */
-  readonly cpuPercent: number;
-  /** Memory use of the host or container (0-100, of its limit when it has one). */
-  readonly memoryPercent: number;
-  /** This process's own CPU use (0-100 of one core, may exceed 100 with worker threads). */
-  readonly processCpuPercent: number;
-  /** Event-loop delay since the last sample, milliseconds. */
-  readonly eventLoopDelayP99Ms: number;
-  readonly eventLoopDelayMeanMs: number;
-  readonly rssBytes: number;
-  readonly heapUsedBytes: number;
-  /** 1-minute load average divided by the CPUs available. */
-  readonly loadPerCpu: number;
-}
+import type { LoadLevel } from "@moonfleet/domain";
 
 export interface Thresholds {
   readonly highCpu: number;

@@ -1,6 +1,7 @@
+import type { LoadLevel } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
 import { SETTLE_TICKS, fit, initialBatchSizerState, nextBatchSize } from "../src/batch-sizer.js";
-import type { BatchSizerBounds, BatchSizerInput, BatchSizerState, LoadLevel } from "../src/types.js";
+import type { BatchSizerBounds, BatchSizerInput, BatchSizerState } from "../src/types.js";
 
 const bounds: BatchSizerBounds = { min: 10, max: 150, adaptive: true, fixed: 70 };
 

@@ -1,7 +1,8 @@
+import type { LoadLevel } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
 import { GROWTH_COOLDOWN_TICKS, initialConcurrency, nextConcurrency } from "../src/concurrency.js";
 import type { ConcurrencyInput } from "../src/concurrency.js";
-import type { ConcurrencyBounds, ConcurrencyState, LoadLevel, UpstreamSignals } from "../src/types.js";
+import type { ConcurrencyBounds, ConcurrencyState, UpstreamSignals } from "../src/types.js";
 
 const bounds: ConcurrencyBounds = { max: 12, underLoad: 4 };
 const quiet: UpstreamSignals = {

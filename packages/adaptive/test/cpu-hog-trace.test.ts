@@ -1,8 +1,9 @@
+import type { LoadLevel, Readings } from "@moonfleet/domain";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { initialConcurrency, nextConcurrency } from "../src/concurrency.js";
 import { nextLoadLevel } from "../src/load-level.js";
-import type { ConcurrencyBounds, LoadLevel, Readings, Thresholds } from "../src/types.js";
+import type { ConcurrencyBounds, Thresholds } from "../src/types.js";
 
 // A real sampler run (see the trace's description): idle, a CPU hog on every CPU, idle, then
 // other load on the shared machine.

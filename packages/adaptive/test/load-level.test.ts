@@ -1,3 +1,4 @@
+import type { LoadLevel } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
 import {
   EVENT_LOOP_HIGH_MS,
@@ -5,7 +6,7 @@ import {
   EVENT_LOOP_MEDIUM_MS,
   nextLoadLevel,
 } from "../src/load-level.js";
-import type { LoadLevel, Thresholds } from "../src/types.js";
+import type { Thresholds } from "../src/types.js";
 
 // The seed guide's defaults.
 const t: Thresholds = {

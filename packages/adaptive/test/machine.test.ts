@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { detectMachine, PROFILES, profileFor } from "../src/machine.js";
+import { PROFILES, profileFor } from "@moonfleet/config";
+import { detectMachine } from "../src/machine.js";
 
 const GIB = 1024 ** 3;
 

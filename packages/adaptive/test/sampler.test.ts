@@ -1,3 +1,4 @@
+import type { Readings } from "@moonfleet/domain";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -23,7 +24,6 @@ import {
 } from "../src/proc-stat.js";
 import { createSampler, SamplerClosedError } from "../src/sampler.js";
 import type { Sampler } from "../src/sampler.js";
-import type { Readings } from "../src/types.js";
 
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;

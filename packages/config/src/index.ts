@@ -27,5 +27,5 @@ export {
   type OptimizationPatch,
   type RuntimeStoreOptions,
 } from "./runtime-overrides.js";
-export { LEGACY, ttlMs, baseTimeoutMs, laneConcurrency, batchSize, type LaneName } from "./lanes.js";
+export { LEGACY, ttlMs, baseTimeoutMs } from "./lanes.js";
 export { renderEnvExample } from "./env-example.js";

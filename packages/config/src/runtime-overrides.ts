@@ -1,3 +1,4 @@
+import { redisKeys } from "@moonfleet/domain";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import {
@@ -28,11 +29,10 @@ export const optimizationPatchSchema = z.strictObject(
   Object.fromEntries(RUNTIME.map((s) => [camelCase(s.env), s.type.json.optional()])),
 );
 
-const redisKeys = (prefix: string) => ({
-  overrides: `{${prefix}}:config:overrides`,
-  version: `{${prefix}}:config:version`,
-  channel: `{${prefix}}:config:changed`,
-});
+const configKeys = (prefix: string) => {
+  const k = redisKeys(prefix);
+  return { overrides: k.configOverrides, version: k.configVersion, channel: k.configChannel };
+};
 
 /** Validates a patch (camelCase keys or env names); throws ConfigError naming each bad setting. */
 export function parseOptimizationPatch(body: unknown): OptimizationPatch {
@@ -72,14 +72,14 @@ export interface RuntimeStoreOptions {
 }
 
 export async function readOverrides(o: RuntimeStoreOptions): Promise<OptimizationPatch> {
-  const raw = await o.redis.hgetall(redisKeys(o.prefix).overrides);
+  const raw = await o.redis.hgetall(configKeys(o.prefix).overrides);
   const parsed = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as unknown]));
   // What is stored was validated when written; validating again keeps out a hand-edited key.
   return optimizationPatchSchema.safeParse(parsed).data ?? {};
 }
 
 async function writeAndBroadcast(o: RuntimeStoreOptions, patch: OptimizationPatch | null): Promise<void> {
-  const k = redisKeys(o.prefix);
+  const k = configKeys(o.prefix);
   const tx = o.redis.multi();
   if (patch === null) tx.del(k.overrides);
   else tx.hset(k.overrides, ...Object.entries(patch).flatMap(([key, v]) => [key, JSON.stringify(v)]));
@@ -155,13 +155,13 @@ export class LiveConfig {
     sub.on("error", () => undefined);
     sub.on("message", () => void this.refresh(true).catch(this.onError));
     this.subscriber = sub;
-    await sub.subscribe(redisKeys(this.o.prefix).channel).catch(this.onError);
+    await sub.subscribe(configKeys(this.o.prefix).channel).catch(this.onError);
     await this.refresh(true).catch(this.onError);
   }
 
   /** Re-reads the overrides when their version moved (or always with `force`); true when the config changed. */
   async refresh(force = false): Promise<boolean> {
-    const k = redisKeys(this.o.prefix);
+    const k = configKeys(this.o.prefix);
     const version = Number((await this.o.redis.get(k.version)) ?? 0);
     if (!force && version === this.version) return false;
     this.version = version;

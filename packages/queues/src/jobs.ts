@@ -1,6 +1,5 @@
+import { laneSchema } from "@moonfleet/domain";
 import { z } from "zod";
-
-export const laneSchema = z.enum(["hot", "cold"]);
 
 /** One job: a batch of mints the producer claimed together. */
 export const batchJobSchema = z.object({

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
-import type { LaneName } from "@moonfleet/config";
+import { LANES, type Lane } from "@moonfleet/domain";
 import type { Redis } from "./connection.js";
-import { LANES, QUEUE_NAMES, bullPrefix } from "./names.js";
+import { QUEUE_NAMES, bullPrefix } from "./names.js";
 
 /**
  * Entries BullMQ keeps in each queue's event stream (its default is 10,000). Nothing in moonfleet
@@ -22,7 +22,7 @@ export const JOB_RETENTION = {
 } as const;
 
 /** The queue of each lane, on `redis`, under the fleet's key prefix. */
-export function openLaneQueues<T = unknown>(redis: Redis, prefix: string): Record<LaneName, Queue<T>> {
+export function openLaneQueues<T = unknown>(redis: Redis, prefix: string): Record<Lane, Queue<T>> {
   const queues = Object.fromEntries(
     LANES.map((lane) => [
       lane,
@@ -32,7 +32,7 @@ export function openLaneQueues<T = unknown>(redis: Redis, prefix: string): Recor
         streams: { events: { maxLen: EVENTS_MAX_LEN } },
       }),
     ]),
-  ) as Record<LaneName, Queue<T>>;
+  ) as Record<Lane, Queue<T>>;
   // A Queue re-emits its connection's errors (callers log what fails); with no listener BullMQ
   // prints each stack trace raw, outside the JSON log.
   for (const q of Object.values(queues)) q.on("error", () => undefined);

@@ -1,7 +1,7 @@
 import { checkActivation } from "./activation.js";
 import type { ActivationCheck } from "./activation.js";
-import { laneOf, nextStatus } from "./lifecycle.js";
-import type { Lane, TokenStatus } from "./lifecycle.js";
+import { laneOf, type Lane, type TokenStatus } from "@moonfleet/domain";
+import { nextStatus } from "./lifecycle.js";
 import { computeMetrics } from "./metrics.js";
 import type { TokenMetrics } from "./metrics.js";
 import type { Pair } from "./pair.js";

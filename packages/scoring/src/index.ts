@@ -35,14 +35,7 @@ export {
 } from "./score.js";
 export type { ComponentInputs, Components, ScoreBand, Scores, Weights } from "./score.js";
 export { DEFAULT_ALPHA, InvalidAlphaError, smooth } from "./smoothing.js";
-export {
-  ARCHIVE_WINDOW_MS,
-  tokenStatusSchema,
-  laneSchema,
-  laneOf,
-  shouldArchive,
-  nextStatus,
-} from "./lifecycle.js";
-export type { ArchiveInput, Lane, NextStatusInput, TokenStatus } from "./lifecycle.js";
+export { ARCHIVE_WINDOW_MS, shouldArchive, nextStatus } from "./lifecycle.js";
+export type { ArchiveInput, NextStatusInput } from "./lifecycle.js";
 export { evaluateToken } from "./evaluate.js";
 export type { TokenEvaluation, TokenEvaluationInput } from "./evaluate.js";

@@ -1,24 +1,6 @@
-import { z } from "zod";
-
-export const tokenStatusSchema = z.enum(["monitoring", "active", "archived"]);
-export type TokenStatus = z.infer<typeof tokenStatusSchema>;
-
-export const laneSchema = z.enum(["hot", "cold"]);
-export type Lane = z.infer<typeof laneSchema>;
+import type { TokenStatus } from "@moonfleet/domain";
 
 export const ARCHIVE_WINDOW_MS = 12 * 3_600_000;
-
-/** Active tokens ride the hot lane, monitoring tokens the cold one; archived tokens are not refreshed. */
-export function laneOf(status: TokenStatus): Lane | null {
-  switch (status) {
-    case "active":
-      return "hot";
-    case "monitoring":
-      return "cold";
-    case "archived":
-      return null;
-  }
-}
 
 export interface ArchiveInput {
   status: TokenStatus;
@@ -33,7 +15,7 @@ export interface ArchiveInput {
 }
 
 /**
- * DOMAIN.md's archive rule. An active token is judged from its last good score, but never from
+ * The archive rule. An active token is judged from its last good score, but never from
  * before it (last) became active: a token that just activated gets a full window to score.
  */
 export function shouldArchive({

@@ -1,4 +1,4 @@
-import type { TokenStatus } from "./lifecycle.js";
+import type { TokenStatus } from "@moonfleet/domain";
 import type { Pair } from "./pair.js";
 
 /** Bonding curves are not real markets: excluded from scoring and never an external pool. */

@@ -1,12 +1,6 @@
+import { laneOf, laneSchema, tokenStatusSchema } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
-import {
-  ARCHIVE_WINDOW_MS,
-  laneOf,
-  laneSchema,
-  nextStatus,
-  shouldArchive,
-  tokenStatusSchema,
-} from "../src/index.js";
+import { ARCHIVE_WINDOW_MS, nextStatus, shouldArchive } from "../src/index.js";
 import { HOUR, NOW } from "./fixtures.js";
 
 const base = { createdAt: NOW - 48 * HOUR, lastGoodScoreAt: null, activeSince: null, now: NOW };

@@ -1,3 +1,4 @@
+import { laneSchema, tokenStatusSchema } from "@moonfleet/domain";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -5,10 +6,8 @@ import {
   TX_ACCEL_CAP,
   VOL_MOMENTUM_CAP,
   evaluateToken,
-  laneSchema,
   pairsSchema,
   smooth,
-  tokenStatusSchema,
 } from "../src/index.js";
 import type { Components, Pair, Scores, TokenEvaluation, Weights } from "../src/index.js";
 import { MINT, NOW, OTHER_MINT, WSOL } from "./fixtures.js";

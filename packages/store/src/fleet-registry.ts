@@ -1,52 +1,10 @@
 import type { Redis } from "@moonfleet/queues";
-import { keyRoot } from "@moonfleet/queues";
+import { parseHeartbeat, redisKeys, type WorkerHeartbeat } from "@moonfleet/domain";
 
-/** What one worker process says about itself every controller tick. */
-export interface LaneState {
-  readonly concurrency: number;
-  readonly active: number;
-  /** The controller's last decision and why. */
-  readonly reason: string;
-  readonly changedAt: number;
-  readonly timeoutMs: number;
-  readonly timeoutReason: string;
-  /** Totals since the process started. */
-  readonly jobs: number;
-  readonly tokens: number;
-  readonly failedTokens: number;
-  readonly calls: number;
-  readonly timeouts: number;
-  readonly errors: number;
-  readonly rateLimited: number;
-  readonly budgetWaits: number;
-  /** Recent figures (decaying, ~10 s half-life), null without data. */
-  readonly tokensPerSecond: number;
-  readonly recentCalls: number;
-  readonly recentTimeouts: number;
-  readonly recentErrors: number;
-  readonly avgJobMs: number | null;
-  readonly latencyP50Ms: number | null;
-  readonly latencyP95Ms: number | null;
-}
-
-export interface WorkerHeartbeat {
-  readonly id: string;
-  readonly pid: number;
-  readonly host: string;
-  readonly startedAt: number;
-  readonly at: number;
-  readonly level: string;
-  readonly readings: Readonly<Record<string, number>>;
-  readonly lanes: Readonly<Record<"hot" | "cold", LaneState>>;
-  /** This process's circuit breaker. */
-  readonly breaker?: string;
-}
-
-const keys = (prefix: string) => ({
-  index: `${keyRoot(prefix)}:workers`,
-  worker: (id: string) => `${keyRoot(prefix)}:worker:${id}`,
-  metrics: (id: string) => `${keyRoot(prefix)}:metrics:${id}`,
-});
+const keys = (prefix: string) => {
+  const k = redisKeys(prefix);
+  return { index: k.workers, worker: k.worker, metrics: k.workerMetrics };
+};
 
 /** Writes a heartbeat that expires by itself: a worker that stops beating drops out of the fleet. */
 export async function publishHeartbeat(
@@ -83,7 +41,7 @@ export async function liveWorkers(
   const ids = await redis.zrangebyscore(k.index, now - ttlMs, "+inf");
   if (ids.length === 0) return [];
   const raw = await redis.mget(...ids.map((id) => k.worker(id)));
-  return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as WorkerHeartbeat);
+  return raw.filter((r): r is string => r !== null).flatMap((r) => parseHeartbeat(r) ?? []);
 }
 
 /** The metrics JSON of live workers (prom-client's getMetricsAsJSON), for aggregation. */

@@ -1,5 +1,4 @@
 export { TokenStore, HISTORY_LENGTH } from "./token-store.js";
-export { storeKeys, STATUSES, type Status, type StoreKeys } from "./keys.js";
 export type {
   TokenRecord,
   NewToken,
@@ -11,11 +10,4 @@ export type {
   TokenListItem,
 } from "./types.js";
 export { LeaderLock } from "./leader-lock.js";
-export {
-  publishHeartbeat,
-  removeHeartbeat,
-  liveWorkers,
-  liveWorkerMetrics,
-  type WorkerHeartbeat,
-  type LaneState,
-} from "./fleet-registry.js";
+export { publishHeartbeat, removeHeartbeat, liveWorkers, liveWorkerMetrics } from "./fleet-registry.js";

@@ -1,3 +1,5 @@
+import { LANES, luaKey } from "@moonfleet/domain";
+
 // Lua scripts: each runs atomically in Redis, so a claim, a registration or a commit is never seen
 // half done, and a worker that dies in the middle of a batch leaves every token due again.
 
@@ -37,7 +39,7 @@ local root, now = ARGV[1], ARGV[2]
 local out = {}
 for i = 3, #ARGV, 4 do
   local mint, name, symbol, createdAt = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
-  local tok = root .. ':tok:' .. mint
+  local tok = ${luaKey("token", "root", "mint")}
   if redis.call('EXISTS', tok) == 1 then
     out[#out+1] = 0
   else
@@ -68,28 +70,28 @@ local root, histLen = ARGV[1], tonumber(ARGV[2])
 local written = 0
 for i = 3, #ARGV, ${COMMIT_FIELDS} do
   local mint, fetchedAt, status, lane, dueAt, score = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
-  local tok = root .. ':tok:' .. mint
+  local tok = ${luaKey("token", "root", "mint")}
   local old = redis.call('HMGET', tok, 'status', 'fetchedAt')
   if old[1] and tonumber(fetchedAt) > tonumber(old[2] or '0') then
-    redis.call('SET', root .. ':snap:' .. mint, ARGV[i+6])
-    redis.call('LPUSH', root .. ':hist:' .. mint, ARGV[i+7])
-    redis.call('LTRIM', root .. ':hist:' .. mint, 0, histLen - 1)
+    redis.call('SET', ${luaKey("snapshot", "root", "mint")}, ARGV[i+6])
+    redis.call('LPUSH', ${luaKey("history", "root", "mint")}, ARGV[i+7])
+    redis.call('LTRIM', ${luaKey("history", "root", "mint")}, 0, histLen - 1)
     redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
       'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11])
     if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
     if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
     if old[1] ~= status then
-      redis.call('ZREM', root .. ':idx:score:' .. old[1], mint)
-      redis.call('ZREM', root .. ':idx:updated:' .. old[1], mint)
+      redis.call('ZREM', ${luaKey("byScore", "root", "old[1]")}, mint)
+      redis.call('ZREM', ${luaKey("byUpdated", "root", "old[1]")}, mint)
     end
-    redis.call('ZADD', root .. ':idx:score:' .. status, score, mint)
-    redis.call('ZADD', root .. ':idx:score:all', score, mint)
-    redis.call('ZADD', root .. ':idx:updated:' .. status, fetchedAt, mint)
-    redis.call('ZADD', root .. ':idx:updated:all', fetchedAt, mint)
-    for _, l in ipairs({'hot', 'cold'}) do
-      if l ~= lane then redis.call('ZREM', root .. ':due:' .. l, mint) end
+    redis.call('ZADD', ${luaKey("byScore", "root", "status")}, score, mint)
+    redis.call('ZADD', ${luaKey("byScore", "root", "'all'")}, score, mint)
+    redis.call('ZADD', ${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
+    redis.call('ZADD', ${luaKey("byUpdated", "root", "'all'")}, fetchedAt, mint)
+    for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
+      if l ~= lane then redis.call('ZREM', ${luaKey("due", "root", "l")}, mint) end
     end
-    if lane ~= '' then redis.call('ZADD', root .. ':due:' .. lane, dueAt, mint) end
+    if lane ~= '' then redis.call('ZADD', ${luaKey("due", "root", "lane")}, dueAt, mint) end
     written = written + 1
   end
 end

@@ -1,5 +1,12 @@
 import type { Redis } from "@moonfleet/queues";
-import { storeKeys, STATUSES, type Status, type StoreKeys } from "./keys.js";
+import {
+  LANE_STATUS,
+  TOKEN_STATUSES,
+  redisKeys,
+  type Lane,
+  type RedisKeys,
+  type TokenStatus,
+} from "@moonfleet/domain";
 import { CLAIM_DUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
 import type {
   HistoryEntry,
@@ -17,7 +24,6 @@ import type {
  * 120) made Redis grow for an hour after start (120 cold fetches at a 30 s TTL) to ~12 kB a token.
  */
 export const HISTORY_LENGTH = 20;
-const LANE_STATUS = { hot: "active", cold: "monitoring" } as const;
 
 const numOrNull = (v: string | undefined): number | null => {
   if (v === undefined || v === "" || v === "null") return null;
@@ -31,7 +37,7 @@ function toRecord(h: Record<string, string>): TokenRecord | null {
     mint: h.mint,
     name: h.name || null,
     symbol: h.symbol || null,
-    status: h.status as Status,
+    status: h.status as TokenStatus,
     createdAt: Number(h.createdAt),
     registeredAt: Number(h.registeredAt),
     lastUpdatedAt: Number(h.lastUpdatedAt),
@@ -54,13 +60,13 @@ const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
 
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
 export class TokenStore {
-  readonly keys: StoreKeys;
+  readonly keys: RedisKeys;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
   ) {
-    this.keys = storeKeys(prefix);
+    this.keys = redisKeys(prefix);
   }
 
   /** Adds new tokens as `monitoring`, due now in the cold lane. Existing mints are left as they are. */
@@ -95,7 +101,8 @@ export class TokenStore {
     const k = this.keys;
     const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.history(mint));
     tx.zrem(k.registry, mint).zrem(k.due("hot"), mint).zrem(k.due("cold"), mint);
-    for (const s of [...STATUSES, "all"] as const) tx.zrem(k.byScore(s), mint).zrem(k.byUpdated(s), mint);
+    for (const s of [...TOKEN_STATUSES, "all"] as const)
+      tx.zrem(k.byScore(s), mint).zrem(k.byUpdated(s), mint);
     const res = await tx.exec();
     return Number(res?.[0]?.[1] ?? 0) > 0;
   }
@@ -106,7 +113,7 @@ export class TokenStore {
    * the claim up to a multiple of `fill` (a full upstream call).
    */
   async claimDue(
-    lane: "hot" | "cold",
+    lane: Lane,
     now: number,
     leaseMs: number,
     max: number,
@@ -126,12 +133,12 @@ export class TokenStore {
   }
 
   /** Tokens of a lane due at or before `now` (not yet claimed). */
-  async countDue(lane: "hot" | "cold", now: number): Promise<number> {
+  async countDue(lane: Lane, now: number): Promise<number> {
     return this.redis.zcount(this.keys.due(lane), "-inf", now);
   }
 
   /** Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch). */
-  async reschedule(lane: "hot" | "cold", mints: readonly string[], dueAt: number): Promise<void> {
+  async reschedule(lane: Lane, mints: readonly string[], dueAt: number): Promise<void> {
     if (mints.length === 0) return;
     await this.redis.zadd(this.keys.due(lane), "XX", ...mints.flatMap((m) => [dueAt, m]));
   }
@@ -195,7 +202,7 @@ export class TokenStore {
   /** One page of tokens from the list indexes; cost follows the page, not the registry. */
   async list(q: ListQuery): Promise<{ total: number; items: TokenListItem[] }> {
     const k = this.keys;
-    let filter: Status | "all" = q.status ?? "all";
+    let filter: TokenStatus | "all" = q.status ?? "all";
     if (q.lane) {
       const laneStatus = LANE_STATUS[q.lane];
       if (q.status && q.status !== laneStatus) return { total: 0, items: [] };
@@ -239,7 +246,7 @@ export class TokenStore {
    * ranks of the updated index, O(log N) each, so it costs the same at 100,000 tokens as at 100.
    */
   async staleness(
-    status: Status,
+    status: TokenStatus,
     now: number,
   ): Promise<{ scored: number; p50: number | null; p95: number | null; max: number | null }> {
     const key = this.keys.byUpdated(status);
@@ -259,12 +266,12 @@ export class TokenStore {
   /** Tokens per status and per lane schedule, and how many are due now. */
   async counts(now: number): Promise<{
     registered: number;
-    byStatus: Record<Status, number>;
-    due: Record<"hot" | "cold", { scheduled: number; dueNow: number }>;
+    byStatus: Record<TokenStatus, number>;
+    due: Record<Lane, { scheduled: number; dueNow: number }>;
   }> {
     const k = this.keys;
     const p = this.redis.pipeline().zcard(k.registry);
-    for (const s of STATUSES) p.zcard(k.byScore(s));
+    for (const s of TOKEN_STATUSES) p.zcard(k.byScore(s));
     for (const l of ["hot", "cold"] as const) p.zcard(k.due(l)).zcount(k.due(l), "-inf", now);
     const r = (await execOrThrow(p)).map((x) => Number(x[1] ?? 0));
     return {

@@ -1,12 +1,12 @@
 import type { Components, ScoreBand, TokenMetrics } from "@moonfleet/scoring";
-import type { Status } from "./keys.js";
+import type { Lane, TokenStatus } from "@moonfleet/domain";
 
 /** A registered token as the registry holds it. Times are epoch ms; null when not yet known. */
 export interface TokenRecord {
   readonly mint: string;
   readonly name: string | null;
   readonly symbol: string | null;
-  readonly status: Status;
+  readonly status: TokenStatus;
   readonly createdAt: number;
   readonly registeredAt: number;
   readonly lastUpdatedAt: number;
@@ -28,8 +28,8 @@ export interface Snapshot {
   readonly mint: string;
   readonly name: string | null;
   readonly symbol: string | null;
-  readonly status: Status;
-  readonly lane: "hot" | "cold" | null;
+  readonly status: TokenStatus;
+  readonly lane: Lane | null;
   readonly fetchedAt: number;
   readonly score: number;
   readonly smoothedScore: number;
@@ -45,7 +45,7 @@ export interface HistoryEntry {
   readonly t: number;
   readonly score: number;
   readonly smoothedScore: number;
-  readonly status: Status;
+  readonly status: TokenStatus;
 }
 
 /** What a worker writes back for one token. */
@@ -63,8 +63,8 @@ export interface ListQuery {
   readonly limit: number;
   readonly offset: number;
   readonly sort: TokenSort;
-  readonly status?: Status | undefined;
-  readonly lane?: "hot" | "cold" | undefined;
+  readonly status?: TokenStatus | undefined;
+  readonly lane?: Lane | undefined;
   readonly minScore?: number | undefined;
 }
 

@@ -1,4 +1,4 @@
-export type BreakerState = "closed" | "open" | "half_open";
+import type { BreakerState } from "@moonfleet/domain";
 
 export interface BreakerSettings {
   /** Consecutive failures that open the breaker. */

@@ -25,7 +25,7 @@ export {
   type FleetBudgetConfig,
   type Take,
 } from "./rate-budget.js";
-export { CircuitBreaker, type BreakerState, type BreakerSettings, type Permit } from "./circuit-breaker.js";
+export { CircuitBreaker, type BreakerSettings, type Permit } from "./circuit-breaker.js";
 export { backoffMs } from "./backoff.js";
 export { Coalescer, type MintResult } from "./coalescer.js";
 export {

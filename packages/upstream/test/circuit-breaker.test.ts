@@ -1,5 +1,6 @@
+import type { BreakerState } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
-import { CircuitBreaker, type BreakerSettings, type BreakerState } from "../src/circuit-breaker.js";
+import { CircuitBreaker, type BreakerSettings } from "../src/circuit-breaker.js";
 
 interface Change {
   from: BreakerState;

@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { breakerStateSchema } from "./upstream.js";
+import { loadLevelSchema } from "./load-level.js";
+
+/** One sample of the machine and a process, every CONTROLLER_INTERVAL_MS. */
+export const readingsSchema = z.object({
+  /** When the sample was taken (epoch ms). */
+  at: z.number(),
+  /** CPU use of the host or container (0-100, of the CPUs this process may use). */
+  cpuPercent: z.number(),
+  /** Memory use of the host or container (0-100, of its limit when it has one). */
+  memoryPercent: z.number(),
+  /** This process's own CPU use (0-100 of one core, may exceed 100 with worker threads). */
+  processCpuPercent: z.number(),
+  /** Event-loop delay since the last sample, milliseconds. */
+  eventLoopDelayP99Ms: z.number(),
+  eventLoopDelayMeanMs: z.number(),
+  rssBytes: z.number(),
+  heapUsedBytes: z.number(),
+  /** 1-minute load average divided by the CPUs available. */
+  loadPerCpu: z.number(),
+});
+export type Readings = Readonly<z.infer<typeof readingsSchema>>;
+
+const nullableNumber = z.number().nullable();
+
+/** What one worker process says about one lane every controller tick. */
+export const laneStateSchema = z.object({
+  concurrency: z.number(),
+  active: z.number(),
+  /** The controller's last decision and why. */
+  reason: z.string(),
+  changedAt: z.number(),
+  timeoutMs: z.number(),
+  timeoutReason: z.string(),
+  /** Totals since the process started. */
+  jobs: z.number(),
+  tokens: z.number(),
+  failedTokens: z.number(),
+  calls: z.number(),
+  timeouts: z.number(),
+  errors: z.number(),
+  rateLimited: z.number(),
+  budgetWaits: z.number(),
+  /** Recent figures (decaying, ~10 s half-life), null without data. */
+  tokensPerSecond: z.number(),
+  recentCalls: z.number(),
+  recentTimeouts: z.number(),
+  recentErrors: z.number(),
+  avgJobMs: nullableNumber,
+  latencyP50Ms: nullableNumber,
+  latencyP95Ms: nullableNumber,
+});
+export type LaneState = Readonly<z.infer<typeof laneStateSchema>>;
+
+/** What one worker process says about itself every controller tick (read by producer, api, dashboard). */
+export const workerHeartbeatSchema = z.object({
+  id: z.string(),
+  pid: z.number(),
+  host: z.string(),
+  startedAt: z.number(),
+  at: z.number(),
+  level: loadLevelSchema,
+  /** Empty until the process has taken its first sample. */
+  readings: readingsSchema.partial(),
+  lanes: z.object({ hot: laneStateSchema, cold: laneStateSchema }),
+  /** This process's circuit breaker. */
+  breaker: breakerStateSchema.optional(),
+});
+export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
+
+/** A heartbeat outlives a few missed ticks, then the worker drops out of the fleet view. */
+export const heartbeatTtlMs = (controllerIntervalMs: number): number =>
+  Math.max(5_000, controllerIntervalMs * 5);
+
+/** The heartbeat in `raw` (JSON), or null when it does not parse: a bad entry never breaks a reader. */
+export function parseHeartbeat(raw: string): WorkerHeartbeat | null {
+  try {
+    const r = workerHeartbeatSchema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,16 @@
+// The fleet's words, declared once and imported everywhere else.
+export { LANES, laneSchema, perLane, type Lane, type PerLane } from "./lanes.js";
+export { TOKEN_STATUSES, tokenStatusSchema, laneOf, LANE_STATUS, type TokenStatus } from "./statuses.js";
+export { MINTS_PER_CALL, BREAKER_STATES, breakerStateSchema, type BreakerState } from "./upstream.js";
+export { LOAD_LEVELS, loadLevelSchema, type LoadLevel } from "./load-level.js";
+export {
+  readingsSchema,
+  laneStateSchema,
+  workerHeartbeatSchema,
+  heartbeatTtlMs,
+  parseHeartbeat,
+  type Readings,
+  type LaneState,
+  type WorkerHeartbeat,
+} from "./heartbeat.js";
+export { keyRoot, KEY_SEGMENTS, redisKeys, luaKey, type KeySegment, type RedisKeys } from "./keys.js";

@@ -1,0 +1,88 @@
+import type { Lane } from "./lanes.js";
+import type { TokenStatus } from "./statuses.js";
+
+/**
+ * Every key lives under one hash tag, `{prefix}`, so the Lua scripts that touch queue and store keys
+ * together stay within one Redis Cluster slot.
+ */
+export const keyRoot = (prefix: string): string => `{${prefix}}`;
+
+/**
+ * The key layout: the segment each kind of key has after the root. TypeScript builds keys with
+ * `redisKeys`, and Lua scripts that build per-token keys inside Redis use `luaKey` over this same
+ * table, so no key is spelled twice.
+ */
+export const KEY_SEGMENTS = {
+  /** hash: a token's registry entry (mint, status, createdAt, fetchedAt, ...) */
+  token: "tok",
+  /** string: the latest snapshot (JSON) */
+  snapshot: "snap",
+  /** list: the newest HISTORY_LENGTH history entries (JSON) */
+  history: "hist",
+  /** zset: every registered mint by createdAt */
+  registry: "registry",
+  /** zset per lane: mint -> next due time (epoch ms) */
+  due: "due",
+  /** zset per status and "all": mint -> smoothed score */
+  byScore: "idx:score",
+  /** zset per status and "all": mint -> fetchedAt */
+  byUpdated: "idx:updated",
+  /** zset: worker id -> last heartbeat time */
+  workers: "workers",
+  /** string per worker: its heartbeat (JSON, expires) */
+  worker: "worker",
+  /** string per worker: its prom-client registry (JSON, expires) */
+  workerMetrics: "metrics",
+  /** string: the producer leader's id (expires) */
+  producerLeader: "producer:leader",
+  /** hash per lane: the producer's batch sizer state */
+  batchSizer: "batch",
+  /** hash per budget name: the fleet's token bucket */
+  budget: "budget",
+  /** string per minute under a budget key: calls granted in that clock minute */
+  budgetUsed: "used",
+  /** hash: runtime config overrides */
+  configOverrides: "config:overrides",
+  /** string: bumped on every override change */
+  configVersion: "config:version",
+  /** pub/sub channel: an override changed */
+  configChannel: "config:changed",
+  /** BullMQ's own keys (its `prefix` option) */
+  queues: "q",
+} as const;
+export type KeySegment = keyof typeof KEY_SEGMENTS;
+
+/** Every key of a fleet whose REDIS_KEY_PREFIX is `prefix`. */
+export function redisKeys(prefix: string) {
+  const root = keyRoot(prefix);
+  const k = (segment: KeySegment) => `${root}:${KEY_SEGMENTS[segment]}`;
+  return {
+    root,
+    token: (mint: string) => `${k("token")}:${mint}`,
+    snapshot: (mint: string) => `${k("snapshot")}:${mint}`,
+    history: (mint: string) => `${k("history")}:${mint}`,
+    registry: k("registry"),
+    due: (lane: Lane) => `${k("due")}:${lane}`,
+    byScore: (status: TokenStatus | "all") => `${k("byScore")}:${status}`,
+    byUpdated: (status: TokenStatus | "all") => `${k("byUpdated")}:${status}`,
+    workers: k("workers"),
+    worker: (id: string) => `${k("worker")}:${id}`,
+    workerMetrics: (id: string) => `${k("workerMetrics")}:${id}`,
+    producerLeader: k("producerLeader"),
+    batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
+    budget: (name: string) => `${k("budget")}:${name}`,
+    configOverrides: k("configOverrides"),
+    configVersion: k("configVersion"),
+    configChannel: k("configChannel"),
+    /** BullMQ's `prefix` option for the lane queues. */
+    queues: k("queues"),
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * A Lua expression for a key built inside a script: `<rootExpr> .. ':<segment>:' .. <idExpr>`,
+ * where rootExpr holds the key root (or, for `budgetUsed`, the budget's key).
+ */
+export const luaKey = (segment: KeySegment, rootExpr: string, idExpr: string): string =>
+  `${rootExpr} .. ':${KEY_SEGMENTS[segment]}:' .. ${idExpr}`;
