@@ -7,14 +7,15 @@ import { marketOverrideSchema } from "./market-book.js";
 import type { MarketBook, MarketOverride } from "./market-book.js";
 import { SettingsValidationError } from "./settings.js";
 import type { SimulatorSettings } from "./settings.js";
-import type { StatsRecorder } from "./stats.js";
+import type { SimulatorStats } from "./stats.js";
 
 export interface AdminContext {
   getSettings(): SimulatorSettings;
   updateSettings(patch: unknown): SimulatorSettings;
   book: MarketBook;
-  stats: StatsRecorder;
+  stats: { snapshot(): SimulatorStats; reset(): void };
   marketNow(): number;
+  dropConnections(): number;
 }
 
 const demoMintsQuery = z.object({
@@ -68,6 +69,10 @@ export function adminRouter(ctx: AdminContext): Router {
 
   router.delete("/admin/markets/:mint", (req, res) => {
     res.json({ deleted: ctx.book.delete(req.params.mint) });
+  });
+
+  router.post("/admin/stream/drop", (_req, res) => {
+    res.json({ dropped: ctx.dropConnections() });
   });
 
   router.get("/admin/stats", (_req, res) => {
