@@ -7,6 +7,7 @@ import { marketOverrideSchema } from "./market-book.js";
 import type { MarketBook, MarketOverride } from "./market-book.js";
 import { SettingsValidationError } from "./settings.js";
 import type { SimulatorSettings } from "./settings.js";
+import type { Truth } from "./server.js";
 import type { SimulatorStats } from "./stats.js";
 
 export interface AdminContext {
@@ -15,8 +16,18 @@ export interface AdminContext {
   book: MarketBook;
   stats: { snapshot(): SimulatorStats; reset(): void };
   marketNow(): number;
+  truth(mints: readonly string[], at?: number): Truth;
   dropConnections(): number;
 }
+
+/** Mints per truth request: enough for a benchmark's fleet in a few calls, small enough to answer fast. */
+export const MAX_TRUTH_MINTS = 10_000;
+
+const truthBody = z.strictObject({
+  mints: z.array(z.string().min(1).max(100)).min(1).max(MAX_TRUTH_MINTS),
+  /** Market time, epoch ms; now when left out. */
+  at: z.number().int().min(0).optional(),
+});
 
 const demoMintsQuery = z.object({
   count: z.coerce.number().int().min(1).max(100_000).default(500),
@@ -69,6 +80,17 @@ export function adminRouter(ctx: AdminContext): Router {
 
   router.delete("/admin/markets/:mint", (req, res) => {
     res.json({ deleted: ctx.book.delete(req.params.mint) });
+  });
+
+  // The benchmark's truth: what the data endpoints would answer for each mint at `at`, without
+  // latency, faults, omissions or rate limits.
+  router.post("/admin/truth", json, (req, res) => {
+    const parsed = truthBody.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({ error: "invalid truth request", issues: parsed.error.issues });
+      return;
+    }
+    res.json(ctx.truth(parsed.data.mints, parsed.data.at));
   });
 
   router.post("/admin/stream/drop", (_req, res) => {

@@ -30,7 +30,7 @@ export type { SettingsActions, SimulatorSettings, SimulatorSettingsPatch } from 
 export { StatsRecorder } from "./stats.js";
 export type { DataEndpoint, DataStats, SimulatorStats } from "./stats.js";
 export { MAX_ADDRESSES, createSimulator } from "./server.js";
-export type { Simulator, SimulatorOptions } from "./server.js";
+export type { Simulator, SimulatorOptions, Truth } from "./server.js";
 export { MigrationFeed, migrationFrame } from "./migration-feed.js";
 export type { Migration } from "./migration-feed.js";
 export { migratedKind, migratedProfile } from "./migration-market.js";

@@ -41,11 +41,25 @@ export interface Simulator {
   resetStats(): void;
   /** The market clock, in epoch ms. */
   marketNow(): number;
+  /** Each mint's pairs at market time `at` (default now), as the data endpoints would answer them. */
+  truth(mints: readonly string[], at?: number): Truth;
   /** Cuts every open migration stream connection; returns how many. */
   dropConnections(): number;
   setOverride(mint: string, override: MarketOverride): void;
   deleteOverride(mint: string): boolean;
   clearOverrides(): void;
+}
+
+export interface Truth {
+  /** The market time the pairs are for. */
+  at: number;
+  marketNow: number;
+  /**
+   * How `at` was honoured: every market is a pure function of (mint, market time) for the book's
+   * current overrides and migrations, so the pairs are those at `at` itself, past or future.
+   */
+  model: "function-of-time";
+  pairs: Record<string, ServedPair[]>;
 }
 
 interface Answer {
@@ -88,6 +102,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       stats.reset();
       stream.stats.reset();
     },
+  };
+
+  const truth = (mints: readonly string[], at?: number): Truth => {
+    const marketNow = clock.now();
+    const t = at ?? marketNow;
+    const pairs: Record<string, ServedPair[]> = {};
+    for (const mint of mints) pairs[mint] = book.pairs(mint, t);
+    return { at: t, marketNow, model: "function-of-time", pairs };
   };
 
   const reply = (res: Response, status: number, body: unknown): void => {
@@ -235,6 +257,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       book,
       stats: allStats,
       marketNow: () => clock.now(),
+      truth,
       dropConnections: () => stream.dropConnections(),
     }),
   );
@@ -288,6 +311,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats: () => allStats.snapshot(),
     resetStats: () => allStats.reset(),
     marketNow: () => clock.now(),
+    truth,
     dropConnections: () => stream.dropConnections(),
     setOverride: (mint, override) => book.set(mint, override),
     deleteOverride: (mint) => book.delete(mint),
