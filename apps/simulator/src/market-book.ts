@@ -33,7 +33,7 @@ interface Launch {
 }
 
 // Mints the migration stream announced; beyond this many the oldest fall back to the plain model.
-const LAUNCH_LIMIT = 200_000;
+const LAUNCH_LIMIT = 50_000;
 
 /**
  * The markets the simulator serves: the deterministic model, the markets of migrated mints from

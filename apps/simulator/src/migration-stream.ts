@@ -18,6 +18,8 @@ export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 export const OVERSIZED_FRAME_BYTES = 2 * 1024 * 1024;
 /** A client with this much unsent data is not reading: it is dropped rather than buffered for. */
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+/** How far behind its plan the announcer may be and still catch up. */
+const MAX_CATCH_UP_MS = 2_000;
 
 export const GREETING = { message: "Successfully subscribed to token migration events." };
 
@@ -126,18 +128,24 @@ export class MigrationStream {
     // Other PumpPortal methods (subscribeNewToken, subscribeTokenTrade, ...) are accepted and ignored.
   }
 
-  #schedule(): void {
+  /** Plans the next migration; `after` is when the previous one was due, so timer lag does not add up. */
+  #schedule(after?: number): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#rate = this.#options.settings().migrationsPerMinute;
     if (!this.#running || this.#rate <= 0) return;
     // Mean 60/rate seconds, spread ±50% so announcements do not tick like a clock.
-    const delay = (60_000 / this.#rate) * (0.5 + this.#options.random());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#migrate();
-      this.#schedule();
-    }, delay);
+    // After a long stall it starts afresh rather than firing the missed migrations in a burst.
+    const from = after !== undefined && Date.now() - after < MAX_CATCH_UP_MS ? after : Date.now();
+    const dueAt = from + (60_000 / this.#rate) * (0.5 + this.#options.random());
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#migrate();
+        this.#schedule(dueAt);
+      },
+      Math.max(0, dueAt - Date.now()),
+    );
   }
 
   #migrate(): void {
