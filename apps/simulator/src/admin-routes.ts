@@ -7,15 +7,27 @@ import { marketOverrideSchema } from "./market-book.js";
 import type { MarketBook, MarketOverride } from "./market-book.js";
 import { SettingsValidationError } from "./settings.js";
 import type { SimulatorSettings } from "./settings.js";
-import type { StatsRecorder } from "./stats.js";
+import type { Truth } from "./server.js";
+import type { SimulatorStats } from "./stats.js";
 
 export interface AdminContext {
   getSettings(): SimulatorSettings;
   updateSettings(patch: unknown): SimulatorSettings;
   book: MarketBook;
-  stats: StatsRecorder;
+  stats: { snapshot(): SimulatorStats; reset(): void };
   marketNow(): number;
+  truth(mints: readonly string[], at?: number): Truth;
+  dropConnections(): number;
 }
+
+/** Mints per truth request: enough for a benchmark's fleet in a few calls, small enough to answer fast. */
+export const MAX_TRUTH_MINTS = 10_000;
+
+const truthBody = z.strictObject({
+  mints: z.array(z.string().min(1).max(100)).min(1).max(MAX_TRUTH_MINTS),
+  /** Market time, epoch ms; now when left out. */
+  at: z.number().int().min(0).optional(),
+});
 
 const demoMintsQuery = z.object({
   count: z.coerce.number().int().min(1).max(100_000).default(500),
@@ -68,6 +80,21 @@ export function adminRouter(ctx: AdminContext): Router {
 
   router.delete("/admin/markets/:mint", (req, res) => {
     res.json({ deleted: ctx.book.delete(req.params.mint) });
+  });
+
+  // The benchmark's truth: what the data endpoints would answer for each mint at `at`, without
+  // latency, faults, omissions or rate limits.
+  router.post("/admin/truth", json, (req, res) => {
+    const parsed = truthBody.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({ error: "invalid truth request", issues: parsed.error.issues });
+      return;
+    }
+    res.json(ctx.truth(parsed.data.mints, parsed.data.at));
+  });
+
+  router.post("/admin/stream/drop", (_req, res) => {
+    res.json({ dropped: ctx.dropConnections() });
   });
 
   router.get("/admin/stats", (_req, res) => {

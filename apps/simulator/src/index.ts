@@ -24,9 +24,22 @@ export {
   mergeSettings,
   simulatorSettingsPatchSchema,
   simulatorSettingsSchema,
+  takeActions,
 } from "./settings.js";
-export type { SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
+export type { SettingsActions, SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
 export { StatsRecorder } from "./stats.js";
-export type { DataEndpoint, SimulatorStats } from "./stats.js";
+export type { DataEndpoint, DataStats, SimulatorStats } from "./stats.js";
 export { MAX_ADDRESSES, createSimulator } from "./server.js";
-export type { Simulator, SimulatorOptions } from "./server.js";
+export type { Simulator, SimulatorOptions, Truth } from "./server.js";
+export { MigrationFeed, migrationFrame } from "./migration-feed.js";
+export type { Migration } from "./migration-feed.js";
+export { migratedKind, migratedProfile } from "./migration-market.js";
+export {
+  GREETING,
+  MAX_CLIENT_FRAME_BYTES,
+  OVERSIZED_FRAME_BYTES,
+  STREAM_PATH,
+  junkFrame,
+} from "./migration-stream.js";
+export { RECENT_LIMIT, junkKinds } from "./stream-stats.js";
+export type { AnnouncedMigration, JunkKind, StreamStats } from "./stream-stats.js";

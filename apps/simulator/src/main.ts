@@ -11,6 +11,7 @@ const sim = createSimulator({
     jitterMs: config.simulatorJitterMs,
     errorRate: config.simulatorErrorRate,
     rateLimitRpm: config.simulatorRateLimitRpm,
+    migrationsPerMinute: config.simulatorMigrationsPerMinute,
   },
 });
 const { url } = await sim.listen(config.simulatorPort, "0.0.0.0");

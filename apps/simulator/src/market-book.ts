@@ -19,16 +19,39 @@ export type ServedPair = DexPair | PairInput;
 
 export interface MarketView {
   mint: string;
-  source: "model" | "override-profile" | "override-pairs";
+  source: "model" | "migration" | "override-profile" | "override-pairs";
   profile: MarketProfile | null;
   pairs: ServedPair[];
 }
 
 type Entry = { pairs: PairInput[] } | { profile: MarketProfile };
 
-/** The markets the simulator serves: the deterministic model, with per-mint overrides on top. */
+interface Launch {
+  profile: MarketProfile;
+  /** Market time of the migration: before it the mint has no pools. */
+  since: number;
+}
+
+// Mints the migration stream announced; beyond this many the oldest fall back to the plain model.
+const LAUNCH_LIMIT = 50_000;
+
+/**
+ * The markets the simulator serves: the deterministic model, the markets of migrated mints from
+ * their migration on, and per-mint overrides on top. Every answer is a function of (mint, time)
+ * for the book's current entries.
+ */
 export class MarketBook {
   readonly #overrides = new Map<string, Entry>();
+  readonly #launches = new Map<string, Launch>();
+
+  /** Gives `mint` the market `profile` from market time `since` on (no pools before it). */
+  launch(mint: string, profile: MarketProfile, since: number): void {
+    if (this.#launches.size >= LAUNCH_LIMIT) {
+      const oldest = this.#launches.keys().next();
+      if (oldest.done !== true) this.#launches.delete(oldest.value);
+    }
+    this.#launches.set(mint, { profile, since });
+  }
 
   set(mint: string, override: MarketOverride): void {
     if (typeof override === "string")
@@ -51,13 +74,22 @@ export class MarketBook {
 
   pairs(mint: string, tMs: number): ServedPair[] {
     const entry = this.#overrides.get(mint);
-    if (entry === undefined) return pairsForProfile(marketProfile(mint), tMs);
+    if (entry === undefined) return this.#modelPairs(mint, tMs);
     return "pairs" in entry ? entry.pairs : pairsForProfile(entry.profile, tMs);
+  }
+
+  #modelPairs(mint: string, tMs: number): DexPair[] {
+    const launch = this.#launches.get(mint);
+    if (launch === undefined) return pairsForProfile(marketProfile(mint), tMs);
+    return tMs < launch.since ? [] : pairsForProfile(launch.profile, tMs);
   }
 
   view(mint: string, tMs: number): MarketView {
     const entry = this.#overrides.get(mint);
     if (entry === undefined) {
+      const launch = this.#launches.get(mint);
+      if (launch !== undefined)
+        return { mint, source: "migration", profile: launch.profile, pairs: this.#modelPairs(mint, tMs) };
       const profile = marketProfile(mint);
       return { mint, source: "model", profile, pairs: pairsForProfile(profile, tMs) };
     }

@@ -7,8 +7,9 @@ import { adminRouter } from "./admin-routes.js";
 import { MarketBook } from "./market-book.js";
 import type { MarketOverride, ServedPair } from "./market-book.js";
 import { MarketClock } from "./market-clock.js";
+import { MigrationStream } from "./migration-stream.js";
 import { SlidingWindowLimiter } from "./rate-limiter.js";
-import { defaultSettings, mergeSettings } from "./settings.js";
+import { defaultSettings, mergeSettings, takeActions } from "./settings.js";
 import type { SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
 import { StatsRecorder } from "./stats.js";
 import type { DataEndpoint, SimulatorStats } from "./stats.js";
@@ -22,6 +23,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Source of the fault rolls and jitter; Math.random by default. */
   random?: () => number;
+  /** Seed of the migration stream's mints (and their markets); "moonfleet" by default. */
+  seed?: string;
 }
 
 export interface Simulator {
@@ -38,9 +41,25 @@ export interface Simulator {
   resetStats(): void;
   /** The market clock, in epoch ms. */
   marketNow(): number;
+  /** Each mint's pairs at market time `at` (default now), as the data endpoints would answer them. */
+  truth(mints: readonly string[], at?: number): Truth;
+  /** Cuts every open migration stream connection; returns how many. */
+  dropConnections(): number;
   setOverride(mint: string, override: MarketOverride): void;
   deleteOverride(mint: string): boolean;
   clearOverrides(): void;
+}
+
+export interface Truth {
+  /** The market time the pairs are for. */
+  at: number;
+  marketNow: number;
+  /**
+   * How `at` was honoured: every market is a pure function of (mint, market time) for the book's
+   * current overrides and migrations, so the pairs are those at `at` itself, past or future.
+   */
+  model: "function-of-time";
+  pairs: Record<string, ServedPair[]>;
 }
 
 interface Answer {
@@ -57,14 +76,40 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const book = new MarketBook();
   const stats = new StatsRecorder(now);
   const limiter = new SlidingWindowLimiter();
+  const stream = new MigrationStream({
+    seed: options.seed ?? "moonfleet",
+    settings: () => settings,
+    marketNow: () => clock.now(),
+    book,
+    random,
+  });
   // Requests waiting on a latency or hang timer, so close() can end them.
   const pending = new Map<ServerResponse, NodeJS.Timeout>();
   let server: Server | undefined;
 
   const updateSettings = (patch: unknown): SimulatorSettings => {
-    settings = mergeSettings(settings, patch);
+    const { actions, rest } = takeActions(patch);
+    settings = mergeSettings(settings, rest);
     clock.configure(settings);
+    stream.configure();
+    if (actions.dropConnections === true) stream.dropConnections();
     return settings;
+  };
+
+  const allStats = {
+    snapshot: (): SimulatorStats => ({ ...stats.snapshot(), stream: stream.stats.snapshot() }),
+    reset: (): void => {
+      stats.reset();
+      stream.stats.reset();
+    },
+  };
+
+  const truth = (mints: readonly string[], at?: number): Truth => {
+    const marketNow = clock.now();
+    const t = at ?? marketNow;
+    const pairs: Record<string, ServedPair[]> = {};
+    for (const mint of mints) pairs[mint] = book.pairs(mint, t);
+    return { at: t, marketNow, model: "function-of-time", pairs };
   };
 
   const reply = (res: Response, status: number, body: unknown): void => {
@@ -210,8 +255,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       getSettings: () => settings,
       updateSettings,
       book,
-      stats,
+      stats: allStats,
       marketNow: () => clock.now(),
+      truth,
+      dropConnections: () => stream.dropConnections(),
     }),
   );
   app.get("/livez", (_req, res) => {
@@ -230,6 +277,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     listen(port = 0, host = "127.0.0.1") {
       if (server !== undefined) return Promise.reject(new Error("simulator is already listening"));
       const listening = createServer(app);
+      listening.on("upgrade", (req, socket, head) => stream.handleUpgrade(req, socket, head));
       server = listening;
       return new Promise((resolve, reject) => {
         listening.once("error", reject);
@@ -247,6 +295,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         res.destroy();
       }
       pending.clear();
+      stream.close();
       const listening = server;
       server = undefined;
       if (listening === undefined) return;
@@ -259,9 +308,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       get: () => settings,
       update: (patch) => updateSettings(patch),
     },
-    stats: () => stats.snapshot(),
-    resetStats: () => stats.reset(),
+    stats: () => allStats.snapshot(),
+    resetStats: () => allStats.reset(),
     marketNow: () => clock.now(),
+    truth,
+    dropConnections: () => stream.dropConnections(),
     setOverride: (mint, override) => book.set(mint, override),
     deleteOverride: (mint) => book.delete(mint),
     clearOverrides: () => book.clear(),

@@ -27,6 +27,12 @@ const settingsShape = {
   frozenAt: z.number().int().min(0).nullable(),
   /** Market time runs this many times faster than real time. */
   timeScale: z.number().positive().max(100_000),
+  /** New migrated mints the PumpPortal-compatible stream announces per minute, once subscribed; 0 = none. */
+  migrationsPerMinute: z.number().min(0).max(6_000),
+  /** Fraction of stream migrations preceded by a junk frame (text, no mint, bad mint, oversized). */
+  junkRate: rate,
+  /** false: the stream leaves clients' pings unanswered (a half-dead connection). */
+  answerPings: z.boolean(),
 };
 
 export const simulatorSettingsSchema = z.object({
@@ -42,6 +48,9 @@ export const simulatorSettingsSchema = z.object({
   omitRate: settingsShape.omitRate.default(0),
   frozenAt: settingsShape.frozenAt.default(null),
   timeScale: settingsShape.timeScale.default(1),
+  migrationsPerMinute: settingsShape.migrationsPerMinute.default(6),
+  junkRate: settingsShape.junkRate.default(0),
+  answerPings: settingsShape.answerPings.default(true),
 });
 
 /** A partial update: unknown keys are rejected so a typo does not pass silently. */
@@ -64,6 +73,24 @@ export function mergeSettings(current: SimulatorSettings, patch: unknown): Simul
   const merged = simulatorSettingsSchema.safeParse({ ...current, ...stripUndefined(parsed.data) });
   if (!merged.success) throw new SettingsValidationError(merged.error.issues);
   return merged.data;
+}
+
+// One-shot actions a settings PATCH may carry next to the settings: done once, never stored.
+const settingsActionsSchema = z.strictObject({
+  /** Drop every open stream connection now, as a network cut would. */
+  dropConnections: z.boolean().optional(),
+});
+
+export type SettingsActions = z.infer<typeof settingsActionsSchema>;
+
+/** Splits a PATCH body into its actions (validated) and the settings patch (validated by mergeSettings). */
+export function takeActions(patch: unknown): { actions: SettingsActions; rest: unknown } {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch) || !("dropConnections" in patch))
+    return { actions: {}, rest: patch };
+  const { dropConnections, ...rest } = patch;
+  const parsed = settingsActionsSchema.safeParse({ dropConnections });
+  if (!parsed.success) throw new SettingsValidationError(parsed.error.issues);
+  return { actions: parsed.data, rest };
 }
 
 export function defaultSettings(): SimulatorSettings {

@@ -1,6 +1,9 @@
+import type { StreamStats } from "./stream-stats.js";
+
 export type DataEndpoint = "tokens" | "tokenPairs" | "latestTokens";
 
-export interface SimulatorStats {
+/** Counters of the DexScreener-compatible data endpoints. */
+export interface DataStats {
   /** Data requests received (admin routes are not counted). */
   requests: number;
   byEndpoint: Record<DataEndpoint, number>;
@@ -18,6 +21,11 @@ export interface SimulatorStats {
   /** Data requests per second over the last 120 s, oldest first. */
   perSecond: Array<{ t: number; n: number }>;
   startedAt: number;
+}
+
+export interface SimulatorStats extends DataStats {
+  /** The PumpPortal-compatible migration stream. */
+  stream: StreamStats;
 }
 
 const SECONDS = 120;
@@ -87,7 +95,7 @@ export class StatsRecorder {
     this.#startedAt = this.now();
   }
 
-  snapshot(): SimulatorStats {
+  snapshot(): DataStats {
     const current = Math.floor(this.now() / 1000);
     const perSecond: Array<{ t: number; n: number }> = [];
     let lastMinute = 0;

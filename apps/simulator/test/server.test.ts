@@ -264,6 +264,9 @@ describe("admin", () => {
       omitRate: 0,
       frozenAt: null,
       timeScale: 1,
+      migrationsPerMinute: 6,
+      junkRate: 0,
+      answerPings: true,
     });
   });
 

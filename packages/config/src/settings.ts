@@ -314,6 +314,12 @@ export const SETTINGS = [
     "300",
     "simulator: requests per minute before it answers 429 (0: no limit)",
   ),
+  spec(
+    "SIMULATOR_MIGRATIONS_PER_MINUTE",
+    real(0, 6_000),
+    "6",
+    "simulator: new mints its PumpPortal-compatible stream (/api/data) announces per minute (0: none)",
+  ),
 ] as const;
 
 export type SettingEnv = (typeof SETTINGS)[number]["env"];
