@@ -11,8 +11,8 @@ import {
 import type { Redis } from "@moonfleet/queues";
 import { EVENTS, safeUrl, type Logger } from "@moonfleet/telemetry";
 
-const HIDDEN = new Set(["adminToken"]);
-const URLS = new Set(["redisUrl", "upstreamUrl"]);
+const HIDDEN = new Set(["adminToken", "discoveryApiKey"]);
+const URLS = new Set(["redisUrl", "upstreamUrl", "discoveryUrl"]);
 
 /** Every effective value with its source; secrets hidden, credentials cut from URLs. */
 export function describeConfig(r: ResolvedConfig) {

@@ -1,4 +1,4 @@
-import { laneSchema, tokenStatusSchema } from "@moonfleet/domain";
+import { DELETED_HOLD_MS, laneSchema, tokenStatusSchema } from "@moonfleet/domain";
 import express, { Router } from "express";
 import { z } from "zod";
 import { mintSchema } from "@moonfleet/scoring";
@@ -67,13 +67,13 @@ export function tokensRouter(deps: {
       { event: EVENTS.tokensRegistered, added: result.added.length, existing: result.existing.length },
       "tokens registered",
     );
-    res.status(result.added.length > 0 ? 201 : 200).json(result);
+    res.status(result.added.length > 0 ? 201 : 200).json({ added: result.added, existing: result.existing });
   });
 
   r.delete("/tokens/:mint", deps.admin, async (req, res) => {
     const mint = mintSchema.safeParse(req.params.mint);
     if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
-    const removed = await deps.store.remove(mint.data);
+    const removed = await deps.store.remove(mint.data, { holdMs: DELETED_HOLD_MS });
     if (!removed) return void res.status(404).json({ error: "token is not registered" });
     res.status(204).end();
   });

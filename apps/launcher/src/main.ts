@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { loadConfigOrExit } from "@moonfleet/config";
+import { safeUrl } from "@moonfleet/telemetry";
 import { Supervisor } from "./children.js";
 import { freePort } from "./free-port.js";
 import { RedisServerMissingError, startRedisServer, type RedisServer } from "./redis-server.js";
@@ -93,9 +94,14 @@ try {
     say(`started the DexScreener simulator on ${simulatorUrl}`);
   }
   env.UPSTREAM_URL = upstreamUrl;
+  // Discovery: the simulator's migration stream unless DISCOVERY_URL says otherwise.
+  const discoveryUrl =
+    config.discoveryUrl ?? (simulatorUrl ? `${simulatorUrl.replace(/^http/, "ws")}/api/data` : null);
+  if (discoveryUrl) env.DISCOVERY_URL = discoveryUrl;
 
   supervisor.start({ label: "api", main: appMain("api"), env });
   supervisor.start({ label: "producer", main: appMain("producer"), env });
+  if (discoveryUrl !== "off") supervisor.start({ label: "discovery", main: appMain("discovery"), env });
   for (let i = 1; i <= config.workerProcesses; i++)
     supervisor.start({ label: `worker-${i}`, main: appMain("worker"), env });
 
@@ -127,7 +133,10 @@ try {
   );
   say(`  readiness     ${api}/readyz`);
   say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
-  say(`  processes     api, producer, ${config.workerProcesses} workers`);
+  say(`  discovery     ${describeDiscovery(discoveryUrl, !config.discoveryUrl)}`);
+  say(
+    `  processes     api, producer, ${discoveryUrl === "off" ? "" : "discovery, "}${config.workerProcesses} workers`,
+  );
   if (!config.adminToken)
     say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);
   say("press Ctrl-C to stop");
@@ -135,4 +144,10 @@ try {
   if (err instanceof RedisServerMissingError) fail(err.message);
   process.stderr.write(`moonfleet: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
   await stop(1);
+}
+
+function describeDiscovery(url: string | null, simulator: boolean): string {
+  if (url === "off") return "off (DISCOVERY_URL=off)";
+  if (!url) return "PumpPortal (wss://pumpportal.fun/api/data)";
+  return `${safeUrl(url)}${simulator ? " (the simulator's migration stream)" : ""}`;
 }

@@ -78,6 +78,9 @@ const JOB_OPTIONS = {
   ...JOB_RETENTION,
 } as const;
 
+const PURGE_EVERY_MS = 10_000;
+const PURGE_BATCH = 1_000;
+
 /** Claims due tokens per lane and enqueues them as batch jobs; one producer leads at a time. */
 export function createProducer(opts: ProducerOptions) {
   const { logger } = opts;
@@ -157,6 +160,20 @@ export function createProducer(opts: ProducerOptions) {
   }
   let persistTicks = 0;
 
+  // The registry stays bounded: archived tokens keep their last snapshot for
+  // ARCHIVE_RETENTION_HOURS, then leave with their history and indexes (a batch per sweep).
+  let lastPurge = 0;
+  async function purgeArchived(at: number): Promise<void> {
+    if (at - lastPurge < PURGE_EVERY_MS) return;
+    lastPurge = at;
+    const purged = await store.purgeArchived(at - config().archiveRetentionHours * 3_600_000, PURGE_BATCH);
+    if (purged.length > 0)
+      logger.info(
+        { event: EVENTS.registryPurge, tokens: purged.length },
+        "deleted archived tokens past retention",
+      );
+  }
+
   async function tick(): Promise<TickResult> {
     await live.refresh().catch(() => false);
     await returnUnqueued(now());
@@ -210,6 +227,7 @@ export function createProducer(opts: ProducerOptions) {
     }
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
+    await purgeArchived(now());
     return { leader, claimed, jobs, batchSize };
   }
 

@@ -5,6 +5,8 @@ import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/
 import { delayOf, type PairsGateway, type UpstreamError } from "@moonfleet/upstream";
 import { fetchBatch, type FetchMode } from "./fetch-pairs.js";
 
+const HOUR_MS = 3_600_000;
+
 export interface ProcessorDeps {
   /** The effective config, read per job so runtime changes apply to the next batch. */
   readonly config: () => Config;
@@ -47,6 +49,8 @@ export function toSnapshot(
     previous: previous ? { ...previous.smoothed, score: previous.smoothedScore } : null,
     now: fetchedAt,
     liquidityThresholdUsd: config.activationLiquidityUsd,
+    monitoringWindowMs: config.monitoringTimeoutHours * HOUR_MS,
+    activeWindowMs: config.archiveBelowHours * HOUR_MS,
   });
   const { score: rawScore, ...components } = e.raw;
   const { score: smoothedScore, ...smoothed } = e.smoothed;

@@ -39,7 +39,13 @@ export class ConfigError extends Error {
 
 const show = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
 // Values that may carry credentials are never echoed back, even when invalid.
-const SECRETS: ReadonlySet<string> = new Set(["ADMIN_TOKEN", "REDIS_URL", "UPSTREAM_URL"]);
+const SECRETS: ReadonlySet<string> = new Set([
+  "ADMIN_TOKEN",
+  "REDIS_URL",
+  "UPSTREAM_URL",
+  "DISCOVERY_URL",
+  "DISCOVERY_API_KEY",
+]);
 
 export const localMachine = (): MachineFacts => ({ cpus: availableParallelism(), memoryBytes: totalmem() });
 

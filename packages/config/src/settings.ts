@@ -301,6 +301,51 @@ export const SETTINGS = [
     "5000",
     "how long a stopping process lets in-flight jobs finish before aborting them, ms",
   ),
+  // Discovery and the registry's lifetime
+  spec(
+    "DISCOVERY_URL",
+    plain(
+      z.union([
+        z.literal("off"),
+        z.url({ protocol: /^wss?$/, error: "expected off or a ws:// or wss:// URL" }),
+      ]),
+    ),
+    undefined,
+    "PumpPortal's migration stream (wss://pumpportal.fun/api/data); unset, npm start and docker compose use the simulator's stream; off: no discovery",
+  ),
+  spec(
+    "DISCOVERY_API_KEY",
+    text,
+    undefined,
+    "optional PumpPortal key, sent as the api-key query parameter (never logged)",
+  ),
+  spec(
+    "DISCOVERY_PING_MS",
+    int(1_000, 300_000),
+    "20000",
+    "discovery pings the stream this often and reconnects when a ping goes unanswered until the next, ms",
+  ),
+  spec(
+    "MONITORING_TIMEOUT_HOURS",
+    real(0.001, 10_000),
+    "12",
+    "a monitoring token that has not activated this long after its migration is archived, hours",
+    live,
+  ),
+  spec(
+    "ARCHIVE_BELOW_HOURS",
+    real(0.001, 10_000),
+    "12",
+    "an active token without a smoothed score >= 0.10 for this long is archived, hours",
+    live,
+  ),
+  spec(
+    "ARCHIVE_RETENTION_HOURS",
+    real(0.001, 10_000),
+    "72",
+    "an archived token keeps its last snapshot this long, then it is deleted with its history, hours",
+    live,
+  ),
   // Local fleet (npm start) and the simulator
   spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
   spec("DEMO_TOKENS", int(0, 100_000), "500", "simulator demo mints npm start registers"),

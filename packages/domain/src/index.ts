@@ -1,6 +1,24 @@
 // The fleet's words, declared once and imported everywhere else.
 export { LANES, laneSchema, perLane, type Lane, type PerLane } from "./lanes.js";
-export { TOKEN_STATUSES, tokenStatusSchema, laneOf, LANE_STATUS, type TokenStatus } from "./statuses.js";
+export {
+  TOKEN_STATUSES,
+  tokenStatusSchema,
+  laneOf,
+  LANE_STATUS,
+  TOKEN_SOURCES,
+  tokenSourceSchema,
+  type TokenStatus,
+  type TokenSource,
+} from "./statuses.js";
+export {
+  DISCOVERY_OUTCOMES,
+  discoveryOutcomeSchema,
+  discoveryStatusSchema,
+  parseDiscoveryStatus,
+  DELETED_HOLD_MS,
+  type DiscoveryOutcome,
+  type DiscoveryStatus,
+} from "./discovery.js";
 export { MINTS_PER_CALL, BREAKER_STATES, breakerStateSchema, type BreakerState } from "./upstream.js";
 export { LOAD_LEVELS, loadLevelSchema, type LoadLevel } from "./load-level.js";
 export {

@@ -19,6 +19,8 @@ export const KEY_SEGMENTS = {
   snapshot: "snap",
   /** list: the newest HISTORY_LENGTH history entries (JSON) */
   history: "hist",
+  /** string per mint: an operator deleted it; discovery does not bring it back while this lives */
+  deleted: "deleted",
   /** zset: every registered mint by createdAt */
   registry: "registry",
   /** zset per lane: mint -> next due time (epoch ms) */
@@ -35,6 +37,10 @@ export const KEY_SEGMENTS = {
   workerMetrics: "metrics",
   /** string: the producer leader's id (expires) */
   producerLeader: "producer:leader",
+  /** string: the discovery leader's id (expires) */
+  discoveryLeader: "discovery:leader",
+  /** string: the discovery leader's status (JSON, expires) */
+  discoveryStatus: "discovery:status",
   /** hash per lane: the producer's batch sizer state */
   batchSizer: "batch",
   /** hash per budget name: the fleet's token bucket */
@@ -61,6 +67,7 @@ export function redisKeys(prefix: string) {
     token: (mint: string) => `${k("token")}:${mint}`,
     snapshot: (mint: string) => `${k("snapshot")}:${mint}`,
     history: (mint: string) => `${k("history")}:${mint}`,
+    deleted: (mint: string) => `${k("deleted")}:${mint}`,
     registry: k("registry"),
     due: (lane: Lane) => `${k("due")}:${lane}`,
     byScore: (status: TokenStatus | "all") => `${k("byScore")}:${status}`,
@@ -69,6 +76,8 @@ export function redisKeys(prefix: string) {
     worker: (id: string) => `${k("worker")}:${id}`,
     workerMetrics: (id: string) => `${k("workerMetrics")}:${id}`,
     producerLeader: k("producerLeader"),
+    discoveryLeader: k("discoveryLeader"),
+    discoveryStatus: k("discoveryStatus"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
     budget: (name: string) => `${k("budget")}:${name}`,
     configOverrides: k("configOverrides"),

@@ -20,3 +20,8 @@ export function laneOf(status: TokenStatus): Lane | null {
 
 /** The status whose tokens ride each lane (the inverse of laneOf). */
 export const LANE_STATUS: Readonly<Record<Lane, TokenStatus>> = { hot: "active", cold: "monitoring" };
+
+/** Where a token came from: an operator (the API) or the migration stream. */
+export const TOKEN_SOURCES = ["api", "pumpportal"] as const;
+export const tokenSourceSchema = z.enum(TOKEN_SOURCES);
+export type TokenSource = z.infer<typeof tokenSourceSchema>;

@@ -23,6 +23,9 @@ export interface TokenEvaluationInput {
   weights?: Weights;
   alpha?: number;
   liquidityThresholdUsd?: number;
+  /** The archive windows (MONITORING_TIMEOUT_HOURS, ARCHIVE_BELOW_HOURS); 12 h each by default. */
+  monitoringWindowMs?: number;
+  activeWindowMs?: number;
 }
 
 export interface TokenEvaluation {
@@ -73,6 +76,8 @@ export function evaluateToken(input: TokenEvaluationInput): TokenEvaluation {
     lastGoodScoreAt,
     activeSince: input.activeSince,
     now,
+    ...(input.monitoringWindowMs !== undefined ? { monitoringWindowMs: input.monitoringWindowMs } : {}),
+    ...(input.activeWindowMs !== undefined ? { activeWindowMs: input.activeWindowMs } : {}),
   });
   const activeSince = next !== "active" ? null : status === "active" ? (input.activeSince ?? now) : now;
 

@@ -11,7 +11,12 @@ export interface ArchiveInput {
   /** Epoch ms when the token last became active, null if not active. */
   activeSince: number | null;
   now: number;
+  /** Both windows at once (tests); each defaults to ARCHIVE_WINDOW_MS. */
   windowMs?: number;
+  /** MONITORING_TIMEOUT_HOURS: a monitoring token that has not activated this long is archived. */
+  monitoringWindowMs?: number;
+  /** ARCHIVE_BELOW_HOURS: an active token without a good score this long is archived. */
+  activeWindowMs?: number;
 }
 
 /**
@@ -25,15 +30,17 @@ export function shouldArchive({
   activeSince,
   now,
   windowMs = ARCHIVE_WINDOW_MS,
+  monitoringWindowMs = windowMs,
+  activeWindowMs = windowMs,
 }: ArchiveInput): boolean {
   switch (status) {
     case "active": {
       const since = activeSince ?? createdAt;
       const reference = lastGoodScoreAt === null ? since : Math.max(lastGoodScoreAt, since);
-      return now - reference > windowMs;
+      return now - reference > activeWindowMs;
     }
     case "monitoring":
-      return now - createdAt > windowMs;
+      return now - createdAt > monitoringWindowMs;
     case "archived":
       return false;
   }

@@ -87,4 +87,23 @@ describe("nextStatus", () => {
       "archived",
     );
   });
+
+  it("judges monitoring and active tokens by their own windows", () => {
+    const monitoring = {
+      ...base,
+      status: "monitoring" as const,
+      activated: false,
+      createdAt: NOW - 2 * HOUR,
+    };
+    expect(nextStatus({ ...monitoring, monitoringWindowMs: HOUR, activeWindowMs: 10 * HOUR })).toBe(
+      "archived",
+    );
+    expect(nextStatus({ ...monitoring, monitoringWindowMs: 3 * HOUR, activeWindowMs: HOUR / 2 })).toBe(
+      "monitoring",
+    );
+    const active = { ...base, status: "active" as const, activated: true, activeSince: NOW - 5 * HOUR };
+    const quiet = { ...active, lastGoodScoreAt: NOW - 2 * HOUR };
+    expect(nextStatus({ ...quiet, activeWindowMs: HOUR, monitoringWindowMs: 10 * HOUR })).toBe("archived");
+    expect(nextStatus({ ...quiet, activeWindowMs: 3 * HOUR, monitoringWindowMs: HOUR / 2 })).toBe("active");
+  });
 });

@@ -30,21 +30,27 @@ end
 return due
 `;
 
+export const REGISTER_FIELDS = 5;
+
 /**
  * KEYS: registry, due:cold, score:all, score:monitoring, updated:all, updated:monitoring.
- * ARGV: root, now, then (mint, name, symbol, createdAt) per token. Returns 1/0 per token (added or existed).
+ * ARGV: root, now, honourDeletes ('1': a mint an operator deleted recently is refused), then
+ * REGISTER_FIELDS per token: mint, name, symbol, createdAt, source. Returns per token 1 (added),
+ * 0 (existed) or 2 (deleted recently).
  */
 export const REGISTER = `
-local root, now = ARGV[1], ARGV[2]
+local root, now, honourDeletes = ARGV[1], ARGV[2], ARGV[3] == '1'
 local out = {}
-for i = 3, #ARGV, 4 do
-  local mint, name, symbol, createdAt = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
+for i = 4, #ARGV, ${REGISTER_FIELDS} do
+  local mint, name, symbol, createdAt, source = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
   local tok = ${luaKey("token", "root", "mint")}
   if redis.call('EXISTS', tok) == 1 then
     out[#out+1] = 0
+  elseif honourDeletes and redis.call('EXISTS', ${luaKey("deleted", "root", "mint")}) == 1 then
+    out[#out+1] = 2
   else
     redis.call('HSET', tok, 'mint', mint, 'name', name, 'symbol', symbol, 'status', 'monitoring',
-      'createdAt', createdAt, 'registeredAt', now, 'lastUpdatedAt', now, 'fetchedAt', 0)
+      'createdAt', createdAt, 'registeredAt', now, 'lastUpdatedAt', now, 'fetchedAt', 0, 'source', source)
     redis.call('ZADD', KEYS[1], createdAt, mint)
     redis.call('ZADD', KEYS[2], now, mint)
     redis.call('ZADD', KEYS[3], '-inf', mint)

@@ -3,6 +3,7 @@ import {
   LANE_STATUS,
   TOKEN_STATUSES,
   redisKeys,
+  type TokenSource,
   type Lane,
   type RedisKeys,
   type TokenStatus,
@@ -44,6 +45,8 @@ function toRecord(h: Record<string, string>): TokenRecord | null {
     fetchedAt: numOrNull(h.fetchedAt),
     lastGoodScoreAt: numOrNull(h.lastGoodScoreAt),
     activeSince: numOrNull(h.activeSince),
+    // Tokens registered before sources were recorded came through the API.
+    source: h.source === "pumpportal" ? "pumpportal" : "api",
   };
 }
 
@@ -69,15 +72,30 @@ export class TokenStore {
     this.keys = redisKeys(prefix);
   }
 
-  /** Adds new tokens as `monitoring`, due now in the cold lane. Existing mints are left as they are. */
-  async register(tokens: readonly NewToken[], now: number): Promise<{ added: string[]; existing: string[] }> {
+  /**
+   * Adds new tokens as `monitoring`, due now in the cold lane. Existing mints are left as they are;
+   * with `honourDeletes` (discovery), so are mints an operator deleted within DELETED_HOLD_MS.
+   */
+  async register(
+    tokens: readonly NewToken[],
+    now: number,
+    opts: { source?: TokenSource; honourDeletes?: boolean } = {},
+  ): Promise<{ added: string[]; existing: string[]; deleted: string[] }> {
     const k = this.keys;
     const added: string[] = [];
     const existing: string[] = [];
+    const deleted: string[] = [];
+    const source = opts.source ?? "api";
     // Chunks keep one script call from holding Redis for long.
     for (let i = 0; i < tokens.length; i += 500) {
       const chunk = tokens.slice(i, i + 500);
-      const args = chunk.flatMap((t) => [t.mint, t.name ?? "", t.symbol ?? "", String(t.createdAt ?? now)]);
+      const args = chunk.flatMap((t) => [
+        t.mint,
+        t.name ?? "",
+        t.symbol ?? "",
+        String(t.createdAt ?? now),
+        source,
+      ]);
       const out = (await this.redis.eval(
         REGISTER,
         6,
@@ -89,17 +107,22 @@ export class TokenStore {
         k.byUpdated("monitoring"),
         k.root,
         String(now),
+        opts.honourDeletes ? "1" : "0",
         ...args,
       )) as number[];
-      chunk.forEach((t, j) => (out[j] === 1 ? added : existing).push(t.mint));
+      chunk.forEach((t, j) => (out[j] === 1 ? added : out[j] === 2 ? deleted : existing).push(t.mint));
     }
-    return { added, existing };
+    return { added, existing, deleted };
   }
 
-  /** Removes a token and everything stored about it. Returns false when it was not registered. */
-  async remove(mint: string): Promise<boolean> {
+  /**
+   * Removes a token and everything stored about it. Returns false when it was not registered.
+   * `holdMs` (an operator's delete) keeps discovery from registering it again for that long.
+   */
+  async remove(mint: string, opts: { holdMs?: number } = {}): Promise<boolean> {
     const k = this.keys;
     const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.history(mint));
+    if (opts.holdMs) tx.set(k.deleted(mint), "1", "PX", opts.holdMs);
     tx.zrem(k.registry, mint).zrem(k.due("hot"), mint).zrem(k.due("cold"), mint);
     for (const s of [...TOKEN_STATUSES, "all"] as const)
       tx.zrem(k.byScore(s), mint).zrem(k.byUpdated(s), mint);
@@ -135,6 +158,23 @@ export class TokenStore {
   /** Tokens of a lane due at or before `now` (not yet claimed). */
   async countDue(lane: Lane, now: number): Promise<number> {
     return this.redis.zcount(this.keys.due(lane), "-inf", now);
+  }
+
+  /**
+   * Deletes up to `max` archived tokens whose archiving (their last fetch) is older than `before`,
+   * with their snapshot, history and indexes. Returns the mints deleted.
+   */
+  async purgeArchived(before: number, max: number): Promise<string[]> {
+    const mints = await this.redis.zrangebyscore(
+      this.keys.byUpdated("archived"),
+      "-inf",
+      before,
+      "LIMIT",
+      0,
+      max,
+    );
+    for (const mint of mints) await this.remove(mint);
+    return mints;
   }
 
   /** Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch). */

@@ -1,5 +1,5 @@
 import type { Components, ScoreBand, TokenMetrics } from "@moonfleet/scoring";
-import type { Lane, TokenStatus } from "@moonfleet/domain";
+import type { Lane, TokenSource, TokenStatus } from "@moonfleet/domain";
 
 /** A registered token as the registry holds it. Times are epoch ms; null when not yet known. */
 export interface TokenRecord {
@@ -13,6 +13,8 @@ export interface TokenRecord {
   readonly fetchedAt: number | null;
   readonly lastGoodScoreAt: number | null;
   readonly activeSince: number | null;
+  /** Where the token came from. */
+  readonly source: TokenSource;
 }
 
 export interface NewToken {

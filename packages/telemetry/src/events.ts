@@ -18,6 +18,10 @@ export const EVENTS = {
   loadLevel: "load_level",
   tokensRegistered: "tokens_registered",
   statusChange: "status_change",
+  discoveryConnected: "discovery_connected",
+  discoveryDisconnected: "discovery_disconnected",
+  discoveryMessage: "discovery_message",
+  registryPurge: "registry_purge",
   startup: "startup",
   shutdown: "shutdown",
 } as const;

@@ -26,11 +26,16 @@ export function createLogger(app: string, level: LevelWithSilent = "info"): Logg
   });
 }
 
-/** A URL safe to log: the password (and user) of a Redis or upstream URL is replaced. */
+/** Query parameters that carry credentials (PumpPortal's `api-key`, tokens, passwords). */
+const SECRET_PARAM = /key|token|secret|pass/i;
+
+/** A URL safe to log: the password of a Redis or upstream URL and credential parameters are replaced. */
 export function safeUrl(raw: string): string {
   try {
     const u = new URL(raw);
     if (u.password) u.password = "redacted";
+    for (const name of [...u.searchParams.keys()])
+      if (SECRET_PARAM.test(name)) u.searchParams.set(name, "redacted");
     return u.toString();
   } catch {
     return "[invalid url]";
