@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Config } from "@moonfleet/config";
-import { LANES } from "@moonfleet/queues";
+import { LANES, keyRoot } from "@moonfleet/queues";
 import { liveWorkers, type TokenStore, type WorkerHeartbeat } from "@moonfleet/store";
 import type { RateBudget } from "@moonfleet/upstream";
 
@@ -25,6 +25,19 @@ export interface Alert {
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const heartbeatTtlMs = (c: Config) => Math.max(5_000, c.controllerIntervalMs * 5);
+
+/**
+ * The producer's heartbeat is its leader lock: the leader renews it (PX, 5 producer ticks and at
+ * least 5 s) on every tick, so the key is gone soon after the leader stops ticking (hung,
+ * SIGSTOPped, dead) and no other producer has taken over. The name is the one apps/producer uses.
+ */
+export const producerLeaderKey = (prefix: string) => `${keyRoot(prefix)}:producer:leader`;
+
+/** Whether a producer leads (its lock is live), and for how much longer the lock holds. */
+export async function readProducer(redis: FleetDeps["redis"], prefix: string) {
+  const ttlMs = await redis.pttl(producerLeaderKey(prefix));
+  return { leading: ttlMs > 0 || ttlMs === -1, lockTtlMs: ttlMs > 0 ? ttlMs : null };
+}
 
 /** Everything the health endpoints, /metrics and the dashboard show, read in one pass. */
 export async function readFleet(deps: FleetDeps) {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { loadConfigOrExit } from "@moonfleet/config";
+import { safeUrl } from "@moonfleet/telemetry";
 import { Supervisor } from "./children.js";
 import { freePort } from "./free-port.js";
 import { RedisServerMissingError, startRedisServer, type RedisServer } from "./redis-server.js";
@@ -73,7 +74,7 @@ try {
     redis = await startRedisServer({ dir: join(dataDir, "redis"), appendOnly: true, detached: true });
     writeFileSync(pidFile, String(redis.process.pid));
     redisUrl = redis.url;
-    say(`started redis-server on ${redisUrl} (data in .moonfleet/redis, AOF on)`);
+    say(`started redis-server on ${safeUrl(redisUrl)} (data in .moonfleet/redis, AOF on)`);
   }
 
   let upstreamUrl = config.upstreamUrl;
@@ -126,7 +127,7 @@ try {
     `  queues        ${api}/admin/queues   (Bull Board: user ${config.adminUser}, password = the admin token)`,
   );
   say(`  readiness     ${api}/readyz`);
-  say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
+  say(`  upstream      ${safeUrl(upstreamUrl)}${simulatorUrl ? " (simulator)" : ""}`);
   say(`  processes     api, producer, ${config.workerProcesses} workers`);
   if (!config.adminToken)
     say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);

@@ -20,6 +20,8 @@ export const EVENTS = {
   statusChange: "status_change",
   startup: "startup",
   shutdown: "shutdown",
+  connectionLimit: "connection_limit",
+  redisUnavailable: "redis_unavailable",
 } as const;
 
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];

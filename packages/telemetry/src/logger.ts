@@ -12,6 +12,8 @@ export const REDACT_PATHS = [
   "headers.authorization",
   "redisUrl",
   "*.redisUrl",
+  "upstreamUrl",
+  "*.upstreamUrl",
   "password",
   "*.password",
 ];
@@ -26,7 +28,7 @@ export function createLogger(app: string, level: LevelWithSilent = "info"): Logg
   });
 }
 
-/** A URL safe to log: the password (and user) of a Redis or upstream URL is replaced. */
+/** A URL safe to log or print: the password of a Redis or upstream URL is replaced. */
 export function safeUrl(raw: string): string {
   try {
     const u = new URL(raw);
