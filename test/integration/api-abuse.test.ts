@@ -356,7 +356,7 @@ describe("error answers carry no stack trace", () => {
     const redis = testRedis("api-abuse-errors");
     redises.push(redis);
     api = await startApi(redis);
-    // An api whose Redis is gone: the one way to reach the last-resort 500 handler.
+    // An api whose Redis is gone for good.
     const gone = createRedis(`redis://127.0.0.1:${await freePort()}`, { name: "api-abuse-dead" });
     gone.disconnect(); // closed for good: every command fails at once instead of retrying
     dead = await startApi(gone);
@@ -414,7 +414,8 @@ describe("error answers carry no stack trace", () => {
     expect(errorOf(r)).toEqual(expect.any(String));
   });
 
-  it("an internal error (Redis unreachable) answers 500 'internal error', nothing more", async () => {
+  // Issue 20 item 12: Redis away is not an internal error but a quick 503 that says so.
+  it("Redis unreachable answers 503 'Redis is unavailable', nothing more", async () => {
     for (const [path, init] of [
       ["/tokens", {}],
       [`/tokens/${demoMints(1, "abuse-dead")[0]}`, {}],
@@ -428,8 +429,8 @@ describe("error answers carry no stack trace", () => {
       ],
     ] as const) {
       const r = await call(dead, path, init);
-      expect(r.status, path).toBe(500);
-      expect(r.json).toEqual({ error: "internal error" });
+      expect(r.status, path).toBe(503);
+      expect(r.json).toEqual({ error: "Redis is unavailable: try again shortly" });
     }
   });
 });

@@ -1,5 +1,6 @@
 import express from "express";
 import type { LiveConfig } from "@moonfleet/config";
+import { redisKeys } from "@moonfleet/domain";
 import type { Redis } from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
 import type { Logger } from "@moonfleet/telemetry";
@@ -12,6 +13,8 @@ import { openFleetParts } from "./fleet-parts.js";
 import { healthRouter } from "./health-routes.js";
 import { metricsRouter } from "./metrics-route.js";
 import { probesRouter } from "./probes.js";
+import { redisErrors, requireRedis, watchRedis } from "./redis-guard.js";
+import { securityHeaders } from "./security-headers.js";
 import { tokensRouter } from "./tokens-routes.js";
 
 export interface ApiDeps {
@@ -30,7 +33,12 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   const admin = requireAdmin(deps.live.config.adminToken);
-  app.use(probesRouter(deps.redis, deps.stopping ?? (() => false)));
+  app.use(securityHeaders);
+  // Redis away: a quick 503 on the routes that need it, instead of a 500 after ioredis's retries.
+  const link = watchRedis(deps.redis);
+  const probeKey = redisKeys(deps.live.config.redisKeyPrefix).readyzProbe;
+  app.use(probesRouter(deps.redis, deps.stopping ?? (() => false), link, probeKey));
+  app.use(["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system"], requireRedis(link));
   app.use(
     tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
   );
@@ -45,7 +53,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     config: () => deps.live.config,
     ...(deps.now ? { now: deps.now } : {}),
   };
-  app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false) }));
+  app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false), link }));
   app.use(metricsRouter(fleet));
   app.use(dashboardRouter());
   const { config } = deps.live;
@@ -57,6 +65,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   app.use("/admin/queues", board.router);
   app.use(notFound);
+  app.use(redisErrors);
   app.use(
     errorHandler((err) =>
       deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed"),

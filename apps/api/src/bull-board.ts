@@ -3,7 +3,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
-import { Router, type RequestHandler } from "express";
+import { Router, type Express, type Request, type RequestHandler } from "express";
 
 type ServerAdapter = Parameters<typeof createBullBoard>[0]["serverAdapter"];
 
@@ -33,7 +33,47 @@ export function createBullBoardRouter(opts: BullBoardOptions): BullBoard {
     serverAdapter: serverAdapter as unknown as ServerAdapter,
     options: { uiConfig: { boardTitle: "moonfleet queues" } },
   });
+  // The adapter's own Express app would announce itself (X-Powered-By) on every board answer.
+  const board = serverAdapter.getRouter() as Express;
+  board.disable("x-powered-by");
   const router = Router();
-  router.use(opts.guard, serverAdapter.getRouter() as RequestHandler);
+  router.use(opts.guard, sameOriginJsonOnly, board);
   return { router };
 }
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function crossSite(req: Request): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // "null" (a sandboxed frame, a file) or garbage
+  }
+}
+
+const hasBody = (req: Request) =>
+  req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+
+/**
+ * Board actions come from the board's own page, as JSON or with no body. A browser sends Basic
+ * credentials with any request to this host, so a cross-site form (form-encoded or text/plain,
+ * which need no CORS preflight) could otherwise add or remove jobs: those are refused, as is any
+ * action whose Origin is another site.
+ */
+export const sameOriginJsonOnly: RequestHandler = (req, res, next) => {
+  if (SAFE_METHODS.has(req.method)) return next();
+  if (crossSite(req))
+    return void res
+      .status(403)
+      .json({ error: "cross-site request refused: board actions come from the board" });
+  const typed = req.headers["content-type"] !== undefined;
+  if ((typed && !req.is("application/json")) || (!typed && hasBody(req)))
+    return void res
+      .status(415)
+      .json({ error: "board actions take JSON bodies only (Content-Type: application/json)" });
+  next();
+};

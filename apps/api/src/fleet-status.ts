@@ -1,4 +1,11 @@
-import { heartbeatTtlMs, LANE_STATUS, LANES, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
+import {
+  heartbeatTtlMs,
+  LANE_STATUS,
+  LANES,
+  redisKeys,
+  type Lane,
+  type WorkerHeartbeat,
+} from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import type { Config } from "@moonfleet/config";
 import { liveWorkers, type TokenStore } from "@moonfleet/store";
@@ -22,6 +29,17 @@ export interface Alert {
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * The producer's heartbeat is its leader lock: the leader renews it (PX, 5 producer ticks and at
+ * least 5 s) on every tick, so the key is gone soon after the leader stops ticking (hung,
+ * SIGSTOPped, dead) and no other producer has taken over. Whether a producer leads (its lock is
+ * live), and for how much longer the lock holds.
+ */
+export async function readProducer(redis: FleetDeps["redis"], prefix: string) {
+  const ttlMs = await redis.pttl(redisKeys(prefix).producerLeader);
+  return { leading: ttlMs > 0 || ttlMs === -1, lockTtlMs: ttlMs > 0 ? ttlMs : null };
+}
 
 /** Everything the health endpoints, /metrics and the dashboard show, read in one pass. */
 export async function readFleet(deps: FleetDeps) {

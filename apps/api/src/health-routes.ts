@@ -2,9 +2,43 @@ import { LANES, type Readings } from "@moonfleet/domain";
 import { Router } from "express";
 import type { Sampler } from "@moonfleet/adaptive";
 import type { Redis } from "@moonfleet/queues";
-import { overallStatus, readFleet, type Fleet, type FleetDeps } from "./fleet-status.js";
+import { overallStatus, readFleet, readProducer, type Fleet, type FleetDeps } from "./fleet-status.js";
+import { withDeadline, type RedisLink } from "./redis-guard.js";
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** /health answers within about a second whatever Redis does: a ping, then one bounded read. */
+const HEALTH_PING_DEADLINE_MS = 300;
+const HEALTH_READ_DEADLINE_MS = 600;
+/** /health/scheduler and /health/system: a 503 rather than a request that hangs with Redis. */
+const FLEET_READ_DEADLINE_MS = 3_000;
+/** Hot staleness p95 beyond this many TTLs fails /health (beyond one TTL it warns). */
+export const STALENESS_FAIL_TTLS = 3;
+
+type Status = "pass" | "warn" | "fail";
+const worst = (xs: readonly Status[]): Status =>
+  xs.includes("fail") ? "fail" : xs.includes("warn") ? "warn" : "pass";
+
+/** The verdict of each /health check from the fleet's figures: a pure function. */
+export function healthVerdicts(
+  f: Fleet,
+  producerLeading: boolean,
+): Record<"workers" | "producer" | "breaker" | "queues" | "freshness", Status> {
+  const hot = f.lanes.hot.staleness;
+  return {
+    workers: f.workers.length === 0 ? "fail" : "pass",
+    producer: producerLeading ? "pass" : "fail",
+    breaker:
+      f.upstream.breaker.open === 0 ? "pass" : f.upstream.breaker.open === f.workers.length ? "fail" : "warn",
+    queues: LANES.some((l) => f.lanes[l].failedJobsLastHour > 0) ? "warn" : "pass",
+    freshness:
+      hot.p95 === null || hot.p95 <= hot.ttlSeconds
+        ? "pass"
+        : hot.p95 > STALENESS_FAIL_TTLS * hot.ttlSeconds
+          ? "fail"
+          : "warn",
+  };
+}
 
 /** GET /health/scheduler: throughput, freshness, upstream and every worker's controller state. */
 export function schedulerView(f: Fleet) {
@@ -71,15 +105,17 @@ function resources(r: Partial<Readings>) {
   };
 }
 
-export function healthRouter(deps: FleetDeps & { sampler: Sampler; redis: Redis; stopping: () => boolean }) {
+export function healthRouter(
+  deps: FleetDeps & { sampler: Sampler; redis: Redis; stopping: () => boolean; link: RedisLink },
+) {
   const r = Router();
 
   r.get("/health/scheduler", async (_req, res) => {
-    res.json(schedulerView(await readFleet(deps)));
+    res.json(schedulerView(await withDeadline(readFleet(deps), FLEET_READ_DEADLINE_MS)));
   });
 
   r.get("/health/system", async (_req, res) => {
-    const f = await readFleet(deps);
+    const f = await withDeadline(readFleet(deps), FLEET_READ_DEADLINE_MS);
     const api = await deps.sampler.sample();
     res.json({
       generatedAt: new Date(f.now).toISOString(),
@@ -101,43 +137,51 @@ export function healthRouter(deps: FleetDeps & { sampler: Sampler; redis: Redis;
   r.get("/health", async (_req, res) => {
     const time = new Date().toISOString();
     const started = performance.now();
-    let redisOk = true;
-    try {
-      await deps.redis.ping();
-    } catch {
-      redisOk = false;
-    }
+    // Every Redis read here has a short deadline, so with Redis away the answer is a quick 503.
+    let redisOk = !deps.link.down;
+    if (redisOk)
+      redisOk = await withDeadline(deps.redis.ping(), HEALTH_PING_DEADLINE_MS).then(
+        () => true,
+        () => false,
+      );
     const pingMs = round(performance.now() - started, 2);
-    const checks: Record<string, Array<Record<string, unknown>>> = {
-      "redis:responseTime": [
-        {
-          componentType: "datastore",
-          observedValue: pingMs,
-          observedUnit: "ms",
-          status: redisOk ? "pass" : "fail",
-          time,
-        },
-      ],
-    };
-    let status: "pass" | "warn" | "fail" = redisOk && !deps.stopping() ? "pass" : "fail";
-    if (redisOk) {
-      const f = await readFleet(deps);
-      const worst = (xs: Array<"pass" | "warn" | "fail">) =>
-        xs.includes("fail") ? "fail" : xs.includes("warn") ? "warn" : "pass";
-      const workersStatus = f.workers.length === 0 ? "fail" : "pass";
-      const breakerStatus =
-        f.upstream.breaker.open === 0
-          ? "pass"
-          : f.upstream.breaker.open === f.workers.length
-            ? "fail"
-            : "warn";
-      const queueStatus = LANES.some((l) => f.lanes[l].failedJobsLastHour > 0) ? "warn" : "pass";
-      const freshStatus =
-        f.lanes.hot.staleness.p95 !== null && f.lanes.hot.staleness.p95 > f.lanes.hot.staleness.ttlSeconds
-          ? "warn"
-          : "pass";
+    const checks: Record<string, Array<Record<string, unknown>>> = {};
+    const redisCheck = (ok: boolean) => [
+      {
+        componentType: "datastore",
+        observedValue: pingMs,
+        observedUnit: "ms",
+        status: ok ? "pass" : "fail",
+        time,
+      },
+    ];
+    checks["redis:responseTime"] = redisCheck(redisOk);
+    let status: Status = redisOk && !deps.stopping() ? "pass" : "fail";
+    const read = redisOk
+      ? await withDeadline(
+          Promise.all([readFleet(deps), readProducer(deps.redis, deps.config().redisKeyPrefix)]),
+          HEALTH_READ_DEADLINE_MS,
+        ).catch(() => null)
+      : null;
+    if (redisOk && !read) {
+      checks["redis:responseTime"] = redisCheck(false);
+      status = "fail";
+    }
+    if (read) {
+      const [f, producer] = read;
+      const v = healthVerdicts(f, producer.leading);
       checks["workers:count"] = [
-        { componentType: "component", observedValue: f.workers.length, status: workersStatus, time },
+        { componentType: "component", observedValue: f.workers.length, status: v.workers, time },
+      ];
+      checks["producer:heartbeat"] = [
+        {
+          componentType: "component",
+          observedValue: producer.lockTtlMs,
+          observedUnit: "ms",
+          status: v.producer,
+          time,
+          ...(producer.leading ? {} : { output: "no producer leads: its leader lock (heartbeat) expired" }),
+        },
       ];
       checks["queues:waiting"] = LANES.map((l) => ({
         componentId: l,
@@ -151,7 +195,7 @@ export function healthRouter(deps: FleetDeps & { sampler: Sampler; redis: Redis;
           componentType: "component",
           observedValue: f.upstream.breaker.open,
           observedUnit: "open breakers",
-          status: breakerStatus,
+          status: v.breaker,
           time,
         },
       ];
@@ -160,11 +204,11 @@ export function healthRouter(deps: FleetDeps & { sampler: Sampler; redis: Redis;
           componentType: "component",
           observedValue: f.lanes.hot.staleness.p95,
           observedUnit: "s",
-          status: freshStatus,
+          status: v.freshness,
           time,
         },
       ];
-      status = worst([status, workersStatus, breakerStatus, queueStatus, freshStatus]);
+      status = worst([status, v.workers, v.producer, v.breaker, v.queues, v.freshness]);
     }
     res
       .status(status === "fail" ? 503 : 200)

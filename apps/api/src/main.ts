@@ -5,6 +5,7 @@ import { onShutdown, runLoop } from "@moonfleet/runtime";
 import { TokenStore } from "@moonfleet/store";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { createApiApp } from "./app.js";
+import { createApiServer } from "./server-limits.js";
 
 const resolved = resolveConfigOrExit("api");
 const { config } = resolved;
@@ -32,7 +33,8 @@ const app = createApiApp({
   stopping: () => stopping,
   onClose: (c) => closers.push(c),
 });
-const server = app.listen(config.apiPort, config.apiHost);
+const server = createApiServer(app, { maxConnections: config.apiMaxConnections, logger });
+server.listen(config.apiPort, config.apiHost);
 await once(server, "listening");
 if (!config.adminToken) logger.warn("ADMIN_TOKEN is not set: admin endpoints refuse every request");
 logger.info(

@@ -74,7 +74,7 @@ try {
     redis = await startRedisServer({ dir: join(dataDir, "redis"), appendOnly: true, detached: true });
     writeFileSync(pidFile, String(redis.process.pid));
     redisUrl = redis.url;
-    say(`started redis-server on ${redisUrl} (data in .moonfleet/redis, AOF on)`);
+    say(`started redis-server on ${safeUrl(redisUrl)} (data in .moonfleet/redis, AOF on)`);
   }
 
   let upstreamUrl = config.upstreamUrl;
@@ -132,7 +132,7 @@ try {
     `  queues        ${api}/admin/queues   (Bull Board: user ${config.adminUser}, password = the admin token)`,
   );
   say(`  readiness     ${api}/readyz`);
-  say(`  upstream      ${upstreamUrl}${simulatorUrl ? " (simulator)" : ""}`);
+  say(`  upstream      ${safeUrl(upstreamUrl)}${simulatorUrl ? " (simulator)" : ""}`);
   say(`  discovery     ${describeDiscovery(discoveryUrl, !config.discoveryUrl)}`);
   say(
     `  processes     api, producer, ${discoveryUrl === "off" ? "" : "discovery, "}${config.workerProcesses} workers`,

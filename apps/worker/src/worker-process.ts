@@ -1,7 +1,7 @@
 import { type BreakerState, keyRoot, type Lane, LANES } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { Worker } from "bullmq";
+import { DelayedError, Worker } from "bullmq";
 import { LiveConfig, type ResolvedConfig } from "@moonfleet/config";
 import {
   QUEUE_NAMES,
@@ -14,7 +14,7 @@ import {
 } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { TokenStore, removeHeartbeat } from "@moonfleet/store";
-import { EVENTS, createWorkerMetrics, type Logger } from "@moonfleet/telemetry";
+import { EVENTS, LogThrottle, createWorkerMetrics, type Logger } from "@moonfleet/telemetry";
 import {
   CircuitBreaker,
   RateBudget,
@@ -27,6 +27,13 @@ import { createBatchProcessor, fetchMode } from "./batch-processor.js";
 import { createController, laneSettings } from "./controller-loop.js";
 import { LaneController } from "./lane-controller.js";
 import { WorkerStats } from "./worker-stats.js";
+
+/** Redis refuses writes: maxmemory reached with the noeviction policy. */
+const isRedisOutOfMemory = (err: unknown): boolean => err instanceof Error && /^OOM\b/.test(err.message);
+/** A batch that met a Redis out of memory waits this long (and keeps its attempts) before it runs again. */
+export const OOM_RETRY_DELAY_MS = 5_000;
+/** Repeated worker, job and controller errors: one line per kind per interval, with a count. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
 
 export interface WorkerProcessOptions {
   readonly resolved: ResolvedConfig;
@@ -124,6 +131,25 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     now,
   });
 
+  // Redis at maxmemory makes every write fail many times a second: one line per kind of error per
+  // interval, carrying how many like it were held back, instead of a line per failure.
+  type Held = { fields: Record<string, unknown>; msg: string; level: "warn" | "error" };
+  const throttle = new LogThrottle<Held>(ERROR_LOG_INTERVAL_MS, now);
+  function logError(
+    key: string,
+    fields: Record<string, unknown>,
+    msg: string,
+    level: Held["level"] = "error",
+  ) {
+    const repeated = throttle.admit(key, { fields, msg, level });
+    if (repeated === null) return;
+    logger[level]({ ...fields, ...(repeated > 0 ? { repeated } : {}) }, msg);
+  }
+  function flushHeldErrors(): void {
+    for (const { held, last } of throttle.drain())
+      logger[last.level]({ ...last.fields, repeated: held }, `${last.msg} (repeated)`);
+  }
+
   const processBatch = createBatchProcessor({
     config: () => live.config,
     store,
@@ -132,7 +158,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     fallbackWanted,
     onFailure: (lane, mints, err) => {
       const event = err instanceof UpstreamTimeoutError ? EVENTS.timeout : EVENTS.apiCall;
-      logger.warn({ event, lane, mints, err: err.message, kind: err.name }, "upstream call failed");
+      const fields = { event, lane, mints, err: err.message, kind: err.name };
+      // The fleet's budget lives in Redis: out of memory, every call fails alike, many a second.
+      if (isRedisOutOfMemory(err)) logError(`call_oom:${lane}`, fields, "upstream call failed", "warn");
+      else logger.warn(fields, "upstream call failed");
     },
   });
 
@@ -141,11 +170,23 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(
       QUEUE_NAMES[lane],
-      async (job) => {
+      async (job, token) => {
         const data = batchJobSchema.parse(job.data);
         lanes[lane].active++;
         try {
-          const result = await processBatch(data);
+          const result = await processBatch(data).catch(async (err: unknown) => {
+            // Out of memory is Redis's state, not the batch's fault: the job waits and keeps its
+            // attempts instead of failing for good. Moving it is allowed then (the move frees its lock first).
+            if (!isRedisOutOfMemory(err) || !token) throw err;
+            await job.moveToDelayed(now() + OOM_RETRY_DELAY_MS, token);
+            logError(
+              `job_delayed_oom:${lane}`,
+              { event: EVENTS.apiCall, lane, delayMs: OOM_RETRY_DELAY_MS },
+              "job delayed: Redis is out of memory",
+              "warn",
+            );
+            throw new DelayedError();
+          });
           stats.record(lane, result);
           lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
           metrics.jobs.observe({ lane }, result.durationMs / 1000);
@@ -196,8 +237,12 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         autorun: true,
       },
     );
-    worker.on("error", (err) => logger.error({ lane, err: err.message }, "worker error"));
-    worker.on("failed", (job, err) => logger.error({ lane, jobId: job?.id, err: err.message }, "job failed"));
+    worker.on("error", (err) =>
+      logError(`worker_error:${lane}:${err.message}`, { lane, err: err.message }, "worker error"),
+    );
+    worker.on("failed", (job, err) =>
+      logError(`job_failed:${lane}:${err.message}`, { lane, jobId: job?.id, err: err.message }, "job failed"),
+    );
     return worker;
   };
   const workers = { hot: make("hot"), cold: make("cold") };
@@ -218,7 +263,12 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   live.onChange(() => controller.clampNow());
 
   const onTickError = (err: unknown) =>
-    logger.warn({ event: EVENTS.concurrencyChange, err: String(err) }, "controller tick failed");
+    logError(
+      `controller:${String(err)}`,
+      { event: EVENTS.concurrencyChange, err: String(err) },
+      "controller tick failed",
+      "warn",
+    );
   const ready = live.start().then(() => controller.tick().catch(onTickError));
   const controlling = ready.then(() =>
     runLoop(() => controller.tick(), {
@@ -227,6 +277,11 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       onError: onTickError,
     }),
   );
+
+  const flushing = runLoop(() => flushHeldErrors(), {
+    intervalMs: ERROR_LOG_INTERVAL_MS,
+    signal: background.signal,
+  });
 
   const summary = runLoop(
     () => {
@@ -278,7 +333,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       await closing;
       clearTimeout(timer);
       background.abort();
-      await Promise.all([summary, controlling]);
+      await Promise.all([summary, controlling, flushing]);
+      flushHeldErrors();
       controller.close();
       await removeHeartbeat(redis, prefix, id).catch(() => undefined);
       await Promise.all(LANES.map((l) => queues[l].close()));

@@ -146,6 +146,12 @@ export const SETTINGS = [
   spec("API_PORT", int(0, 65_535), "8000", "port of the HTTP API and dashboard"),
   spec("API_HOST", text, "0.0.0.0", "address the API listens on"),
   spec(
+    "API_MAX_CONNECTIONS",
+    int(16, 1_000_000),
+    "10000",
+    "most open API connections (under the open-file limit); past 90% the oldest idle ones close",
+  ),
+  spec(
     "ADMIN_TOKEN",
     plain(z.string().min(16, { error: "expected at least 16 characters" })),
     undefined,

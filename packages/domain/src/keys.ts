@@ -53,6 +53,8 @@ export const KEY_SEGMENTS = {
   configVersion: "config:version",
   /** pub/sub channel: an override changed */
   configChannel: "config:changed",
+  /** string: the api's readiness probe writes nothing here (a write test that fails under OOM) */
+  readyzProbe: "readyz:probe",
   /** BullMQ's own keys (its `prefix` option) */
   queues: "q",
 } as const;
@@ -83,6 +85,7 @@ export function redisKeys(prefix: string) {
     configOverrides: k("configOverrides"),
     configVersion: k("configVersion"),
     configChannel: k("configChannel"),
+    readyzProbe: k("readyzProbe"),
     /** BullMQ's `prefix` option for the lane queues. */
     queues: k("queues"),
   };

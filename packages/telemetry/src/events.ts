@@ -24,6 +24,8 @@ export const EVENTS = {
   registryPurge: "registry_purge",
   startup: "startup",
   shutdown: "shutdown",
+  connectionLimit: "connection_limit",
+  redisUnavailable: "redis_unavailable",
 } as const;
 
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];

@@ -12,6 +12,8 @@ export const REDACT_PATHS = [
   "headers.authorization",
   "redisUrl",
   "*.redisUrl",
+  "upstreamUrl",
+  "*.upstreamUrl",
   "password",
   "*.password",
 ];
@@ -29,7 +31,7 @@ export function createLogger(app: string, level: LevelWithSilent = "info"): Logg
 /** Query parameters that carry credentials (PumpPortal's `api-key`, tokens, passwords). */
 const SECRET_PARAM = /key|token|secret|pass/i;
 
-/** A URL safe to log: the password of a Redis or upstream URL and credential parameters are replaced. */
+/** A URL safe to log or print: the password of a Redis or upstream URL and credential parameters are replaced. */
 export function safeUrl(raw: string): string {
   try {
     const u = new URL(raw);
