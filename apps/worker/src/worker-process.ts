@@ -32,6 +32,9 @@ import { WorkerStats } from "./worker-stats.js";
 
 type Lane = "hot" | "cold";
 
+/** Longest a queue holds its jobs for an upstream "not now" before a job asks the budget again. */
+export const NOT_NOW_RECHECK_MS = 5_000;
+
 export interface WorkerProcessOptions {
   readonly resolved: ResolvedConfig;
   readonly redisUrl: string;
@@ -86,6 +89,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
 
   // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
   const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
+  const fallbackBudget = RateBudget.forFallbacks(redis, keyRoot(prefix), () => live.config);
   const breaker = new CircuitBreaker(
     () => {
       const c = live.config;
@@ -105,6 +109,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   );
   const metrics = createWorkerMetrics(id);
   const fallbackWanted = new Set<string>();
+  const hadPairs = new Set<string>();
   const gateway = createPairsGateway({
     client: upstream,
     budget,
@@ -117,6 +122,24 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     timeoutFor: (lane) => lanes[lane].timeout,
     signal: inflight.signal,
     wantsFallback: (mint) => fallbackWanted.has(mint),
+    hadPairs: (mint) => hadPairs.has(mint),
+    fallbackBudget,
+    onPairsRejected: (lane, kind, rejected) =>
+      logger.warn(
+        {
+          event: EVENTS.apiCall,
+          lane,
+          kind,
+          rejectedPairs: rejected.length,
+          pairs: rejected.slice(0, 10).map((r) => ({ mint: r.mint, field: r.field, error: r.message })),
+        },
+        "upstream pairs failed validation: dropped",
+      ),
+    onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
+      logger.warn(
+        { event: EVENTS.apiCall, lane, retryAfterMs, pausedForMs },
+        "upstream Retry-After over UPSTREAM_MAX_PAUSE_MS: pause capped",
+      ),
     onCall: (lane, ms, outcome) => {
       lanes[lane].recordCall(ms, outcome);
       metrics.upstream.observe({ lane, outcome }, ms / 1000);
@@ -134,6 +157,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     gateway,
     now,
     fallbackWanted,
+    hadPairs,
     onFailure: (lane, mints, err) => {
       const event = err instanceof UpstreamTimeoutError ? EVENTS.timeout : EVENTS.apiCall;
       logger.warn({ event, lane, mints, err: err.message, kind: err.name }, "upstream call failed");
@@ -158,8 +182,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
           metrics.tokens.inc({ lane, outcome: "skipped" }, result.skipped);
           if (result.delayMs !== null) {
             // BullMQ's rate limit: the queue (both after a 429) stops handing out jobs fleet-wide,
-            // and this job goes back to wait with its attempts intact.
-            const delay = Math.max(100, Math.min(result.delayMs, 60_000));
+            // and this job goes back to wait with its attempts intact. The budget itself enforces
+            // a pause, so the queue only holds for a recheck interval: a pause an admin clears
+            // (DELETE /admin/budget/pause) ends for the fleet within seconds, not a minute.
+            const delay = Math.max(100, Math.min(result.delayMs, NOT_NOW_RECHECK_MS));
             await Promise.all((result.rateLimited ? LANES : [lane]).map((l) => queues[l].rateLimit(delay)));
             logger.info(
               {
