@@ -234,7 +234,13 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       try {
         const deferred = await fallbackPermit();
         if (deferred) {
-          out.set(mint, { ok: false, error: deferred });
+          // A mint that had pairs keeps its last snapshot for now; one that had none (never
+          // scored) loses nothing by taking the empty answer as it is.
+          const hadNone = deps.hadPairs?.(mint) === false;
+          out.set(
+            mint,
+            hadNone ? { ok: true, value: { pairs: [], fetchedAt: at } } : { ok: false, error: deferred },
+          );
           continue;
         }
         const own = await call(lane, "fallback", async (o) => {
