@@ -69,7 +69,7 @@ export interface GatewayDeps {
 /** How many mints that had pairs must all come back empty before the answer counts as a fault. */
 export const EMPTY_ANSWER_FAULT_MINTS = 2;
 
-/** Pure: a batch answer that names none of its mints, though `expected` of them had pairs. */
+/** Pure: a batch answer that names none of its mints, though EMPTY_ANSWER_FAULT_MINTS or more of them had pairs. */
 export function isEmptyAnswerFault(
   mints: readonly string[],
   answer: PairsAnswer,
