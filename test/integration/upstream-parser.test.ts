@@ -6,12 +6,12 @@ import {
   MAX_RESPONSE_BYTES,
   UpstreamSchemaError,
   createUpstreamClient,
-  parsePairsBody,
+  parsePairsAnswer,
   type UpstreamClient,
 } from "@moonfleet/upstream";
 
 // The real client over loopback against a server that answers fast-check-generated bodies, with
-// and without Content-Length, in random chunks: the client gives pairs or an UpstreamSchemaError,
+// and without Content-Length, in random chunks: the client gives pairs (and the ones it dropped) or an UpstreamSchemaError,
 // the same outcome as parsing the whole text at once, and it never hangs on any of them.
 
 const MINT = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R";
@@ -65,14 +65,14 @@ afterAll(async () => {
   });
 });
 
-type Outcome = { pairs: unknown[] } | { error: string };
+type Outcome = { pairs: unknown[]; rejected: unknown[] } | { error: string };
 
 /** What the client makes of one answer; any error but UpstreamSchemaError fails the test. */
 async function fetchAnswer(a: Answer): Promise<Outcome> {
   next = a;
   const started = Date.now();
   try {
-    return { pairs: await client.fetchPairs([MINT], { timeoutMs: TIMEOUT_MS }) };
+    return { ...(await client.fetchPairs([MINT], { timeoutMs: TIMEOUT_MS })) };
   } catch (error) {
     expect(error, `after ${Date.now() - started} ms`).toBeInstanceOf(UpstreamSchemaError);
     expect((error as Error).name).toBe("UpstreamSchemaError");
@@ -84,7 +84,7 @@ async function fetchAnswer(a: Answer): Promise<Outcome> {
 /** The same text parsed at once, as the oracle for what the client must answer. */
 function expected(body: Buffer): Outcome {
   try {
-    return { pairs: parsePairsBody(body.toString("utf8")) };
+    return { ...parsePairsAnswer(body.toString("utf8")) };
   } catch (error) {
     return { error: (error as Error).message };
   }
@@ -166,7 +166,7 @@ describe("the upstream client on generated answers", () => {
         cuts: [0.3, 0.7],
         contentType: "application/json",
       });
-      expect(at).toEqual({ pairs: [] });
+      expect(at).toEqual({ pairs: [], rejected: [] });
       const over = await fetchAnswer({
         body: padded(MAX_RESPONSE_BYTES + 1),
         withLength,
@@ -184,6 +184,7 @@ describe("the upstream client on generated answers", () => {
         }),
       ).toEqual({
         pairs: [],
+        rejected: [],
       });
     },
   );

@@ -5,6 +5,7 @@ import type { Redis } from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
 import type { Logger } from "@moonfleet/telemetry";
 import { requireAdmin, requireAdminLogin } from "./admin-auth.js";
+import { budgetRouter } from "./budget-routes.js";
 import { createBullBoardRouter } from "./bull-board.js";
 import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
@@ -55,6 +56,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   };
   app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false), link }));
   app.use(metricsRouter(fleet));
+  app.use(budgetRouter({ ...fleet, admin, logger: deps.logger }));
   app.use(dashboardRouter());
   const { config } = deps.live;
   const board = createBullBoardRouter({

@@ -2,7 +2,12 @@ import { LEGACY, baseTimeoutMs, ttlMs, type Config } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
-import { delayOf, type PairsGateway, type UpstreamError } from "@moonfleet/upstream";
+import {
+  UpstreamPairsRejectedError,
+  delayOf,
+  type PairsGateway,
+  type UpstreamError,
+} from "@moonfleet/upstream";
 import { fetchBatch, type FetchMode } from "./fetch-pairs.js";
 
 const HOUR_MS = 3_600_000;
@@ -15,12 +20,25 @@ export interface ProcessorDeps {
   readonly now?: () => number;
   /** Mints whose empty batch answer gets a fallback call; the processor fills it per job. */
   readonly fallbackWanted?: Set<string>;
+  /** Mints that had pairs at their last fetch (an all-empty answer for several is a fault); filled per job. */
+  readonly hadPairs?: Set<string>;
+  readonly random?: () => number;
   /** Called once per distinct failure of a job, for logs. */
   readonly onFailure?: (lane: string, mints: number, err: UpstreamError) => void;
 }
 
 /** Retry a token whose call failed this soon, instead of waiting out its lease. */
 export const RETRY_DELAY_MS = 1_000;
+
+/**
+ * When a mint whose every pair failed validation is tried again: after as long as it has been
+ * stale (so the wait doubles with each failure), at least RETRY_DELAY_MS, at most `maxMs`, with
+ * jitter so that the mints of one bad call do not meet in one call again.
+ */
+export function rejectedRetryDelayMs(staleForMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(Math.max(RETRY_DELAY_MS, staleForMs), Math.max(RETRY_DELAY_MS, maxMs));
+  return Math.round(base * (0.75 + 0.5 * random()));
+}
 
 /** Legacy: one token per call, one call at a time; parallel off: 30 per call in turn; else merged. */
 export function fetchMode(config: Config): FetchMode {
@@ -82,6 +100,7 @@ export interface BatchOutcome extends BatchResult {
 /** Scores one batch job: load, fetch, evaluate, commit; failed tokens are due again soon. */
 export function createBatchProcessor(deps: ProcessorDeps) {
   const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
   const { store, gateway } = deps;
 
   return async function processBatch(job: BatchJob): Promise<BatchOutcome> {
@@ -99,12 +118,15 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     const fallback = live
       .filter((x) => !x.snapshot || x.snapshot.metrics.pairCount > 0)
       .map((x) => x.token.mint);
+    const hadPairs = live.filter((x) => (x.snapshot?.metrics.pairCount ?? 0) > 0).map((x) => x.token.mint);
     for (const m of fallback) deps.fallbackWanted?.add(m);
+    for (const m of hadPairs) deps.hadPairs?.add(m);
     let outcome;
     try {
       outcome = await fetchBatch(gateway, job.lane, mints, fetchMode(config));
     } finally {
       for (const m of fallback) deps.fallbackWanted?.delete(m);
+      for (const m of hadPairs) deps.hadPairs?.delete(m);
     }
 
     const updates: TokenUpdate[] = [];
@@ -124,9 +146,15 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       // A malformed answer keeps the last good snapshot and waits a normal TTL; others retry soon.
       const retrySoon: string[] = [];
       const retryLater: string[] = [];
+      const lastFetch = new Map(live.map((x) => [x.token.mint, x.snapshot?.fetchedAt ?? x.token.createdAt]));
+      const maxBackoffMs = 10 * ttlMs(config, job.lane);
       for (const [mint, err] of outcome.failed) {
         const d = delayOf(err);
-        if (d !== null) {
+        if (err instanceof UpstreamPairsRejectedError) {
+          // Only this mint's pairs are bad: it goes back on its own, away from its call's others.
+          const wait = rejectedRetryDelayMs(now() - (lastFetch.get(mint) ?? now()), maxBackoffMs, random);
+          await store.reschedule(job.lane, [mint], now() + wait);
+        } else if (d !== null) {
           delayMs = Math.max(delayMs ?? 0, d);
           rateLimited ||= err.name === "UpstreamRateLimitedError";
         } else (err.retryable ? retrySoon : retryLater).push(mint);

@@ -35,6 +35,9 @@ export const OOM_RETRY_DELAY_MS = 5_000;
 /** Repeated worker, job and controller errors: one line per kind per interval, with a count. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
+/** Longest a queue holds its jobs for an upstream "not now" before a job asks the budget again. */
+export const NOT_NOW_RECHECK_MS = 5_000;
+
 export interface WorkerProcessOptions {
   readonly resolved: ResolvedConfig;
   readonly redisUrl: string;
@@ -89,6 +92,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
 
   // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
   const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
+  const fallbackBudget = RateBudget.forFallbacks(redis, keyRoot(prefix), () => live.config);
   const breaker = new CircuitBreaker(
     () => {
       const c = live.config;
@@ -108,6 +112,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   );
   const metrics = createWorkerMetrics(id);
   const fallbackWanted = new Set<string>();
+  const hadPairs = new Set<string>();
   const gateway = createPairsGateway({
     client: upstream,
     budget,
@@ -120,6 +125,24 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     timeoutFor: (lane) => lanes[lane].timeout,
     signal: inflight.signal,
     wantsFallback: (mint) => fallbackWanted.has(mint),
+    hadPairs: (mint) => hadPairs.has(mint),
+    fallbackBudget,
+    onPairsRejected: (lane, kind, rejected) =>
+      logger.warn(
+        {
+          event: EVENTS.apiCall,
+          lane,
+          kind,
+          rejectedPairs: rejected.length,
+          pairs: rejected.slice(0, 10).map((r) => ({ mint: r.mint, field: r.field, error: r.message })),
+        },
+        "upstream pairs failed validation: dropped",
+      ),
+    onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
+      logger.warn(
+        { event: EVENTS.apiCall, lane, retryAfterMs, pausedForMs },
+        "upstream Retry-After over UPSTREAM_MAX_PAUSE_MS: pause capped",
+      ),
     onCall: (lane, ms, outcome) => {
       lanes[lane].recordCall(ms, outcome);
       metrics.upstream.observe({ lane, outcome }, ms / 1000);
@@ -156,6 +179,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     gateway,
     now,
     fallbackWanted,
+    hadPairs,
     onFailure: (lane, mints, err) => {
       const event = err instanceof UpstreamTimeoutError ? EVENTS.timeout : EVENTS.apiCall;
       const fields = { event, lane, mints, err: err.message, kind: err.name };
@@ -195,8 +219,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
           metrics.tokens.inc({ lane, outcome: "skipped" }, result.skipped);
           if (result.delayMs !== null) {
             // BullMQ's rate limit: the queue (both after a 429) stops handing out jobs fleet-wide,
-            // and this job goes back to wait with its attempts intact.
-            const delay = Math.max(100, Math.min(result.delayMs, 60_000));
+            // and this job goes back to wait with its attempts intact. The budget itself enforces
+            // a pause, so the queue only holds for a recheck interval: a pause an admin clears
+            // (DELETE /admin/budget/pause) ends for the fleet within seconds, not a minute.
+            const delay = Math.max(100, Math.min(result.delayMs, NOT_NOW_RECHECK_MS));
             await Promise.all((result.rateLimited ? LANES : [lane]).map((l) => queues[l].rateLimit(delay)));
             logger.info(
               {

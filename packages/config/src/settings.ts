@@ -238,6 +238,20 @@ export const SETTINGS = [
     live,
   ),
   spec(
+    "UPSTREAM_MAX_PAUSE_MS",
+    int(1_000, 3_600_000),
+    "120000",
+    "longest fleet-wide pause a 429 can set; a longer Retry-After is logged and cut to this, ms",
+    live,
+  ),
+  spec(
+    "UPSTREAM_FALLBACK_SHARE",
+    real(0, 1),
+    "0.1",
+    "share of UPSTREAM_RPM the fleet may spend on /token-pairs fallbacks (0: none)",
+    live,
+  ),
+  spec(
     "UPSTREAM_COALESCE_MS",
     int(0, 5_000),
     "200",

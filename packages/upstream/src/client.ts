@@ -1,6 +1,6 @@
 import { Pool } from "undici";
-import type { z } from "zod";
-import { pairsSchema, type Pair } from "@moonfleet/scoring";
+import { z } from "zod";
+import { pairSchema, type Pair } from "@moonfleet/scoring";
 import {
   UpstreamConnectionError,
   UpstreamError,
@@ -28,18 +28,47 @@ export interface CallOptions {
 }
 
 export interface UpstreamClient {
-  /** Pairs of up to 30 mints from `/tokens/v1/{chain}/{mints}`. */
-  fetchPairs(mints: readonly string[], opts: CallOptions): Promise<Pair[]>;
+  /** Pairs of up to 30 mints from `/tokens/v1/{chain}/{mints}`, with the pairs that did not parse. */
+  fetchPairs(mints: readonly string[], opts: CallOptions): Promise<PairsAnswer>;
   /** All pools of one mint from `/token-pairs/v1/{chain}/{mint}`. */
-  fetchTokenPairs(mint: string, opts: CallOptions): Promise<Pair[]>;
+  fetchTokenPairs(mint: string, opts: CallOptions): Promise<PairsAnswer>;
   close(): Promise<void>;
+}
+
+/** One element of an answer that is not a Pair: dropped, and told with its mint and field. */
+export interface RejectedPair {
+  /** Its position in the answer. */
+  readonly index: number;
+  /** `baseToken.address` when the element has one, else null. */
+  readonly mint: string | null;
+  /** The path of the first field at fault inside the pair, e.g. `liquidity.usd`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** An answer read pair by pair: one bad pair costs only itself, not its 29 neighbours. */
+export interface PairsAnswer {
+  readonly pairs: Pair[];
+  readonly rejected: RejectedPair[];
 }
 
 const describeIssue = (issue: z.core.$ZodIssue): string =>
   `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`;
 
-/** One answer's text as validated pairs, or an UpstreamSchemaError saying what is wrong with it. */
-export function parsePairsBody(text: string): Pair[] {
+const SCHEMA_MISMATCH = "answer does not match the Pair schema";
+
+function mintOf(element: unknown): string | null {
+  const base = (element as { baseToken?: { address?: unknown } } | null)?.baseToken;
+  const address = typeof base === "object" && base !== null ? base.address : undefined;
+  return typeof address === "string" && address.length > 0 ? address : null;
+}
+
+/**
+ * One answer's text read pair by pair: the pairs that validate, and the ones that do not (each
+ * dropped with its mint and field). Only an answer that is not JSON or not an array is an
+ * UpstreamSchemaError as a whole.
+ */
+export function parsePairsAnswer(text: string): PairsAnswer {
   let body: unknown;
   try {
     body = JSON.parse(text) as unknown;
@@ -48,12 +77,45 @@ export function parsePairsBody(text: string): Pair[] {
       `answer is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`,
     );
   }
-  const parsed = pairsSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map(describeIssue).join("; ");
-    throw new UpstreamSchemaError(`answer does not match the Pair schema: ${issues}`);
+  if (!Array.isArray(body)) {
+    const issue = z.array(z.unknown()).safeParse(body).error?.issues[0];
+    throw new UpstreamSchemaError(
+      `${SCHEMA_MISMATCH}: ${issue ? describeIssue(issue) : "(root): not an array"}`,
+    );
   }
-  return parsed.data;
+  const pairs: Pair[] = [];
+  const rejected: RejectedPair[] = [];
+  body.forEach((element: unknown, index) => {
+    const parsed = pairSchema.safeParse(element);
+    if (parsed.success) return void pairs.push(parsed.data);
+    const issue = parsed.error.issues[0];
+    rejected.push({
+      index,
+      mint: mintOf(element),
+      field: issue?.path.length ? issue.path.join(".") : "(pair)",
+      message: issue?.message ?? "not a pair",
+    });
+  });
+  return { pairs, rejected };
+}
+
+/** The error for an answer none of whose pairs can be used, naming the first fields at fault. */
+export function schemaMismatch(rejected: readonly RejectedPair[]): UpstreamSchemaError {
+  const issues = rejected
+    .slice(0, 3)
+    .map((r) => `${r.field === "(pair)" ? r.index : `${r.index}.${r.field}`}: ${r.message}`)
+    .join("; ");
+  return new UpstreamSchemaError(`${SCHEMA_MISMATCH}: ${issues}`);
+}
+
+/**
+ * One answer's text as validated pairs, all or nothing: an UpstreamSchemaError names the first
+ * fields at fault (as `<index>.<field>`). The client reads answers with parsePairsAnswer instead.
+ */
+export function parsePairsBody(text: string): Pair[] {
+  const { pairs, rejected } = parsePairsAnswer(text);
+  if (rejected.length > 0) throw schemaMismatch(rejected);
+  return pairs;
 }
 
 /** A keep-alive undici Pool to one upstream, returning zod-validated pairs or a named error. */
@@ -113,15 +175,15 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
 
   return {
     async fetchPairs(mints, call) {
-      if (mints.length === 0) return [];
+      if (mints.length === 0) return { pairs: [], rejected: [] };
       if (mints.length > MAX_MINTS_PER_CALL)
         throw new RangeError(`at most ${MAX_MINTS_PER_CALL} mints per call, got ${mints.length}`);
-      return parsePairsBody(
+      return parsePairsAnswer(
         await get(`/tokens/v1/${chain}/${mints.map(encodeURIComponent).join(",")}`, call),
       );
     },
     async fetchTokenPairs(mint, call) {
-      return parsePairsBody(await get(`/token-pairs/v1/${chain}/${encodeURIComponent(mint)}`, call));
+      return parsePairsAnswer(await get(`/token-pairs/v1/${chain}/${encodeURIComponent(mint)}`, call));
     },
     close: () => pool.close(),
   };

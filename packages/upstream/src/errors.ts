@@ -12,8 +12,11 @@ export class UpstreamTimeoutError extends UpstreamError {
 
 export class UpstreamRateLimitedError extends UpstreamError {
   override name = "UpstreamRateLimitedError";
-  constructor(readonly retryAfterMs: number) {
-    super(`upstream rate limit: retry after ${retryAfterMs} ms`);
+  constructor(
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`upstream rate limit: retry after ${retryAfterMs} ms`, options);
   }
 }
 
@@ -34,6 +37,40 @@ export class UpstreamConnectionError extends UpstreamError {
 export class UpstreamSchemaError extends UpstreamError {
   override name = "UpstreamSchemaError";
   override readonly retryable = false;
+}
+
+/**
+ * Every pair the upstream sent for this mint failed validation (the other mints of its call were
+ * scored): the mint alone is retried later, with backoff.
+ */
+export class UpstreamPairsRejectedError extends UpstreamSchemaError {
+  override name = "UpstreamPairsRejectedError";
+  constructor(
+    readonly mint: string,
+    readonly fields: readonly string[],
+  ) {
+    super(`every pair of ${mint} failed validation (${fields.join(", ")})`);
+  }
+}
+
+/**
+ * A batch answer with no pair for any of its mints, though several of them had pairs last time:
+ * the upstream is broken (counted toward the breaker), not 30 tokens that lost their pools.
+ */
+export class UpstreamEmptyAnswerError extends UpstreamError {
+  override name = "UpstreamEmptyAnswerError";
+  constructor(readonly mints: number) {
+    super(`upstream answered no pairs for any of ${mints} mints that had pairs`);
+  }
+}
+
+/** The fleet's fallback budget has no permit now: the mint keeps its last snapshot for a TTL. */
+export class UpstreamFallbackDeferredError extends UpstreamError {
+  override name = "UpstreamFallbackDeferredError";
+  override readonly retryable = false;
+  constructor(readonly waitMs: number) {
+    super(`fallback budget spent: next /token-pairs permit in ${waitMs} ms`);
+  }
 }
 
 /** The circuit breaker is open: no call was made. */

@@ -1,11 +1,14 @@
 export {
   createUpstreamClient,
   parsePairsBody,
+  parsePairsAnswer,
   MAX_MINTS_PER_CALL,
   MAX_RESPONSE_BYTES,
   type UpstreamClient,
   type UpstreamClientOptions,
   type CallOptions,
+  type PairsAnswer,
+  type RejectedPair,
 } from "./client.js";
 export {
   UpstreamError,
@@ -16,11 +19,16 @@ export {
   UpstreamSchemaError,
   UpstreamCircuitOpenError,
   UpstreamBudgetExhaustedError,
+  UpstreamPairsRejectedError,
+  UpstreamEmptyAnswerError,
+  UpstreamFallbackDeferredError,
   delayOf,
 } from "./errors.js";
 export {
   RateBudget,
+  DEFAULT_MAX_PAUSE_MS,
   type BudgetSettings,
+  type Penalty,
   type BudgetUse,
   type FleetBudgetConfig,
   type Take,
@@ -30,6 +38,8 @@ export { backoffMs } from "./backoff.js";
 export { Coalescer, type MintResult } from "./coalescer.js";
 export {
   createPairsGateway,
+  isEmptyAnswerFault,
+  EMPTY_ANSWER_FAULT_MINTS,
   type PairsGateway,
   type GatewayDeps,
   type GatewaySettings,

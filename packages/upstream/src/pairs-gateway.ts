@@ -2,13 +2,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Pair } from "@moonfleet/scoring";
 import { backoffMs } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
-import type { CallOptions, UpstreamClient } from "./client.js";
-import { MAX_MINTS_PER_CALL } from "./client.js";
+import type { CallOptions, PairsAnswer, RejectedPair, UpstreamClient } from "./client.js";
+import { MAX_MINTS_PER_CALL, schemaMismatch } from "./client.js";
 import { Coalescer, type MintResult } from "./coalescer.js";
 import {
   UpstreamBudgetExhaustedError,
   UpstreamCircuitOpenError,
+  UpstreamEmptyAnswerError,
   UpstreamError,
+  UpstreamFallbackDeferredError,
+  UpstreamPairsRejectedError,
   UpstreamRateLimitedError,
   UpstreamSchemaError,
   UpstreamTimeoutError,
@@ -41,11 +44,52 @@ export interface GatewayDeps {
   readonly signal?: AbortSignal;
   /** Mints whose empty batch answer deserves a `/token-pairs/v1` look before counting as "no pairs". */
   readonly wantsFallback?: (mint: string) => boolean;
+  /**
+   * Mints that had pairs at their last fetch: a batch answer with no pair for any mint, when at
+   * least EMPTY_ANSWER_FAULT_MINTS of them had pairs, is an upstream fault, not that many fallbacks.
+   */
+  readonly hadPairs?: (mint: string) => boolean;
+  /** The fleet's budget for fallback calls (taken before the main one); null or absent: no limit. */
+  readonly fallbackBudget?: RateBudget | null;
+  /** Pairs of an answer that failed validation and were dropped. */
+  readonly onPairsRejected?: (
+    lane: Lane,
+    kind: "batch" | "fallback",
+    rejected: readonly RejectedPair[],
+  ) => void;
+  /** A 429's Retry-After was longer than the budget's cap and was cut to `pausedForMs`. */
+  readonly onPauseCapped?: (lane: Lane, retryAfterMs: number, pausedForMs: number) => void;
   readonly onCall?: (lane: Lane, ms: number, outcome: CallOutcome, kind: "batch" | "fallback") => void;
   /** A call had to wait for the budget (or gave up waiting). */
   readonly onBudgetWait?: (lane: Lane, waitMs: number) => void;
   readonly now?: () => number;
   readonly random?: () => number;
+}
+
+/** How many mints that had pairs must all come back empty before the answer counts as a fault. */
+export const EMPTY_ANSWER_FAULT_MINTS = 2;
+
+/** Pure: a batch answer that names none of its mints, though EMPTY_ANSWER_FAULT_MINTS or more of them had pairs. */
+export function isEmptyAnswerFault(
+  mints: readonly string[],
+  answer: PairsAnswer,
+  hadPairs: (mint: string) => boolean,
+): boolean {
+  const asked = new Set(mints);
+  const named = [...answer.pairs.map((p) => p.baseToken.address), ...answer.rejected.map((r) => r.mint)];
+  if (named.some((m) => m !== null && asked.has(m))) return false;
+  return mints.filter(hadPairs).length >= EMPTY_ANSWER_FAULT_MINTS;
+}
+
+/**
+ * Pure: an answer with no valid pair whose bad pairs belong to none of the asked mints (a changed
+ * shape, or garbage) cannot be read for any mint: it fails as a whole, as a schema error.
+ */
+export function unreadableAnswer(mints: readonly string[], answer: PairsAnswer): UpstreamSchemaError | null {
+  if (answer.pairs.length > 0 || answer.rejected.length === 0) return null;
+  const asked = new Set(mints);
+  if (answer.rejected.some((r) => r.mint !== null && asked.has(r.mint))) return null;
+  return schemaMismatch(answer.rejected);
 }
 
 export interface PairsGateway {
@@ -106,8 +150,12 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
           // The upstream is up, only strict: not a breaker failure. Pause the whole fleet.
           breaker.onSuccess();
           deps.onCall?.(lane, ms, "rate_limited", kind);
-          await budget?.penalize(err.retryAfterMs);
-          throw err;
+          if (!budget) throw err;
+          // Retry-After comes from outside: the budget cuts it to UPSTREAM_MAX_PAUSE_MS.
+          const penalty = await budget.penalty(err.retryAfterMs);
+          if (!penalty.capped) throw err;
+          deps.onPauseCapped?.(lane, err.retryAfterMs, penalty.pausedForMs);
+          throw new UpstreamRateLimitedError(penalty.pausedForMs, { cause: err });
         }
         if (err instanceof UpstreamSchemaError) {
           breaker.onSuccess();
@@ -127,31 +175,88 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     }
   }
 
+  /** Drops (and reports) the pairs that failed validation; a mint left with only those fails alone. */
+  function sortAnswer(
+    lane: Lane,
+    kind: "batch" | "fallback",
+    mints: readonly string[],
+    answer: PairsAnswer,
+  ): { byMint: Map<string, Pair[]>; rejectedMints: Map<string, UpstreamPairsRejectedError> } {
+    const byMint = new Map<string, Pair[]>(mints.map((m) => [m, []]));
+    for (const p of answer.pairs) byMint.get(p.baseToken.address)?.push(p);
+    const rejectedMints = new Map<string, UpstreamPairsRejectedError>();
+    if (answer.rejected.length === 0) return { byMint, rejectedMints };
+    deps.onPairsRejected?.(lane, kind, answer.rejected);
+    const fields = new Map<string, string[]>();
+    for (const r of answer.rejected)
+      if (r.mint !== null && byMint.has(r.mint)) fields.set(r.mint, [...(fields.get(r.mint) ?? []), r.field]);
+    for (const [mint, f] of fields)
+      if (byMint.get(mint)?.length === 0) rejectedMints.set(mint, new UpstreamPairsRejectedError(mint, f));
+    return { byMint, rejectedMints };
+  }
+
+  /** A fallback permit from the fleet's fallback budget, without waiting: fallbacks are optional. */
+  async function fallbackPermit(): Promise<UpstreamFallbackDeferredError | null> {
+    if (!deps.fallbackBudget) return null;
+    const t = await deps.fallbackBudget.take("hot");
+    return t.granted ? null : new UpstreamFallbackDeferredError(t.waitMs);
+  }
+
   async function fetchGroup(lane: Lane, mints: readonly string[]): Promise<Map<string, MintResult<Fetched>>> {
     const out = new Map<string, MintResult<Fetched>>();
-    let pairs: Pair[];
+    let answer: PairsAnswer;
     try {
-      pairs = await call(lane, "batch", (o) => deps.client.fetchPairs(mints, o));
+      answer = await call(lane, "batch", async (o) => {
+        const a = await deps.client.fetchPairs(mints, o);
+        const unreadable = unreadableAnswer(mints, a);
+        if (unreadable) throw unreadable;
+        // Thrown inside the call, so it counts toward the breaker (and is retried) as a 5xx is.
+        if (deps.hadPairs && isEmptyAnswerFault(mints, a, deps.hadPairs))
+          throw new UpstreamEmptyAnswerError(mints.filter(deps.hadPairs).length);
+        return a;
+      });
     } catch (error) {
       for (const m of mints) out.set(m, { ok: false, error });
       return out;
     }
     const at = now();
-    const byMint = new Map<string, Pair[]>(mints.map((m) => [m, []]));
-    for (const p of pairs) byMint.get(p.baseToken.address)?.push(p);
+    const { byMint, rejectedMints } = sortAnswer(lane, "batch", mints, answer);
     const missing: string[] = [];
     for (const [mint, list] of byMint) {
-      if (list.length === 0 && deps.wantsFallback?.(mint)) missing.push(mint);
+      const rejected = rejectedMints.get(mint);
+      if (rejected) out.set(mint, { ok: false, error: rejected });
+      else if (list.length === 0 && deps.wantsFallback?.(mint)) missing.push(mint);
       else out.set(mint, { ok: true, value: { pairs: list, fetchedAt: at } });
     }
-    // The batch endpoint can leave out minor pools; one look at all of a token's pools first.
+    // The batch endpoint can leave out minor pools; one look at all of a token's pools first,
+    // within the fleet's fallback budget.
     for (const mint of missing) {
       try {
-        const own = await call(lane, "fallback", (o) => deps.client.fetchTokenPairs(mint, o));
-        out.set(mint, {
-          ok: true,
-          value: { pairs: own.filter((p) => p.baseToken.address === mint), fetchedAt: now() },
+        const deferred = await fallbackPermit();
+        if (deferred) {
+          // A mint that had pairs keeps its last snapshot for now; one that had none (never
+          // scored) loses nothing by taking the empty answer as it is.
+          const hadNone = deps.hadPairs?.(mint) === false;
+          out.set(
+            mint,
+            hadNone ? { ok: true, value: { pairs: [], fetchedAt: at } } : { ok: false, error: deferred },
+          );
+          continue;
+        }
+        const own = await call(lane, "fallback", async (o) => {
+          const a = await deps.client.fetchTokenPairs(mint, o);
+          const unreadable = unreadableAnswer([mint], a);
+          if (unreadable) throw unreadable;
+          return a;
         });
+        const sorted = sortAnswer(lane, "fallback", [mint], own);
+        const rejected = sorted.rejectedMints.get(mint);
+        out.set(
+          mint,
+          rejected
+            ? { ok: false, error: rejected }
+            : { ok: true, value: { pairs: sorted.byMint.get(mint) ?? [], fetchedAt: now() } },
+        );
       } catch (error) {
         out.set(mint, { ok: false, error });
       }

@@ -4,17 +4,25 @@ import type { Redis } from "ioredis";
 // (RPM - burst) per minute with room for `burst`, so no 60 s window ever holds more than RPM calls.
 // The hot lane may take the last token; the cold lane only while more than `hotReserve` are left,
 // so when demand exceeds the budget, cold waits and hot keeps its freshness. A 429 pauses every
-// taker until Retry-After and runs the bucket slower for a while. Redis's clock is the only clock.
+// taker until Retry-After (never longer than maxPauseMs) and runs the bucket slower for a while.
+// Redis's clock is the only clock.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rpm, burst, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local lane, pf, pms = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxPause = tonumber(ARGV[7])
+if rpm < 1 then return {0, 60000, '0', '0'} end
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pausedUntil', 'penaltyAt')
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 local pausedUntil = tonumber(b[3]) or 0
 local penaltyAt = tonumber(b[4]) or 0
+-- A pause longer than the cap (an older version stored Retry-After as it came) is cut to the cap.
+if pausedUntil - now > maxPause then
+  pausedUntil = now + maxPause
+  redis.call('HSET', KEYS[1], 'pausedUntil', pausedUntil)
+end
 local factor = 1
 if penaltyAt > 0 then
   local since = now - penaltyAt
@@ -63,12 +71,24 @@ local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
 return {
   tonumber(redis.call('GET', KEYS[1] .. ':used:' .. minute) or '0'),
   tonumber(redis.call('GET', KEYS[1] .. ':used:' .. (minute - 1)) or '0'),
-  math.max(0, (tonumber(b[1]) or 0) - now),
+  math.min(tonumber(ARGV[1]), math.max(0, (tonumber(b[1]) or 0) - now)),
   now - (now % 60000),
   tonumber(b[2]) or 0,
   now
 }
 `;
+
+// Clears a pause and its slower rate in one step; returns what was cleared.
+const CLEAR_PAUSE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
+redis.call('HDEL', KEYS[1], 'pausedUntil', 'penaltyAt')
+return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
+`;
+
+/** The longest pause a Retry-After can impose when the settings name none. */
+export const DEFAULT_MAX_PAUSE_MS = 120_000;
 
 export interface BudgetSettings {
   readonly rpm: number;
@@ -76,6 +96,8 @@ export interface BudgetSettings {
   readonly hotReserve: number;
   readonly penaltyFactor: number;
   readonly penaltyMs: number;
+  /** Bound on any pause, whatever Retry-After the upstream sent (default DEFAULT_MAX_PAUSE_MS). */
+  readonly maxPauseMs?: number;
 }
 
 export type Take = { readonly granted: true } | { readonly granted: false; readonly waitMs: number };
@@ -98,6 +120,14 @@ export interface FleetBudgetConfig {
   readonly upstreamHotReserve: number;
   readonly upstreamPenaltyFactor: number;
   readonly upstreamPenaltyMs: number;
+  readonly upstreamMaxPauseMs: number;
+  readonly upstreamFallbackShare: number;
+}
+
+/** What penalize() did: the pause it set and whether Retry-After was cut to the cap. */
+export interface Penalty {
+  readonly pausedForMs: number;
+  readonly capped: boolean;
 }
 
 export class RateBudget {
@@ -114,6 +144,27 @@ export class RateBudget {
         hotReserve: c.upstreamHotReserve,
         penaltyFactor: c.upstreamPenaltyFactor,
         penaltyMs: c.upstreamPenaltyMs,
+        maxPauseMs: c.upstreamMaxPauseMs,
+      };
+    });
+  }
+
+  /**
+   * The fleet's budget for `/token-pairs` fallbacks, `<main key>:fallback`: UPSTREAM_FALLBACK_SHARE
+   * of UPSTREAM_RPM, so a upstream that leaves every batch answer empty cannot turn one call into
+   * thirty. A fallback takes a permit here and then one from the main budget.
+   */
+  static forFallbacks(redis: Redis, keyRoot: string, config: () => FleetBudgetConfig): RateBudget {
+    return new RateBudget(redis, `${keyRoot}:budget:${config().upstreamBudgetKey}:fallback`, () => {
+      const c = config();
+      const rpm = Math.floor(c.upstreamRpm * c.upstreamFallbackShare);
+      return {
+        rpm,
+        burst: Math.max(1, Math.min(rpm - 1, Math.ceil(c.upstreamBurst * c.upstreamFallbackShare))),
+        hotReserve: 0,
+        penaltyFactor: 1,
+        penaltyMs: c.upstreamPenaltyMs,
+        maxPauseMs: c.upstreamMaxPauseMs,
       };
     });
   }
@@ -138,13 +189,34 @@ export class RateBudget {
       lane,
       s.penaltyFactor,
       s.penaltyMs,
+      this.maxPauseMs(s),
     )) as [number, number, string, string];
     return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
   }
 
-  /** The upstream said 429: pause every taker for `retryAfterMs` and run slower for a while. */
+  /**
+   * The upstream said 429: pause every taker for `retryAfterMs`, cut to maxPauseMs, and run slower
+   * for a while. Returns the pause set (see penalty() for whether it was cut).
+   */
   async penalize(retryAfterMs: number): Promise<number> {
-    return (await this.redis.eval(PENALIZE, 1, this.key, Math.max(0, Math.round(retryAfterMs)))) as number;
+    return (await this.penalty(retryAfterMs)).pausedForMs;
+  }
+
+  async penalty(retryAfterMs: number): Promise<Penalty> {
+    const asked = Math.max(0, Math.round(retryAfterMs));
+    const cap = this.maxPauseMs(this.settings());
+    const pausedForMs = (await this.redis.eval(PENALIZE, 1, this.key, Math.min(asked, cap))) as number;
+    return { pausedForMs, capped: asked > cap };
+  }
+
+  /** Ends a pause and the slower rate after it at once (the operator's override); returns what was cleared. */
+  async clearPause(): Promise<{ pausedForMs: number; penaltyAt: number }> {
+    const [pausedForMs, penaltyAt] = (await this.redis.eval(CLEAR_PAUSE, 1, this.key)) as number[];
+    return { pausedForMs: pausedForMs ?? 0, penaltyAt: penaltyAt ?? 0 };
+  }
+
+  private maxPauseMs(s: BudgetSettings): number {
+    return Math.max(0, Math.round(s.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS));
   }
 
   async use(): Promise<BudgetUse> {
@@ -152,6 +224,7 @@ export class RateBudget {
       USED,
       1,
       this.key,
+      this.maxPauseMs(this.settings()),
     )) as number[];
     return {
       thisMinute: thisMinute ?? 0,

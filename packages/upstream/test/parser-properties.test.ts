@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parsePairsBody } from "../src/client.js";
+import { pairSchema } from "@moonfleet/scoring";
+import { parsePairsAnswer, parsePairsBody } from "../src/client.js";
 import { UpstreamSchemaError } from "../src/errors.js";
 
 // Whatever text the upstream answers, parsing it gives validated pairs or an UpstreamSchemaError
@@ -159,5 +160,114 @@ describe("parsePairsBody on whatever text the upstream answers", () => {
     }
     const many = parse(JSON.stringify(Array.from({ length: 100_000 }, (_, i) => i)));
     expect(many.ok).toBe(false); // numbers are not pairs; only the first issues are named
+  });
+});
+
+// Issue 20, item 2: one pair with `liquidity.usd: "NaN"` among an answer's pairs cost the whole
+// answer. Read pair by pair, the bad pair is dropped (told with its mint and field) and the good
+// ones are kept.
+const OTHER_MINT = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr";
+const finiteNumberish = fc.oneof(
+  fc.double({ min: 0, max: 1e7, noNaN: true }),
+  fc.double({ min: 0, max: 1e7, noNaN: true }).map(String),
+);
+/** A pair that validates, with fields present or left out as DexScreener does. */
+const goodPair = fc.record(
+  {
+    chainId: fc.constant("solana"),
+    dexId: fc.constantFrom("raydium", "pumpswap", "orca", "meteora"),
+    baseToken: fc.record(
+      { address: fc.constantFrom(MINT, OTHER_MINT), symbol: fc.string() },
+      { requiredKeys: ["address"] },
+    ),
+    quoteToken: fc.record({ symbol: fc.constantFrom("SOL", "USDC") }, { requiredKeys: [] }),
+    priceUsd: fc.option(fc.string({ maxLength: 10 })),
+    txns: fc.record({ m5: fc.record({ buys: fc.nat(), sells: fc.nat() }) }, { requiredKeys: [] }),
+    volume: fc.record({ m5: finiteNumberish, h1: finiteNumberish }, { requiredKeys: [] }),
+    liquidity: fc.record({ usd: finiteNumberish }, { requiredKeys: [] }),
+    pairCreatedAt: fc.nat(),
+  },
+  { requiredKeys: ["chainId", "dexId", "baseToken", "quoteToken"] },
+);
+/** One field made bad: NaN and infinities as DexScreener's numeric strings, junk of the wrong type. */
+const poison = fc.constantFrom<[string[], unknown]>(
+  [["liquidity", "usd"], "NaN"],
+  [["liquidity", "usd"], "Infinity"],
+  [["liquidity", "usd"], "1e400"],
+  [["liquidity", "usd"], { value: 1 }],
+  [["volume", "m5"], "abc"],
+  [
+    ["volume", "h1"],
+    [1, 2],
+  ],
+  [["txns", "m5", "buys"], "lots"],
+  [["priceChange", "h1"], "-Infinity"],
+  [["fdv"], true],
+  [["dexId"], 42],
+  [["chainId"], null],
+  [["pairAddress"], ""],
+  [["quoteToken"], "SOL"],
+);
+function poisoned(
+  pair: Record<string, unknown>,
+  [path, value]: [string[], unknown],
+): Record<string, unknown> {
+  const copy = structuredClone(pair);
+  let at: Record<string, unknown> = copy;
+  for (const key of path.slice(0, -1)) {
+    if (typeof at[key] !== "object" || at[key] === null) at[key] = {};
+    at = at[key] as Record<string, unknown>;
+  }
+  at[path.at(-1)!] = value;
+  return copy;
+}
+
+describe("parsePairsAnswer: one bad pair among good ones", () => {
+  it("keeps every good pair and drops only the bad one, naming its mint and field, never throwing", () => {
+    fc.assert(
+      fc.property(
+        fc.array(goodPair, { minLength: 1, maxLength: 8 }),
+        goodPair,
+        poison,
+        fc.nat(),
+        (goods, victim, bad, where) => {
+          const named = goods.map((g, i) => ({ ...g, pairAddress: `good${i}` }));
+          const at = where % (named.length + 1);
+          const badPair = poisoned({ ...victim, pairAddress: "bad" }, bad);
+          const answer = [...named.slice(0, at), badPair, ...named.slice(at)];
+
+          const r = parsePairsAnswer(JSON.stringify(answer));
+
+          expect(r.pairs.map((p) => p.pairAddress)).toEqual(named.map((g) => g.pairAddress));
+          expect(r.rejected).toHaveLength(1);
+          expect(r.rejected[0]).toMatchObject({ index: at, mint: victim.baseToken.address });
+          expect(r.rejected[0]!.field.startsWith(bad[0].join("."))).toBe(true);
+          expect(r.rejected[0]!.message).not.toBe("");
+          // The all-or-nothing reading still refuses the answer, naming index and field.
+          expect(() => parsePairsBody(JSON.stringify(answer))).toThrow(`${at}.${bad[0].join(".")}`);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("decides each element of any answer as parsing it alone would, and never throws on an array", () => {
+    let kept = 0;
+    let dropped = 0;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(pairish, junk), { maxLength: 8 }), (elements) => {
+        const r = parsePairsAnswer(JSON.stringify(elements));
+        // JSON round trip first: undefined fields vanish as they do on the wire.
+        const wire = JSON.parse(JSON.stringify(elements)) as unknown[];
+        const alone = wire.map((e) => pairSchema.safeParse(e));
+        expect(r.pairs).toEqual(alone.filter((a) => a.success).map((a) => a.data));
+        expect(r.rejected.map((x) => x.index)).toEqual(alone.flatMap((a, i) => (a.success ? [] : [i])));
+        kept += r.pairs.length;
+        dropped += r.rejected.length;
+      }),
+      RUNS,
+    );
+    expect(kept).toBeGreaterThan(10);
+    expect(dropped).toBeGreaterThan(10);
   });
 });
