@@ -33,17 +33,15 @@ export function decodeBase58(text: string): Uint8Array | null {
 
 export const mintSchema = z
   .string()
-  .regex(BASE58_MINT, {
-    error: "mint must be a base58 address of 32 to 44 characters (no 0, O, I or l)",
-    abort: true,
-  })
-  .check((ctx) => {
+  .regex(BASE58_MINT, "mint must be a base58 address of 32 to 44 characters (no 0, O, I or l)")
+  .superRefine((text, ctx) => {
     // The characters alone let through strings of 23 to 33 bytes: only 32 is an address.
-    const bytes = decodeBase58(ctx.value)?.length ?? 0;
+    if (!BASE58_MINT.test(text)) return; // the regex has said why
+    const bytes = decodeBase58(text)?.length ?? 0;
     if (bytes !== MINT_BYTES)
-      ctx.issues.push({
+      ctx.addIssue({
         code: "custom",
-        input: ctx.value,
+        input: text,
         message: `mint must decode to a ${MINT_BYTES}-byte address, this one decodes to ${bytes} bytes`,
       });
   });
