@@ -150,6 +150,42 @@ describe("PATCH /config is applied atomically", () => {
   });
 });
 
+describe("PATCH /config under a storm of other changes", () => {
+  it("gives up with 409 and the reason after its attempts, and stores nothing", async () => {
+    expect((await send(apis[0]!.url, "DELETE", "/config/overrides")).status).toBe(200);
+    // Other writers move the version without pause: most attempts' checks are outdated by the
+    // time they would be written. A lull can still let one through, so try a few times.
+    const storms = ["config-race-storm-1", "config-race-storm-2", "config-race-storm-3"].map(testRedis);
+    let stop = false;
+    const storming = storms.map(async (r) => {
+      while (!stop) await r.incr(`{${prefix}}:config:version`);
+    });
+    const conflicts: unknown[] = [];
+    try {
+      for (let attempt = 1; attempt <= 20 && conflicts.length === 0; attempt++) {
+        const before = await stored();
+        const r = await send(apis[0]!.url, "PATCH", "/config", { maxConcurrentCold: attempt });
+        expect([200, 409], JSON.stringify(r.json)).toContain(r.status);
+        if (r.status === 200) expect(await stored()).toEqual({ maxConcurrentCold: attempt });
+        else {
+          conflicts.push(r.json);
+          expect((r.json as Refusal).error).toMatch(
+            /changed under this change 5 times .*nothing was changed/,
+          );
+          expect(await stored()).toEqual(before);
+        }
+      }
+    } finally {
+      stop = true;
+      await Promise.all(storming);
+      await Promise.all(storms.map((r) => r.quit()));
+    }
+    expect(conflicts.length).toBeGreaterThan(0);
+    // Once the storm is over a change goes through.
+    expect((await send(apis[0]!.url, "PATCH", "/config", { maxConcurrentCold: 5 })).status).toBe(200);
+  });
+});
+
 describe("PATCH /config checks the due margin against the TTLs (issue 20, item 10)", () => {
   beforeAll(async () => {
     expect((await send(apis[0]!.url, "DELETE", "/config/overrides")).status).toBe(200);
