@@ -772,6 +772,19 @@ describe("dates and addresses are checked at the door (issue 20, items 3 and 9)"
     }
   });
 
+  it("a 33-byte mint stored by an older version can still be read and deleted", async () => {
+    const legacy = encodeBase58(new Uint8Array(33).fill(0x01));
+    await api.store.register([{ mint: legacy }], Date.now());
+    const read = await call(api, `/tokens/${legacy}`);
+    expect(read.status, read.text).toBe(200);
+    expect((read.json as { mint: string }).mint).toBe(legacy);
+    const removed = await call(api, `/tokens/${legacy}`, { method: "DELETE", headers: AUTH });
+    expect(removed.status, removed.text).toBe(204);
+    expect(await api.store.get(legacy)).toBeNull();
+    // Registering it again is refused.
+    expect((await postTokens({ mint: legacy })).status).toBe(400);
+  });
+
   it("fuzz: a registration is taken iff its mint is 32 bytes and its createdAt within 2020..now", async () => {
     const mint = fc.oneof(
       key(32).map((text) => ({ text, ok: true })),

@@ -1,6 +1,6 @@
 import express, { Router } from "express";
 import { z } from "zod";
-import { mintSchema, tokenStatusSchema } from "@moonfleet/scoring";
+import { mintSchema, storedMintSchema, tokenStatusSchema } from "@moonfleet/scoring";
 import type { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import { badRequest } from "./http-errors.js";
@@ -89,7 +89,7 @@ export function tokensRouter(deps: {
   });
 
   r.delete("/tokens/:mint", deps.admin, async (req, res) => {
-    const mint = mintSchema.safeParse(req.params.mint);
+    const mint = storedMintSchema.safeParse(req.params.mint);
     if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
     const removed = await deps.store.remove(mint.data);
     if (!removed) return void res.status(404).json({ error: "token is not registered" });
@@ -118,7 +118,7 @@ export function tokensRouter(deps: {
   });
 
   r.get("/tokens/:mint", async (req, res) => {
-    const mint = mintSchema.safeParse(req.params.mint);
+    const mint = storedMintSchema.safeParse(req.params.mint);
     if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
     const found = await deps.store.get(mint.data);
     if (!found) return void res.status(404).json({ error: "token is not registered" });

@@ -46,6 +46,14 @@ export const mintSchema = z
       });
   });
 
+/**
+ * The character check alone, as older versions registered mints: for reading and deleting what
+ * is already stored (a 33-byte string registered before the byte check must stay removable).
+ */
+export const storedMintSchema = z
+  .string()
+  .regex(BASE58_MINT, "mint must be a base58 address of 32 to 44 characters (no 0, O, I or l)");
+
 export type Mint = z.infer<typeof mintSchema>;
 
 export function isMint(s: unknown): s is Mint {
