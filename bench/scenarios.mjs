@@ -71,9 +71,10 @@ const UNBOUNDED_SIM = {
 };
 // A budget the fleet cannot reach: its own cost is the limit.
 const NO_BUDGET = { UPSTREAM_RPM: "100000", UPSTREAM_BURST: "1000", UPSTREAM_HOT_RESERVE: "4" };
-// Every token is due at once and always (next due = fetchedAt + 1 s - the 2 s margin): the fleet
-// runs flat out, so its tokens/s is its capacity, not the schedule's demand.
-const ALWAYS_DUE = { CACHE_TTL_HOT: "1", CACHE_TTL_COLD: "1" };
+// Every token is due at once and always (next due = fetchedAt + 1 s - a 999 ms margin; the config
+// refuses a margin of a whole TTL): the fleet runs flat out, so its tokens/s is its capacity, not
+// the schedule's demand.
+const ALWAYS_DUE = { CACHE_TTL_HOT: "1", CACHE_TTL_COLD: "1", DUE_MARGIN_MS: "999" };
 
 const dexscreener = {
   name: "dexscreener",

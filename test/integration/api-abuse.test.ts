@@ -9,10 +9,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIME_KEYS, readOverrides, updateOptimizationConfig } from "@moonfleet/config";
 import { bullPrefix, createRedis, type Redis } from "@moonfleet/queues";
+import { computeMetrics, decodeBase58, scoreBand } from "@moonfleet/scoring";
 import { TokenStore } from "@moonfleet/store";
 import { createApiApp } from "../../apps/api/src/app.js";
 import { freePort } from "../../apps/launcher/src/free-port.js";
-import { demoMints } from "../../apps/simulator/src/index.js";
+import { demoMints, encodeBase58 } from "../../apps/simulator/src/index.js";
 import { silentLogger, testLive, testRedis, testResolved, uniquePrefix } from "../support/harness.js";
 
 // The api as someone who should not be there sees it: every mutating endpoint wants the admin
@@ -447,6 +448,9 @@ describe("fuzzed requests never get a 5xx", () => {
   const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
   const mintish = fc.oneof(
     fc.string({ unit: fc.constantFrom(...BASE58), minLength: 30, maxLength: 46 }),
+    // Real keys (32 bytes) and base58 of other lengths, which only decoding tells apart.
+    fc.uint8Array({ minLength: 32, maxLength: 32 }).map(encodeBase58),
+    fc.uint8Array({ minLength: 20, maxLength: 40 }).map(encodeBase58),
     fc.string({ maxLength: 50 }),
     fc.string({ unit: "grapheme", maxLength: 20 }),
   );
@@ -495,6 +499,25 @@ describe("fuzzed requests never get a 5xx", () => {
         .join("&"),
     );
 
+  // Entries with a createdAt anywhere on the number line, mostly with real keys: a stored 9e15
+  // made every later read of the token, and every page holding it, answer 500.
+  const datedEntries = fc.record({
+    mints: fc.array(
+      fc.record(
+        {
+          mint: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }).map(encodeBase58), mintish),
+          createdAt: fc.oneof(
+            fc.maxSafeInteger(),
+            fc.integer({ min: Date.UTC(2019, 0, 1), max: Date.UTC(2030, 0, 1) }),
+            fc.double(),
+            fc.constantFrom(9e15, 8.64e15, 8.64e15 + 1, Number.MAX_SAFE_INTEGER, 0, -1, 1e300),
+          ),
+        },
+        { requiredKeys: ["mint"] },
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  });
   const jsonText = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
     fc
@@ -504,6 +527,7 @@ describe("fuzzed requests never get a 5xx", () => {
       )
       .map((v) => JSON.stringify(v)),
     fc.record({ mint: fc.oneof(mintish, fc.jsonValue({ maxDepth: 1 })) }).map((v) => JSON.stringify(v)),
+    datedEntries.map((v) => JSON.stringify(v)),
     fc
       .dictionary(
         fc.oneof(
@@ -582,6 +606,7 @@ describe("fuzzed requests never get a 5xx", () => {
     }),
     fc.record({ kind: fc.constant("get-mint" as const), mint: mintish, encode: fc.boolean(), query }),
     fc.record({ kind: fc.constant("delete-mint" as const), mint: mintish, encode: fc.boolean() }),
+    fc.record({ kind: fc.constant("post-dated" as const), entries: datedEntries }),
     fc.record({
       kind: fc.constantFrom("post-tokens" as const, "patch-config" as const),
       body,
@@ -611,6 +636,18 @@ describe("fuzzed requests never get a 5xx", () => {
       case "delete-mint": {
         const path = mintPath(r.mint, r.encode);
         return { path, reply: await call(api, path, { method: "DELETE", headers: AUTH }) };
+      }
+      case "post-dated": {
+        const headers = { ...AUTH, "content-type": "application/json" };
+        const body = JSON.stringify(r.entries);
+        const reply = await call(api, "/tokens", { method: "POST", headers, body });
+        // Whatever was taken reads back: alone, and on the page that holds it.
+        if (reply.status < 300)
+          for (const path of [...r.entries.mints.map((e) => `/tokens/${e.mint}`), "/tokens?limit=100"]) {
+            const read = await call(api, path);
+            expect(read.status, `${path} after POST ${body}: ${read.text.slice(0, 200)}`).toBe(200);
+          }
+        return { path: "/tokens", reply };
       }
       case "post-tokens":
       case "patch-config": {
@@ -648,5 +685,202 @@ describe("fuzzed requests never get a 5xx", () => {
     // The fuzz reached both sides: accepted requests and refused ones.
     expect(seen.get(200)).toBeGreaterThan(0);
     expect(seen.get(400)).toBeGreaterThan(0);
+  });
+});
+
+describe("dates and addresses are checked at the door (issue 20, items 3 and 9)", () => {
+  let api: Api;
+  const HOUR = 3_600_000;
+  const EARLIEST = Date.UTC(2020, 0, 1);
+  const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+  beforeAll(async () => {
+    const redis = testRedis("api-abuse-door");
+    redises.push(redis);
+    api = await startApi(redis);
+  });
+
+  const postTokens = (body: unknown) =>
+    call(api, "/tokens", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  type Page = { items: Array<{ mint: string; createdAt: string | null; fetchedAt: string | null }> };
+  const page = async () => {
+    const r = await call(api, "/tokens?limit=100");
+    expect(r.status, r.text).toBe(200);
+    return r.json as Page;
+  };
+  const issuesOf = (r: Reply) =>
+    ((r.json as { issues?: Array<{ path: string; message: string }> }).issues ?? [])
+      .map((i) => `${i.path}: ${i.message}`)
+      .join("; ");
+  const key = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map(encodeBase58);
+
+  it("refuses the issue's createdAt of 9e15 with 400, stores nothing, and every read keeps working", async () => {
+    const [mint] = demoMints(1, "door-9e15") as [string];
+    const r = await postTokens({ mints: [{ mint, createdAt: 9e15 }] });
+    expect(r.status, r.text).toBe(400);
+    expect(issuesOf(r)).toMatch(/mints\.0\.createdAt/);
+    expect(await api.store.get(mint)).toBeNull();
+    expect((await call(api, `/tokens/${mint}`)).status).toBe(404);
+    await page();
+  });
+
+  it.each([
+    ["before 2020", EARLIEST - 1],
+    ["the first millisecond after the epoch", 1],
+    ["an hour in the future", () => Date.now() + HOUR],
+    ["Number.MAX_SAFE_INTEGER", Number.MAX_SAFE_INTEGER],
+  ])("refuses a createdAt %s", async (_, at) => {
+    const [mint] = demoMints(1, `door-${String(at)}`) as [string];
+    const before = await registered(api);
+    const r = await postTokens({ mints: [{ mint, createdAt: typeof at === "function" ? at() : at }] });
+    expect(r.status, r.text).toBe(400);
+    expect(issuesOf(r)).toMatch(/mints\.0\.createdAt: createdAt must (be 2020|not be after)/);
+    expect(await registered(api)).toBe(before);
+  });
+
+  it.each([
+    ["the first millisecond of 2020", () => EARLIEST],
+    ["a minute ago", () => Date.now() - 60_000],
+    ["a minute ahead (clock skew)", () => Date.now() + 60_000],
+  ])("accepts a createdAt %s and renders it", async (what, at) => {
+    const [mint] = demoMints(1, `door-ok-${what}`) as [string];
+    const createdAt = at();
+    const r = await postTokens({ mints: [{ mint, createdAt }] });
+    expect(r.status, r.text).toBe(201);
+    const detail = await call(api, `/tokens/${mint}`);
+    expect(detail.status).toBe(200);
+    expect((detail.json as { createdAt: string }).createdAt).toBe(new Date(createdAt).toISOString());
+  });
+
+  it("refuses base58 mints that decode to 23, 31 or 33 bytes, naming the length", async () => {
+    for (const [bytes, fill] of [
+      [23, 0xff],
+      [31, 0xff],
+      [33, 0x01],
+    ] as const) {
+      const mint = encodeBase58(new Uint8Array(bytes).fill(fill));
+      expect(mint.length).toBeGreaterThanOrEqual(32);
+      expect(mint.length).toBeLessThanOrEqual(44);
+      const before = await registered(api);
+      const r = await postTokens({ mint });
+      expect(r.status, r.text).toBe(400);
+      expect(issuesOf(r)).toContain(`decodes to ${bytes} bytes`);
+      expect(await registered(api)).toBe(before);
+    }
+  });
+
+  it("a 33-byte mint stored by an older version can still be read and deleted", async () => {
+    const legacy = encodeBase58(new Uint8Array(33).fill(0x01));
+    await api.store.register([{ mint: legacy }], Date.now());
+    const read = await call(api, `/tokens/${legacy}`);
+    expect(read.status, read.text).toBe(200);
+    expect((read.json as { mint: string }).mint).toBe(legacy);
+    const removed = await call(api, `/tokens/${legacy}`, { method: "DELETE", headers: AUTH });
+    expect(removed.status, removed.text).toBe(204);
+    expect(await api.store.get(legacy)).toBeNull();
+    // Registering it again is refused.
+    expect((await postTokens({ mint: legacy })).status).toBe(400);
+  });
+
+  it("fuzz: a registration is taken iff its mint is 32 bytes and its createdAt within 2020..now", async () => {
+    const mint = fc.oneof(
+      key(32).map((text) => ({ text, ok: true })),
+      fc
+        .integer({ min: 1, max: 64 })
+        .filter((n) => n !== 32)
+        .chain(key)
+        .map((text) => ({ text, ok: false })),
+    );
+    const createdAt = fc.oneof(
+      fc.constant({ at: undefined as number | undefined, ok: true }),
+      fc.integer({ min: EARLIEST, max: Date.now() - HOUR }).map((at) => ({ at, ok: true })),
+      fc.integer({ min: 1, max: EARLIEST - 1 }).map((at) => ({ at, ok: false })),
+      fc.integer({ min: 24, max: 1_000_000 }).map((hours) => ({ at: Date.now() + hours * HOUR, ok: false })),
+      fc.integer({ min: 8.64e15, max: Number.MAX_SAFE_INTEGER }).map((at) => ({ at, ok: false })),
+    );
+    let taken = 0;
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(mint, createdAt, async (m, c) => {
+        const before = await registered(api);
+        const r = await postTokens({ mints: [{ mint: m.text, createdAt: c.at }] });
+        const what = `${m.text} (${decodeBase58(m.text)?.length} bytes) createdAt ${c.at} -> ${r.status} ${r.text}`;
+        if (m.ok && c.ok) {
+          expect([200, 201], what).toContain(r.status);
+          taken++;
+        } else {
+          expect(r.status, what).toBe(400);
+          expect(issuesOf(r), what).toMatch(m.ok ? /createdAt/ : /mint/);
+          expect(await registered(api), what).toBe(before);
+          refused++;
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(taken).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+    // Every page still renders, and every date on it is a real one.
+    for (const item of (await page()).items) expect(item.createdAt, item.mint).toMatch(ISO);
+  });
+
+  it("renders an out-of-range date stored by an older version as null instead of answering 500", async () => {
+    const [old, bad, fine] = demoMints(3, "door-stored") as [string, string, string];
+    // What an older version let through: a createdAt of 9e15, and a hand-edited one that is no number.
+    await api.store.register([{ mint: old, createdAt: 9e15 }, { mint: bad }, { mint: fine }], Date.now());
+    await api.redis.hset(api.store.keys.token(bad), "createdAt", "not-a-date");
+    // A snapshot and a history entry with an out-of-range fetch time.
+    const fetchedAt = 9e15;
+    const components = { txAccel: 0, volMomentum: 0, freshness: 1, orderflow: 0 };
+    await api.store.commit([
+      {
+        snapshot: {
+          mint: old,
+          name: null,
+          symbol: null,
+          status: "monitoring",
+          lane: "cold",
+          fetchedAt,
+          score: 0.25,
+          smoothedScore: 0.25,
+          band: scoreBand(0.25),
+          components,
+          smoothed: components,
+          metrics: computeMetrics({
+            mint: old,
+            pairs: [],
+            createdAt: 9e15,
+            now: Date.now(),
+            minLiquidityUsd: 0,
+          }),
+        },
+        dueAt: Date.now() + HOUR,
+        lastGoodScoreAt: fetchedAt,
+        activeSince: null,
+      },
+    ]);
+
+    for (const mint of [old, bad]) {
+      const r = await call(api, `/tokens/${mint}`);
+      expect(r.status, r.text).toBe(200);
+      expect((r.json as { createdAt: unknown }).createdAt, mint).toBeNull();
+    }
+    const detail = (await call(api, `/tokens/${old}`)).json as {
+      fetchedAt: unknown;
+      lastGoodScoreAt: unknown;
+      history: Array<{ t: unknown; score: number }>;
+    };
+    expect(detail.fetchedAt).toBeNull();
+    expect(detail.lastGoodScoreAt).toBeNull();
+    expect(detail.history).toEqual([expect.objectContaining({ t: null, score: 0.25 })]);
+
+    const items = (await page()).items;
+    const row = (mint: string) => items.find((i) => i.mint === mint);
+    expect(row(old)).toMatchObject({ createdAt: null, fetchedAt: null });
+    expect(row(bad)).toMatchObject({ createdAt: null });
+    expect(row(fine)?.createdAt).toMatch(ISO); // the rest of the page is untouched
   });
 });

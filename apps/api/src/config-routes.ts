@@ -1,5 +1,6 @@
 import express, { Router, type RequestHandler } from "express";
 import {
+  ConfigConflictError,
   ConfigError,
   SETTINGS,
   camelCase,
@@ -54,6 +55,7 @@ export function configRouter(deps: {
     try {
       await updateOptimizationConfig(req.body, { redis, prefix, base: live.base });
     } catch (err) {
+      if (err instanceof ConfigConflictError) return void res.status(409).json({ error: err.message });
       if (!(err instanceof ConfigError)) throw err;
       return void res.status(400).json({
         error: "invalid config change: nothing was changed",

@@ -4,6 +4,7 @@ import type { Snapshot, TokenListItem, TokenRecord } from "@moonfleet/store";
 /** One row of `GET /tokens`: what an operator scans a page for. */
 export function tokenRow({ token, snapshot }: TokenListItem, now: number) {
   const m = snapshot?.metrics;
+  const fetchedAt = snapshot ? isoOrNull(snapshot.fetchedAt) : null;
   return {
     mint: token.mint,
     name: snapshot?.name ?? token.name,
@@ -19,22 +20,30 @@ export function tokenRow({ token, snapshot }: TokenListItem, now: number) {
     priceChange1h: m?.priceChange1h ?? null,
     primaryDex: m?.primaryDex ?? null,
     primaryPoolType: m?.primaryPoolType ?? null,
-    createdAt: iso(token.createdAt),
-    fetchedAt: snapshot ? iso(snapshot.fetchedAt) : null,
-    stalenessSeconds: snapshot ? Math.max(0, Math.round((now - snapshot.fetchedAt) / 100) / 10) : null,
+    createdAt: isoOrNull(token.createdAt),
+    fetchedAt,
+    stalenessSeconds:
+      snapshot && fetchedAt ? Math.max(0, Math.round((now - snapshot.fetchedAt) / 100) / 10) : null,
   };
 }
 
 export function tokenDetail(token: TokenRecord, snapshot: Snapshot | null, now: number) {
   return {
     ...tokenRow({ token, snapshot }, now),
-    registeredAt: iso(token.registeredAt),
-    lastGoodScoreAt: token.lastGoodScoreAt ? iso(token.lastGoodScoreAt) : null,
-    activeSince: token.activeSince ? iso(token.activeSince) : null,
+    registeredAt: isoOrNull(token.registeredAt),
+    lastGoodScoreAt: token.lastGoodScoreAt ? isoOrNull(token.lastGoodScoreAt) : null,
+    activeSince: token.activeSince ? isoOrNull(token.activeSince) : null,
     components: snapshot?.components ?? null,
     smoothed: snapshot?.smoothed ?? null,
     metrics: snapshot?.metrics ?? null,
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * A stored time as ISO 8601, or null when it is no date (beyond year 275760, or not a number):
+ * an entry an older version let in must not turn every page that holds it into a 500.
+ */
+export function isoOrNull(ms: number): string | null {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}

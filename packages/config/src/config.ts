@@ -125,6 +125,16 @@ export function crossChecks(c: Config): string[] {
     );
   if (c.minBatchSize > c.maxBatchSize)
     problems.push(`MIN_BATCH_SIZE=${c.minBatchSize} is above MAX_BATCH_SIZE=${c.maxBatchSize}`);
+  // next due = fetchedAt + TTL - margin: with the margin at a TTL or more a token is due before it
+  // was fetched, and its lane refreshes it as fast as the fleet can (TTL 1 s, margin 60 s: 101/s).
+  for (const [env, ttlS] of [
+    ["CACHE_TTL_HOT", c.cacheTtlHot],
+    ["CACHE_TTL_COLD", c.cacheTtlCold],
+  ] as const)
+    if (c.dueMarginMs >= ttlS * 1000)
+      problems.push(
+        `DUE_MARGIN_MS=${c.dueMarginMs} must be below ${env}=${ttlS} (${ttlS * 1000} ms): next due = fetchedAt + TTL - margin`,
+      );
   return problems;
 }
 

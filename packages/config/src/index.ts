@@ -24,6 +24,7 @@ export {
   updateOptimizationConfig,
   clearOptimizationOverrides,
   LiveConfig,
+  ConfigConflictError,
   type OptimizationPatch,
   type RuntimeStoreOptions,
 } from "./runtime-overrides.js";

@@ -78,6 +78,50 @@ export async function readOverrides(o: RuntimeStoreOptions): Promise<Optimizatio
   return optimizationPatchSchema.safeParse(parsed).data ?? {};
 }
 
+/** A runtime change met other changes on every attempt; nothing of it was stored. */
+export class ConfigConflictError extends Error {
+  constructor(readonly attempts: number) {
+    super(
+      `the runtime config changed under this change ${attempts} times in a row: nothing was changed, try again`,
+    );
+    this.name = "ConfigConflictError";
+  }
+}
+
+/**
+ * KEYS[1] overrides hash, KEYS[2] version; ARGV version read, channel, then field/value pairs.
+ * Stores the change only if no other change was stored since that version was read, so two
+ * changes each checked against the same old whole cannot both land (low 55 with medium 50).
+ */
+const WRITE_IF_UNCHANGED = `
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[2], 'changed')
+return 1
+`;
+/** Attempts of one change before it gives up with ConfigConflictError (each re-reads and re-checks). */
+const MAX_ATTEMPTS = 5;
+
+async function writeIfUnchanged(
+  o: RuntimeStoreOptions,
+  version: string,
+  patch: OptimizationPatch,
+): Promise<boolean> {
+  const k = configKeys(o.prefix);
+  const fields = Object.entries(patch).flatMap(([key, v]) => [key, JSON.stringify(v)]);
+  const stored = await o.redis.eval(
+    WRITE_IF_UNCHANGED,
+    2,
+    k.overrides,
+    k.version,
+    version,
+    k.channel,
+    ...fields,
+  );
+  return stored === 1;
+}
+
 async function writeAndBroadcast(o: RuntimeStoreOptions, patch: OptimizationPatch | null): Promise<void> {
   const k = configKeys(o.prefix);
   const tx = o.redis.multi();
@@ -90,6 +134,10 @@ async function writeAndBroadcast(o: RuntimeStoreOptions, patch: OptimizationPatc
 /**
  * Validates a partial change, stores it in Redis and broadcasts it; every producer and worker
  * applies it within a second and keeps it across restarts. Returns the effective config.
+ * The whole (stored overrides plus the change) is checked against the version it was read at and
+ * stored only if that version still holds; otherwise it is read and checked again, so a change
+ * that contradicts one stored meanwhile fails with ConfigError, and one that keeps meeting other
+ * changes with ConfigConflictError.
  * Without `redis`, connects to REDIS_URL / REDIS_KEY_PREFIX from the environment.
  */
 export async function updateOptimizationConfig(
@@ -101,10 +149,13 @@ export async function updateOptimizationConfig(
   const o = { redis, prefix: opts.prefix ?? base.config.redisKeyPrefix };
   try {
     const change = parseOptimizationPatch(patch);
-    const merged = { ...(await readOverrides(o)), ...change };
-    const effective = applyOverrides(base, merged);
-    if (Object.keys(change).length > 0) await writeAndBroadcast(o, change);
-    return effective;
+    for (let attempt = 1; ; attempt++) {
+      // The version first: a change stored between the two reads then fails the write, not the check.
+      const version = (await redis.get(configKeys(o.prefix).version)) ?? "0";
+      const effective = applyOverrides(base, { ...(await readOverrides(o)), ...change });
+      if (Object.keys(change).length === 0 || (await writeIfUnchanged(o, version, change))) return effective;
+      if (attempt >= MAX_ATTEMPTS) throw new ConfigConflictError(attempt);
+    }
   } finally {
     if (!opts.redis) await redis.quit();
   }

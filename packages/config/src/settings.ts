@@ -299,7 +299,7 @@ export const SETTINGS = [
     "DUE_MARGIN_MS",
     int(0, 60_000),
     "2000",
-    "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms",
+    "next due = fetchedAt + TTL - this margin (claim, queue and fetch time), ms; below both TTLs",
     live,
   ),
   spec(

@@ -268,6 +268,26 @@ describe("cross checks", () => {
     expect(problems[0]).toContain("MIN_BATCH_SIZE");
     expect(problems[0]).toContain("MAX_BATCH_SIZE");
   });
+
+  // next due = fetchedAt + TTL - margin: a margin of a TTL or more makes a token due before it
+  // was even fetched, so its lane refreshes it flat out (the TTL 1 s, margin 60 s).
+  it.each([
+    ["CACHE_TTL_HOT", { CACHE_TTL_HOT: "1", DUE_MARGIN_MS: "60000" }],
+    ["CACHE_TTL_HOT", { CACHE_TTL_HOT: "2", DUE_MARGIN_MS: "2000" }],
+    ["CACHE_TTL_HOT", { CACHE_TTL_HOT: "1" }],
+    ["CACHE_TTL_COLD", { CACHE_TTL_COLD: "1.5", DUE_MARGIN_MS: "1500" }],
+  ])("reject a DUE_MARGIN_MS not below %s (%j), naming both", (ttl, env) => {
+    const problems = problemsOf(env);
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).toContain("DUE_MARGIN_MS");
+    expect(problems.filter((p) => p.includes(ttl))).toHaveLength(1);
+  });
+
+  it("allow a DUE_MARGIN_MS just below both TTLs", () => {
+    const c = loadConfig({ CACHE_TTL_HOT: "3", CACHE_TTL_COLD: "4", DUE_MARGIN_MS: "2999" });
+    expect([c.cacheTtlHot, c.cacheTtlCold, c.dueMarginMs]).toEqual([3, 4, 2999]);
+    expect(loadConfig({ CACHE_TTL_HOT: "1", CACHE_TTL_COLD: "1", DUE_MARGIN_MS: "0" }).dueMarginMs).toBe(0);
+  });
 });
 
 describe(".env.example", () => {

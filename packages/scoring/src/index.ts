@@ -1,6 +1,6 @@
 export { pairSchema, pairsSchema, latestPairsSchema } from "./pair.js";
 export type { Pair, PairInput } from "./pair.js";
-export { mintSchema, isMint } from "./mint.js";
+export { mintSchema, storedMintSchema, isMint, decodeBase58, MINT_BYTES } from "./mint.js";
 export type { Mint } from "./mint.js";
 export { poolType } from "./pool-type.js";
 export type { PoolType } from "./pool-type.js";
