@@ -215,7 +215,7 @@ describe("item 5: an upstream that answers [] to every batch call", () => {
     const prefix = uniquePrefix();
     // 60 rpm x 0.1: 6 fallbacks a minute, a burst of one, the next one 10 s later.
     const config = testConfig({ UPSTREAM_RPM: "60", UPSTREAM_FALLBACK_SHARE: "0.1" });
-    const fallbackBudget = RateBudget.forFallbacks(redis, keyRoot(prefix), () => config);
+    const fallbackBudget = RateBudget.forFallbacks(redis, prefix, () => config);
     // Only the last mint had pairs (one is not enough for an all-empty fault); the others were
     // never scored. Every one wants a fallback; the share decides how many get one.
     const last = mints[29]!;

@@ -1,4 +1,4 @@
-import { keyRoot, type Lane, LANES } from "@moonfleet/domain";
+import { LANES, type Lane } from "@moonfleet/domain";
 import { Router, type RequestHandler } from "express";
 import type { Config } from "@moonfleet/config";
 import { type Redis } from "@moonfleet/queues";
@@ -23,7 +23,7 @@ export interface BudgetRouteDeps {
  */
 export function budgetRouter(deps: BudgetRouteDeps): Router {
   const { budget, config } = deps;
-  const fallback = RateBudget.forFallbacks(deps.redis, keyRoot(config().redisKeyPrefix), config);
+  const fallback = RateBudget.forFallbacks(deps.redis, config().redisKeyPrefix, config);
   const r = Router();
 
   async function describe() {

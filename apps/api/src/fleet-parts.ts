@@ -1,4 +1,4 @@
-import { keyRoot, LANES } from "@moonfleet/domain";
+import { LANES } from "@moonfleet/domain";
 import { createSampler } from "@moonfleet/adaptive";
 import type { LiveConfig } from "@moonfleet/config";
 import { openLaneQueues, type Redis } from "@moonfleet/queues";
@@ -9,7 +9,7 @@ export function openFleetParts(redis: Redis, live: LiveConfig) {
   const prefix = live.config.redisKeyPrefix;
   const queues = openLaneQueues(redis, prefix);
   // Read-only here: the api only looks at the bucket (use()), it never takes permits.
-  const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
+  const budget = RateBudget.forFleet(redis, prefix, () => live.config);
   const sampler = createSampler();
   return {
     queues,

@@ -29,7 +29,7 @@ export {
 export type { SettingsActions, SimulatorSettings, SimulatorSettingsPatch } from "./settings.js";
 export { StatsRecorder } from "./stats.js";
 export type { DataEndpoint, DataStats, SimulatorStats } from "./stats.js";
-export { MAX_ADDRESSES, createSimulator } from "./server.js";
+export { createSimulator } from "./server.js";
 export type { Simulator, SimulatorOptions, Truth } from "./server.js";
 export { MigrationFeed, migrationFrame } from "./migration-feed.js";
 export type { Migration } from "./migration-feed.js";

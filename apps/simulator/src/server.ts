@@ -1,3 +1,4 @@
+import { MINTS_PER_CALL } from "@moonfleet/domain";
 import { createServer } from "node:http";
 import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,7 +16,6 @@ import { StatsRecorder } from "./stats.js";
 import type { DataEndpoint, SimulatorStats } from "./stats.js";
 
 /** The real API's limit on addresses per batch request. */
-export const MAX_ADDRESSES = 30;
 
 export interface SimulatorOptions {
   settings?: Partial<SimulatorSettings>;
@@ -152,7 +152,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   const tooMany = (count: number): Answer => ({
     status: 400,
-    body: { error: `too many addresses: at most ${MAX_ADDRESSES}, got ${count}` },
+    body: { error: `too many addresses: at most ${MINTS_PER_CALL}, got ${count}` },
   });
 
   const dataRoute =
@@ -217,7 +217,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       "tokens",
       (req) => splitAddresses(param(req, "addresses")),
       (req, mints) => {
-        if (mints.length > MAX_ADDRESSES) return tooMany(mints.length);
+        if (mints.length > MINTS_PER_CALL) return tooMany(mints.length);
         if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
         return { status: 200, body: batchPairs(mints, true) };
       },
@@ -242,7 +242,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       "latestTokens",
       (req) => splitAddresses(param(req, "addresses")),
       (_req, mints) => {
-        if (mints.length > MAX_ADDRESSES) return tooMany(mints.length);
+        if (mints.length > MINTS_PER_CALL) return tooMany(mints.length);
         const pairs = batchPairs(mints, true);
         return { status: 200, body: { schemaVersion: "1.0.0", pairs: pairs.length > 0 ? pairs : null } };
       },

@@ -1,4 +1,4 @@
-import { LEGACY, baseTimeoutMs, ttlMs, type Config } from "@moonfleet/config";
+import { ttlMs, type Config } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
@@ -47,9 +47,6 @@ export function fetchMode(config: Config): FetchMode {
 }
 
 /** The lane's timeout before the controller has data (and always, with dynamic timeouts off). */
-export const fixedTimeoutMs = (config: Config, lane: "hot" | "cold") =>
-  config.enableSchedulerOptimization ? baseTimeoutMs(config, lane) : LEGACY.timeoutMs;
-
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],

@@ -1,6 +1,6 @@
-import type { Lane } from "@moonfleet/domain";
+import { MINTS_PER_CALL, type Lane } from "@moonfleet/domain";
 import type { Fetched, MintResult, PairsGateway } from "@moonfleet/upstream";
-import { MAX_MINTS_PER_CALL, UpstreamError } from "@moonfleet/upstream";
+import { UpstreamError } from "@moonfleet/upstream";
 
 export type { Fetched };
 
@@ -42,7 +42,7 @@ export async function fetchBatch(
   };
   if (mode === "coalesced") take(await gateway.request(lane, mints));
   else
-    for (const group of chunk(mints, mode === "legacy" ? 1 : MAX_MINTS_PER_CALL))
+    for (const group of chunk(mints, mode === "legacy" ? 1 : MINTS_PER_CALL))
       take(await gateway.direct(lane, group));
   return { fetched, failed };
 }

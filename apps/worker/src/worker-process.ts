@@ -1,4 +1,4 @@
-import { type BreakerState, keyRoot, type Lane, LANES } from "@moonfleet/domain";
+import { LANES, type BreakerState, type Lane } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { DelayedError, Worker } from "bullmq";
@@ -91,8 +91,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   };
 
   // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
-  const budget = RateBudget.forFleet(redis, keyRoot(prefix), () => live.config);
-  const fallbackBudget = RateBudget.forFallbacks(redis, keyRoot(prefix), () => live.config);
+  const budget = RateBudget.forFleet(redis, prefix, () => live.config);
+  const fallbackBudget = RateBudget.forFallbacks(redis, prefix, () => live.config);
   const breaker = new CircuitBreaker(
     () => {
       const c = live.config;

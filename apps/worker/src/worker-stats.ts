@@ -1,4 +1,4 @@
-import type { Lane } from "@moonfleet/domain";
+import { LANES, type Lane } from "@moonfleet/domain";
 import type { BatchResult } from "@moonfleet/queues";
 
 interface LaneTotals {
@@ -29,7 +29,7 @@ export class WorkerStats {
   take() {
     const seconds = Math.max(0.001, (performance.now() - this.since) / 1000);
     const out = Object.fromEntries(
-      (["hot", "cold"] as const).map((lane) => {
+      LANES.map((lane) => {
         const t = this.lanes[lane];
         return [
           lane,

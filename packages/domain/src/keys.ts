@@ -82,6 +82,8 @@ export function redisKeys(prefix: string) {
     discoveryStatus: k("discoveryStatus"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
     budget: (name: string) => `${k("budget")}:${name}`,
+    /** The budget of `/token-pairs` fallbacks beside the budget `name`. */
+    fallbackBudget: (name: string) => `${k("budget")}:${name}:fallback`,
     configOverrides: k("configOverrides"),
     configVersion: k("configVersion"),
     configChannel: k("configChannel"),

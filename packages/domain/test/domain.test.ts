@@ -31,6 +31,9 @@ describe("the domain's words are declared once", () => {
   const outside = files.filter((f) => !f.includes(`${join("packages", "domain")}/`));
 
   it.each([
+    ["the lane union", /"hot"\s*\|\s*"cold"|"cold"\s*\|\s*"hot"|\[\s*"hot",\s*"cold"\s*\]/],
+    ["the mints per call", /\b(?:const|let)\s+\w+\s*=\s*30;/],
+    ["a key built outside the key table", /\$\{keyRoot\(|\{\$\{prefix\}\}:/],
     ["the status union", /"monitoring"\s*\|\s*"active"|\[\s*"monitoring",\s*"active",\s*"archived"\s*\]/],
     ["the load levels", /"normal"\s*\|\s*"reduced"\s*\|\s*"high"/],
     ["the breaker states", /"closed"\s*\|\s*"open"\s*\|\s*"half_open"/],

@@ -1,6 +1,7 @@
 import type { Redis } from "@moonfleet/queues";
 import {
   LANE_STATUS,
+  LANES,
   TOKEN_STATUSES,
   redisKeys,
   type TokenSource,
@@ -312,7 +313,7 @@ export class TokenStore {
     const k = this.keys;
     const p = this.redis.pipeline().zcard(k.registry);
     for (const s of TOKEN_STATUSES) p.zcard(k.byScore(s));
-    for (const l of ["hot", "cold"] as const) p.zcard(k.due(l)).zcount(k.due(l), "-inf", now);
+    for (const l of LANES) p.zcard(k.due(l)).zcount(k.due(l), "-inf", now);
     const r = (await execOrThrow(p)).map((x) => Number(x[1] ?? 0));
     return {
       registered: r[0] ?? 0,

@@ -1,3 +1,4 @@
+import { MINTS_PER_CALL } from "@moonfleet/domain";
 import { Pool } from "undici";
 import { z } from "zod";
 import { pairSchema, type Pair } from "@moonfleet/scoring";
@@ -11,7 +12,6 @@ import {
 } from "./errors.js";
 
 /** DexScreener answers pairs of at most this many tokens per call. */
-export const MAX_MINTS_PER_CALL = 30;
 /** Answers larger than this are refused rather than parsed. */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
@@ -176,8 +176,8 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   return {
     async fetchPairs(mints, call) {
       if (mints.length === 0) return { pairs: [], rejected: [] };
-      if (mints.length > MAX_MINTS_PER_CALL)
-        throw new RangeError(`at most ${MAX_MINTS_PER_CALL} mints per call, got ${mints.length}`);
+      if (mints.length > MINTS_PER_CALL)
+        throw new RangeError(`at most ${MINTS_PER_CALL} mints per call, got ${mints.length}`);
       return parsePairsAnswer(
         await get(`/tokens/v1/${chain}/${mints.map(encodeURIComponent).join(",")}`, call),
       );

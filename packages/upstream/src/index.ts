@@ -2,7 +2,6 @@ export {
   createUpstreamClient,
   parsePairsBody,
   parsePairsAnswer,
-  MAX_MINTS_PER_CALL,
   MAX_RESPONSE_BYTES,
   type UpstreamClient,
   type UpstreamClientOptions,

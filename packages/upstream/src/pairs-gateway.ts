@@ -3,7 +3,8 @@ import type { Pair } from "@moonfleet/scoring";
 import { backoffMs } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import type { CallOptions, PairsAnswer, RejectedPair, UpstreamClient } from "./client.js";
-import { MAX_MINTS_PER_CALL, schemaMismatch } from "./client.js";
+import { MINTS_PER_CALL, type Lane } from "@moonfleet/domain";
+import { schemaMismatch } from "./client.js";
 import { Coalescer, type MintResult } from "./coalescer.js";
 import {
   UpstreamBudgetExhaustedError,
@@ -18,7 +19,6 @@ import {
 } from "./errors.js";
 import type { RateBudget } from "./rate-budget.js";
 
-type Lane = "hot" | "cold";
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
 
 export interface Fetched {
@@ -267,12 +267,12 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
   const coalescers = {
     hot: new Coalescer<Fetched>(
       () => deps.settings().coalesceMs,
-      MAX_MINTS_PER_CALL,
+      MINTS_PER_CALL,
       (m) => fetchGroup("hot", m),
     ),
     cold: new Coalescer<Fetched>(
       () => deps.settings().coalesceMs,
-      MAX_MINTS_PER_CALL,
+      MINTS_PER_CALL,
       (m) => fetchGroup("cold", m),
     ),
   };

@@ -1,3 +1,4 @@
+import { luaKey, redisKeys, type Lane } from "@moonfleet/domain";
 import type { Redis } from "ioredis";
 
 // One request budget for the whole fleet: a token bucket in Redis, refilled at
@@ -40,7 +41,7 @@ else
   if tokens >= need then
     tokens = tokens - 1
     granted = 1
-    local used = KEYS[1] .. ':used:' .. math.floor(now / 60000)
+    local used = ${luaKey("budgetUsed", "KEYS[1]", "math.floor(now / 60000)")}
     redis.call('INCR', used)
     redis.call('PEXPIRE', used, 600000)
   else
@@ -69,8 +70,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local minute = math.floor(now / 60000)
 local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
 return {
-  tonumber(redis.call('GET', KEYS[1] .. ':used:' .. minute) or '0'),
-  tonumber(redis.call('GET', KEYS[1] .. ':used:' .. (minute - 1)) or '0'),
+  tonumber(redis.call('GET', ${luaKey("budgetUsed", "KEYS[1]", "minute")}) or '0'),
+  tonumber(redis.call('GET', ${luaKey("budgetUsed", "KEYS[1]", "(minute - 1)")}) or '0'),
   math.min(tonumber(ARGV[1]), math.max(0, (tonumber(b[1]) or 0) - now)),
   now - (now % 60000),
   tonumber(b[2]) or 0,
@@ -135,8 +136,8 @@ export class RateBudget {
    * The one budget of a fleet: the bucket `<keyRoot>:budget:<UPSTREAM_BUDGET_KEY>`, reading its
    * limits from `config()` on every call, so runtime changes apply at once.
    */
-  static forFleet(redis: Redis, keyRoot: string, config: () => FleetBudgetConfig): RateBudget {
-    return new RateBudget(redis, `${keyRoot}:budget:${config().upstreamBudgetKey}`, () => {
+  static forFleet(redis: Redis, prefix: string, config: () => FleetBudgetConfig): RateBudget {
+    return new RateBudget(redis, redisKeys(prefix).budget(config().upstreamBudgetKey), () => {
       const c = config();
       return {
         rpm: c.upstreamRpm,
@@ -154,8 +155,8 @@ export class RateBudget {
    * of UPSTREAM_RPM, so a upstream that leaves every batch answer empty cannot turn one call into
    * thirty. A fallback takes a permit here and then one from the main budget.
    */
-  static forFallbacks(redis: Redis, keyRoot: string, config: () => FleetBudgetConfig): RateBudget {
-    return new RateBudget(redis, `${keyRoot}:budget:${config().upstreamBudgetKey}:fallback`, () => {
+  static forFallbacks(redis: Redis, prefix: string, config: () => FleetBudgetConfig): RateBudget {
+    return new RateBudget(redis, redisKeys(prefix).fallbackBudget(config().upstreamBudgetKey), () => {
       const c = config();
       const rpm = Math.floor(c.upstreamRpm * c.upstreamFallbackShare);
       return {
@@ -177,7 +178,7 @@ export class RateBudget {
   ) {}
 
   /** One call's permit for `lane`, or how long to wait before asking again. */
-  async take(lane: "hot" | "cold"): Promise<Take> {
+  async take(lane: Lane): Promise<Take> {
     const s = this.settings();
     const [granted, wait] = (await this.redis.eval(
       TAKE,
