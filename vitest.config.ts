@@ -21,6 +21,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts", "test/unit/**/*.test.ts"],
+          // fast-check properties run thousands of cases; on a busy 2-core machine some take >5 s.
+          testTimeout: 30_000,
         },
       },
       {

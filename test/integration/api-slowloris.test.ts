@@ -89,6 +89,14 @@ describe("slowloris against the api", () => {
     }, 3_000);
     cleanup.push(() => clearInterval(trickle));
     await waitUntil("the slow sockets to connect", () => connected >= 1_500, 10_000, 50);
+    // Probe the held attack, not the burst of 3,000 connects that opens it (a connect flood is a
+    // different attack): wait until every socket has connected or been shed.
+    await waitUntil(
+      "the connect burst to settle",
+      () => sockets.every((s) => s.destroyed || !s.connecting),
+      10_000,
+      50,
+    );
 
     const probes: Array<{ status: number; ms: number }> = [];
     const attackEnds = Date.now() + ATTACK_MS;
