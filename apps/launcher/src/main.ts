@@ -6,14 +6,20 @@ import { fileURLToPath } from "node:url";
 import { loadConfigOrExit } from "@moonfleet/config";
 import { safeUrl } from "@moonfleet/telemetry";
 import { Supervisor } from "./children.js";
-import { freePort } from "./free-port.js";
+import { fork } from "node:child_process";
+import { freePort, portIsFree } from "./free-port.js";
 import { RedisServerMissingError, startRedisServer, type RedisServer } from "./redis-server.js";
 
 // `npm start`: the whole fleet on this machine, with its own Redis and simulator unless the
 // environment points elsewhere. Apps log JSON to stdout; the launcher's own lines start with "moonfleet:".
-const say = (msg: string) => process.stdout.write(`moonfleet: ${msg}\n`);
+// A closed stdout (`npm start | tee log` ended by Ctrl-C, a closed terminal) must not kill the
+// launcher before it has stopped its children and its redis-server: after EPIPE it goes quiet.
+let quiet = false;
+const say = (msg: string) => {
+  if (!quiet) process.stdout.write(`moonfleet: ${msg}\n`);
+};
 const fail = (msg: string): never => {
-  process.stderr.write(`moonfleet: ${msg}\n`);
+  if (!quiet) process.stderr.write(`moonfleet: ${msg}\n`);
   process.exit(1);
 };
 
@@ -59,12 +65,28 @@ async function stop(code: number): Promise<never> {
 
 let stopping = false;
 const onSignal = () => {
-  if (stopping) process.exit(1);
+  if (stopping) {
+    // A second signal: no more waiting, but our redis-server still goes.
+    redis?.process.kill("SIGKILL");
+    process.exit(1);
+  }
   stopping = true;
   void stop(0);
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+process.on("SIGHUP", onSignal);
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", () => {
+    quiet = true;
+    if (!stopping) onSignal();
+  });
+
+// Before anything starts: the api's port must be free, or nothing of this run could be reached.
+if (!(await portIsFree(config.apiPort, config.apiHost)))
+  fail(
+    `API_PORT ${config.apiPort} is already in use on ${config.apiHost}: stop what holds it (another npm start?) or choose another port, e.g. API_PORT=${config.apiPort + 10} npm start`,
+  );
 
 try {
   let redisUrl = config.redisUrl;
@@ -73,6 +95,11 @@ try {
     stopStaleRedis(pidFile);
     redis = await startRedisServer({ dir: join(dataDir, "redis"), appendOnly: true, detached: true });
     writeFileSync(pidFile, String(redis.process.pid));
+    // Its guard stops it if the launcher dies without stopping it (SIGKILL, a crash).
+    fork(join(root, "apps", "launcher", "dist", "watchdog.js"), [String(redis.process.pid)], {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+    }).unref();
     redisUrl = redis.url;
     say(`started redis-server on ${safeUrl(redisUrl)} (data in .moonfleet/redis, AOF on)`);
   }
@@ -108,8 +135,10 @@ try {
   const api = `http://127.0.0.1:${config.apiPort}`;
   await waitFor(`${api}/readyz`, "the api");
 
-  if (simulatorUrl && config.demoTokens > 0) {
-    const res = await fetch(`${simulatorUrl}/admin/demo-mints?count=${config.demoTokens}`);
+  // Demo mints go only into a Redis of our own, or into the operator's when asked for explicitly.
+  const demoTokens = config.redisUrl && process.env.DEMO_TOKENS === undefined ? 0 : config.demoTokens;
+  if (simulatorUrl && demoTokens > 0) {
+    const res = await fetch(`${simulatorUrl}/admin/demo-mints?count=${demoTokens}`);
     const { mints } = (await res.json()) as { mints: string[] };
     let added = 0;
     for (let i = 0; i < mints.length; i += 1_000) {
@@ -132,6 +161,7 @@ try {
     `  queues        ${api}/admin/queues   (Bull Board: user ${config.adminUser}, password = the admin token)`,
   );
   say(`  readiness     ${api}/readyz`);
+  say(`  redis         ${safeUrl(redisUrl)}${config.redisUrl ? " (REDIS_URL)" : " (private redis-server)"}`);
   say(`  upstream      ${safeUrl(upstreamUrl)}${simulatorUrl ? " (simulator)" : ""}`);
   say(`  discovery     ${describeDiscovery(discoveryUrl, !config.discoveryUrl)}`);
   say(

@@ -368,7 +368,12 @@ export const SETTINGS = [
   ),
   // Local fleet (npm start) and the simulator
   spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
-  spec("DEMO_TOKENS", int(0, 100_000), "500", "simulator demo mints npm start registers"),
+  spec(
+    "DEMO_TOKENS",
+    int(0, 100_000),
+    "500",
+    "simulator demo mints npm start registers (into a REDIS_URL of yours only when set explicitly)",
+  ),
   spec("SIMULATOR_PORT", int(0, 65_535), "8001", "port of the DexScreener simulator"),
   spec("SIMULATOR_LATENCY_MS", int(0, 60_000), "80", "simulator: base latency, ms"),
   spec("SIMULATOR_JITTER_MS", int(0, 60_000), "40", "simulator: extra random latency up to this, ms"),
