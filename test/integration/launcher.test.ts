@@ -82,7 +82,9 @@ async function launchWithPrivateRedis(): Promise<Launched & { pids: number[]; re
   // redis-server, its watchdog, the api, the producer and one worker.
   expect(pids.length).toBeGreaterThanOrEqual(5);
   expect(pids).toContain(redisPid);
-  cleanup.push(async () => [...pids, redisPid].forEach((p) => alive(p) && process.kill(p, "SIGKILL")));
+  cleanup.push(() =>
+    Promise.resolve([...pids, redisPid].forEach((p) => alive(p) && process.kill(p, "SIGKILL"))),
+  );
   return { ...l, pids, redisPid };
 }
 
