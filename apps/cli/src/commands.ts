@@ -41,7 +41,11 @@ export async function run(api: ApiClient, args: readonly string[], flags: Json, 
         status: string;
         lanes: Record<
           string,
-          Json & { tokens?: number; staleness?: { p95?: number | null }; tokensPerSecond?: number }
+          Json & {
+            tokens?: number;
+            staleness?: { p95?: number | null; ttlSeconds?: number };
+            tokensPerSecond?: number;
+          }
         >;
         workers?: unknown[];
         alerts?: Array<{ severity: string; message: string }>;
@@ -52,7 +56,7 @@ export async function run(api: ApiClient, args: readonly string[], flags: Json, 
           l.tokens ?? null,
           l.tokensPerSecond ?? null,
           l.staleness?.p95 ?? null,
-          l.ttlSeconds ?? null,
+          l.staleness?.ttlSeconds ?? null,
         ]);
         const alerts = (h.alerts ?? []).map((a) => `  ${a.severity}: ${a.message}`);
         return [

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+import { lineSplitter } from "./calm-view.js";
 
 export interface AppSpec {
   /** Label in the launcher's messages, e.g. "worker-2". */
@@ -7,6 +8,8 @@ export interface AppSpec {
   /** Path of the app's built main.js. */
   readonly main: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Each line the app prints; unset, the app writes straight to the launcher's stdout and stderr. */
+  readonly onLine?: (label: string, line: string) => void;
 }
 
 /**
@@ -21,11 +24,23 @@ export class Supervisor {
   constructor(private readonly say: (msg: string) => void) {}
 
   start(spec: AppSpec): void {
+    const piped = spec.onLine !== undefined;
     const child = fork(spec.main, [], {
       env: spec.env,
       detached: true,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", piped ? "pipe" : "inherit", piped ? "pipe" : "inherit", "ipc"],
     });
+    if (spec.onLine) {
+      const onLine = spec.onLine;
+      child.stdout?.on(
+        "data",
+        lineSplitter((line) => onLine(spec.label, line)),
+      );
+      child.stderr?.on(
+        "data",
+        lineSplitter((line) => onLine(spec.label, line)),
+      );
+    }
     this.running.set(spec.label, child);
     child.once("exit", (code, signal) => {
       this.running.delete(spec.label);

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { loadConfigOrExit } from "@moonfleet/config";
 import { safeUrl } from "@moonfleet/telemetry";
+import { calmLine, summaryLine, type SchedulerHealth } from "./calm-view.js";
 import { Supervisor } from "./children.js";
 import { fork } from "node:child_process";
 import { freePort, portIsFree } from "./free-port.js";
@@ -28,6 +29,17 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const dataDir = join(root, ".moonfleet");
 const appMain = (app: string) => join(root, "apps", app, "dist", "main.js");
 const supervisor = new Supervisor(say);
+// Pretty on a terminal (or when asked): the apps' JSON lines are read here, not shown.
+const pretty =
+  config.logFormat === "pretty" || (config.logFormat === "auto" && process.stdout.isTTY === true);
+const onLine = pretty
+  ? (label: string, line: string) => {
+      const shown = calmLine(label, line, Date.now());
+      if (shown !== null) say(shown);
+    }
+  : undefined;
+const app = (label: string, name: string, env: NodeJS.ProcessEnv) =>
+  supervisor.start({ label, main: appMain(name), env, ...(onLine ? { onLine } : {}) });
 let redis: RedisServer | null = null;
 
 async function waitFor(url: string, what: string, timeoutMs = 20_000): Promise<void> {
@@ -111,11 +123,7 @@ try {
   if (!upstreamUrl) {
     const port = process.env.SIMULATOR_PORT ? config.simulatorPort : await freePort();
     simulatorUrl = `http://127.0.0.1:${port}`;
-    supervisor.start({
-      label: "simulator",
-      main: appMain("simulator"),
-      env: { ...env, SIMULATOR_PORT: String(port) },
-    });
+    app("simulator", "simulator", { ...env, SIMULATOR_PORT: String(port) });
     await waitFor(`${simulatorUrl}/livez`, "the simulator");
     upstreamUrl = simulatorUrl;
     say(`started the DexScreener simulator on ${simulatorUrl}`);
@@ -126,11 +134,10 @@ try {
     config.discoveryUrl ?? (simulatorUrl ? `${simulatorUrl.replace(/^http/, "ws")}/api/data` : null);
   if (discoveryUrl) env.DISCOVERY_URL = discoveryUrl;
 
-  supervisor.start({ label: "api", main: appMain("api"), env });
-  supervisor.start({ label: "producer", main: appMain("producer"), env });
-  if (discoveryUrl !== "off") supervisor.start({ label: "discovery", main: appMain("discovery"), env });
-  for (let i = 1; i <= config.workerProcesses; i++)
-    supervisor.start({ label: `worker-${i}`, main: appMain("worker"), env });
+  app("api", "api", env);
+  app("producer", "producer", env);
+  if (discoveryUrl !== "off") app("discovery", "discovery", env);
+  for (let i = 1; i <= config.workerProcesses; i++) app(`worker-${i}`, "worker", env);
 
   const api = `http://127.0.0.1:${config.apiPort}`;
   await waitFor(`${api}/readyz`, "the api");
@@ -169,7 +176,11 @@ try {
   );
   if (!config.adminToken)
     say(`  admin token   ${adminToken}   (generated for this run; set ADMIN_TOKEN to choose one)`);
+  say(
+    `  output        ${pretty ? "a summary every 10 s, warnings and errors (LOG_FORMAT=json for every event)" : "JSON lines"}`,
+  );
   say("press Ctrl-C to stop");
+  if (pretty) void summaries(api);
 } catch (err) {
   if (err instanceof RedisServerMissingError) fail(err.message);
   process.stderr.write(`moonfleet: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -180,4 +191,18 @@ function describeDiscovery(url: string | null, simulator: boolean): string {
   if (url === "off") return "off (DISCOVERY_URL=off)";
   if (!url) return "PumpPortal (wss://pumpportal.fun/api/data)";
   return `${safeUrl(url)}${simulator ? " (the simulator's migration stream)" : ""}`;
+}
+
+/** Every 10 s, one line from /health/scheduler (the calm view). */
+async function summaries(api: string): Promise<void> {
+  for (;;) {
+    await sleep(10_000);
+    if (stopping) return;
+    try {
+      const res = await fetch(`${api}/health/scheduler`, { signal: AbortSignal.timeout(3_000) });
+      say(summaryLine((await res.json()) as SchedulerHealth, Date.now()));
+    } catch (err) {
+      say(`the api did not answer /health/scheduler (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
 }

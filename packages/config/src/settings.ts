@@ -369,6 +369,12 @@ export const SETTINGS = [
   // Local fleet (npm start) and the simulator
   spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
   spec(
+    "LOG_FORMAT",
+    plain(z.enum(["auto", "json", "pretty"], { error: "expected auto, json or pretty" })),
+    "auto",
+    "npm start's output: pretty (the banner, a summary line every 10 s, warnings and errors in words) on a terminal, JSON lines otherwise",
+  ),
+  spec(
     "DEMO_TOKENS",
     int(0, 100_000),
     "500",
