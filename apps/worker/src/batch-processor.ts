@@ -46,7 +46,6 @@ export function fetchMode(config: Config): FetchMode {
   return config.enableParallelProcessing ? "coalesced" : "sequential";
 }
 
-/** The lane's timeout before the controller has data (and always, with dynamic timeouts off). */
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],
