@@ -4,27 +4,12 @@ import { isMint } from "@moonfleet/scoring";
 import { MAX_MESSAGE_BYTES, parseMigration } from "../src/message.js";
 import { reconnectDelayMs } from "../src/backoff.js";
 import { connectUrl } from "../src/stream.js";
+import { encodeBase58 } from "../../simulator/src/base58.js";
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 const MINT = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr";
-const ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
-/** Base58 of 32 random bytes: a well-formed Solana address. */
-function base58(bytes: Uint8Array): string {
-  let n = 0n;
-  for (const b of bytes) n = n * 256n + BigInt(b);
-  let out = "";
-  while (n > 0n) {
-    out = ALPHABET[Number(n % 58n)]! + out;
-    n /= 58n;
-  }
-  for (const b of bytes) {
-    if (b !== 0) break;
-    out = "1" + out;
-  }
-  return out;
-}
-const mintArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(base58).filter(isMint);
+/** Well-formed Solana addresses: 32 random bytes, base58 (the simulator's encoder). */
+const mintArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(encodeBase58).filter(isMint);
 
 describe("parseMigration", () => {
   it("reads PumpPortal's plain migration", () => {
