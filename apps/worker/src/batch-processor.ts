@@ -1,4 +1,4 @@
-import { ttlMs, type Config } from "@moonfleet/config";
+import { lanePolicies, ttlMs, type Config } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
@@ -8,7 +8,7 @@ import {
   type PairsGateway,
   type UpstreamError,
 } from "@moonfleet/upstream";
-import { fetchBatch, type FetchMode } from "./fetch-pairs.js";
+import { fetchBatch } from "./fetch-pairs.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -40,13 +40,7 @@ export function rejectedRetryDelayMs(staleForMs: number, maxMs: number, random: 
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** Legacy: one token per call, one call at a time; parallel off: 30 per call in turn; else merged. */
-export function fetchMode(config: Config): FetchMode {
-  if (!config.enableSchedulerOptimization) return "legacy";
-  return config.enableParallelProcessing ? "coalesced" : "sequential";
-}
-
-/** The lane's timeout before the controller has data (and always, with dynamic timeouts off). */
+/** The snapshot, due time and activity marks of a token scored from `pairs`. */
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],
@@ -120,7 +114,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     for (const m of hadPairs) deps.hadPairs?.add(m);
     let outcome;
     try {
-      outcome = await fetchBatch(gateway, job.lane, mints, fetchMode(config));
+      outcome = await fetchBatch(gateway, job.lane, mints, lanePolicies(config)[job.lane].fetch);
     } finally {
       for (const m of fallback) deps.fallbackWanted?.delete(m);
       for (const m of hadPairs) deps.hadPairs?.delete(m);

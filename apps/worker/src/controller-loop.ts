@@ -11,28 +11,11 @@ import { hostname } from "node:os";
 import type { Worker } from "bullmq";
 import type { Queue } from "bullmq";
 import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
-import { LEGACY, baseTimeoutMs, type Config, type LiveConfig } from "@moonfleet/config";
+import { lanePolicies, type Config, type LiveConfig } from "@moonfleet/config";
 import { publishHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { LaneController } from "./lane-controller.js";
-import { type LaneSettings } from "./lane-controller.js";
-
-/** What each lane's controller may do under the current config (flags, bounds, base timeouts). */
-export function laneSettings(c: Config, lane: Lane): LaneSettings {
-  const optimized = c.enableSchedulerOptimization;
-  return {
-    bounds: {
-      max: lane === "hot" ? c.maxConcurrentHot : c.maxConcurrentCold,
-      underLoad: c.maxConcurrentUnderLoad,
-    },
-    parallel: optimized && c.enableParallelProcessing,
-    adaptiveConcurrency: c.enableAdaptiveConcurrency,
-    dynamicTimeouts: optimized && c.enableDynamicTimeouts,
-    baseTimeoutMs: optimized ? baseTimeoutMs(c, lane) : LEGACY.timeoutMs,
-    underLoadTimeoutMs: optimized ? c.timeoutUnderLoad * 1000 : LEGACY.timeoutMs,
-  };
-}
 
 export interface ControllerDeps {
   readonly id: string;
@@ -104,7 +87,7 @@ export function createController(deps: ControllerDeps) {
       const t = lanes[lane].tick(
         level,
         waiting,
-        laneSettings(c, lane),
+        lanePolicies(c)[lane],
         now,
         c.controllerIntervalMs,
         readings.eventLoopDelayP99Ms,
@@ -200,14 +183,8 @@ export function createController(deps: ControllerDeps) {
   /** Applies a lowered bound at once (a runtime change), without waiting for the next tick. */
   function clampNow(): void {
     for (const lane of LANES) {
-      const s = laneSettings(live.config, lane);
-      const cap = !s.parallel
-        ? 1
-        : level === "high"
-          ? Math.min(s.bounds.max, s.bounds.underLoad)
-          : s.bounds.max;
       const from = lanes[lane].limit;
-      if (lanes[lane].clamp(cap, deps.now())) {
+      if (lanes[lane].clamp(lanePolicies(live.config)[lane], level, deps.now())) {
         workers[lane].concurrency = lanes[lane].limit;
         deps.metrics?.decisions.inc({ queue: lane, reason: "clamp_bounds" });
         logger.info(

@@ -2,7 +2,7 @@ import { LANES, type BreakerState, type Lane } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { DelayedError, Worker } from "bullmq";
-import { LiveConfig, type ResolvedConfig } from "@moonfleet/config";
+import { LiveConfig, lanePolicies, type ResolvedConfig } from "@moonfleet/config";
 import {
   QUEUE_NAMES,
   batchJobSchema,
@@ -23,8 +23,8 @@ import {
   createUpstreamClient,
 } from "@moonfleet/upstream";
 import type { Sampler } from "@moonfleet/adaptive";
-import { createBatchProcessor, fetchMode } from "./batch-processor.js";
-import { createController, laneSettings } from "./controller-loop.js";
+import { createBatchProcessor } from "./batch-processor.js";
+import { createController } from "./controller-loop.js";
 import { LaneController } from "./lane-controller.js";
 import { WorkerStats } from "./worker-stats.js";
 
@@ -86,8 +86,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const inflight = new AbortController();
   const background = new AbortController();
   const lanes: Record<Lane, LaneController> = {
-    hot: new LaneController(laneSettings(live.config, "hot"), now()),
-    cold: new LaneController(laneSettings(live.config, "cold"), now()),
+    hot: new LaneController(lanePolicies(live.config).hot, now()),
+    cold: new LaneController(lanePolicies(live.config).cold, now()),
   };
 
   // The upstream's protection: one budget for the fleet (in Redis), a breaker for this process.
@@ -239,9 +239,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
           }
           logger.debug(
             {
-              event: live.config.enableSchedulerOptimization
-                ? EVENTS.optimizedGroupProcessing
-                : EVENTS.processingTime,
+              event:
+                lanePolicies(live.config)[lane].kind === "optimized"
+                  ? EVENTS.optimizedGroupProcessing
+                  : EVENTS.processingTime,
               lane,
               jobId: job.id,
               ...result,
@@ -321,7 +322,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
             event: EVENTS.parallelBatch,
             lane,
             concurrency: workers[lane].concurrency,
-            mode: fetchMode(live.config),
+            mode: lanePolicies(live.config)[lane].fetch,
             timeoutMs: lanes[lane].timeout,
             jobs: s[lane].jobs,
             avgJobMs: s[lane].avgJobMs,
