@@ -1,11 +1,10 @@
 import type { Readings } from "@moonfleet/domain";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { updateOptimizationConfig } from "@moonfleet/config";
 import type { Sampler } from "@moonfleet/adaptive";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import { redisUrl, testRedis, testResolved, uniquePrefix, waitUntil } from "../support/harness.js";
+import { capturingLogger } from "../support/log-capture.js";
 
 // A runtime change clamps each lane at once to what the policy allows at the current load: the
 // same rule the controller's ticks follow, so a clamp never sets a limit the next tick undoes.
@@ -32,18 +31,6 @@ const hotMachine: Sampler = {
     }),
   close: () => undefined,
 };
-
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split("\n"))
-        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: "info" }, stream), lines };
-}
 
 describe("clamping on a runtime change", () => {
   it("keeps a fixed concurrency (ENABLE_ADAPTIVE_CONCURRENCY=false) at max under high load", async () => {
