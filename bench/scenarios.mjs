@@ -11,8 +11,8 @@ export const MODES = ["legacy", "fixed", "adaptive"];
 /**
  * The env of each mode. `max` is the performance profile's concurrency on this machine.
  *
- * `fixed` is "optimizations on, adaptive parts off, concurrency at the guide's maximum": fixed
- * 35/70 batches (ENABLE_ADAPTIVE_BATCHING=false), the guide's fixed 5 s timeout
+ * `fixed` is "optimizations on, adaptive parts off, concurrency at its maximum": fixed
+ * 35/70 batches (ENABLE_ADAPTIVE_BATCHING=false), a fixed 5 s timeout
  * (ENABLE_DYNAMIC_TIMEOUTS=false) and each queue at the profile's maximum whatever the load and the
  * upstream (ENABLE_ADAPTIVE_CONCURRENCY=false).
  */

@@ -105,6 +105,91 @@ function resources(r: Partial<Readings>) {
   };
 }
 
+type Check = Record<string, unknown>;
+type HealthDeps = FleetDeps & { redis: Redis; link: RedisLink };
+
+/** A ping with a short deadline (none when the link is known down), so with Redis away /health is a quick 503. */
+async function pingRedis(deps: HealthDeps): Promise<{ ok: boolean; ms: number }> {
+  const started = performance.now();
+  const ok =
+    !deps.link.down &&
+    (await withDeadline(deps.redis.ping(), HEALTH_PING_DEADLINE_MS).then(
+      () => true,
+      () => false,
+    ));
+  return { ok, ms: round(performance.now() - started, 2) };
+}
+
+/** The fleet and the producer's lock in one bounded read; null when Redis did not answer in time. */
+function readForHealth(deps: HealthDeps) {
+  return withDeadline(
+    Promise.all([readFleet(deps), readProducer(deps.redis, deps.config().redisKeyPrefix)]),
+    HEALTH_READ_DEADLINE_MS,
+  ).catch(() => null);
+}
+
+function redisCheck(ok: boolean, pingMs: number, time: string): Check[] {
+  return [
+    {
+      componentType: "datastore",
+      observedValue: pingMs,
+      observedUnit: "ms",
+      status: ok ? "pass" : "fail",
+      time,
+    },
+  ];
+}
+
+/** The checks /health derives from the fleet's figures, and their worst status: a pure function. */
+export function fleetChecks(
+  f: Fleet,
+  producer: { leading: boolean; lockTtlMs: number | null },
+  time: string,
+): { checks: Record<string, Check[]>; status: Status } {
+  const v = healthVerdicts(f, producer.leading);
+  const checks: Record<string, Check[]> = {
+    "workers:count": [
+      { componentType: "component", observedValue: f.workers.length, status: v.workers, time },
+    ],
+    "producer:heartbeat": [
+      {
+        componentType: "component",
+        observedValue: producer.lockTtlMs,
+        observedUnit: "ms",
+        status: v.producer,
+        time,
+        ...(producer.leading ? {} : { output: "no producer leads: its leader lock (heartbeat) expired" }),
+      },
+    ],
+    "queues:waiting": LANES.map((l) => ({
+      componentId: l,
+      componentType: "component",
+      observedValue: f.lanes[l].waitingJobs,
+      status: f.lanes[l].failedJobsLastHour > 0 ? "warn" : "pass",
+      time,
+    })),
+    "upstream:circuitBreaker": [
+      {
+        componentType: "component",
+        observedValue: f.upstream.breaker.open,
+        observedUnit: "open breakers",
+        status: v.breaker,
+        time,
+      },
+    ],
+    "tokens:hotStalenessP95": [
+      {
+        componentType: "component",
+        observedValue: f.lanes.hot.staleness.p95,
+        observedUnit: "s",
+        status: v.freshness,
+        time,
+      },
+    ],
+  };
+  return { checks, status: worst([v.workers, v.producer, v.breaker, v.queues, v.freshness]) };
+}
+
 export function healthRouter(
   deps: FleetDeps & { sampler: Sampler; redis: Redis; stopping: () => boolean; link: RedisLink },
 ) {
@@ -136,79 +221,16 @@ export function healthRouter(
   // RFC draft "Health Check Response Format for HTTP APIs" (application/health+json).
   r.get("/health", async (_req, res) => {
     const time = new Date().toISOString();
-    const started = performance.now();
-    // Every Redis read here has a short deadline, so with Redis away the answer is a quick 503.
-    let redisOk = !deps.link.down;
-    if (redisOk)
-      redisOk = await withDeadline(deps.redis.ping(), HEALTH_PING_DEADLINE_MS).then(
-        () => true,
-        () => false,
-      );
-    const pingMs = round(performance.now() - started, 2);
-    const checks: Record<string, Array<Record<string, unknown>>> = {};
-    const redisCheck = (ok: boolean) => [
-      {
-        componentType: "datastore",
-        observedValue: pingMs,
-        observedUnit: "ms",
-        status: ok ? "pass" : "fail",
-        time,
-      },
-    ];
-    checks["redis:responseTime"] = redisCheck(redisOk);
-    let status: Status = redisOk && !deps.stopping() ? "pass" : "fail";
-    const read = redisOk
-      ? await withDeadline(
-          Promise.all([readFleet(deps), readProducer(deps.redis, deps.config().redisKeyPrefix)]),
-          HEALTH_READ_DEADLINE_MS,
-        ).catch(() => null)
-      : null;
-    if (redisOk && !read) {
-      checks["redis:responseTime"] = redisCheck(false);
-      status = "fail";
-    }
+    const ping = await pingRedis(deps);
+    const read = ping.ok ? await readForHealth(deps) : null;
+    const checks: Record<string, Check[]> = {
+      "redis:responseTime": redisCheck(ping.ok && read !== null, ping.ms, time),
+    };
+    let status: Status = ping.ok && read !== null && !deps.stopping() ? "pass" : "fail";
     if (read) {
-      const [f, producer] = read;
-      const v = healthVerdicts(f, producer.leading);
-      checks["workers:count"] = [
-        { componentType: "component", observedValue: f.workers.length, status: v.workers, time },
-      ];
-      checks["producer:heartbeat"] = [
-        {
-          componentType: "component",
-          observedValue: producer.lockTtlMs,
-          observedUnit: "ms",
-          status: v.producer,
-          time,
-          ...(producer.leading ? {} : { output: "no producer leads: its leader lock (heartbeat) expired" }),
-        },
-      ];
-      checks["queues:waiting"] = LANES.map((l) => ({
-        componentId: l,
-        componentType: "component",
-        observedValue: f.lanes[l].waitingJobs,
-        status: f.lanes[l].failedJobsLastHour > 0 ? "warn" : "pass",
-        time,
-      }));
-      checks["upstream:circuitBreaker"] = [
-        {
-          componentType: "component",
-          observedValue: f.upstream.breaker.open,
-          observedUnit: "open breakers",
-          status: v.breaker,
-          time,
-        },
-      ];
-      checks["tokens:hotStalenessP95"] = [
-        {
-          componentType: "component",
-          observedValue: f.lanes.hot.staleness.p95,
-          observedUnit: "s",
-          status: v.freshness,
-          time,
-        },
-      ];
-      status = worst([status, v.workers, v.producer, v.breaker, v.queues, v.freshness]);
+      const fleet = fleetChecks(read[0], read[1], time);
+      Object.assign(checks, fleet.checks);
+      status = worst([status, fleet.status]);
     }
     res
       .status(status === "fail" ? 503 : 200)

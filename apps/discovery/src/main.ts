@@ -1,5 +1,5 @@
 import { resolveConfigOrExit } from "@moonfleet/config";
-import { onShutdown } from "@moonfleet/runtime";
+import { onShutdown, runUntilShutdown } from "@moonfleet/runtime";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { PUMPPORTAL_URL, createDiscovery } from "./discovery.js";
 
@@ -26,16 +26,9 @@ if (url === "off") {
     pingMs: config.discoveryPingMs,
     logger,
   });
-  const stopping = new AbortController();
-  const running = discovery.run(stopping.signal);
-  logger.info({ event: EVENTS.startup, redis: safeUrl(redisUrl), stream: safeUrl(url) }, "discovery started");
-  onShutdown({
+  runUntilShutdown(discovery, {
     timeoutMs: config.shutdownTimeoutMs,
-    stop: async () => {
-      stopping.abort();
-      await running;
-      await discovery.close();
-    },
     log: (msg, fields) => logger.info({ event: EVENTS.shutdown, ...fields }, msg),
   });
+  logger.info({ event: EVENTS.startup, redis: safeUrl(redisUrl), stream: safeUrl(url) }, "discovery started");
 }

@@ -1,6 +1,6 @@
 import { detectMachine } from "@moonfleet/adaptive";
 import { resolveConfigOrExit } from "@moonfleet/config";
-import { onShutdown } from "@moonfleet/runtime";
+import { runUntilShutdown } from "@moonfleet/runtime";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { createProducer } from "./producer.js";
 
@@ -10,18 +10,11 @@ const logger = createLogger("producer", config.logLevel);
 const redisUrl = config.redisUrl ?? "redis://127.0.0.1:6379";
 
 const producer = createProducer({ resolved, redisUrl, logger });
-const stopping = new AbortController();
-const running = producer.run(stopping.signal);
+runUntilShutdown(producer, {
+  timeoutMs: config.shutdownTimeoutMs,
+  log: (msg, fields) => logger.info({ event: EVENTS.shutdown, ...fields }, msg),
+});
 logger.info(
   { event: EVENTS.startup, redis: safeUrl(redisUrl), tickMs: config.producerTickMs },
   "producer started",
 );
-onShutdown({
-  timeoutMs: config.shutdownTimeoutMs,
-  stop: async () => {
-    stopping.abort();
-    await running;
-    await producer.close();
-  },
-  log: (msg, fields) => logger.info({ event: EVENTS.shutdown, ...fields }, msg),
-});

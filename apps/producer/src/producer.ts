@@ -1,11 +1,4 @@
-import {
-  redisKeys,
-  type Lane,
-  LANES,
-  type LoadLevel,
-  MINTS_PER_CALL,
-  type WorkerHeartbeat,
-} from "@moonfleet/domain";
+import { redisKeys, type Lane, LANES, type LoadLevel, type WorkerHeartbeat } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import {
   initialBatchSizerState,
@@ -13,7 +6,7 @@ import {
   type BatchSizerBounds,
   type BatchSizerState,
 } from "@moonfleet/adaptive";
-import { LEGACY, LiveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
+import { LiveConfig, lanePolicies, type BatchPolicy, type ResolvedConfig } from "@moonfleet/config";
 import { JOB_RETENTION, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
@@ -59,16 +52,11 @@ export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
   };
 }
 
-export function batchBounds(c: Config, lane: Lane): BatchSizerBounds {
-  return {
-    // A job carries at least one full upstream call: the budget counts calls, not mints, so two
-    // jobs of 15 spend twice what one of 30 does (measured: hot starved at batch 10 under a
-    // binding budget). MIN_BATCH_SIZE below 30 only applies where the budget does not (legacy).
-    min: Math.max(c.minBatchSize, Math.min(MINTS_PER_CALL, c.maxBatchSize)),
-    max: c.maxBatchSize,
-    adaptive: c.enableSchedulerOptimization && c.enableAdaptiveBatching,
-    fixed: LEGACY.batchSize[lane],
-  };
+/** The batch sizer's bounds under the lane's batch policy. */
+export function batchBounds(p: BatchPolicy): BatchSizerBounds {
+  return p.kind === "adaptive"
+    ? { min: p.min, max: p.max, adaptive: true, fixed: p.start }
+    : { min: p.size, max: p.size, adaptive: false, fixed: p.size };
 }
 
 /** Jobs are retried by BullMQ only for crashes; upstream failures are rescheduled per token. */
@@ -124,7 +112,7 @@ export function createProducer(opts: ProducerOptions) {
     if (cached) return cached;
     const raw = await redis.get(sizerKey(lane));
     const stored = raw ? (JSON.parse(raw) as BatchSizerState) : null;
-    return (sizers[lane] = stored ?? initialBatchSizerState(batchBounds(config(), lane)));
+    return (sizers[lane] = stored ?? initialBatchSizerState(batchBounds(lanePolicies(config())[lane].batch)));
   }
 
   async function decideBatchSize(
@@ -137,7 +125,11 @@ export function createProducer(opts: ProducerOptions) {
     const previous = await sizerState(lane);
     const dueNow = await store.countDue(lane, at);
     const view = fleetView(workers, lane);
-    const d = nextBatchSize(previous, { dueNow, waitingJobs: waiting, ...view }, batchBounds(c, lane));
+    const d = nextBatchSize(
+      previous,
+      { dueNow, waitingJobs: waiting, ...view },
+      batchBounds(lanePolicies(c)[lane].batch),
+    );
     sizers[lane] = d.state;
     if (d.changed) {
       logger.info(
@@ -202,7 +194,7 @@ export function createProducer(opts: ProducerOptions) {
       if (room <= 0) continue;
       // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
       // last call is topped up with tokens due within the margin (legacy calls carry one mint).
-      const fill = c.enableSchedulerOptimization ? MINTS_PER_CALL : 1;
+      const fill = lanePolicies(c)[lane].mintsPerCall;
       const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
         ms: c.dueMarginMs,
         fill,

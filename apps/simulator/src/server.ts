@@ -211,30 +211,19 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   app.disable("etag");
 
   const wrongArray = '[{"chainId":"solana","dexId":42,"pairAddress":null,"baseToken":"?"}]';
+  /** The pairs of `mints` on Solana (another chain has none); `batch`: the batch endpoint's view. */
+  const chainPairs = (batch: boolean) => (req: Request, mints: string[]) => {
+    if (mints.length > MINTS_PER_CALL) return tooMany(mints.length);
+    if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
+    return { status: 200, body: batchPairs(mints, batch) };
+  };
   app.get(
     "/tokens/v1/:chainId/:addresses",
-    dataRoute(
-      "tokens",
-      (req) => splitAddresses(param(req, "addresses")),
-      (req, mints) => {
-        if (mints.length > MINTS_PER_CALL) return tooMany(mints.length);
-        if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
-        return { status: 200, body: batchPairs(mints, true) };
-      },
-      wrongArray,
-    ),
+    dataRoute("tokens", (req) => splitAddresses(param(req, "addresses")), chainPairs(true), wrongArray),
   );
   app.get(
     "/token-pairs/v1/:chainId/:address",
-    dataRoute(
-      "tokenPairs",
-      (req) => [param(req, "address")],
-      (req, mints) => {
-        if (param(req, "chainId") !== "solana") return { status: 200, body: [] };
-        return { status: 200, body: batchPairs(mints, false) };
-      },
-      wrongArray,
-    ),
+    dataRoute("tokenPairs", (req) => [param(req, "address")], chainPairs(false), wrongArray),
   );
   app.get(
     "/latest/dex/tokens/:addresses",

@@ -39,7 +39,8 @@ export async function sendJson(
   });
 }
 
-// A small local copy of DOMAIN.md's activation rule, so these tests do not depend on the scoring code.
+// A small local copy of the activation rule (packages/scoring/src/activation.ts), so these tests do
+// not depend on the scoring code.
 const pumpDexes = new Set(["pumpfun-amm", "pumpfun", "pumpswap"]);
 const notExternal = new Set([...pumpDexes, "launchlab"]);
 const solQuotes = new Set(["WSOL", "SOL", "W_SOL", "W-SOL"]);

@@ -1,4 +1,5 @@
-import { ttlMs, type Config } from "@moonfleet/config";
+import type { Lane } from "@moonfleet/domain";
+import { lanePolicies, ttlMs, type Config } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
@@ -8,7 +9,8 @@ import {
   type PairsGateway,
   type UpstreamError,
 } from "@moonfleet/upstream";
-import { fetchBatch, type FetchMode } from "./fetch-pairs.js";
+import { fetchBatch } from "./fetch-pairs.js";
+import { notNowOutcome, type JobNotNow } from "./job-outcome.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -24,7 +26,7 @@ export interface ProcessorDeps {
   readonly hadPairs?: Set<string>;
   readonly random?: () => number;
   /** Called once per distinct failure of a job, for logs. */
-  readonly onFailure?: (lane: string, mints: number, err: UpstreamError) => void;
+  readonly onFailure?: (lane: Lane, mints: number, err: UpstreamError) => void;
 }
 
 /** Retry a token whose call failed this soon, instead of waiting out its lease. */
@@ -40,12 +42,7 @@ export function rejectedRetryDelayMs(staleForMs: number, maxMs: number, random: 
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** Legacy: one token per call, one call at a time; parallel off: 30 per call in turn; else merged. */
-export function fetchMode(config: Config): FetchMode {
-  if (!config.enableSchedulerOptimization) return "legacy";
-  return config.enableParallelProcessing ? "coalesced" : "sequential";
-}
-
+/** The snapshot, due time and activity marks of a token scored from `pairs`. */
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],
@@ -86,11 +83,12 @@ export function toSnapshot(
   return { snapshot, dueAt, lastGoodScoreAt: e.lastGoodScoreAt, activeSince: e.activeSince };
 }
 
-/** What a batch did; `delayMs` set means "the upstream said not now": delay the job, keep its attempts. */
+/** What a batch did, and whether the upstream said "not now" for some of its tokens. */
 export interface BatchOutcome extends BatchResult {
+  /** The job's outcome when some tokens were told "not now": they run again with the job. */
+  readonly notNow: JobNotNow | null;
+  /** The longest "not now" wait asked (ms), null when none was. */
   readonly delayMs: number | null;
-  /** A 429 (rather than the breaker or the budget) caused the delay: pause every lane. */
-  readonly rateLimited: boolean;
 }
 
 /** Scores one batch job: load, fetch, evaluate, commit; failed tokens are due again soon. */
@@ -119,7 +117,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     for (const m of hadPairs) deps.hadPairs?.add(m);
     let outcome;
     try {
-      outcome = await fetchBatch(gateway, job.lane, mints, fetchMode(config));
+      outcome = await fetchBatch(gateway, job.lane, mints, lanePolicies(config)[job.lane].fetch);
     } finally {
       for (const m of fallback) deps.fallbackWanted?.delete(m);
       for (const m of hadPairs) deps.hadPairs?.delete(m);
@@ -132,8 +130,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     }
     await store.commit(updates);
 
-    let delayMs: number | null = null;
-    let rateLimited = false;
+    let notNow: JobNotNow | null = null;
     if (outcome.failed.size > 0) {
       const counts = new Map<UpstreamError, number>();
       for (const err of outcome.failed.values()) counts.set(err, (counts.get(err) ?? 0) + 1);
@@ -144,16 +141,13 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       const retryLater: string[] = [];
       const lastFetch = new Map(live.map((x) => [x.token.mint, x.snapshot?.fetchedAt ?? x.token.createdAt]));
       const maxBackoffMs = 10 * ttlMs(config, job.lane);
+      notNow = notNowOutcome(job.lane, outcome.failed.values());
       for (const [mint, err] of outcome.failed) {
-        const d = delayOf(err);
         if (err instanceof UpstreamPairsRejectedError) {
           // Only this mint's pairs are bad: it goes back on its own, away from its call's others.
           const wait = rejectedRetryDelayMs(now() - (lastFetch.get(mint) ?? now()), maxBackoffMs, random);
           await store.reschedule(job.lane, [mint], now() + wait);
-        } else if (d !== null) {
-          delayMs = Math.max(delayMs ?? 0, d);
-          rateLimited ||= err.name === "UpstreamRateLimitedError";
-        } else (err.retryable ? retrySoon : retryLater).push(mint);
+        } else if (delayOf(err) === null) (err.retryable ? retrySoon : retryLater).push(mint);
       }
       await store.reschedule(job.lane, retrySoon, now() + RETRY_DELAY_MS);
       await store.reschedule(job.lane, retryLater, now() + ttlMs(config, job.lane) - config.dueMarginMs);
@@ -164,8 +158,8 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       skipped: job.mints.length - live.length,
       failed: outcome.failed.size,
       durationMs: Math.round(performance.now() - started),
-      delayMs,
-      rateLimited,
+      notNow,
+      delayMs: notNow?.delayMs ?? null,
     };
   };
 }

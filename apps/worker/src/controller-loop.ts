@@ -11,28 +11,13 @@ import { hostname } from "node:os";
 import type { Worker } from "bullmq";
 import type { Queue } from "bullmq";
 import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
-import { LEGACY, baseTimeoutMs, type Config, type LiveConfig } from "@moonfleet/config";
+import { lanePolicies, type Config, type LiveConfig } from "@moonfleet/config";
+import { runLoop } from "@moonfleet/runtime";
 import { publishHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
+import type { ErrorLog } from "./error-log.js";
 import type { LaneController } from "./lane-controller.js";
-import { type LaneSettings } from "./lane-controller.js";
-
-/** What each lane's controller may do under the current config (flags, bounds, base timeouts). */
-export function laneSettings(c: Config, lane: Lane): LaneSettings {
-  const optimized = c.enableSchedulerOptimization;
-  return {
-    bounds: {
-      max: lane === "hot" ? c.maxConcurrentHot : c.maxConcurrentCold,
-      underLoad: c.maxConcurrentUnderLoad,
-    },
-    parallel: optimized && c.enableParallelProcessing,
-    adaptiveConcurrency: c.enableAdaptiveConcurrency,
-    dynamicTimeouts: optimized && c.enableDynamicTimeouts,
-    baseTimeoutMs: optimized ? baseTimeoutMs(c, lane) : LEGACY.timeoutMs,
-    underLoadTimeoutMs: optimized ? c.timeoutUnderLoad * 1000 : LEGACY.timeoutMs,
-  };
-}
 
 export interface ControllerDeps {
   readonly id: string;
@@ -71,109 +56,126 @@ export function createController(deps: ControllerDeps) {
     lowMemory: c.lowMemoryThreshold,
   });
 
-  async function tick(): Promise<void> {
-    await live.refresh().catch(() => false);
-    const c = live.config;
-    readings = await sampler.sample();
-    const previousLevel = level;
+  /** The load level from a new reading: a short EWMA of CPU and memory, with hysteresis. */
+  function updateLevel(r: Readings, c: Config): void {
+    const previous = level;
     // The level follows a short EWMA of CPU and memory (alpha 0.5: a jump to 100% reads 75% after
     // two ticks from 50%), so one noisy reading does not flip it, yet a real hog shows within two.
     smoothed = smoothed
       ? {
-          cpuPercent: smoothed.cpuPercent + 0.5 * (readings.cpuPercent - smoothed.cpuPercent),
-          memoryPercent: smoothed.memoryPercent + 0.5 * (readings.memoryPercent - smoothed.memoryPercent),
+          cpuPercent: smoothed.cpuPercent + 0.5 * (r.cpuPercent - smoothed.cpuPercent),
+          memoryPercent: smoothed.memoryPercent + 0.5 * (r.memoryPercent - smoothed.memoryPercent),
         }
-      : { cpuPercent: readings.cpuPercent, memoryPercent: readings.memoryPercent };
+      : { cpuPercent: r.cpuPercent, memoryPercent: r.memoryPercent };
     // The first reading covers the process's own start-up (module loading, connecting): not load.
-    if (ticks > 0) level = nextLoadLevel(level, { ...readings, ...smoothed }, thresholds(c));
-    if (level !== previousLevel)
+    if (ticks > 0) level = nextLoadLevel(level, { ...r, ...smoothed }, thresholds(c));
+    if (level !== previous)
       logger.info(
         {
           event: EVENTS.loadLevel,
-          from: previousLevel,
+          from: previous,
           to: level,
-          cpu: round(readings.cpuPercent),
-          memory: round(readings.memoryPercent),
-          loopP99Ms: round(readings.eventLoopDelayP99Ms),
+          cpu: round(r.cpuPercent),
+          memory: round(r.memoryPercent),
+          loopP99Ms: round(r.eventLoopDelayP99Ms),
         },
         `load level ${level}`,
       );
-    const now = deps.now();
-    for (const lane of LANES) {
-      const waiting = await deps.queues[lane].getWaitingCount();
-      const t = lanes[lane].tick(
+  }
+
+  /** One lane's decisions, applied to its BullMQ worker and logged once with their reasons. */
+  async function steerLane(lane: Lane, r: Readings, c: Config, now: number): Promise<void> {
+    const waiting = await deps.queues[lane].getWaitingCount();
+    const t = lanes[lane].tick(
+      level,
+      waiting,
+      lanePolicies(c)[lane],
+      now,
+      c.controllerIntervalMs,
+      r.eventLoopDelayP99Ms,
+    );
+    if (t.concurrency.changed) {
+      workers[lane].concurrency = t.concurrency.limit;
+      deps.metrics?.decisions.inc({ queue: lane, reason: t.concurrency.reason });
+      logger.info(
+        {
+          event: EVENTS.concurrencyChange,
+          lane,
+          from: t.concurrency.from,
+          to: t.concurrency.limit,
+          reason: t.concurrency.reason,
+          level,
+          waiting,
+          cpu: round(r.cpuPercent),
+        },
+        `concurrency ${t.concurrency.from} -> ${t.concurrency.limit} (${t.concurrency.reason})`,
+      );
+    }
+    if (t.timeout.changed)
+      logger.info(
+        {
+          event: EVENTS.timeoutChange,
+          lane,
+          fromMs: t.timeout.from,
+          toMs: t.timeout.ms,
+          reason: t.timeout.reason,
+          p95Ms: round(t.signals.latencyP95Ms),
+        },
+        `timeout ${t.timeout.from} -> ${t.timeout.ms} ms (${t.timeout.reason})`,
+      );
+  }
+
+  /** The operator's `cpu_usage` and `memory_usage` lines. */
+  function logUsage(r: Readings): void {
+    logger.info(
+      {
+        event: EVENTS.cpuUsage,
+        cpuPercent: round(r.cpuPercent),
+        processCpuPercent: round(r.processCpuPercent),
+        loadPerCpu: round(r.loadPerCpu),
         level,
-        waiting,
-        laneSettings(c, lane),
-        now,
-        c.controllerIntervalMs,
-        readings.eventLoopDelayP99Ms,
-      );
-      if (t.concurrency.changed) {
-        workers[lane].concurrency = t.concurrency.limit;
-        deps.metrics?.decisions.inc({ queue: lane, reason: t.concurrency.reason });
-        logger.info(
-          {
-            event: EVENTS.concurrencyChange,
-            lane,
-            from: t.concurrency.from,
-            to: t.concurrency.limit,
-            reason: t.concurrency.reason,
-            level,
-            waiting,
-            cpu: round(readings.cpuPercent),
-          },
-          `concurrency ${t.concurrency.from} -> ${t.concurrency.limit} (${t.concurrency.reason})`,
-        );
-      }
-      if (t.timeout.changed)
-        logger.info(
-          {
-            event: EVENTS.timeoutChange,
-            lane,
-            fromMs: t.timeout.from,
-            toMs: t.timeout.ms,
-            reason: t.timeout.reason,
-            p95Ms: round(t.signals.latencyP95Ms),
-          },
-          `timeout ${t.timeout.from} -> ${t.timeout.ms} ms (${t.timeout.reason})`,
-        );
+      },
+      "cpu usage",
+    );
+    logger.info(
+      {
+        event: EVENTS.memoryUsage,
+        memoryPercent: round(r.memoryPercent),
+        rssMb: Math.round(r.rssBytes / 1e6),
+        heapUsedMb: Math.round(r.heapUsedBytes / 1e6),
+        level,
+      },
+      "memory usage",
+    );
+  }
+
+  function setGauges(m: WorkerMetrics, r: Readings): void {
+    for (const lane of LANES) {
+      m.concurrency.set({ queue: lane }, lanes[lane].limit);
+      m.timeout.set({ lane }, lanes[lane].timeout / 1000);
     }
-    if (++ticks % 10 === 0) {
-      logger.info(
-        {
-          event: EVENTS.cpuUsage,
-          cpuPercent: round(readings.cpuPercent),
-          processCpuPercent: round(readings.processCpuPercent),
-          loadPerCpu: round(readings.loadPerCpu),
-          level,
-        },
-        "cpu usage",
-      );
-      logger.info(
-        {
-          event: EVENTS.memoryUsage,
-          memoryPercent: round(readings.memoryPercent),
-          rssMb: Math.round(readings.rssBytes / 1e6),
-          heapUsedMb: Math.round(readings.heapUsedBytes / 1e6),
-          level,
-        },
-        "memory usage",
-      );
-    }
+    m.breaker.set(BREAKER_CODES[deps.breakerState?.() ?? "closed"] ?? 0);
+    m.loadLevel.set(LEVEL_CODES[level] ?? 0);
+    m.cpu.set(r.cpuPercent / 100);
+    m.memory.set(r.memoryPercent / 100);
+    m.eventLoop.set(r.eventLoopDelayP99Ms / 1000);
+    m.rss.set(r.rssBytes);
+  }
+
+  /**
+   * Each tick: sample the machine, update the load level, steer each lane, and publish a
+   * heartbeat (with this process's metrics, for the api's /metrics).
+   */
+  async function tick(): Promise<void> {
+    await live.refresh().catch(() => false);
+    const c = live.config;
+    const r = (readings = await sampler.sample());
+    updateLevel(r, c);
+    const now = deps.now();
+    for (const lane of LANES) await steerLane(lane, r, c, now);
+    if (++ticks % 10 === 0) logUsage(r);
     const m = deps.metrics;
-    if (m) {
-      for (const lane of LANES) {
-        m.concurrency.set({ queue: lane }, lanes[lane].limit);
-        m.timeout.set({ lane }, lanes[lane].timeout / 1000);
-      }
-      m.breaker.set(BREAKER_CODES[deps.breakerState?.() ?? "closed"] ?? 0);
-      m.loadLevel.set(LEVEL_CODES[level] ?? 0);
-      m.cpu.set(readings.cpuPercent / 100);
-      m.memory.set(readings.memoryPercent / 100);
-      m.eventLoop.set(readings.eventLoopDelayP99Ms / 1000);
-      m.rss.set(readings.rssBytes);
-    }
+    if (m) setGauges(m, r);
     await publishHeartbeat(
       deps.redis,
       c.redisKeyPrefix,
@@ -200,14 +202,8 @@ export function createController(deps: ControllerDeps) {
   /** Applies a lowered bound at once (a runtime change), without waiting for the next tick. */
   function clampNow(): void {
     for (const lane of LANES) {
-      const s = laneSettings(live.config, lane);
-      const cap = !s.parallel
-        ? 1
-        : level === "high"
-          ? Math.min(s.bounds.max, s.bounds.underLoad)
-          : s.bounds.max;
       const from = lanes[lane].limit;
-      if (lanes[lane].clamp(cap, deps.now())) {
+      if (lanes[lane].clamp(lanePolicies(live.config)[lane], level, deps.now())) {
         workers[lane].concurrency = lanes[lane].limit;
         deps.metrics?.decisions.inc({ queue: lane, reason: "clamp_bounds" });
         logger.info(
@@ -229,3 +225,37 @@ export function createController(deps: ControllerDeps) {
 }
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+
+export type Controller = ReturnType<typeof createController>;
+
+/**
+ * Runs the controller: a first tick once the runtime config is loaded (`ready`), then one every
+ * CONTROLLER_INTERVAL_MS; a runtime change clamps the lanes at once. Failed ticks are logged, throttled.
+ */
+export function startControlLoop(controller: Controller, live: LiveConfig, errors: ErrorLog) {
+  const stopping = new AbortController();
+  const onTickError = (err: unknown) =>
+    errors.log(
+      `controller:${String(err)}`,
+      { event: EVENTS.concurrencyChange, err: String(err) },
+      "controller tick failed",
+      "warn",
+    );
+  live.onChange(() => controller.clampNow());
+  const ready = live.start().then(() => controller.tick().catch(onTickError));
+  const running = ready.then(() =>
+    runLoop(() => controller.tick(), {
+      intervalMs: () => live.config.controllerIntervalMs,
+      signal: stopping.signal,
+      onError: onTickError,
+    }),
+  );
+  return {
+    ready,
+    async stop(): Promise<void> {
+      stopping.abort();
+      await running;
+      controller.close();
+    },
+  };
+}

@@ -1,11 +1,9 @@
 import { MINTS_PER_CALL, type Lane } from "@moonfleet/domain";
+import type { FetchMode } from "@moonfleet/config";
 import type { Fetched, MintResult, PairsGateway } from "@moonfleet/upstream";
 import { UpstreamError } from "@moonfleet/upstream";
 
 export type { Fetched };
-
-/** How a batch is fetched: one mint per call one at a time (legacy), 30 per call in turn, or merged. */
-export type FetchMode = "legacy" | "sequential" | "coalesced";
 
 export interface FetchOutcome {
   /** Pairs per mint that the upstream answered (possibly none), with when the answer arrived. */

@@ -1,29 +1,54 @@
 import type { LaneState, LoadLevel } from "@moonfleet/domain";
 import {
   LatencyEstimator,
+  concurrencyCap,
   initialConcurrency,
   nextBaseline,
   nextConcurrency,
   nextTimeout,
   type ConcurrencyBounds,
+  type ConcurrencyDecision,
   type ConcurrencyState,
   type UpstreamSignals,
 } from "@moonfleet/adaptive";
+import { startTimeoutMs, type ConcurrencyPolicy, type LanePolicy } from "@moonfleet/config";
 
 import type { CallOutcome } from "@moonfleet/upstream";
 
 export type { CallOutcome };
 
-export interface LaneSettings {
-  readonly bounds: ConcurrencyBounds;
-  /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_PARALLEL_PROCESSING. */
-  readonly parallel: boolean;
-  /** ENABLE_ADAPTIVE_CONCURRENCY: false holds concurrency at the bound's max. */
-  readonly adaptiveConcurrency: boolean;
-  /** ENABLE_SCHEDULER_OPTIMIZATION and ENABLE_DYNAMIC_TIMEOUTS. */
-  readonly dynamicTimeouts: boolean;
-  readonly baseTimeoutMs: number;
-  readonly underLoadTimeoutMs: number;
+/** The concurrency policy in the adaptive core's terms: its two switches and its bounds. */
+function concurrencyTerms(p: ConcurrencyPolicy): {
+  parallel: boolean;
+  adaptive: boolean;
+  bounds: ConcurrencyBounds;
+} {
+  switch (p.kind) {
+    case "single":
+      return { parallel: false, adaptive: false, bounds: { max: 1, underLoad: 1 } };
+    case "fixed":
+      return { parallel: true, adaptive: false, bounds: { max: p.max, underLoad: p.max } };
+    case "adaptive":
+      return { parallel: true, adaptive: true, bounds: { max: p.max, underLoad: p.underLoad } };
+  }
+}
+
+/** Where a lane's concurrency starts under its policy. */
+function startConcurrency(p: ConcurrencyPolicy): Pick<ConcurrencyDecision, "state" | "reason"> {
+  switch (p.kind) {
+    case "single":
+      return { state: { limit: 1, ticksSinceCut: 0 }, reason: "parallel_disabled" };
+    case "fixed":
+      return { state: { limit: Math.max(1, p.max), ticksSinceCut: 0 }, reason: "fixed_max" };
+    case "adaptive":
+      return initialConcurrency(p);
+  }
+}
+
+/** The most slots the lane may hold at `level` under its policy: the adaptive core's one rule. */
+export function laneCap(p: ConcurrencyPolicy, level: LoadLevel): number {
+  const t = concurrencyTerms(p);
+  return concurrencyCap({ level, parallel: t.parallel, adaptive: t.adaptive }, t.bounds);
 }
 
 export interface LaneTick {
@@ -68,17 +93,13 @@ export class LaneController {
   private rate = 0;
   active = 0;
 
-  constructor(settings: LaneSettings, now: number) {
-    const start = !settings.parallel
-      ? null
-      : settings.adaptiveConcurrency
-        ? initialConcurrency(settings.bounds)
-        : { state: { limit: Math.max(1, settings.bounds.max), ticksSinceCut: 0 }, reason: "fixed_max" };
-    this.concurrencyState = start?.state ?? { limit: 1, ticksSinceCut: 0 };
-    this.reason = start ? start.reason : "parallel_disabled";
+  constructor(policy: LanePolicy, now: number) {
+    const start = startConcurrency(policy.concurrency);
+    this.concurrencyState = start.state;
+    this.reason = start.reason;
     this.changedAt = now;
-    this.timeoutMs = settings.baseTimeoutMs;
-    if (!settings.dynamicTimeouts) this.timeoutReason = "fixed";
+    this.timeoutMs = startTimeoutMs(policy.timeout);
+    if (policy.timeout.kind === "fixed") this.timeoutReason = "fixed";
   }
 
   get limit(): number {
@@ -89,8 +110,12 @@ export class LaneController {
     return this.timeoutMs;
   }
 
-  /** Lowers the limit at once to `cap` (a runtime change of the bounds); true when it changed. */
-  clamp(cap: number, now: number): boolean {
+  /**
+   * Lowers the limit at once to what the policy allows at `level` (a runtime change of the
+   * bounds); true when it changed.
+   */
+  clamp(policy: LanePolicy, level: LoadLevel, now: number): boolean {
+    const cap = laneCap(policy.concurrency, level);
     if (this.concurrencyState.limit <= cap) return false;
     this.concurrencyState = { ...this.concurrencyState, limit: Math.max(1, cap) };
     this.reason = "clamp_bounds";
@@ -132,7 +157,7 @@ export class LaneController {
   tick(
     level: LoadLevel,
     waiting: number,
-    settings: LaneSettings,
+    policy: LanePolicy,
     now: number,
     intervalMs: number,
     eventLoopP99Ms = 0,
@@ -146,17 +171,18 @@ export class LaneController {
       baselineLatencyMs: this.baseline,
     };
     const fromLimit = this.concurrencyState.limit;
+    const terms = concurrencyTerms(policy.concurrency);
     const decision = nextConcurrency(
       this.concurrencyState,
       {
         level,
         queue: { waiting, active: this.active },
         upstream: signals,
-        parallel: settings.parallel,
-        adaptive: settings.adaptiveConcurrency,
+        parallel: terms.parallel,
+        adaptive: terms.adaptive,
         eventLoopP99Ms,
       },
-      settings.bounds,
+      terms.bounds,
     );
     this.concurrencyState = decision.state;
     if (decision.changed) {
@@ -167,10 +193,10 @@ export class LaneController {
     const timeout = nextTimeout({
       estimateP99Ms: this.latency.percentile(0.99),
       estimateP95Ms: signals.latencyP95Ms,
-      baseMs: settings.baseTimeoutMs,
-      underLoadMs: settings.underLoadTimeoutMs,
+      baseMs: startTimeoutMs(policy.timeout),
+      underLoadMs: policy.timeout.kind === "dynamic" ? policy.timeout.underLoadMs : policy.timeout.ms,
       level,
-      dynamic: settings.dynamicTimeouts,
+      dynamic: policy.timeout.kind === "dynamic",
     });
     this.timeoutMs = Math.round(timeout.timeoutMs);
     this.timeoutReason = timeout.reason;

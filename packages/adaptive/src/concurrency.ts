@@ -82,6 +82,21 @@ export function initialConcurrency(bounds: ConcurrencyBounds): ConcurrencyDecisi
   };
 }
 
+/**
+ * The most slots a lane may hold now: 1 with parallel off, max with adaptive concurrency off
+ * (fixed: no cap whatever the load), the under-load cap while high. Every decision and every
+ * immediate clamp (a runtime change of the bounds) ends within it.
+ */
+export function concurrencyCap(
+  input: Pick<ConcurrencyInput, "level" | "parallel" | "adaptive">,
+  bounds: ConcurrencyBounds,
+): number {
+  if (!input.parallel) return 1;
+  const max = atLeastOne(bounds.max);
+  const fixed = input.adaptive === false;
+  return input.level === "high" && !fixed ? Math.min(max, atLeastOne(bounds.underLoad)) : max;
+}
+
 export function nextConcurrency(
   state: ConcurrencyState,
   input: ConcurrencyInput,
@@ -89,8 +104,7 @@ export function nextConcurrency(
 ): ConcurrencyDecision {
   const max = atLeastOne(bounds.max);
   const underLoad = atLeastOne(bounds.underLoad);
-  const fixed = input.adaptive === false;
-  const cap = input.level === "high" && !fixed ? Math.min(max, underLoad) : max;
+  const cap = concurrencyCap(input, bounds);
   const current = atLeastOne(state.limit);
   const ticksSinceCut = Number.isFinite(state.ticksSinceCut) ? Math.max(0, state.ticksSinceCut) : 0;
 

@@ -16,6 +16,7 @@ export { nextLoadLevel, EVENT_LOOP_HIGH_MS, EVENT_LOOP_MEDIUM_MS, EVENT_LOOP_LOW
 export {
   nextConcurrency,
   initialConcurrency,
+  concurrencyCap,
   GROWTH_COOLDOWN_TICKS,
   type ConcurrencyInput,
 } from "./concurrency.js";

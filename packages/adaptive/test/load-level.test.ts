@@ -8,7 +8,7 @@ import {
 } from "../src/load-level.js";
 import type { Thresholds } from "../src/types.js";
 
-// The seed guide's defaults.
+// The settings table's defaults (packages/config/src/settings.ts).
 const t: Thresholds = {
   highCpu: 80,
   mediumCpu: 60,

@@ -44,7 +44,7 @@ describe("profileFor", () => {
     expect(profileFor({ cpus: 4, memoryBytes: 7 * GIB })).toBe("medium");
   });
 
-  it("maps each profile to the guide's limits", () => {
+  it("maps each profile to its limits in the profile table", () => {
     expect(PROFILES).toEqual({
       high: { maxConcurrentHot: 12, maxConcurrentCold: 16, maxBatchSize: 150 },
       medium: { maxConcurrentHot: 8, maxConcurrentCold: 12, maxBatchSize: 100 },

@@ -28,5 +28,16 @@ export {
   type OptimizationPatch,
   type RuntimeStoreOptions,
 } from "./runtime-overrides.js";
-export { LEGACY, ttlMs, baseTimeoutMs } from "./lanes.js";
+export { LEGACY, ttlMs } from "./lanes.js";
+export {
+  lanePolicy,
+  lanePolicies,
+  startTimeoutMs,
+  type LanePolicy,
+  type LanePolicies,
+  type ConcurrencyPolicy,
+  type BatchPolicy,
+  type TimeoutPolicy,
+  type FetchMode,
+} from "./lane-policy.js";
 export { renderEnvExample } from "./env-example.js";

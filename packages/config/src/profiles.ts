@@ -1,4 +1,4 @@
-/** The operator's guide's performance profiles: defaults that follow the machine. */
+/** The performance profiles (the README's Configuration section): defaults that follow the machine. */
 export const PROFILES = {
   high: { maxConcurrentHot: 12, maxConcurrentCold: 16, maxBatchSize: 150 },
   medium: { maxConcurrentHot: 8, maxConcurrentCold: 12, maxBatchSize: 100 },
@@ -17,7 +17,7 @@ export interface MachineFacts {
 const GiB = 1024 ** 3;
 
 /**
- * The guide's table: high needs 4+ cores and 8 GB+, medium 2+ cores and 4 GB+, else low. The
+ * The profile table: high needs 4+ cores and 8 GB+, medium 2+ cores and 4 GB+, else low. The
  * weaker of the two decides: a 2-core machine with 24 GB is medium.
  */
 export function profileFor(m: MachineFacts): ProfileName {

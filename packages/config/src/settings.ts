@@ -60,7 +60,7 @@ const live = { runtime: true } as const;
 const profiled = { runtime: true, profiled: true } as const;
 
 export const SETTINGS = [
-  // Flags (the operator's guide)
+  // Flags
   spec(
     "ENABLE_SCHEDULER_OPTIMIZATION",
     bool,

@@ -13,7 +13,7 @@ import {
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const GiB = 1024 ** 3;
-/** A machine the guide calls "high": the profile defaults then equal the table's defaults. */
+/** A machine of the "high" profile: the profile defaults then equal the table's defaults. */
 const HIGH: LoadOptions = { machine: { cpus: 8, memoryBytes: 16 * GiB } };
 const loadConfig = (env: Record<string, string | undefined>, opts: LoadOptions = HIGH) => load(env, opts);
 
@@ -74,7 +74,7 @@ describe("loadConfig defaults", () => {
 });
 
 describe("performance profiles", () => {
-  it("picks the guide's profile from cores and memory, the weaker deciding", () => {
+  it("picks the profile from cores and memory, the weaker deciding", () => {
     const profile = (cpus: number, gib: number) =>
       resolveConfig({}, { machine: { cpus, memoryBytes: gib * GiB } }).profile;
     expect(profile(1, 2)).toBe("low");

@@ -1,2 +1,2 @@
 export { runLoop, pause, type LoopOptions } from "./loop.js";
-export { onShutdown, type ShutdownOptions } from "./shutdown.js";
+export { onShutdown, runUntilShutdown, type RunningPart, type ShutdownOptions } from "./shutdown.js";

@@ -39,3 +39,26 @@ export function onShutdown(opts: ShutdownOptions): { readonly stopping: () => bo
   if (process.send) process.on("disconnect", () => begin("parent exited"));
   return { stopping: () => stopping };
 }
+
+/** A long-lived part of an app: runs until its signal aborts, then closes its connections. */
+export interface RunningPart {
+  run(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `part` now and stops it on the first signal (see onShutdown): abort its run, wait for the
+ * run to end, then close it.
+ */
+export function runUntilShutdown(part: RunningPart, opts: Omit<ShutdownOptions, "stop">): void {
+  const stopping = new AbortController();
+  const running = part.run(stopping.signal);
+  onShutdown({
+    ...opts,
+    stop: async () => {
+      stopping.abort();
+      await running;
+      await part.close();
+    },
+  });
+}

@@ -34,7 +34,10 @@ export function isExternalPool(pair: Pair, liquidityThresholdUsd: number): boole
   );
 }
 
-/** DOMAIN.md's activation rule, with the pool counts that decided it. */
+/**
+ * The activation rule (a Pump.fun pool and an external one, or two external pools), with the pool
+ * counts that decided it.
+ */
 export function checkActivation(
   mint: string,
   pairs: readonly Pair[],

@@ -1,4 +1,4 @@
-/** The `event` field of log lines operators grep for (see the operator's guide). */
+/** The `event` field of log lines operators grep for (the README's Monitoring section lists them). */
 export const EVENTS = {
   optimizedGroupProcessing: "optimized_group_processing",
   parallelBatch: "parallel_batch",

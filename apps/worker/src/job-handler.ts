@@ -1,0 +1,83 @@
+import type { Lane } from "@moonfleet/domain";
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
+import { batchJobSchema, type BatchJob, type BatchResult } from "@moonfleet/queues";
+import type { BatchOutcome } from "./batch-processor.js";
+import { JobDelayedError, JobRateLimitedError, notNowHoldMs } from "./job-outcome.js";
+import type { LaneController } from "./lane-controller.js";
+import type { WorkerEvents } from "./worker-events.js";
+
+/** Redis refuses writes: maxmemory reached with the noeviction policy. */
+export const isRedisOutOfMemory = (err: unknown): boolean =>
+  err instanceof Error && /^OOM\b/.test(err.message);
+/** A batch that met a Redis out of memory waits this long (and keeps its attempts) before it runs again. */
+export const OOM_RETRY_DELAY_MS = 5_000;
+
+export interface JobHandlerDeps {
+  readonly processBatch: (job: BatchJob) => Promise<BatchOutcome>;
+  readonly lanes: Readonly<Record<Lane, LaneController>>;
+  readonly queues: Readonly<Record<Lane, Queue>>;
+  readonly events: WorkerEvents;
+  readonly now: () => number;
+}
+
+export type BatchHandler = (job: Job<BatchJob, BatchResult>, token?: string) => Promise<BatchResult>;
+
+/**
+ * The job handler of each lane: runs the batch, reports it, and ends the job in BullMQ's terms
+ * (done, failed, rate limited, delayed or unrecoverable). It decides nothing itself: the outcome
+ * comes from the batch processor (see job-outcome.ts).
+ */
+export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHandler {
+  const { lanes, events } = deps;
+
+  /** Applies a named outcome and returns the error BullMQ understands for it. */
+  async function apply(err: unknown, lane: Lane, job: Job, token: string | undefined, scored: number | null) {
+    if (err instanceof JobRateLimitedError) {
+      // BullMQ's rate limit: the queues stop handing out jobs fleet-wide, and this job goes back to
+      // wait with its attempts intact. The budget itself enforces a pause, so a queue only holds for
+      // a recheck interval: a pause an admin clears (DELETE /admin/budget/pause) ends for the fleet
+      // within seconds, not a minute.
+      const delayMs = notNowHoldMs(err.delayMs);
+      await Promise.all(err.lanes.map((l) => deps.queues[l].rateLimit(delayMs)));
+      events.emit("deferred", { lane, jobId: job.id, outcome: err, delayMs, scored });
+      return Worker.RateLimitError();
+    }
+    // A delay is this process's own (its breaker, its writes): the job alone moves to the delayed
+    // set (the move frees its lock first), and the queue goes on serving the fleet.
+    if (err instanceof JobDelayedError && token) {
+      const delayMs = err.why === "redis_oom" ? err.delayMs : notNowHoldMs(err.delayMs);
+      await job.moveToDelayed(deps.now() + delayMs, token);
+      events.emit("deferred", { lane, jobId: job.id, outcome: err, delayMs, scored });
+      return new DelayedError();
+    }
+    return err;
+  }
+
+  return (lane) => async (job, token) => {
+    const parsed = batchJobSchema.safeParse(job.data);
+    // However often it runs, a payload that is not a batch stays one: fail it without retries.
+    if (!parsed.success) throw new UnrecoverableError(`not a batch job: ${parsed.error.message}`);
+    lanes[lane].active++;
+    let scored: number | null = null;
+    try {
+      // Out of memory is Redis's state, not the batch's fault: the job waits and keeps its attempts.
+      const result = await deps.processBatch(parsed.data).catch((err: unknown) => {
+        throw isRedisOutOfMemory(err) ? new JobDelayedError(OOM_RETRY_DELAY_MS, "redis_oom") : err;
+      });
+      scored = result.scored;
+      lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
+      events.emit("batch", { lane, jobId: job.id, result });
+      if (result.notNow) throw result.notNow;
+      return {
+        scored: result.scored,
+        skipped: result.skipped,
+        failed: result.failed,
+        durationMs: result.durationMs,
+      };
+    } catch (err) {
+      throw await apply(err, lane, job, token, scored);
+    } finally {
+      lanes[lane].active--;
+    }
+  };
+}

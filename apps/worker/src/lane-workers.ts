@@ -1,0 +1,48 @@
+import { LANES, type Lane } from "@moonfleet/domain";
+import { Worker } from "bullmq";
+import { QUEUE_NAMES, bullPrefix, type BatchJob, type BatchResult, type Redis } from "@moonfleet/queues";
+import type { ErrorLog } from "./error-log.js";
+import type { BatchHandler } from "./job-handler.js";
+
+export type LaneWorkers = Readonly<Record<Lane, Worker<BatchJob, BatchResult>>>;
+
+/** A BullMQ worker per lane on one blocking connection, starting at each lane's concurrency. */
+export function startLaneWorkers(o: {
+  readonly handler: (lane: Lane) => BatchHandler;
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly concurrency: (lane: Lane) => number;
+  readonly errors: ErrorLog;
+}): LaneWorkers {
+  const make = (lane: Lane) => {
+    const worker = new Worker<BatchJob, BatchResult>(QUEUE_NAMES[lane], o.handler(lane), {
+      connection: o.connection,
+      prefix: bullPrefix(o.prefix),
+      concurrency: o.concurrency(lane),
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 3,
+      autorun: true,
+    });
+    worker.on("error", (err) =>
+      o.errors.log(`worker_error:${lane}:${err.message}`, { lane, err: err.message }, "worker error"),
+    );
+    worker.on("failed", (job, err) =>
+      o.errors.log(
+        `job_failed:${lane}:${err.message}`,
+        { lane, jobId: job?.id, err: err.message },
+        "job failed",
+      ),
+    );
+    return worker;
+  };
+  return Object.fromEntries(LANES.map((lane) => [lane, make(lane)])) as Record<
+    Lane,
+    Worker<BatchJob, BatchResult>
+  >;
+}
+
+/** Stops taking jobs and waits for the ones in flight. */
+export async function closeLaneWorkers(workers: LaneWorkers): Promise<void> {
+  await Promise.all(LANES.map((lane) => workers[lane].close()));
+}

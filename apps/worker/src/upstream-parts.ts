@@ -1,0 +1,91 @@
+import type { Lane } from "@moonfleet/domain";
+import type { LiveConfig } from "@moonfleet/config";
+import type { Redis } from "@moonfleet/queues";
+import {
+  CircuitBreaker,
+  RateBudget,
+  createPairsGateway,
+  createUpstreamClient,
+  type PairsGateway,
+} from "@moonfleet/upstream";
+import type { WorkerEvents } from "./worker-events.js";
+
+export interface UpstreamPartsOptions {
+  readonly live: LiveConfig;
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly baseUrl: string;
+  readonly connections: number;
+  readonly timeoutFor: (lane: Lane) => number;
+  readonly events: WorkerEvents;
+  readonly now: () => number;
+}
+
+export interface UpstreamParts {
+  readonly gateway: PairsGateway;
+  /** One budget for the fleet, in Redis. */
+  readonly budget: RateBudget;
+  /** This process's own breaker. */
+  readonly breaker: CircuitBreaker;
+  /** Mints whose empty batch answer gets a fallback call; the batch processor fills it per job. */
+  readonly fallbackWanted: Set<string>;
+  /** Mints that had pairs at their last fetch; the batch processor fills it per job. */
+  readonly hadPairs: Set<string>;
+  /** Aborts every call in flight (the shutdown deadline passed). */
+  abort(reason: Error): void;
+  close(): Promise<void>;
+}
+
+/** The upstream's protection around one connection pool: the fleet's budgets, this process's breaker. */
+export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
+  const { live, events } = o;
+  const client = createUpstreamClient({ baseUrl: o.baseUrl, connections: o.connections });
+  const inflight = new AbortController();
+  const budget = RateBudget.forFleet(o.redis, o.prefix, () => live.config);
+  const fallbackBudget = RateBudget.forFallbacks(o.redis, o.prefix, () => live.config);
+  const breaker = new CircuitBreaker(
+    () => {
+      const c = live.config;
+      return {
+        failureThreshold: c.breakerFailureThreshold,
+        cooldownMs: c.breakerCooldownMs,
+        halfOpenCalls: c.breakerHalfOpenCalls,
+        closeAfter: c.breakerCloseAfter,
+      };
+    },
+    o.now,
+    (to, from, why) => events.emit("breaker", { from, to, why }),
+  );
+  const fallbackWanted = new Set<string>();
+  const hadPairs = new Set<string>();
+  const gateway = createPairsGateway({
+    client,
+    budget,
+    breaker,
+    settings: () => ({
+      retries: live.config.upstreamRetries,
+      maxWaitMs: live.config.upstreamMaxWaitMs,
+      coalesceMs: live.config.upstreamCoalesceMs,
+    }),
+    timeoutFor: o.timeoutFor,
+    signal: inflight.signal,
+    wantsFallback: (mint) => fallbackWanted.has(mint),
+    hadPairs: (mint) => hadPairs.has(mint),
+    fallbackBudget,
+    onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),
+    onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
+      events.emit("pauseCapped", { lane, retryAfterMs, pausedForMs }),
+    onCall: (lane, ms, outcome) => events.emit("call", { lane, ms, outcome }),
+    onBudgetWait: (lane) => events.emit("budgetWait", { lane }),
+    now: o.now,
+  });
+  return {
+    gateway,
+    budget,
+    breaker,
+    fallbackWanted,
+    hadPairs,
+    abort: (reason) => inflight.abort(reason),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,70 @@
+import { LOAD_LEVELS, type LoadLevel } from "@moonfleet/domain";
+import { describe, expect, it } from "vitest";
+import { lanePolicy, loadConfig } from "@moonfleet/config";
+import { LaneController, laneCap } from "../src/lane-controller.js";
+
+const HIGH = { machine: { cpus: 8, memoryBytes: 16 * 1024 ** 3 } };
+const policyOf = (env: Record<string, string>) =>
+  lanePolicy(loadConfig({ MAX_CONCURRENT_HOT: "8", MAX_CONCURRENT_UNDER_LOAD: "3", ...env }, HIGH), "hot");
+
+const POLICIES = {
+  adaptive: policyOf({}),
+  fixed: policyOf({ ENABLE_ADAPTIVE_CONCURRENCY: "false" }),
+  single: policyOf({ ENABLE_PARALLEL_PROCESSING: "false" }),
+  legacy: policyOf({ ENABLE_SCHEDULER_OPTIMIZATION: "false" }),
+};
+
+/** One tick with nothing waiting and no upstream signal: the limit the controller holds at `level`. */
+function held(lane: LaneController, policy: (typeof POLICIES)[keyof typeof POLICIES], level: LoadLevel) {
+  return lane.tick(level, 0, policy, 0, 1_000).concurrency.limit;
+}
+
+describe("LaneController.clamp", () => {
+  it("caps by the same rule as the controller's ticks, so the next tick never undoes a clamp", () => {
+    for (const [name, policy] of Object.entries(POLICIES))
+      for (const level of LOAD_LEVELS) {
+        const lane = new LaneController(policyOf({ MAX_CONCURRENT_HOT: "200" }), 0);
+        // Start from well above every cap (an operator lowering the bounds at runtime).
+        lane.active = 1_000;
+        for (let i = 0; i < 200; i++)
+          lane.tick("normal", 10, policyOf({ MAX_CONCURRENT_HOT: "200" }), 0, 1_000);
+        expect(lane.limit).toBe(200);
+        lane.clamp(policy, level, 1);
+        const clamped = lane.limit;
+        expect({ name, level, clamped }).toEqual({
+          name,
+          level,
+          clamped: laneCap(policy.concurrency, level),
+        });
+        lane.active = 0;
+        expect({ name, level, next: held(lane, policy, level) }).toEqual({ name, level, next: clamped });
+      }
+  });
+
+  it("holds a fixed concurrency at max under high load", () => {
+    expect(laneCap(POLICIES.fixed.concurrency, "high")).toBe(8);
+    expect(laneCap(POLICIES.adaptive.concurrency, "high")).toBe(3);
+    expect(laneCap(POLICIES.adaptive.concurrency, "normal")).toBe(8);
+    expect(laneCap(POLICIES.single.concurrency, "normal")).toBe(1);
+    expect(laneCap(POLICIES.legacy.concurrency, "normal")).toBe(1);
+  });
+
+  it("starts each policy where its ticks hold it", () => {
+    expect(new LaneController(POLICIES.fixed, 0).state()).toMatchObject({
+      concurrency: 8,
+      reason: "fixed_max",
+    });
+    expect(new LaneController(POLICIES.single, 0).state()).toMatchObject({
+      concurrency: 1,
+      reason: "parallel_disabled",
+    });
+    expect(new LaneController(POLICIES.adaptive, 0).state()).toMatchObject({
+      concurrency: 3,
+      reason: "start",
+    });
+    expect(new LaneController(POLICIES.legacy, 0).state()).toMatchObject({
+      timeoutMs: 5_000,
+      timeoutReason: "fixed",
+    });
+  });
+});
