@@ -3,7 +3,7 @@ import type { Worker } from "bullmq";
 import { lanePolicies, type LiveConfig } from "@moonfleet/config";
 import { runLoop } from "@moonfleet/runtime";
 import { EVENTS, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
-import { UpstreamTimeoutError } from "@moonfleet/upstream";
+import { UpstreamBudgetExhaustedError, UpstreamTimeoutError } from "@moonfleet/upstream";
 import type { ErrorLog } from "./error-log.js";
 import { isRedisOutOfMemory } from "./job-handler.js";
 import { JobRateLimitedError } from "./job-outcome.js";
@@ -60,6 +60,9 @@ export function startSummaries(o: SummariesOptions): { stop(): Promise<void> } {
       const fields = { event, lane, mints, err: err.message, kind: err.name };
       // The fleet's budget lives in Redis: out of memory, every call fails alike, many a second.
       if (isRedisOutOfMemory(err)) o.errors.log(`call_oom:${lane}`, fields, "upstream call failed", "warn");
+      // Waiting for the fleet's request budget is the budget doing its job: pacing, not a fault.
+      else if (err instanceof UpstreamBudgetExhaustedError)
+        logger.debug(fields, "waiting for the request budget");
       else logger.warn(fields, "upstream call failed");
     }),
     events.on("batch", ({ lane, jobId, result }) => {
