@@ -7,6 +7,7 @@ import type { Logger } from "@moonfleet/telemetry";
 import { requireAdmin, requireAdminLogin } from "./admin-auth.js";
 import { budgetRouter } from "./budget-routes.js";
 import { createBullBoardRouter } from "./bull-board.js";
+import { exportsRouter } from "./exports-routes.js";
 import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
 import { dashboardRouter } from "./dashboard-route.js";
@@ -39,7 +40,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const link = watchRedis(deps.redis);
   const probeKey = redisKeys(deps.live.config.redisKeyPrefix).readyzProbe;
   app.use(probesRouter(deps.redis, deps.stopping ?? (() => false), link, probeKey));
-  app.use(["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system"], requireRedis(link));
+  app.use(
+    ["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system", "/exports"],
+    requireRedis(link),
+  );
+  app.use(
+    exportsRouter({
+      redis: deps.redis,
+      config: () => deps.live.config,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
   app.use(
     tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
   );

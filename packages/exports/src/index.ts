@@ -27,3 +27,5 @@ export {
   poolView,
 } from "./formats.js";
 export type { ExportedToken, MarketsDocument, SmbPoolList } from "./formats.js";
+export { exportDocumentSchema, parseExportDocument, stateOf, nextDocument, servable } from "./document.js";
+export type { ExportDocument } from "./document.js";

@@ -2,13 +2,7 @@ import { describe, expect, it } from "vitest";
 import { STORED_POOLS_PER_TOKEN, computeMetrics, type Pair } from "../src/index.js";
 
 const MINT = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr";
-const pair = (
-  i: number,
-  dexId: string,
-  labels: string[],
-  quote: string,
-  liquidityUsd: number,
-): Pair => ({
+const pair = (i: number, dexId: string, labels: string[], quote: string, liquidityUsd: number): Pair => ({
   chainId: "solana",
   dexId,
   pairAddress: `pool${i}`,
