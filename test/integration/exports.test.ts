@@ -177,6 +177,13 @@ describe("exports on a running fleet", () => {
         : null;
     });
     expect(fromFile.every((g) => g.length >= 2)).toBe(true);
+    // And /metrics shows the export.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^moonfleet_export_tokens 3$/m);
+    expect(Number(/^moonfleet_export_version (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^moonfleet_export_set_changes_total\{reason="qualified"\} [1-9]/m);
+    expect(metrics).toMatch(/^moonfleet_export_seconds_since_change \d/m);
+    expect(metrics).toMatch(/^moonfleet_events_open_streams 0$/m);
     parse(await readFile(join(exportDir, "smb-config.toml"), "utf8"));
   }, 90_000);
 
@@ -236,6 +243,35 @@ describe("exports on a running fleet", () => {
     }
     await waitUntil("the export back", async () => ((await notArb()).list?.length ?? 0) > 0, 60_000);
   }, 120_000);
+
+  it("gives one token's SMB block and NotArb line; a bad mint is a 400 with the issues", async () => {
+    const m = await waitUntil(
+      "a full export",
+      async () => {
+        const body = await markets();
+        return body.tokens.length > 0 ? body : null;
+      },
+      60_000,
+    );
+    const mint = m.tokens[0]!.mint;
+    const res = await fetch(`${base}/tokens/${mint}/pool-configs`);
+    expect(res.status).toBe(200);
+    const cfg = (await res.json()) as {
+      selected: boolean;
+      smbToml: string;
+      notArbLine: string;
+      mint: string;
+    };
+    expect(cfg.mint).toBe(mint);
+    const toml = parse(cfg.smbToml) as { routing: { mint_config_list: Array<{ mint: string }> } };
+    expect(toml.routing.mint_config_list[0]?.mint).toBe(mint);
+    expect((JSON.parse(cfg.notArbLine) as string[]).length).toBeGreaterThanOrEqual(2);
+    const bad = await fetch(`${base}/tokens/not-a-mint!/pool-configs`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { issues: unknown[] }).issues.length).toBeGreaterThan(0);
+    const unknown = await fetch(`${base}/tokens/${demoMints(1, "never-registered")[0]}/pool-configs`);
+    expect(unknown.status).toBe(404);
+  });
 
   it("a folder it cannot write is logged and shown in the health, and scoring goes on", async () => {
     // A path under a regular file: no directory can be made there, even for root.

@@ -6,7 +6,12 @@ import { readExportStatus } from "./exporter.js";
 const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
 
 /** Why an export is empty, in words an operator reads in /health/scheduler. */
-function emptyBecause(excluded: Record<string, number>, leading: boolean): string | null {
+function emptyBecause(
+  excluded: Record<string, number>,
+  leading: boolean,
+  staleMembers: number,
+): string | null {
+  if (staleMembers > 0) return `every exported token is staler than its bound (${staleMembers} stale)`;
   if (!leading) return "no exporter leads (no api replica holds the export lock)";
   const parts = Object.entries(excluded)
     .filter(([, n]) => n > 0)
@@ -33,7 +38,10 @@ export async function readExportsHealth(redis: Redis, prefix: string, now: numbe
     secondsSinceChange: doc?.changedAt ? Math.round((now - doc.changedAt) / 1000) : null,
     excluded: doc?.excluded ?? {},
     changes: doc?.changes ?? {},
-    emptyBecause: tokens === 0 ? emptyBecause(doc?.excluded ?? {}, status !== null) : null,
+    emptyBecause:
+      tokens === 0
+        ? emptyBecause(doc?.excluded ?? {}, status !== null, (doc?.members.length ?? 0) - tokens)
+        : null,
     files: status?.files ? { ...status.files, writtenAt: iso(status.files.writtenAt) } : null,
   };
 }
