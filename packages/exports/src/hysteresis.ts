@@ -125,8 +125,15 @@ export function stepExport(
     below_exit: 0,
     below_min: 0,
   };
+  // The ranking: members down to the exit score, others from the entry score (a token that may not
+  // enter does not push a member out of the top N).
+  const held = new Set(prev.members.map((m) => m.mint));
   const ranked = [...judged.values()]
-    .filter((j) => j.excluded === null && j.candidate.smoothedScore >= s.exitScore)
+    .filter(
+      (j) =>
+        j.excluded === null &&
+        j.candidate.smoothedScore >= (held.has(j.candidate.mint) ? s.exitScore : s.minScore),
+    )
     .sort(byScore);
   const top = new Set(ranked.slice(0, s.topN).map((j) => j.candidate.mint));
 
@@ -154,11 +161,10 @@ export function stepExport(
     }
   }
 
-  const taken = new Set([...prev.members.map((m) => m.mint)]);
   for (const j of ranked) {
     if (members.length >= s.topN) break;
     const c = j.candidate;
-    if (taken.has(c.mint) || !top.has(c.mint) || !(c.smoothedScore >= s.minScore)) continue;
+    if (held.has(c.mint) || !top.has(c.mint)) continue;
     members.push(memberOf(j, j.pools.slice(0, s.poolsPerToken), now, null, s));
     entered.push({ mint: c.mint, symbol: c.symbol, reason: "qualified" });
   }

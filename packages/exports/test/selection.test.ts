@@ -202,3 +202,19 @@ describe("parseCandidate", () => {
     expect(parseCandidate(null)).toBeNull();
   });
 });
+
+describe("the ranking", () => {
+  it("a token below the entry score does not push a member out of the top N", () => {
+    const one = { ...SETTINGS, topN: 1 };
+    let r = stepExport(EMPTY_EXPORT_STATE, [candidate("m", 0.6)], NOW, one);
+    // m sinks to 0.46 (held); x at 0.48 ranks above it but may not enter: m is still the top 1.
+    const later = [
+      candidate("m", 0.46, { fetchedAt: NOW + 59_000 }),
+      candidate("x", 0.48, { fetchedAt: NOW + 59_000 }),
+    ];
+    r = stepExport(r.state, later, NOW + 1_000, one);
+    r = stepExport(r.state, later, NOW + 62_000, one);
+    expect(r.state.members.map((m) => m.mint)).toEqual([addr("m")]);
+    expect(r.left).toEqual([]);
+  });
+});
