@@ -262,4 +262,30 @@ describe("GET /events", () => {
     await Promise.all(streams.map((s) => s.close()));
     expect(measured).toBeLessThan(200); // generous: the figure is reported, not tuned to the machine
   }, 90_000);
+
+  it("a stopping api ends its open streams instead of waiting for them", async () => {
+    const port = await freePort();
+    const api = runApp("api", {
+      REDIS_URL: redisUrl(),
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      API_PORT: String(port),
+      SHUTDOWN_TIMEOUT_MS: "20000",
+    });
+    closers.push(() => stopApp(api, 3_000));
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntil(
+      "the api",
+      async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200,
+      45_000,
+    );
+    const streams = await Promise.all([1, 2, 3].map(() => openStream(`${base}/events`)));
+    expect(streams.every((st) => st.status === 200)).toBe(true);
+    const stopped = Date.now();
+    api.child.kill("SIGTERM");
+    const exit = await api.exited;
+    expect(exit.code).toBe(0);
+    // Well before the 20 s shutdown deadline: the streams did not hold the server open.
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    await Promise.all(streams.map((st) => st.close()));
+  }, 90_000);
 });

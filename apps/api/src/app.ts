@@ -27,6 +27,8 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly stopping?: () => boolean;
   readonly now?: () => number;
+  /** Aborted when the process stops: GET /events streams end so the server can close. */
+  readonly signal?: AbortSignal;
   /** GET /events heartbeat interval (tests shorten it); HEARTBEAT_MS by default. */
   readonly eventsHeartbeatMs?: number;
   /** Receives the close() of what the app opens (Bull Board's queues), for the owner's shutdown. */
@@ -61,6 +63,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
       maxStreams: () => deps.live.config.eventsMaxStreams,
       ...(deps.eventsHeartbeatMs ? { heartbeatMs: deps.eventsHeartbeatMs } : {}),
       ...(deps.onClose ? { onClose: deps.onClose } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     }),
   );
   app.use(

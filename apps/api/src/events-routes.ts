@@ -50,6 +50,8 @@ export interface EventsRouteDeps {
   readonly now?: () => number;
   /** Receives the hub's close() for the owner's shutdown. */
   readonly onClose?: (close: () => Promise<void>) => void;
+  /** Aborted when the process stops: open streams end so the server can close (clients reconnect). */
+  readonly signal?: AbortSignal;
 }
 
 /** Open streams in the whole fleet (for /metrics). */
@@ -72,6 +74,10 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     keys.events,
   );
   deps.onClose?.(() => hub.close());
+  const open = new Set<Response>();
+  deps.signal?.addEventListener("abort", () => {
+    for (const res of open) res.end();
+  });
 
   r.get("/events", async (req, res) => {
     const q = eventsQuerySchema.safeParse(req.query);
@@ -141,6 +147,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
       deps.redis.zrem(keys.eventStreams, id).catch(() => undefined);
     };
     res.on("close", close);
+    open.add(res);
+    res.on("close", () => open.delete(res));
 
     if (lastId !== undefined)
       hub

@@ -42,6 +42,7 @@ const app = createApiApp({
   store,
   logger,
   stopping: () => stopping,
+  signal: background.signal,
   onClose: (c) => closers.push(c),
 });
 const server = createApiServer(app, { maxConnections: config.apiMaxConnections, logger });
