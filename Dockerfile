@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 COPY packages/adaptive/package.json packages/adaptive/
 COPY packages/config/package.json packages/config/
 COPY packages/domain/package.json packages/domain/
+COPY packages/exports/package.json packages/exports/
 COPY packages/queues/package.json packages/queues/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/scoring/package.json packages/scoring/

@@ -7,6 +7,8 @@ import type { Logger } from "@moonfleet/telemetry";
 import { requireAdmin, requireAdminLogin } from "./admin-auth.js";
 import { budgetRouter } from "./budget-routes.js";
 import { createBullBoardRouter } from "./bull-board.js";
+import { eventsRouter } from "./events-routes.js";
+import { exportsRouter } from "./exports-routes.js";
 import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
 import { dashboardRouter } from "./dashboard-route.js";
@@ -25,6 +27,10 @@ export interface ApiDeps {
   readonly logger: Logger;
   readonly stopping?: () => boolean;
   readonly now?: () => number;
+  /** Aborted when the process stops: GET /events streams end so the server can close. */
+  readonly signal?: AbortSignal;
+  /** GET /events heartbeat interval (tests shorten it); HEARTBEAT_MS by default. */
+  readonly eventsHeartbeatMs?: number;
   /** Receives the close() of what the app opens (Bull Board's queues), for the owner's shutdown. */
   readonly onClose?: (close: () => Promise<void>) => void;
 }
@@ -39,7 +45,27 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const link = watchRedis(deps.redis);
   const probeKey = redisKeys(deps.live.config.redisKeyPrefix).readyzProbe;
   app.use(probesRouter(deps.redis, deps.stopping ?? (() => false), link, probeKey));
-  app.use(["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system"], requireRedis(link));
+  app.use(
+    ["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system", "/exports", "/events"],
+    requireRedis(link),
+  );
+  app.use(
+    exportsRouter({
+      redis: deps.redis,
+      config: () => deps.live.config,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+  app.use(
+    eventsRouter({
+      redis: deps.redis,
+      prefix: deps.live.config.redisKeyPrefix,
+      maxStreams: () => deps.live.config.eventsMaxStreams,
+      ...(deps.eventsHeartbeatMs ? { heartbeatMs: deps.eventsHeartbeatMs } : {}),
+      ...(deps.onClose ? { onClose: deps.onClose } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }),
+  );
   app.use(
     tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
   );

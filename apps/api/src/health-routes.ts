@@ -2,6 +2,7 @@ import { LANES, type Readings } from "@moonfleet/domain";
 import { Router } from "express";
 import type { Sampler } from "@moonfleet/adaptive";
 import type { Redis } from "@moonfleet/queues";
+import { readExportsHealth } from "./export-health.js";
 import { overallStatus, readFleet, readProducer, type Fleet, type FleetDeps } from "./fleet-status.js";
 import { withDeadline, type RedisLink } from "./redis-guard.js";
 
@@ -196,7 +197,12 @@ export function healthRouter(
   const r = Router();
 
   r.get("/health/scheduler", async (_req, res) => {
-    res.json(schedulerView(await withDeadline(readFleet(deps), FLEET_READ_DEADLINE_MS)));
+    const f = await withDeadline(readFleet(deps), FLEET_READ_DEADLINE_MS);
+    const exports = await withDeadline(
+      readExportsHealth(deps.redis, f.config.redisKeyPrefix, f.now),
+      FLEET_READ_DEADLINE_MS,
+    );
+    res.json({ ...schedulerView(f), exports });
   });
 
   r.get("/health/system", async (_req, res) => {

@@ -1,10 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { hostname } from "node:os";
 import { LiveConfig, resolveConfigOrExit } from "@moonfleet/config";
 import { createRedis } from "@moonfleet/queues";
 import { onShutdown, runLoop } from "@moonfleet/runtime";
 import { TokenStore } from "@moonfleet/store";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { createApiApp } from "./app.js";
+import { createExporter } from "./exporter.js";
 import { createApiServer } from "./server-limits.js";
 
 const resolved = resolveConfigOrExit("api");
@@ -22,6 +25,14 @@ const refreshing = runLoop(async () => void (await live.refresh()), {
   intervalMs: 1_000,
   signal: background.signal,
 });
+// One exporter per fleet: every api replica runs the loop, the one holding the lock does the work.
+const exporter = createExporter({
+  redis,
+  config: () => live.config,
+  logger,
+  id: `api:${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
+});
+const exporting = exporter.run(background.signal);
 
 let stopping = false;
 const closers: Array<() => Promise<void>> = [];
@@ -31,6 +42,7 @@ const app = createApiApp({
   store,
   logger,
   stopping: () => stopping,
+  signal: background.signal,
   onClose: (c) => closers.push(c),
 });
 const server = createApiServer(app, { maxConnections: config.apiMaxConnections, logger });
@@ -48,6 +60,7 @@ onShutdown({
     stopping = true;
     background.abort();
     await refreshing;
+    await exporting;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import { Router } from "express";
 import { AggregatorRegistry, Gauge, Registry } from "prom-client";
 import { liveWorkerMetrics } from "@moonfleet/store";
+import { exportMetrics } from "./export-metrics.js";
 import { readFleet, type FleetDeps } from "./fleet-status.js";
 
 /**
@@ -41,6 +42,7 @@ export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, 
   );
   const paused = g("moonfleet_upstream_paused_seconds", "Seconds the fleet stays paused after a 429");
   const tps = g("moonfleet_tokens_per_second", "Tokens scored per second (recent), by lane", ["lane"]);
+  const exportsUpdate = exportMetrics(registry);
 
   const r = Router();
   r.get("/metrics", async (_req, res) => {
@@ -64,6 +66,7 @@ export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, 
     budgetUsed.set({ minute: "current" }, f.upstream.budget.usedThisMinute);
     budgetUsed.set({ minute: "previous" }, f.upstream.budget.usedLastMinute);
     paused.set(f.upstream.budget.pausedForMs / 1000);
+    await exportsUpdate(deps.redis, f.config.redisKeyPrefix, f.now);
 
     const perWorker = (await liveWorkerMetrics(
       deps.redis,

@@ -135,6 +135,10 @@ export function crossChecks(c: Config): string[] {
       problems.push(
         `DUE_MARGIN_MS=${c.dueMarginMs} must be below ${env}=${ttlS} (${ttlS * 1000} ms): next due = fetchedAt + TTL - margin`,
       );
+  if (c.exportExitScore > c.exportMinScore)
+    problems.push(
+      `EXPORT_EXIT_SCORE=${c.exportExitScore} must be at most EXPORT_MIN_SCORE=${c.exportMinScore}`,
+    );
   return problems;
 }
 

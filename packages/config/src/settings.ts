@@ -321,6 +321,44 @@ export const SETTINGS = [
     "5000",
     "how long a stopping process lets in-flight jobs finish before aborting them, ms",
   ),
+  // Exports
+  spec("EXPORT_TOP_N", int(1, 100), "3", "tokens the bot exports carry (top by smoothed score)", live),
+  spec("EXPORT_MIN_SCORE", real(0, 10), "0.5", "smoothed score a token needs to enter the exports", live),
+  spec(
+    "EXPORT_EXIT_SCORE",
+    real(0, 10),
+    "0.45",
+    "an exported token leaves at once below this smoothed score; at most EXPORT_MIN_SCORE",
+    live,
+  ),
+  spec(
+    "EXPORT_MIN_POOL_LIQUIDITY_USD",
+    real(0, 1e12),
+    "500",
+    "liquidity (USD) a pool needs to be exported (pools below the scoring floor, 500 for active tokens, are never stored)",
+    live,
+  ),
+  spec("EXPORT_POOLS_PER_TOKEN", int(2, 8), "3", "pools exported per token, the most liquid first", live),
+  spec(
+    "EXPORT_MAX_STALENESS_S",
+    real(1, 86_400),
+    undefined,
+    "a token whose snapshot is older than this leaves every export until fresh; unset: 2 x its lane's TTL, seconds",
+  ),
+  spec(
+    "EXPORT_MIN_HOLD_S",
+    real(0, 86_400),
+    "60",
+    "an exported token out of the top N leaves after this long (damping), seconds",
+    live,
+  ),
+  spec(
+    "EXPORT_DIR",
+    text,
+    undefined,
+    "folder the exporter leader writes markets.json, notarb-markets.json and smb-config.toml to, atomically; unset: no files",
+  ),
+  spec("EVENTS_MAX_STREAMS", int(1, 100_000), "500", "open GET /events streams per fleet; more answer 503"),
   // Discovery and the registry's lifetime
   spec(
     "DISCOVERY_URL",

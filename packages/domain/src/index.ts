@@ -31,4 +31,5 @@ export {
   type LaneState,
   type WorkerHeartbeat,
 } from "./heartbeat.js";
+export { EVENT_TYPES, eventTypeSchema, EVENTS_STREAM_MAXLEN, type EventType } from "./events.js";
 export { keyRoot, KEY_SEGMENTS, redisKeys, luaKey, type KeySegment, type RedisKeys } from "./keys.js";

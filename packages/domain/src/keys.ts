@@ -41,6 +41,16 @@ export const KEY_SEGMENTS = {
   discoveryLeader: "discovery:leader",
   /** string: the discovery leader's status (JSON, expires) */
   discoveryStatus: "discovery:status",
+  /** string: the exporter leader's id (expires) */
+  exportLeader: "export:leader",
+  /** string: the export document (JSON: version, members, settings, why excluded) */
+  exportDocument: "export:doc",
+  /** string: the exporter leader's status (JSON: last tick, file writes; expires) */
+  exportStatus: "export:status",
+  /** stream: the fleet's events (export_changed, token_activated, ...), capped */
+  events: "events",
+  /** zset: open GET /events streams -> when each stops counting unless renewed (epoch ms) */
+  eventStreams: "events:open",
   /** hash per lane: the producer's batch sizer state */
   batchSizer: "batch",
   /** hash per budget name: the fleet's token bucket */
@@ -80,6 +90,11 @@ export function redisKeys(prefix: string) {
     producerLeader: k("producerLeader"),
     discoveryLeader: k("discoveryLeader"),
     discoveryStatus: k("discoveryStatus"),
+    exportLeader: k("exportLeader"),
+    exportDocument: k("exportDocument"),
+    exportStatus: k("exportStatus"),
+    events: k("events"),
+    eventStreams: k("eventStreams"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
     budget: (name: string) => `${k("budget")}:${name}`,
     /** The budget of `/token-pairs` fallbacks beside the budget `name`. */

@@ -13,6 +13,7 @@ export {
   MONITORING_LIQUIDITY_FLOOR_USD,
   relevantLiquidityFloor,
   relevantPairs,
+  quoteSymbol,
 } from "./pairs.js";
 export {
   ACTIVATION_LIQUIDITY_THRESHOLD_USD,
@@ -22,8 +23,8 @@ export {
   isPumpFunPool,
 } from "./activation.js";
 export type { ActivationCheck, ActivationReason } from "./activation.js";
-export { computeMetrics } from "./metrics.js";
-export type { MetricsInput, TokenMetrics } from "./metrics.js";
+export { computeMetrics, STORED_POOLS_PER_TOKEN } from "./metrics.js";
+export type { MetricsInput, TokenMetrics, TokenPool } from "./metrics.js";
 export {
   DEFAULT_WEIGHTS,
   MIN_SCORE,

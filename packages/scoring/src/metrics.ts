@@ -1,9 +1,22 @@
 import type { Pair } from "./pair.js";
-import { liquidityUsd, nonNegative, relevantPairs } from "./pairs.js";
+import { liquidityUsd, nonNegative, quoteSymbol, relevantPairs } from "./pairs.js";
 import { poolType } from "./pool-type.js";
 import type { PoolType } from "./pool-type.js";
 
 const HOUR_MS = 3_600_000;
+
+/** Pools kept per snapshot: enough for any export (EXPORT_POOLS_PER_TOKEN <= this), bounded in size. */
+export const STORED_POOLS_PER_TOKEN = 8;
+
+/** One relevant pool of a token as the snapshot stores it: what the bot exports are built from. */
+export interface TokenPool {
+  address: string;
+  dexId: string;
+  poolType: PoolType;
+  /** The quote token's symbol, upper-cased (SOL, WSOL, USDC, ...). */
+  quote: string;
+  liquidityUsd: number;
+}
 
 export interface TokenMetrics {
   liquidityUsd: number;
@@ -27,6 +40,8 @@ export interface TokenMetrics {
   /** Per relevant pair with m5 trades: volume.m5 / (buys + sells); the largest and the mean of those. */
   largestAvgTrade5m: number;
   meanAvgTrade5m: number;
+  /** The most liquid relevant pools, most liquid first, at most STORED_POOLS_PER_TOKEN. */
+  pools: TokenPool[];
 }
 
 export interface MetricsInput {
@@ -118,5 +133,12 @@ export function computeMetrics({ mint, pairs, createdAt, now, minLiquidityUsd }:
     hoursSinceCreation: Math.max(0, finiteOr((now - createdAt) / HOUR_MS, 0)),
     largestAvgTrade5m,
     meanAvgTrade5m,
+    pools: relevant.slice(0, STORED_POOLS_PER_TOKEN).map((pair) => ({
+      address: pair.pairAddress,
+      dexId: pair.dexId,
+      poolType: poolType(pair.dexId, pair.labels),
+      quote: quoteSymbol(pair),
+      liquidityUsd: capped(liquidityUsd(pair)),
+    })),
   };
 }

@@ -1,4 +1,4 @@
-import { LANES, luaKey } from "@moonfleet/domain";
+import { EVENTS_STREAM_MAXLEN, LANES, luaKey } from "@moonfleet/domain";
 
 // Lua scripts: each runs atomically in Redis, so a claim, a registration or a commit is never seen
 // half done, and a worker that dies in the middle of a batch leaves every token due again.
@@ -63,27 +63,38 @@ end
 return out
 `;
 
-export const COMMIT_FIELDS = 12;
+export const COMMIT_FIELDS = 13;
 
 /**
- * ARGV: root, historyLength, then COMMIT_FIELDS per token: mint, fetchedAt, status, lane ('' when
- * archived), dueAt, smoothedScore, snapshot JSON, history entry JSON, name, symbol, lastGoodScoreAt,
- * activeSince. A deleted token stays deleted and an older answer never overwrites a newer one.
+ * KEYS[1]: the events stream. ARGV: root, historyLength, then COMMIT_FIELDS per token: mint,
+ * fetchedAt, status, lane ('' when archived), dueAt, smoothedScore, snapshot JSON, history entry JSON,
+ * name, symbol, lastGoodScoreAt, activeSince, band. A deleted token stays deleted and an older answer
+ * never overwrites a newer one. token_activated, token_archived and band_changed go to the events
+ * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
  */
 export const COMMIT = `
 local root, histLen = ARGV[1], tonumber(ARGV[2])
 local written = 0
+local function event(kind, mint, symbol, at, data)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ${EVENTS_STREAM_MAXLEN}, '*', 'type', kind,
+    'data', cjson.encode({mint = mint, symbol = symbol, at = tonumber(at), from = data[1], to = data[2]}))
+end
 for i = 3, #ARGV, ${COMMIT_FIELDS} do
   local mint, fetchedAt, status, lane, dueAt, score = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
   local tok = ${luaKey("token", "root", "mint")}
-  local old = redis.call('HMGET', tok, 'status', 'fetchedAt')
+  local old = redis.call('HMGET', tok, 'status', 'fetchedAt', 'band', 'symbol')
   if old[1] and tonumber(fetchedAt) > tonumber(old[2] or '0') then
+    local band, symbol = ARGV[i+12], ARGV[i+9]
+    if symbol == '' then symbol = old[4] or '' end
+    if status == 'active' and old[1] ~= 'active' then event('token_activated', mint, symbol, fetchedAt, {old[1], status}) end
+    if status == 'archived' and old[1] ~= 'archived' then event('token_archived', mint, symbol, fetchedAt, {old[1], status}) end
+    if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, symbol, fetchedAt, {old[3], band}) end
     redis.call('SET', ${luaKey("snapshot", "root", "mint")}, ARGV[i+6])
     redis.call('LPUSH', ${luaKey("history", "root", "mint")}, ARGV[i+7])
     redis.call('LTRIM', ${luaKey("history", "root", "mint")}, 0, histLen - 1)
     redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
-      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11])
+      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', ARGV[i+12])
     if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
     if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
     if old[1] ~= status then

@@ -225,9 +225,17 @@ export class TokenStore {
         s.symbol ?? "",
         String(u.lastGoodScoreAt ?? 0),
         String(u.activeSince ?? 0),
+        s.band,
       );
     }
-    return (await this.redis.eval(COMMIT, 0, this.keys.root, String(HISTORY_LENGTH), ...args)) as number;
+    return (await this.redis.eval(
+      COMMIT,
+      1,
+      this.keys.events,
+      this.keys.root,
+      String(HISTORY_LENGTH),
+      ...args,
+    )) as number;
   }
 
   async get(

@@ -26,6 +26,8 @@ export const EVENTS = {
   shutdown: "shutdown",
   connectionLimit: "connection_limit",
   redisUnavailable: "redis_unavailable",
+  exportChanged: "export_changed",
+  exportFiles: "export_files",
 } as const;
 
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];

@@ -1,0 +1,42 @@
+import type { Config } from "@moonfleet/config";
+import {
+  marketsJson,
+  notArbMarketsJson,
+  servable,
+  smbConfigToml,
+  type ExportDocument,
+  type ExportSettings,
+} from "@moonfleet/exports";
+
+/** The rule's settings from the config; unset EXPORT_MAX_STALENESS_S means 2 x each lane's TTL. */
+export function exportSettingsOf(c: Config): ExportSettings {
+  const bound = c.exportMaxStalenessS;
+  return {
+    topN: c.exportTopN,
+    minScore: c.exportMinScore,
+    exitScore: Math.min(c.exportExitScore, c.exportMinScore),
+    minPoolLiquidityUsd: c.exportMinPoolLiquidityUsd,
+    poolsPerToken: c.exportPoolsPerToken,
+    maxStalenessMs: {
+      hot: Math.round((bound ?? 2 * c.cacheTtlHot) * 1000),
+      cold: Math.round((bound ?? 2 * c.cacheTtlCold) * 1000),
+    },
+    minHoldMs: Math.round(c.exportMinHoldS * 1000),
+  };
+}
+
+export interface ExportBodies {
+  readonly notArb: string;
+  readonly smb: string;
+  readonly markets: string;
+}
+
+/** Every format of one document as served at `now` (members staler than their bound left out). */
+export function exportBodies(doc: ExportDocument, now: number): ExportBodies {
+  const members = servable(doc, now);
+  return {
+    notArb: notArbMarketsJson(members),
+    smb: smbConfigToml(members, [`moonfleet export version ${doc.version}, ${members.length} tokens`]),
+    markets: `${JSON.stringify(marketsJson({ ...doc, tokens: members }, now), null, 2)}\n`,
+  };
+}
