@@ -133,6 +133,14 @@ describe("npx moonfleet", () => {
     expect(clear).toMatchObject({ code: 0, stdout: "the upstream pause is lifted\n" });
   });
 
+  it("exports: the version and the tokens the bots are served", async () => {
+    const human = await cli(["exports"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^export version \d+, 0 tokens\nsymbol\s+mint\s+smoothed\s+pools/);
+    const json = await cli(["exports", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ tokens: [] });
+  });
+
   it("refuses admin commands without the admin token, and says what to set", async () => {
     const r = await cli(["tokens", "add", m1!], { ADMIN_TOKEN: "" });
     expect(r.code).toBe(1);
