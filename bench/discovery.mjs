@@ -23,6 +23,7 @@ import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
 import { createSimulator } from "../apps/simulator/dist/index.js";
 import { parseDiscoveryStatus, redisKeys } from "../packages/domain/dist/index.js";
 import { createRedis } from "../packages/queues/dist/index.js";
+import { discoveryVerdict } from "./lib/discovery-verdict.mjs";
 import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
 import { Fleet, ROOT, appMain, baseEnv, log } from "./lib/processes.mjs";
 
@@ -190,22 +191,7 @@ if (failed) {
   process.exit(1);
 }
 
-// Levelled off: the last third of the run holds the registry and Redis within ±15 % of its mean.
-const third = series.slice(Math.floor((series.length * 2) / 3));
-const spread = (key) => {
-  const v = third.map((r) => r[key]);
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  return { mean: Math.round(mean * 10) / 10, min: Math.min(...v), max: Math.max(...v) };
-};
-const level = { registry: spread("registry"), redisUsedMb: spread("redisUsedMb") };
-const flat = (s) => s.max <= s.mean * 1.15 && s.min >= s.mean * 0.85;
-const last = series.at(-1);
-const verdict = {
-  registryLevelsOff: flat(level.registry),
-  redisLevelsOff: flat(level.redisUsedMb),
-  noCallOnArchived: last.callsOnArchived === 0 && last.callsOnDeleted === 0,
-  no429: last.http429 === 0 && last.rateLimited === 0,
-};
+const { lastThird: level, verdict } = discoveryVerdict(series);
 
 const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
 const dir = join(ROOT, "bench", "results");
