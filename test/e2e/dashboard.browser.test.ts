@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
 import { createApiApp } from "../../apps/api/src/app.js";
+import { createDiscovery } from "../../apps/discovery/src/discovery.js";
 import { createProducer } from "../../apps/producer/src/producer.js";
-import { demoMints } from "../../apps/simulator/src/index.js";
+import { demoMints, type Simulator } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {
   redisUrl,
@@ -39,12 +40,14 @@ const env = {
 let redis: Redis;
 let base = "";
 let browser: Browser;
+let simulator: { sim: Simulator; url: string };
 const cleanup: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   redis = testRedis("dashboard-browser");
-  const { sim, url } = await startSimulator({ latencyMs: 20, jitterMs: 20 });
+  simulator = await startSimulator({ latencyMs: 20, jitterMs: 20 });
+  const { sim, url } = simulator;
   cleanup.push(() => sim.close());
 
   const live = testLive(env, redis);
@@ -221,6 +224,57 @@ describe("the fleet dashboard in Chromium", () => {
       // Chromium logs each refused request; nothing else may be an error.
       expect(errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
     } finally {
+      await context.close();
+    }
+  });
+
+  it("shows discovery's arrivals per minute and the registry by status", async () => {
+    const { context, page, external, errors } = await openDashboard();
+    const stop = new AbortController();
+    let running: Promise<void> | undefined;
+    const discovery = createDiscovery({
+      redisUrl: redisUrl(),
+      prefix,
+      url: `${simulator.url.replace(/^http/, "ws")}/api/data`,
+      pingMs: 20_000,
+      logger: silentLogger(),
+    });
+    try {
+      await expect
+        .poll(() => page.getByTestId("discovery-state").getAttribute("data-state"), { timeout: 10_000 })
+        .toBe("no_leader");
+      await expect
+        .poll(() => page.getByTestId("registry-by-status").innerText(), { timeout: 10_000 })
+        .toMatch(/^100 tokens: \d+ monitoring · \d+ active · 0 archived$/);
+
+      simulator.sim.settings.update({ migrationsPerMinute: 300 });
+      running = discovery.run(stop.signal);
+      await expect
+        .poll(() => page.getByTestId("discovery-state").getAttribute("data-state"), { timeout: 15_000 })
+        .toBe("connected");
+      await expect
+        .poll(async () => Number(await page.getByTestId("discovery-arrivals").innerText()), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThanOrEqual(3);
+      await expect
+        .poll(
+          async () =>
+            Number(/^(\d+) tokens/.exec(await page.getByTestId("registry-by-status").innerText())?.[1]),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBeGreaterThan(100);
+      expect(await page.getByTestId("discovery-last-event").innerText()).toMatch(/^\d+ s ago$/);
+      await page.screenshot({ path: `${ARTIFACTS}dashboard-discovery.png`, fullPage: true });
+      expect(external).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      simulator.sim.settings.update({ migrationsPerMinute: 0 });
+      stop.abort();
+      await running;
+      await discovery.close();
       await context.close();
     }
   });

@@ -22,7 +22,7 @@ const run = promisify(execFile);
 const DEFAULT_DRAIN_MS = Number(SETTINGS.find((s) => s.env === "SHUTDOWN_TIMEOUT_MS")?.default);
 /** onShutdown (packages/runtime/src/shutdown.ts) exits by itself this long after the drain time. */
 const EXIT_MARGIN_MS = 2_000;
-const APPS = ["simulator", "producer", "worker", "api"] as const;
+const APPS = ["simulator", "producer", "discovery", "worker", "api"] as const;
 const KNOWN_SETTINGS = new Set<string>(SETTINGS.map((s) => s.env));
 
 type Obj = Record<string, unknown>;
@@ -104,6 +104,25 @@ describe("docker-compose.yml", () => {
       "https://api.dexscreener.com",
     );
     expect(obj(service("simulator").environment).SIMULATOR_PORT).toBe("8001");
+  });
+
+  it("points DISCOVERY_URL at the simulator's stream unless .env says PumpPortal or off, for every app", () => {
+    for (const [name, s] of appServices) {
+      const url = obj(obj(s).environment).DISCOVERY_URL;
+      expect(interpolate(url, {}), name).toBe("ws://simulator:8001/api/data");
+      expect(interpolate(url, { DISCOVERY_URL: "off" }), name).toBe("off");
+      expect(interpolate(url, { DISCOVERY_URL: "wss://pumpportal.fun/api/data" }), name).toBe(
+        "wss://pumpportal.fun/api/data",
+      );
+    }
+  });
+
+  it("runs one discovery service: no replicas beyond 2, no ports, after the simulator, no fake health check", () => {
+    const discovery = service("discovery");
+    expect(Number(obj(discovery.deploy).replicas ?? 1)).toBeLessThanOrEqual(2);
+    expect(discovery.ports).toBeUndefined();
+    expect(obj(obj(discovery.depends_on).simulator).condition).toBe("service_healthy");
+    expect(obj(discovery.healthcheck).disable).toBe(true);
   });
 
   it("runs two scalable workers: replicas 2, no container_name, no host port", () => {
@@ -206,8 +225,11 @@ describe("deploy/kubernetes", () => {
   const config = find("ConfigMap", "moonfleet-config");
   const secret = find("Secret", "moonfleet-secrets");
   const deployments = Object.fromEntries(
-    (["producer", "worker", "api"] as const).map((app) => [app, find("Deployment", `moonfleet-${app}`)]),
-  ) as Record<"producer" | "worker" | "api", Obj>;
+    (["producer", "discovery", "worker", "api"] as const).map((app) => [
+      app,
+      find("Deployment", `moonfleet-${app}`),
+    ]),
+  ) as Record<"producer" | "discovery" | "worker" | "api", Obj>;
 
   it("lists only files that exist, and every file of the folder is listed", () => {
     const yamls = readdirSync(join(root, dir)).filter(
@@ -260,6 +282,17 @@ describe("deploy/kubernetes", () => {
     const svc = find("Service", "moonfleet-api");
     expect(matches(obj(obj(svc.spec).selector), podLabels(deployments.api))).toBe(true);
     expect(list(obj(svc.spec).ports).map((p) => obj(p).targetPort)).toContain(port.name);
+  });
+
+  it("runs discovery on PumpPortal with 1 or 2 replicas and an optional api key from its own Secret", () => {
+    const d = deployments.discovery;
+    expect(Number(obj(d.spec).replicas)).toBeGreaterThanOrEqual(1);
+    expect(Number(obj(d.spec).replicas)).toBeLessThanOrEqual(2);
+    expect(obj(config.data).DISCOVERY_URL).toBe("wss://pumpportal.fun/api/data");
+    const key = list(container(d).env)
+      .map(obj)
+      .find((e) => e.name === "DISCOVERY_API_KEY");
+    expect(obj(obj(key?.valueFrom).secretKeyRef)).toMatchObject({ optional: true });
   });
 
   it("probes workers with the heartbeat check (they serve no HTTP)", () => {
@@ -321,6 +354,7 @@ describe("deploy/systemd", () => {
   const units = {
     api: "moonfleet-api.service",
     producer: "moonfleet-producer.service",
+    discovery: "moonfleet-discovery.service",
     worker: "moonfleet-worker@.service",
   } as const;
 
@@ -349,6 +383,7 @@ describe("deploy/systemd", () => {
       expect.arrayContaining([
         units.api,
         units.producer,
+        units.discovery,
         "moonfleet-worker@1.service",
         "moonfleet-worker@2.service",
       ]),
@@ -363,7 +398,13 @@ describe("deploy/systemd", () => {
       const tmp = mkdtempSync(join(tmpdir(), "moonfleet-units-"));
       try {
         for (const f of readdirSync(join(root, dir))) writeFileSync(join(tmp, f), read(`${dir}/${f}`));
-        const files = [units.api, units.producer, "moonfleet-worker@1.service", "moonfleet.target"];
+        const files = [
+          units.api,
+          units.producer,
+          units.discovery,
+          "moonfleet-worker@1.service",
+          "moonfleet.target",
+        ];
         // verify reports problems on stderr and exits non-zero; it runs nothing.
         await expect(
           run("systemd-analyze", ["verify", "--man=no", ...files], { cwd: tmp }),

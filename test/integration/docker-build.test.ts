@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisKeys } from "@moonfleet/domain";
 import { TokenStore } from "@moonfleet/store";
 import { freePort } from "../../apps/launcher/src/free-port.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
@@ -234,7 +235,7 @@ describe("the Dockerfile's build steps, run without Docker from a clean build co
   });
 
   it("leaves every app's dist/main.js, production dependencies only, the healthcheck script, NODE_ENV=production", async () => {
-    for (const name of ["api", "producer", "worker", "simulator"])
+    for (const name of ["api", "producer", "worker", "simulator", "discovery"])
       expect(existsSync(join(app, "apps", name, "dist", "main.js")), name).toBe(true);
     // Every installed package is one the production tree needs (typescript stays only as an
     // optional peer of valibot, under @bull-board/api); the dev tools are gone.
@@ -286,9 +287,11 @@ describe("the Dockerfile's build steps, run without Docker from a clean build co
       API_HOST: "127.0.0.1",
       ADMIN_TOKEN: "docker-build-test-admin-token",
       PRODUCER_TICK_MS: "200",
+      DISCOVERY_URL: `ws://127.0.0.1:${simPort}/api/data`,
+      SIMULATOR_MIGRATIONS_PER_MINUTE: "120",
     };
     const fleet = Object.fromEntries(
-      (["simulator", "api", "producer", "worker"] as const).map((name) => [
+      (["simulator", "api", "producer", "worker", "discovery"] as const).map((name) => [
         name,
         inImage(appMain(name), env),
       ]),
@@ -315,6 +318,14 @@ describe("the Dockerfile's build steps, run without Docker from a clean build co
     await waitUntil(
       "the tokens scored",
       async () => (await store.load(mints)).every((x) => Boolean(x?.snapshot)),
+      30_000,
+      200,
+    );
+
+    // Discovery (its ws client is a production dependency) registers what the stream announces.
+    await waitUntil(
+      "a migration registered by discovery",
+      async () => (await redis.zcard(redisKeys(prefix).registry)) > mints.length,
       30_000,
       200,
     );

@@ -11,7 +11,7 @@ export interface AppProcess {
 
 /** Runs a built app (`apps/<app>/dist/main.js`) as its own process, as npm start and Docker do. */
 export function runApp(
-  app: "producer" | "worker" | "api" | "simulator",
+  app: "producer" | "worker" | "api" | "simulator" | "discovery" | "launcher",
   env: Record<string, string>,
 ): AppProcess {
   const child = spawn(process.execPath, [`${root}apps/${app}/dist/main.js`], {

@@ -1,5 +1,6 @@
 import {
   heartbeatTtlMs,
+  parseDiscoveryStatus,
   LANE_STATUS,
   LANES,
   redisKeys,
@@ -10,6 +11,7 @@ import type { Queue } from "bullmq";
 import type { Config } from "@moonfleet/config";
 import { liveWorkers, type TokenStore } from "@moonfleet/store";
 import type { RateBudget } from "@moonfleet/upstream";
+import { discoveryView } from "./discovery-view.js";
 
 const HOUR = 3_600_000;
 
@@ -45,7 +47,7 @@ export async function readProducer(redis: FleetDeps["redis"], prefix: string) {
 export async function readFleet(deps: FleetDeps) {
   const now = (deps.now ?? Date.now)();
   const c = deps.config();
-  const [workers, counts, budgetUse, laneReads] = await Promise.all([
+  const [workers, counts, budgetUse, laneReads, discoveryStatus] = await Promise.all([
     liveWorkers(deps.redis, c.redisKeyPrefix, now, heartbeatTtlMs(c.controllerIntervalMs)),
     deps.store.counts(now),
     deps.budget.use(),
@@ -62,6 +64,7 @@ export async function readFleet(deps: FleetDeps) {
         return { lane, jobs, staleness, failedLastHour };
       }),
     ),
+    deps.redis.get(redisKeys(c.redisKeyPrefix).discoveryStatus),
   ]);
 
   const lanes = Object.fromEntries(
@@ -125,7 +128,17 @@ export async function readFleet(deps: FleetDeps) {
     latencyP95Ms: maxOf(workers.flatMap((w) => LANES.map((l) => w.lanes[l].latencyP95Ms))),
   };
 
-  return { now, config: c, workers, counts, lanes, upstream, alerts: alertsFor(workers, lanes, upstream) };
+  const discovery = discoveryView(parseDiscoveryStatus(discoveryStatus), now, c.discoveryUrl);
+  return {
+    now,
+    config: c,
+    workers,
+    counts,
+    lanes,
+    upstream,
+    discovery,
+    alerts: alertsFor(workers, lanes, upstream),
+  };
 }
 
 export type Fleet = Awaited<ReturnType<typeof readFleet>>;

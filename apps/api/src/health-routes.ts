@@ -62,6 +62,8 @@ export function schedulerView(f: Fleet) {
     },
     lanes: f.lanes,
     upstream: f.upstream,
+    registry: { tokens: f.counts.registered, byStatus: f.counts.byStatus },
+    discovery: f.discovery,
     workers: f.workers.map((w) => ({
       id: w.id,
       host: w.host,

@@ -1,7 +1,7 @@
-import { type Lane, LANES } from "@moonfleet/domain";
+import { DISCOVERY_OUTCOMES, type Lane, LANES } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import { Router } from "express";
-import { AggregatorRegistry, Gauge, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import { liveWorkerMetrics } from "@moonfleet/store";
 import { exportMetrics } from "./export-metrics.js";
 import { readFleet, type FleetDeps } from "./fleet-status.js";
@@ -43,6 +43,19 @@ export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, 
   const paused = g("moonfleet_upstream_paused_seconds", "Seconds the fleet stays paused after a 429");
   const tps = g("moonfleet_tokens_per_second", "Tokens scored per second (recent), by lane", ["lane"]);
   const exportsUpdate = exportMetrics(registry);
+  const registryTokens = g("moonfleet_registry_tokens", "The token registry's size, by status", ["status"]);
+  const discoveryConnected = g(
+    "moonfleet_discovery_connected",
+    "1 while the discovery leader holds a subscribed stream connection",
+  );
+  // The leader keeps the totals; each scrape copies them (a new leader starts at 0: a counter reset).
+  const discoveryEvents = new Counter({
+    name: "moonfleet_discovery_events_total",
+    help: "Migration stream messages by outcome, counted by the discovery leader since it started",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of DISCOVERY_OUTCOMES) discoveryEvents.inc({ outcome }, 0);
 
   const r = Router();
   r.get("/metrics", async (_req, res) => {
@@ -60,7 +73,16 @@ export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, 
       backlog.set({ lane }, l.backlogPerWorker ?? l.due + l.waitingJobs);
       tps.set({ lane }, l.tokensPerSecond);
     }
-    for (const [status, n] of Object.entries(f.counts.byStatus)) tokens.set({ status }, n);
+    for (const [status, n] of Object.entries(f.counts.byStatus)) {
+      tokens.set({ status }, n);
+      registryTokens.set({ status }, n);
+    }
+    discoveryConnected.set(f.discovery.connected ? 1 : 0);
+    if (f.discovery.leader !== null) {
+      const totals = f.discovery.outcomes;
+      discoveryEvents.reset();
+      for (const outcome of DISCOVERY_OUTCOMES) discoveryEvents.inc({ outcome }, totals[outcome]);
+    }
     workers.set(f.workers.length);
     budgetLimit.set(f.upstream.budget.limitPerMinute);
     budgetUsed.set({ minute: "current" }, f.upstream.budget.usedThisMinute);

@@ -361,6 +361,38 @@
     setText("latency-p95", latencyP95Ms === null ? "–" : `${fmt(latencyP95Ms, 0)} ms`);
   }
 
+  // ---------- discovery and the registry ----------
+
+  const DISCOVERY_STATES = {
+    connected: "· stream connected",
+    connecting: "· stream reconnecting",
+    no_leader: "· no discovery process leads",
+    off: "· off (DISCOVERY_URL=off)",
+  };
+
+  function renderDiscovery(sched) {
+    const d = sched.discovery;
+    const r = sched.registry;
+    if (d) {
+      const state = byTestId("discovery-state");
+      state.dataset.state = d.state;
+      state.textContent = DISCOVERY_STATES[d.state] ?? d.state;
+      const leading = d.leader !== null;
+      setText("discovery-arrivals", leading ? String(d.eventsPerMinute) : "–");
+      setText(
+        "discovery-last-event",
+        leading && d.lastEventAgeSeconds !== null ? `${d.lastEventAgeSeconds} s ago` : "–",
+      );
+      const rejected = leading ? Object.values(d.rejected).reduce((a, b) => a + b, 0) : 0;
+      setText("discovery-reconnects", leading ? `${d.reconnects} · ${rejected}` : "–");
+    }
+    if (r)
+      setText(
+        "registry-by-status",
+        `${r.tokens} tokens: ${r.byStatus.monitoring} monitoring · ${r.byStatus.active} active · ${r.byStatus.archived} archived`,
+      );
+  }
+
   // ---------- top tokens with score-history sparklines ----------
 
   const histories = new Map(); // mint -> smoothed scores, oldest first
@@ -490,6 +522,7 @@
       renderWorkers(sched, system);
       renderQueues(sched);
       renderUpstream(sched);
+      renderDiscovery(sched);
       if (tokens) {
         lastTokens = tokens;
         topMints = tokens.items.map((t) => t.mint);
