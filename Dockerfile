@@ -21,6 +21,7 @@ COPY packages/store/package.json packages/store/
 COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/upstream/package.json packages/upstream/
 COPY apps/api/package.json apps/api/
+COPY apps/cli/package.json apps/cli/
 COPY apps/discovery/package.json apps/discovery/
 COPY apps/launcher/package.json apps/launcher/
 COPY apps/producer/package.json apps/producer/
