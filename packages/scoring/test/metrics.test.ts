@@ -32,6 +32,11 @@ describe("computeMetrics", () => {
       hoursSinceCreation: 1.5,
       largestAvgTrade5m: 100,
       meanAvgTrade5m: 75,
+      // The relevant pools, most liquid first (what the exports hand to the bots).
+      pools: [
+        { address: "PairA", dexId: "raydium", poolType: "raydium_clmm", quote: "SOL", liquidityUsd: 30_000 },
+        { address: "PairB", dexId: "pumpswap", poolType: "pumpfun_amm", quote: "SOL", liquidityUsd: 10_000 },
+      ],
     });
   });
 
@@ -65,6 +70,7 @@ describe("computeMetrics", () => {
       hoursSinceCreation: 1.5,
       largestAvgTrade5m: 0,
       meanAvgTrade5m: 0,
+      pools: [],
     });
   });
 
