@@ -13,6 +13,7 @@ import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
 import { dashboardRouter } from "./dashboard-route.js";
 import { openFleetParts } from "./fleet-parts.js";
+import { HealthMonitor } from "./health-monitor.js";
 import { healthRouter } from "./health-routes.js";
 import { metricsRouter } from "./metrics-route.js";
 import { probesRouter } from "./probes.js";
@@ -80,8 +81,19 @@ export function createApiApp(deps: ApiDeps): express.Express {
     config: () => deps.live.config,
     ...(deps.now ? { now: deps.now } : {}),
   };
-  app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false), link }));
-  app.use(metricsRouter(fleet));
+  // The one health model: every route that shows a status shows this monitor's answer.
+  const health = new HealthMonitor(fleet);
+  deps.onClose?.(() => Promise.resolve(health.close()));
+  app.use(
+    healthRouter({
+      ...fleet,
+      sampler: parts.sampler,
+      stopping: deps.stopping ?? (() => false),
+      link,
+      health,
+    }),
+  );
+  app.use(metricsRouter({ ...fleet, health }));
   app.use(budgetRouter({ ...fleet, admin, logger: deps.logger }));
   app.use(dashboardRouter());
   const { config } = deps.live;
