@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { TokenStore } from "@moonfleet/store";
+import { heartbeatTtlMs } from "@moonfleet/domain";
+import { liveWorkerMetrics, liveWorkers, TokenStore } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import {
   redisUrl,
@@ -25,8 +26,8 @@ afterAll(async () => {
 const LOUD = new Set(["warn", "error", "fatal"]);
 
 describe("a worker whose request budget binds", () => {
+  const prefix = uniquePrefix();
   it("logs its budget waits at debug, none as a warning or an error", async () => {
-    const prefix = uniquePrefix();
     const env = {
       REDIS_URL: redisUrl(),
       REDIS_KEY_PREFIX: prefix,
@@ -65,5 +66,32 @@ describe("a worker whose request budget binds", () => {
       JSON.stringify(loud),
     ).toEqual([]);
     expect(sim.stats().requests).toBeGreaterThan(0);
+  });
+
+  it("counts the tokens it holds back for the budget as deferred, not failed", async () => {
+    // The worker publishes its metrics with its heartbeat: read the processed-tokens counter.
+    type Family = { name: string; values: Array<{ labels: Record<string, string>; value: number }> };
+    const processed = async () => {
+      const workers = await liveWorkers(redis, prefix, Date.now(), heartbeatTtlMs(1_000));
+      const all = (await liveWorkerMetrics(
+        redis,
+        prefix,
+        workers.map((w) => w.id),
+      )) as Family[][];
+      const values = all.flat().find((f) => f.name === "moonfleet_tokens_processed_total")?.values ?? [];
+      const sum = (outcome: string) =>
+        values.filter((v) => v.labels.outcome === outcome).reduce((a, v) => a + v.value, 0);
+      return { scored: sum("scored"), deferred: sum("deferred"), failed: sum("failed") };
+    };
+    const seen = await waitUntil(
+      "deferred tokens in the worker's metrics",
+      async () => {
+        const p = await processed();
+        return p.deferred > 0 && p.scored > 0 ? p : null;
+      },
+      30_000,
+      250,
+    );
+    expect(seen.failed).toBe(0);
   });
 });
