@@ -13,7 +13,7 @@ import type { Queue } from "bullmq";
 import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
 import { lanePolicies, type Config, type LiveConfig } from "@moonfleet/config";
 import { runLoop } from "@moonfleet/runtime";
-import { publishHeartbeat } from "@moonfleet/store";
+import { exchangeFleetLatency, publishHeartbeat } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { ErrorLog } from "./error-log.js";
@@ -85,7 +85,11 @@ export function createController(deps: ControllerDeps) {
 
   /** One lane's decisions, applied to its BullMQ worker and logged once with their reasons. */
   async function steerLane(lane: Lane, r: Readings, c: Config, now: number): Promise<void> {
-    const waiting = await deps.queues[lane].getWaitingCount();
+    const [waiting, fleet] = await Promise.all([
+      deps.queues[lane].getWaitingCount(),
+      // Shares this lane's new latency samples with the fleet and reads the fleet's back.
+      exchangeFleetLatency(deps.redis, c.redisKeyPrefix, lane, lanes[lane].takeUnshared(), now),
+    ]);
     const t = lanes[lane].tick(
       level,
       waiting,
@@ -93,6 +97,7 @@ export function createController(deps: ControllerDeps) {
       now,
       c.controllerIntervalMs,
       r.eventLoopDelayP99Ms,
+      fleet,
     );
     if (t.concurrency.changed) {
       workers[lane].concurrency = t.concurrency.limit;

@@ -51,6 +51,8 @@ export const KEY_SEGMENTS = {
   events: "events",
   /** zset: open GET /events streams -> when each stops counting unless renewed (epoch ms) */
   eventStreams: "events:open",
+  /** hash per lane: the fleet's shared upstream latency histogram (bucket -> decayed count, `at`) */
+  upstreamLatency: "latency",
   /** hash per lane: the producer's batch sizer state */
   batchSizer: "batch",
   /** hash per budget name: the fleet's token bucket */
@@ -96,6 +98,7 @@ export function redisKeys(prefix: string) {
     events: k("events"),
     eventStreams: k("eventStreams"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
+    upstreamLatency: (lane: Lane) => `${k("upstreamLatency")}:${lane}`,
     budget: (name: string) => `${k("budget")}:${name}`,
     /** The budget of `/token-pairs` fallbacks beside the budget `name`. */
     fallbackBudget: (name: string) => `${k("budget")}:${name}:fallback`,
