@@ -265,3 +265,58 @@ describe("one health model", () => {
     expect(["ok", "degraded", "critical"]).toContain(status);
   });
 });
+
+describe("GET /controller/decisions", () => {
+  it("shows each worker's decisions with the readings and signals they came from, newest first", async () => {
+    const all = await waitUntil(
+      "decisions of both lanes",
+      async () => {
+        const { body } = await json("/controller/decisions");
+        const lanes = new Set(body.decisions.map((d: { lane: string }) => d.lane));
+        return lanes.size === 2 ? body.decisions : null;
+      },
+      20_000,
+      250,
+    );
+    const worker = (await json("/health/scheduler")).body.workers[0].id;
+    for (const d of all) {
+      expect(d.worker).toBe(worker);
+      expect(d.concurrency).toMatchObject({
+        from: expect.any(Number),
+        to: expect.any(Number),
+        rule: expect.any(String),
+      });
+      expect(d.timeout.toMs).toBeGreaterThan(0);
+      expect(d.readings.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(d.signals).toHaveProperty("waiting");
+    }
+    const ats = all.map((d: { at: number }) => d.at);
+    expect(ats).toEqual([...ats].sort((a, b) => b - a));
+    // The last decision of a lane explains the slots its worker holds now.
+    // (Read together until no tick lands between the two reads.)
+    await waitUntil(
+      "the last cold decision to match the worker's cold slots",
+      async () => {
+        const lastCold = (await json("/controller/decisions?lane=cold&limit=1")).body.decisions[0];
+        const scheduler = (await json("/health/scheduler")).body;
+        return scheduler.workers[0].lanes.cold.concurrency === lastCold?.concurrency.to;
+      },
+      10_000,
+      100,
+    );
+
+    const hot = (await json(`/controller/decisions?lane=hot&worker=${encodeURIComponent(worker)}&limit=2`))
+      .body;
+    expect(hot.decisions.length).toBeGreaterThan(0);
+    expect(hot.decisions.length).toBeLessThanOrEqual(2);
+    expect(hot.decisions.every((d: { lane: string }) => d.lane === "hot")).toBe(true);
+    expect((await json("/controller/decisions?worker=nobody")).body.decisions).toEqual([]);
+  });
+
+  it("refuses a bad query with the zod issues", async () => {
+    const bad = await json("/controller/decisions?lane=warm&limit=0");
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(["lane", "limit"]);
+    expect((await json("/controller/decisions?colour=blue")).status).toBe(400);
+  });
+});

@@ -11,6 +11,7 @@ import { eventsRouter } from "./events-routes.js";
 import { exportsRouter } from "./exports-routes.js";
 import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
+import { controllerRouter } from "./controller-routes.js";
 import { dashboardRouter } from "./dashboard-route.js";
 import { openFleetParts } from "./fleet-parts.js";
 import { HealthMonitor } from "./health-monitor.js";
@@ -47,7 +48,16 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const probeKey = redisKeys(deps.live.config.redisKeyPrefix).readyzProbe;
   app.use(probesRouter(deps.redis, deps.stopping ?? (() => false), link, probeKey));
   app.use(
-    ["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system", "/exports", "/events"],
+    [
+      "/tokens",
+      "/config",
+      "/metrics",
+      "/health/scheduler",
+      "/health/system",
+      "/exports",
+      "/events",
+      "/controller",
+    ],
     requireRedis(link),
   );
   app.use(
@@ -94,6 +104,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     }),
   );
   app.use(metricsRouter({ ...fleet, health }));
+  app.use(controllerRouter({ redis: deps.redis, prefix: deps.live.config.redisKeyPrefix }));
   app.use(budgetRouter({ ...fleet, admin, logger: deps.logger }));
   app.use(dashboardRouter());
   const { config } = deps.live;

@@ -42,3 +42,9 @@ export {
   type HealthCheckStatus,
   type HealthCheck,
 } from "./health.js";
+export {
+  controllerDecisionSchema,
+  parseControllerDecision,
+  CONTROLLER_DECISIONS_MAXLEN,
+  type ControllerDecision,
+} from "./controller-decisions.js";

@@ -53,6 +53,8 @@ export const KEY_SEGMENTS = {
   eventStreams: "events:open",
   /** hash per lane: the fleet's shared upstream latency histogram (bucket -> decayed count, `at`) */
   upstreamLatency: "latency",
+  /** stream: the workers' controller decisions with their inputs, capped */
+  controllerDecisions: "controller:decisions",
   /** hash per lane: the producer's batch sizer state */
   batchSizer: "batch",
   /** hash per budget name: the fleet's token bucket */
@@ -99,6 +101,7 @@ export function redisKeys(prefix: string) {
     eventStreams: k("eventStreams"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
     upstreamLatency: (lane: Lane) => `${k("upstreamLatency")}:${lane}`,
+    controllerDecisions: k("controllerDecisions"),
     budget: (name: string) => `${k("budget")}:${name}`,
     /** The budget of `/token-pairs` fallbacks beside the budget `name`. */
     fallbackBudget: (name: string) => `${k("budget")}:${name}:fallback`,
