@@ -409,6 +409,8 @@ describe("GET /tokens and GET /tokens/:mint", () => {
       status: null,
       lane: null,
       minScore: null,
+      q: null,
+      band: null,
       generatedAt: new Date(T0 + 10_000).toISOString(),
     });
 

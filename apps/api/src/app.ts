@@ -13,7 +13,10 @@ import { errorHandler, notFound } from "./http-errors.js";
 import { configRouter } from "./config-routes.js";
 import { dashboardRouter } from "./dashboard-route.js";
 import { openFleetParts } from "./fleet-parts.js";
+import { docsRouter } from "./docs-route.js";
 import { healthRouter } from "./health-routes.js";
+import { historyRouter } from "./history-routes.js";
+import { jsonNumbers } from "./json-numbers.js";
 import { metricsRouter } from "./metrics-route.js";
 import { probesRouter } from "./probes.js";
 import { redisErrors, requireRedis, watchRedis } from "./redis-guard.js";
@@ -39,6 +42,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
+  // Numbers without float noise in every JSON answer (0.0715, not 0.07150000000000001).
+  app.set("json replacer", jsonNumbers);
   const admin = requireAdmin(deps.live.config.adminToken);
   app.use(securityHeaders);
   // Redis away: a quick 503 on the routes that need it, instead of a 500 after ioredis's retries.
@@ -46,7 +51,16 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const probeKey = redisKeys(deps.live.config.redisKeyPrefix).readyzProbe;
   app.use(probesRouter(deps.redis, deps.stopping ?? (() => false), link, probeKey));
   app.use(
-    ["/tokens", "/config", "/metrics", "/health/scheduler", "/health/system", "/exports", "/events"],
+    [
+      "/tokens",
+      "/config",
+      "/metrics",
+      "/health/scheduler",
+      "/health/system",
+      "/exports",
+      "/events",
+      "/fleet/history",
+    ],
     requireRedis(link),
   );
   app.use(
@@ -66,12 +80,19 @@ export function createApiApp(deps: ApiDeps): express.Express {
       ...(deps.signal ? { signal: deps.signal } : {}),
     }),
   );
-  app.use(
-    tokensRouter({ store: deps.store, admin, logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
-  );
-  app.use(configRouter({ live: deps.live, redis: deps.redis, admin, logger: deps.logger }));
   const parts = openFleetParts(deps.redis, deps.live);
   deps.onClose?.(() => parts.close());
+  app.use(
+    tokensRouter({
+      store: deps.store,
+      admin,
+      logger: deps.logger,
+      redis: deps.redis,
+      queues: parts.queues,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+  app.use(configRouter({ live: deps.live, redis: deps.redis, admin, logger: deps.logger }));
   const fleet = {
     store: deps.store,
     queues: parts.queues,
@@ -83,7 +104,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(healthRouter({ ...fleet, sampler: parts.sampler, stopping: deps.stopping ?? (() => false), link }));
   app.use(metricsRouter(fleet));
   app.use(budgetRouter({ ...fleet, admin, logger: deps.logger }));
+  app.use(historyRouter(fleet));
   app.use(dashboardRouter());
+  app.use(docsRouter());
   const { config } = deps.live;
   const board = createBullBoardRouter({
     queues: parts.queues,
