@@ -150,7 +150,13 @@ describe("the fleet dashboard in Chromium", () => {
         expect(
           Number(await row.getByTestId(`worker-concurrency-${lane}`).innerText()),
         ).toBeGreaterThanOrEqual(1);
-        expect(await row.getByTestId(`worker-reason-${lane}`).innerText()).toMatch(/^[a-z_]+$/);
+        // The controller's reason in words, its raw code on hover.
+        const reason = row.getByTestId(`worker-reason-${lane}`);
+        const code = await reason.getAttribute("data-code");
+        expect(code).toMatch(/^[a-z_]+$/);
+        expect(await reason.getAttribute("title")).toBe(code);
+        expect(await reason.innerText()).toMatch(/^[a-z0-9 ():,-]+$/);
+        expect(await reason.innerText()).not.toBe(code);
       }
       expect(await row.getByTestId("worker-breaker").innerText()).toMatch(/^(closed|half-open|open)$/);
       // Both workers, each with its CPU reading joined from /health/system.

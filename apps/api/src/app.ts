@@ -2,6 +2,7 @@ import express from "express";
 import type { LiveConfig } from "@moonfleet/config";
 import { redisKeys } from "@moonfleet/domain";
 import type { Redis } from "@moonfleet/queues";
+import { runLoop } from "@moonfleet/runtime";
 import type { TokenStore } from "@moonfleet/store";
 import type { Logger } from "@moonfleet/telemetry";
 import { requireAdmin, requireAdminLogin } from "./admin-auth.js";
@@ -16,6 +17,7 @@ import { openFleetParts } from "./fleet-parts.js";
 import { docsRouter } from "./docs-route.js";
 import { healthRouter } from "./health-routes.js";
 import { historyRouter } from "./history-routes.js";
+import { HISTORY_STEP_MS, sampleFleet } from "./history-sampler.js";
 import { jsonNumbers } from "./json-numbers.js";
 import { metricsRouter } from "./metrics-route.js";
 import { probesRouter } from "./probes.js";
@@ -105,6 +107,20 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(metricsRouter(fleet));
   app.use(budgetRouter({ ...fleet, admin, logger: deps.logger }));
   app.use(historyRouter(fleet));
+  // The charts' history: every replica samples, the first writer of each 10 s slot keeps it.
+  if (deps.signal) {
+    const sampling = runLoop(
+      async () =>
+        void (await sampleFleet(fleet).catch((err: unknown) =>
+          deps.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "fleet history sample failed",
+          ),
+        )),
+      { intervalMs: HISTORY_STEP_MS, signal: deps.signal },
+    );
+    deps.onClose?.(() => sampling);
+  }
   app.use(dashboardRouter());
   app.use(docsRouter());
   const { config } = deps.live;

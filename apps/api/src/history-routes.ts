@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { Redis } from "@moonfleet/queues";
 import type { Config } from "@moonfleet/config";
 import { badRequest } from "./http-errors.js";
-import { HISTORY_STEP_MS, readSamples } from "./history-sampler.js";
+import type { RateBudget } from "@moonfleet/upstream";
+import { HISTORY_STEP_MS, budgetLast60s, readSamples } from "./history-sampler.js";
 
 /** The ranges the dashboard's picker offers. */
 export const HISTORY_RANGES = { "15m": 15 * 60_000, "1h": 3_600_000, "24h": 24 * 3_600_000 } as const;
@@ -25,12 +26,19 @@ export function thin<T>(samples: readonly T[], max: number): { step: number; sam
 }
 
 /** GET /fleet/history?range=15m|1h|24h: the sampler's figures from Redis, oldest first. */
-export function historyRouter(deps: { redis: Redis; config: () => Config; now?: () => number }) {
+export function historyRouter(deps: {
+  redis: Redis;
+  config: () => Config;
+  budget: Pick<RateBudget, "use">;
+  now?: () => number;
+}) {
   const r = Router();
   r.get("/fleet/history", async (req, res) => {
     const q = historyQuerySchema.safeParse(req.query);
     if (!q.success) return badRequest(res, "invalid query", q.error.issues);
     const now = (deps.now ?? Date.now)();
+    const c = deps.config();
+    const budget = await budgetLast60s(deps.redis, c.redisKeyPrefix, deps.budget, c.upstreamRpm);
     const all = await readSamples(
       deps.redis,
       deps.config().redisKeyPrefix,
@@ -39,7 +47,7 @@ export function historyRouter(deps: { redis: Redis; config: () => Config; now?: 
     );
     const { step, samples } = thin(all, HISTORY_MAX_POINTS);
     res.setHeader("Cache-Control", "no-store");
-    res.json({ range: q.data.range, stepSeconds: (HISTORY_STEP_MS / 1000) * step, samples });
+    res.json({ range: q.data.range, stepSeconds: (HISTORY_STEP_MS / 1000) * step, budget, samples });
   });
   return r;
 }

@@ -1,5 +1,6 @@
 import { LANES, redisKeys, type Lane } from "@moonfleet/domain";
 import type { Redis } from "@moonfleet/queues";
+import type { RateBudget } from "@moonfleet/upstream";
 import { readFleet, type Fleet, type FleetDeps } from "./fleet-status.js";
 
 /** One sample per slot of 10 s, kept 24 h: 8,640 samples of ~400 bytes, ~3.5 MB at most. */
@@ -114,24 +115,62 @@ export async function readSamples(
   return out;
 }
 
+/** Redis's clock (the budget's minutes are Redis minutes), epoch ms. */
+async function redisNow(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** The budget's counters now and the newest sample at least 60 s old (at most 70 s). */
+async function budgetWindow(
+  redis: Redis,
+  prefix: string,
+  nowMs: number,
+  counts: { thisMinute: number; lastMinute: number },
+): Promise<{ reading: BudgetReading; last60s: number }> {
+  const minute = Math.floor(nowMs / 60_000);
+  const reading: BudgetReading = { minute, ...counts, msIntoMinute: nowMs - minute * 60_000 };
+  const raw = await redis.zrevrangebyscore(
+    redisKeys(prefix).fleetHistory,
+    nowMs - 60_000,
+    nowMs - 60_000 - HISTORY_STEP_MS,
+    "LIMIT",
+    0,
+    1,
+  );
+  let earlier: FleetSample | null;
+  try {
+    earlier = raw[0] ? (JSON.parse(raw[0]) as FleetSample) : null;
+  } catch {
+    earlier = null; // a sample in another shape: estimate instead
+  }
+  return { reading, last60s: rollingBudgetUse(reading, earlier ? earlier.budget : null) };
+}
+
+/** The budget's use over the rolling 60 s, for the dashboard's budget panel. */
+export async function budgetLast60s(
+  redis: Redis,
+  prefix: string,
+  budget: Pick<RateBudget, "use">,
+  limitPerMinute: number,
+) {
+  const [use, nowMs] = await Promise.all([budget.use(), redisNow(redis)]);
+  const { last60s } = await budgetWindow(redis, prefix, nowMs, use);
+  return { limitPerMinute, last60s, thisMinute: use.thisMinute, pausedForMs: use.pausedForMs };
+}
+
 /**
  * One tick of the api's sampler: every replica runs it every 10 s; the slot's first writer wins
  * (RECORD), so several replicas keep one sample per slot without a leader.
  */
 export async function sampleFleet(deps: FleetDeps & { redis: Redis }): Promise<boolean> {
   const prefix = deps.config().redisKeyPrefix;
-  const [seconds, micros] = await deps.redis.time();
-  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const nowMs = await redisNow(deps.redis);
   const slot = Math.floor(nowMs / HISTORY_STEP_MS) * HISTORY_STEP_MS;
   const fleet = await readFleet(deps);
-  const minute = Math.floor(nowMs / 60_000);
-  const reading: BudgetReading = {
-    minute,
+  const { reading, last60s } = await budgetWindow(deps.redis, prefix, nowMs, {
     thisMinute: fleet.upstream.budget.usedThisMinute,
     lastMinute: fleet.upstream.budget.usedLastMinute,
-    msIntoMinute: nowMs - minute * 60_000,
-  };
-  const [earlier] = await readSamples(deps.redis, prefix, slot - 60_000, slot - 60_000);
-  const last60s = rollingBudgetUse(reading, earlier ? earlier.budget : null);
+  });
   return recordSample(deps.redis, prefix, sampleOf(fleet, slot, reading, last60s));
 }

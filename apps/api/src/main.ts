@@ -8,8 +8,6 @@ import { TokenStore } from "@moonfleet/store";
 import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
 import { createApiApp } from "./app.js";
 import { createExporter } from "./exporter.js";
-import { openFleetParts } from "./fleet-parts.js";
-import { HISTORY_STEP_MS, sampleFleet } from "./history-sampler.js";
 import { createApiServer } from "./server-limits.js";
 
 const resolved = resolveConfigOrExit("api");
@@ -35,19 +33,6 @@ const exporter = createExporter({
   id: `api:${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
 });
 const exporting = exporter.run(background.signal);
-// The dashboard's chart history: every replica samples, the first writer of each 10 s slot wins.
-const historyParts = openFleetParts(redis, live);
-const sampling = runLoop(
-  async () =>
-    void (await sampleFleet({
-      store,
-      redis,
-      queues: historyParts.queues,
-      budget: historyParts.budget,
-      config: () => live.config,
-    }).catch((err: unknown) => logger.warn({ err: String(err) }, "fleet history sample failed"))),
-  { intervalMs: HISTORY_STEP_MS, signal: background.signal },
-);
 
 let stopping = false;
 const closers: Array<() => Promise<void>> = [];
@@ -76,8 +61,6 @@ onShutdown({
     background.abort();
     await refreshing;
     await exporting;
-    await sampling;
-    await historyParts.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
