@@ -322,7 +322,31 @@ describe("the tokens pages in Chromium", () => {
       await expect
         .poll(() => page.getByTestId("budget-use-text").innerText(), { timeout: 10_000 })
         .toMatch(/^\d+ \/ 240 requests/);
+      // No classes block in /health/scheduler: no class table.
+      expect(await page.getByTestId("classes-panel").isHidden()).toBe(true);
       await page.screenshot({ path: `${ARTIFACTS}fleet-history.png`, fullPage: true });
+
+      // With one, a row per class.
+      await page.route("**/health/scheduler", async (route) => {
+        const res = await route.fetch();
+        const body = (await res.json()) as Record<string, unknown>;
+        const cls = (tokens: number, p95: number | null, share: number) => ({
+          tokens,
+          stalenessP95Seconds: p95,
+          callShare: share,
+        });
+        body.classes = {
+          exported: cls(3, 4.5, 0.2),
+          top50: cls(50, 8, 0.4),
+          active: cls(200, 14, 0.3),
+          monitoring: cls(900, null, 0.1),
+        };
+        await route.fulfill({ response: res, json: body });
+      });
+      await expect.poll(() => page.getByTestId("class-row").count(), { timeout: 10_000 }).toBe(4);
+      expect(await page.getByTestId("class-row").first().innerText()).toMatch(
+        /^exported\s+3\s+4\.5 s\s+20%$/,
+      );
       expect(external).toEqual([]);
       expect(errors).toEqual([]);
     } finally {

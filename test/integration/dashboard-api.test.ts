@@ -236,6 +236,34 @@ describe("GET /fleet/history", () => {
   });
 });
 
+describe("the api's history sampler", () => {
+  it("writes a sample of the fleet's figures while the api runs", async () => {
+    const own = uniquePrefix();
+    const stop = new AbortController();
+    const closing: Array<() => Promise<void>> = [];
+    createApiApp({
+      live: testLive({ REDIS_KEY_PREFIX: own }, redis),
+      redis,
+      store: new TokenStore(redis, own),
+      logger: silentLogger(),
+      signal: stop.signal,
+      onClose: (c) => closing.push(c),
+    });
+    try {
+      const key = new TokenStore(redis, own).keys.fleetHistory;
+      await expect.poll(() => redis.zcard(key), { timeout: 10_000 }).toBe(1);
+      const [raw] = await redis.zrange(key, 0, 0);
+      const sample = JSON.parse(raw!) as FleetSample;
+      expect(sample.t % 10_000).toBe(0);
+      expect(sample.staleness.hot.ttl).toBe(15);
+      expect(sample.budget.limitPerMinute).toBe(240);
+    } finally {
+      stop.abort();
+      for (const c of closing) await c();
+    }
+  });
+});
+
 describe("the OpenAPI document", () => {
   /** Every method and path the app's router answers, from Express's own stack. */
   function routesOf(router: { stack: unknown[] }, mount = ""): string[] {
