@@ -19,6 +19,7 @@ import { silentLogger, testLive, testRedis, uniquePrefix } from "../support/harn
 // GET /tokens' search, band filter and streamed exports; the token's score breakdown and jobs;
 // the chart history; the OpenAPI document. One api over the suite's Redis, an injected clock.
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const ADMIN_TOKEN = "test-admin-token-0123456789";
 const clock = { now: T0 };
 const prefix = uniquePrefix();
 const mints = demoMints(30, "dash-api");
@@ -61,7 +62,7 @@ beforeAll(async () => {
   redis = testRedis("dashboard-api");
   store = new TokenStore(redis, prefix);
   app = createApiApp({
-    live: testLive({ REDIS_KEY_PREFIX: prefix }, redis),
+    live: testLive({ REDIS_KEY_PREFIX: prefix, ADMIN_TOKEN }, redis),
     redis,
     store,
     logger: silentLogger(),
@@ -307,6 +308,17 @@ describe("the OpenAPI document", () => {
     );
     expect(params).toEqual(expect.arrayContaining(["q", "band", "format", "limit", "min_score"]));
     expect(ROUTES.length).toBeGreaterThanOrEqual(routes.length);
+  });
+
+  it("Bull Board's page and every answer name no other host to load from", async () => {
+    const res = await fetch(`${base}/admin/queues`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString("base64")}` },
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('"miscLinks"');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(res.headers.get("content-security-policy")).not.toMatch(/https?:/);
   });
 
   it("renders at /docs from files served by the api", async () => {
