@@ -232,6 +232,7 @@ describe("the tokens pages in Chromium", () => {
       expect(Number(await page.getByTestId("breakdown-raw-total").innerText())).not.toBe(shown);
       expect(await page.getByTestId("band-floors").innerText()).toContain("bot-ready ≥ 0.9");
       expect(await page.getByTestId("pool-row").count()).toBe(2);
+      expect(await page.getByTestId("status-change").first().innerText()).toMatch(/^active\s+hot\s+since /);
       expect(await page.getByTestId("token-next-due").innerText()).toMatch(/^(in|now)/);
 
       // Copy the SMB block: the clipboard holds exactly what the api serves.

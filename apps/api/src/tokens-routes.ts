@@ -199,7 +199,7 @@ export function tokensRouter(deps: {
     res.json({
       ...tokenDetail(found.token, found.snapshot, at),
       nextDueAt: due === null ? null : isoOrNull(Number(due)),
-      history: found.history.map((h) => ({ ...h, t: isoOrNull(h.t) })),
+      history: found.history.map((h) => ({ ...h, lane: laneOf(h.status), t: isoOrNull(h.t) })),
     });
   });
 

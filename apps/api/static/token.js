@@ -163,6 +163,8 @@
             "li",
             { testid: "status-change" },
             el("strong", {}, h.status),
+            " ",
+            h.lane ? laneBadge(h.lane, h.status) : el("span", { class: "muted" }, "no lane"),
             el("span", { class: "muted" }, ` since ${when(h.t)}`),
           ),
         ),
