@@ -150,6 +150,9 @@ try {
   await sleep(2_000);
   const results = [];
   results.push(await measure(base, api.pid, "/tokens?limit=100"));
+  // A search walks the whole index too (symbol prefix, any case): its cost follows the registry.
+  results.push(await measure(base, api.pid, "/tokens?q=tk4242&limit=50"));
+  results.push(await measure(base, api.pid, "/tokens?band=watch&limit=50"));
   for (const path of [
     "/tokens?format=ndjson",
     "/tokens?format=csv",
@@ -159,7 +162,7 @@ try {
     results.push(await measure(base, api.pid, path));
   console.table(results);
   const page = results[0];
-  const worst = Math.max(...results.slice(1).map((r) => r.rssPeakMb - page.rssBeforeMb));
+  const worst = Math.max(...results.slice(3).map((r) => r.rssPeakMb - page.rssBeforeMb));
   log(
     `api RSS at rest ${page.rssBeforeMb} MB; largest growth during an export ${Math.round(worst * 10) / 10} MB`,
   );

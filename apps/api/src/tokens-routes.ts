@@ -123,7 +123,7 @@ export function tokensRouter(deps: {
     const search = q.data.q === "" ? undefined : q.data.q;
     const filter: TokenFilter = { sort, status, lane, minScore: min_score, q: search, band };
     const at = now();
-    if (format !== "json") return streamTokens(req, res, format, filter, at);
+    if (format !== "json") return streamTokens(res, format, filter, at);
     const page = needsWalk(filter)
       ? await pageOfWalk(deps.store, filter, offset, limit)
       : await deps.store.list({ limit, offset, sort, status, lane, minScore: min_score });
@@ -146,14 +146,14 @@ export function tokensRouter(deps: {
 
   /** The whole filtered list as NDJSON or CSV, one index page in memory at a time. */
   async function streamTokens(
-    req: express.Request,
     res: express.Response,
     format: "ndjson" | "csv",
     filter: TokenFilter,
     at: number,
   ): Promise<void> {
+    // The response closes when it ends or when the client goes away: the walk stops either way.
     const abort = new AbortController();
-    req.once("close", () => abort.abort());
+    res.once("close", () => abort.abort());
     const rows = async function* () {
       for await (const item of walkTokens(deps.store, filter, abort.signal)) yield tokenRow(item, at);
     };
@@ -181,8 +181,10 @@ export function tokensRouter(deps: {
         await pipeline(Readable.from(rows()), csv, res);
       }
     } catch (err) {
-      // The client went away mid-stream: nothing to answer. Anything else ends the stream short.
-      if (abort.signal.aborted) return;
+      // The client went away mid-stream: nothing to answer. A failure before the first row gets
+      // the usual error answer (503 when Redis is away); after it, the stream ends short.
+      if (abort.signal.aborted && res.headersSent) return;
+      if (!res.headersSent) throw err;
       deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "token export failed");
       res.destroy();
     }
