@@ -69,6 +69,8 @@ export const KEY_SEGMENTS = {
   configChannel: "config:changed",
   /** string: the api's readiness probe writes nothing here (a write test that fails under OOM) */
   readyzProbe: "readyz:probe",
+  /** zset: the fleet's figures every 10 s (JSON, scored by slot time), trimmed to 24 h */
+  fleetHistory: "fleet:history",
   /** BullMQ's own keys (its `prefix` option) */
   queues: "q",
 } as const;
@@ -109,6 +111,7 @@ export function redisKeys(prefix: string) {
     configVersion: k("configVersion"),
     configChannel: k("configChannel"),
     readyzProbe: k("readyzProbe"),
+    fleetHistory: k("fleetHistory"),
     /** BullMQ's `prefix` option for the lane queues. */
     queues: k("queues"),
   };
