@@ -232,6 +232,14 @@ describe("the tokens pages in Chromium", () => {
       expect(Number(await page.getByTestId("breakdown-raw-total").innerText())).not.toBe(shown);
       expect(await page.getByTestId("band-floors").innerText()).toContain("bot-ready ≥ 0.9");
       expect(await page.getByTestId("pool-row").count()).toBe(2);
+      // Liquidity and transactions charted over every kept refresh.
+      const history = (await (await fetch(`${base}/tokens/${TARGET}`)).json()) as {
+        history: Array<{ liquidityUsd?: number }>;
+      };
+      expect(history.history.every((h) => (h.liquidityUsd ?? 0) > 0)).toBe(true);
+      expect(Number(await page.getByTestId("market-chart").getAttribute("data-points"))).toBe(
+        history.history.length,
+      );
       expect(await page.getByTestId("status-change").first().innerText()).toMatch(/^active\s+hot\s+since /);
       expect(await page.getByTestId("token-next-due").innerText()).toMatch(/^(in|now)/);
 

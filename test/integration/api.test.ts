@@ -535,6 +535,9 @@ describe("GET /tokens and GET /tokens/:mint", () => {
         smoothedScore: 0.92,
         status: "active",
         lane: "hot",
+        // The snapshot's liquidity and 5-minute transactions at that refresh, for the token page's chart.
+        liquidityUsd: 0,
+        tx5m: 0,
       },
       {
         t: new Date(T0 + 1_000).toISOString(),
@@ -542,6 +545,8 @@ describe("GET /tokens and GET /tokens/:mint", () => {
         smoothedScore: 0.95,
         status: "active",
         lane: "hot",
+        liquidityUsd: 0,
+        tx5m: 0,
       },
     ]);
   });

@@ -172,6 +172,7 @@
     if (changes.length === 0) list.replaceChildren(el("li", { class: "muted" }, "Not refreshed yet."));
     byTestId("history-count").textContent = `· last ${history.length} refreshes`;
     drawChart(history);
+    drawMarketChart(history);
   }
 
   let chart = null;
@@ -208,6 +209,46 @@
         chart.setSize({ width: Math.max(200, host.clientWidth), height: 220 }),
       ).observe(host);
     } else chart.setData(data);
+  }
+
+  /** Liquidity (left axis, USD) and 5-minute transactions (right axis) over the kept history. */
+  let marketChart = null;
+  function drawMarketChart(history) {
+    const host = byTestId("market-chart");
+    if (typeof uPlot === "undefined" || !host) return;
+    const points = [...history].reverse().filter((h) => h.t && Number.isFinite(h.liquidityUsd));
+    host.dataset.points = String(points.length);
+    const data = [
+      points.map((h) => Date.parse(h.t) / 1000),
+      points.map((h) => h.liquidityUsd),
+      points.map((h) => h.tx5m ?? null),
+    ];
+    if (!marketChart) {
+      marketChart = new uPlot(
+        {
+          width: Math.max(200, host.clientWidth),
+          height: 200,
+          legend: { live: false },
+          cursor: { drag: { x: false, y: false } },
+          scales: { usd: {}, tx: {} },
+          axes: [
+            { stroke: color("--muted"), grid: { stroke: color("--grid") } },
+            { scale: "usd", stroke: color("--muted"), grid: { stroke: color("--grid") }, size: 60 },
+            { scale: "tx", side: 1, stroke: color("--muted"), grid: { show: false }, size: 44 },
+          ],
+          series: [
+            {},
+            { label: "liquidity (USD)", scale: "usd", stroke: color("--cold"), width: 2 },
+            { label: "transactions, 5 min", scale: "tx", stroke: color("--hot"), width: 1 },
+          ],
+        },
+        data,
+        host,
+      );
+      new ResizeObserver(() =>
+        marketChart.setSize({ width: Math.max(200, host.clientWidth), height: 200 }),
+      ).observe(host);
+    } else marketChart.setData(data);
   }
 
   function renderConfigs(c, err) {

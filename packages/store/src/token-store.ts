@@ -211,6 +211,8 @@ export class TokenStore {
         score: s.score,
         smoothedScore: s.smoothedScore,
         status: s.status,
+        liquidityUsd: Math.round(s.metrics.liquidityUsd),
+        tx5m: s.metrics.tx5m,
       };
       args.push(
         s.mint,

@@ -48,6 +48,9 @@ export interface HistoryEntry {
   readonly score: number;
   readonly smoothedScore: number;
   readonly status: TokenStatus;
+  /** The token's liquidity (USD) and transactions in the last 5 minutes at that refresh (absent in entries written before they were kept). */
+  readonly liquidityUsd?: number;
+  readonly tx5m?: number;
 }
 
 /** What a worker writes back for one token. */
