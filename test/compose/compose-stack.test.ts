@@ -62,7 +62,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.skipIf(unavailable !== null)(
   `docker compose --profile demo: the stack from the repo's Dockerfile and docker-compose.yml${unavailable ? ` (skipped: ${unavailable})` : ""}`,
   () => {
-    const dir = mkdtempSync(join(tmpdir(), "moonfleet-compose-"));
+    let dir = "";
     let apiPort = 0;
     let base = "";
     let buildkit = false;
@@ -198,6 +198,7 @@ describe.skipIf(unavailable !== null)(
     const scoredCount = async () => Number((await getJson("/tokens?limit=1&sort=score_asc")).total);
 
     beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "moonfleet-compose-"));
       buildkit = await buildkitAvailable();
       const files = await copyRepo(dir);
       expect(files, "files copied from the repo").toBeGreaterThan(50);
@@ -234,7 +235,7 @@ describe.skipIf(unavailable !== null)(
         timeoutMs: 120_000,
       });
       await exec("docker", ["image", "rm", "--force", IMAGE], { timeoutMs: 60_000 });
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
       console.info(`compose e2e (${buildkit ? "BuildKit" : "classic builder"}): ${timings.join(", ")}`);
     }, 180_000);
 
