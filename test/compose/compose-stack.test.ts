@@ -199,7 +199,8 @@ describe.skipIf(unavailable !== null)(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "moonfleet-compose-"));
-      buildkit = await buildkitAvailable();
+      // BuildKit when buildx answers, unless DOCKER_BUILDKIT=0 asks for the classic builder.
+      buildkit = process.env.DOCKER_BUILDKIT !== "0" && (await buildkitAvailable());
       const files = await copyRepo(dir);
       expect(files, "files copied from the repo").toBeGreaterThan(50);
       apiPort = await freePort();
@@ -234,13 +235,22 @@ describe.skipIf(unavailable !== null)(
         env: env(),
         timeoutMs: 120_000,
       });
-      await exec("docker", ["image", "rm", "--force", IMAGE], { timeoutMs: 60_000 });
+      await exec("docker", ["image", "rm", "--force", IMAGE, ...buildStages], { timeoutMs: 60_000 });
       if (dir) rmSync(dir, { recursive: true, force: true });
       console.info(`compose e2e (${buildkit ? "BuildKit" : "classic builder"}): ${timings.join(", ")}`);
     }, 180_000);
 
+    /** Build-stage images the classic builder leaves untagged: made by this run, removed at its end. */
+    let buildStages: string[] = [];
+    const dangling = async () =>
+      (await run("docker", ["images", "--quiet", "--no-trunc", "--filter", "dangling=true"]))
+        .split("\n")
+        .filter(Boolean);
+
     stage("builds the image from the Dockerfile", async () => {
+      const before = new Set(await dangling());
       await step(["build", "api"], 600_000);
+      buildStages = (await dangling()).filter((i) => !before.has(i));
       mark("image built");
       const [image] = JSON.parse(await run("docker", ["image", "inspect", IMAGE])) as any[];
       expect(image.Config.User).toBe("node");
@@ -478,7 +488,7 @@ describe.skipIf(unavailable !== null)(
 
     it("removes every container, network, volume and image it made", async () => {
       await step(["down", "--volumes", "--remove-orphans"], 120_000);
-      await run("docker", ["image", "rm", IMAGE]);
+      await run("docker", ["image", "rm", IMAGE, ...buildStages]);
       const label = `label=com.docker.compose.project=${PROJECT}`;
       expect(await run("docker", ["ps", "--all", "--quiet", "--filter", label])).toBe("");
       expect(await run("docker", ["network", "ls", "--quiet", "--filter", label])).toBe("");
