@@ -150,7 +150,21 @@ describe("the fleet dashboard in Chromium", () => {
         expect(
           Number(await row.getByTestId(`worker-concurrency-${lane}`).innerText()),
         ).toBeGreaterThanOrEqual(1);
-        expect(await row.getByTestId(`worker-reason-${lane}`).innerText()).toMatch(/^[a-z_]+$/);
+        // The controller's reason in words, its raw code on hover.
+        const reason = row.getByTestId(`worker-reason-${lane}`);
+        const code = await reason.getAttribute("data-code");
+        expect(code).toMatch(/^[a-z_]+$/);
+        expect(await reason.getAttribute("title")).toBe(code);
+        expect(await reason.innerText()).toMatch(/^[a-z0-9 ():,-]+$/);
+        expect(await reason.innerText()).not.toBe(code);
+        // "why?" opens the lane's controller decisions, whose last one is the reason shown.
+        const why = await row.getByTestId(`worker-decisions-${lane}`).getAttribute("href");
+        expect(why).toMatch(new RegExp(`^/controller/decisions\\?worker=.+&lane=${lane}$`));
+        const decisions = (await (await fetch(`${base}${why}`)).json()) as {
+          decisions: Array<{ lane: string; concurrency: { rule: string } }>;
+        };
+        expect(decisions.decisions.length).toBeGreaterThan(0);
+        expect(decisions.decisions.every((d) => d.lane === lane)).toBe(true);
       }
       expect(await row.getByTestId("worker-breaker").innerText()).toMatch(/^(closed|half-open|open)$/);
       // Both workers, each with its CPU reading joined from /health/system.

@@ -409,6 +409,8 @@ describe("GET /tokens and GET /tokens/:mint", () => {
       status: null,
       lane: null,
       minScore: null,
+      q: null,
+      band: null,
       generatedAt: new Date(T0 + 10_000).toISOString(),
     });
 
@@ -527,8 +529,20 @@ describe("GET /tokens and GET /tokens/:mint", () => {
     });
     expect(r.body.metrics).toMatchObject({ liquidityUsd: 0, pairCount: 0 });
     expect(r.body.history).toEqual([
-      { t: new Date(T0 + 6_000).toISOString(), score: 0.92, smoothedScore: 0.92, status: "active" },
-      { t: new Date(T0 + 1_000).toISOString(), score: 0.95, smoothedScore: 0.95, status: "active" },
+      {
+        t: new Date(T0 + 6_000).toISOString(),
+        score: 0.92,
+        smoothedScore: 0.92,
+        status: "active",
+        lane: "hot",
+      },
+      {
+        t: new Date(T0 + 1_000).toISOString(),
+        score: 0.95,
+        smoothedScore: 0.95,
+        status: "active",
+        lane: "hot",
+      },
     ]);
   });
 

@@ -77,6 +77,14 @@ beforeAll(async () => {
     60_000,
     250,
   );
+  // The health model shows a better status once it held for a few readings: the fleet was
+  // critical (no worker yet) while it started.
+  await waitUntil(
+    "a settled health",
+    async () => (await fetch(`${base}/health`)).status === 200,
+    30_000,
+    250,
+  );
 });
 afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
@@ -213,9 +221,102 @@ describe("failed jobs in the last hour", () => {
     const { body } = await json("/health/scheduler");
     expect(body.lanes.cold.failedJobsLastHour).toBe(1);
     expect(body.lanes.hot.failedJobsLastHour).toBe(0);
-    expect(body.alerts.map((a: { message: string }) => a.message)).toContain(
-      "1 cold job(s) failed in the last hour",
+    // The health model shows a change once it held for a few readings (no flapping).
+    await waitUntil(
+      "the failed job among the alerts",
+      async () =>
+        (await json("/health/scheduler")).body.alerts.some(
+          (a: { message: string }) => a.message === "1 cold job(s) failed in the last hour",
+        ),
+      10_000,
+      250,
     );
+    await agreeingStatus("degraded");
     await redis.del(failedKey);
+  });
+});
+
+/** /health, /health/scheduler and /metrics read within one health reading: they must agree. */
+async function agreeingStatus(expected?: string) {
+  const rfc = { ok: "pass", degraded: "warn", critical: "fail" } as Record<string, string>;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const before = (await json("/health/scheduler")).body;
+    const health = await json("/health");
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const after = (await json("/health/scheduler")).body;
+    if (before.health.readings !== after.health.readings) continue; // a reading landed in between
+    expect(after.status).toBe(before.status);
+    if (expected) expect(after.status).toBe(expected);
+    expect(health.body.status).toBe(rfc[after.status]);
+    expect(health.status).toBe(after.status === "critical" ? 503 : 200);
+    for (const s of ["ok", "degraded", "critical"])
+      expect(metrics).toContain(`moonfleet_health_status{status="${s}"} ${s === after.status ? 1 : 0}`);
+    expect(metrics).toContain(
+      `moonfleet_health_reasons{severity="warning"} ${after.health.reasons.filter((r: { severity: string }) => r.severity === "warning").length}`,
+    );
+    return after.status as string;
+  }
+  throw new Error("the health readings kept changing between requests");
+}
+
+describe("one health model", () => {
+  it("/health, /health/scheduler, the dashboard's status and /metrics give the same answer", async () => {
+    const status = await agreeingStatus();
+    expect(["ok", "degraded", "critical"]).toContain(status);
+  });
+});
+
+describe("GET /controller/decisions", () => {
+  it("shows each worker's decisions with the readings and signals they came from, newest first", async () => {
+    const all = await waitUntil(
+      "decisions of both lanes",
+      async () => {
+        const { body } = await json("/controller/decisions");
+        const lanes = new Set(body.decisions.map((d: { lane: string }) => d.lane));
+        return lanes.size === 2 ? body.decisions : null;
+      },
+      20_000,
+      250,
+    );
+    const worker = (await json("/health/scheduler")).body.workers[0].id;
+    for (const d of all) {
+      expect(d.worker).toBe(worker);
+      expect(d.concurrency).toMatchObject({
+        from: expect.any(Number),
+        to: expect.any(Number),
+        rule: expect.any(String),
+      });
+      expect(d.timeout.toMs).toBeGreaterThan(0);
+      expect(d.readings.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(d.signals).toHaveProperty("waiting");
+    }
+    const ats = all.map((d: { at: number }) => d.at);
+    expect(ats).toEqual([...ats].sort((a, b) => b - a));
+    // The last decision of a lane explains the slots its worker holds now.
+    // (Read together until no tick lands between the two reads.)
+    await waitUntil(
+      "the last cold decision to match the worker's cold slots",
+      async () => {
+        const lastCold = (await json("/controller/decisions?lane=cold&limit=1")).body.decisions[0];
+        const scheduler = (await json("/health/scheduler")).body;
+        return scheduler.workers[0].lanes.cold.concurrency === lastCold?.concurrency.to;
+      },
+      10_000,
+      100,
+    );
+
+    const hot = (await json(`/controller/decisions?lane=hot&worker=${encodeURIComponent(worker)}&limit=2`))
+      .body;
+    expect(hot.decisions.length).toBeGreaterThan(0);
+    expect(hot.decisions.length).toBeLessThanOrEqual(2);
+    expect(hot.decisions.every((d: { lane: string }) => d.lane === "hot")).toBe(true);
+    expect((await json("/controller/decisions?worker=nobody")).body.decisions).toEqual([]);
+  });
+
+  it("refuses a bad query with the zod issues", async () => {
+    const bad = await json("/controller/decisions?lane=warm&limit=0");
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(["lane", "limit"]);
+    expect((await json("/controller/decisions?colour=blue")).status).toBe(400);
   });
 });

@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { redisKeys } from "@moonfleet/domain";
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
@@ -141,6 +145,50 @@ describe("a worker stopped with SIGTERM in the middle of slow batches", () => {
     expect(code).not.toBe(0);
     expect(Date.now() - secondAt).toBeLessThan(UPSTREAM_LATENCY_MS / 2);
     expect(victim.output()).toContain("second signal");
+  });
+});
+
+/** A live process, not a zombie awaiting its reaper. */
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+describe("a worker whose parent dies while a slow batch is in flight", () => {
+  it("exits by itself within its drain deadline and returns the batch's tokens to the schedule", async () => {
+    const { prefix, env, sim, queue } = await slowFleet(30);
+    // The launcher's place: a parent holding the worker on an IPC channel, as npm start does.
+    const workerMain = fileURLToPath(new URL("../../apps/worker/dist/main.js", import.meta.url));
+    const parent = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const w = require("node:child_process").fork(process.argv[1], [], {
+           env: JSON.parse(process.argv[2]), stdio: ["ignore", "ignore", "ignore", "ipc"] });
+         console.log(w.pid); setInterval(() => {}, 1000);`,
+        workerMain,
+        JSON.stringify({ PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const [line] = await once(parent.stdout, "data");
+    const pid = Number(String(line).trim());
+    cleanup.push(() => {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+      return Promise.resolve(parent.kill("SIGKILL"));
+    });
+    expect(pid).toBeGreaterThan(0);
+    const batch = await batchInFlight(queue, sim);
+
+    parent.kill("SIGKILL");
+    const killedAt = Date.now();
+    await waitUntil("the orphaned worker to exit", () => !alive(pid), DRAIN_MS + EXIT_MARGIN_MS + 5_000, 50);
+    expect(Date.now() - killedAt).toBeLessThan(DRAIN_MS + EXIT_MARGIN_MS);
+    // It stopped as on SIGTERM: the in-flight batch's tokens are due again, not held for their lease.
+    for (const due of await dueAt(redis, prefix, batch)) expect(due).toBeLessThan(killedAt + LEASE_MS / 2);
   });
 });
 

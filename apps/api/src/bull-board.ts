@@ -22,6 +22,20 @@ export interface BullBoard {
   readonly router: Router;
 }
 
+/**
+ * The board's header links back to the dashboard's pages (miscLinks, in the user menu), and its
+ * docs icon, which points outside the machine, is hidden.
+ */
+export const BOARD_UI = {
+  boardTitle: "moonfleet queues",
+  miscLinks: [
+    { text: "Fleet dashboard", url: "/" },
+    { text: "Tokens", url: "/ui/tokens" },
+    { text: "API docs", url: "/docs" },
+  ],
+  hideDocsLink: true,
+};
+
 /** Bull Board over the hot and cold queues, behind `guard`. */
 export function createBullBoardRouter(opts: BullBoardOptions): BullBoard {
   const queues = LANES.map((lane) => opts.queues[lane]);
@@ -31,14 +45,33 @@ export function createBullBoardRouter(opts: BullBoardOptions): BullBoard {
     // @bull-board/express 9.10.1 declares its adapter against its own nested copy of @bull-board/api
     // 9.10.1; the two copies' classes are the same at run time but not to the type checker.
     serverAdapter: serverAdapter as unknown as ServerAdapter,
-    options: { uiConfig: { boardTitle: "moonfleet queues" } },
+    options: { uiConfig: BOARD_UI },
   });
   // The adapter's own Express app would announce itself (X-Powered-By) on every board answer.
   const board = serverAdapter.getRouter() as Express;
   board.disable("x-powered-by");
+  keepBoardOffline(board);
   const router = Router();
   router.use(opts.guard, sameOriginJsonOnly, board);
   return { router };
+}
+
+type Render = (file: string, options: object, done: (err: Error | null, html?: string) => void) => void;
+
+/** The stylesheet link Bull Board's page template has to Google Fonts. */
+const OUTSIDE_FONTS = /<link[^>]+href="https:\/\/fonts\.googleapis\.com[^"]*"[^>]*>/g;
+
+/** The board's page without its Google Fonts link: nothing the pages load leaves this host. */
+export const withoutOutsideFonts = (html: string): string => html.replace(OUTSIDE_FONTS, "");
+
+/** Wraps the board's template engine so its page asks no other host for fonts. */
+function keepBoardOffline(board: Express): void {
+  const engines = (board as unknown as { engines: Record<string, Render | undefined> }).engines;
+  const render = engines[".ejs"];
+  if (!render) return;
+  board.engine("ejs", (file, options, done) =>
+    render(file, options, (err, html) => done(err, html === undefined ? html : withoutOutsideFonts(html))),
+  );
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -5,7 +5,6 @@ import {
   LANES,
   redisKeys,
   type Lane,
-  type WorkerHeartbeat,
 } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import type { Config } from "@moonfleet/config";
@@ -22,11 +21,6 @@ export interface FleetDeps {
   readonly redis: Parameters<typeof liveWorkers>[0];
   readonly config: () => Config;
   readonly now?: () => number;
-}
-
-export interface Alert {
-  readonly severity: "warning" | "critical";
-  readonly message: string;
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -137,7 +131,6 @@ export async function readFleet(deps: FleetDeps) {
     lanes,
     upstream,
     discovery,
-    alerts: alertsFor(workers, lanes, upstream),
   };
 }
 
@@ -170,61 +163,4 @@ type LaneView = {
 function maxOf(xs: ReadonlyArray<number | null>): number | null {
   const v = xs.filter((x): x is number => x !== null);
   return v.length ? Math.max(...v) : null;
-}
-
-/** What an operator should look at, most serious first. */
-function alertsFor(
-  workers: readonly WorkerHeartbeat[],
-  lanes: Record<Lane, LaneView>,
-  upstream: { breaker: { open: number }; budget: { pausedForMs: number } },
-): Alert[] {
-  const alerts: Alert[] = [];
-  if (workers.length === 0)
-    alerts.push({ severity: "critical", message: "no live worker: nothing is being refreshed" });
-  if (workers.length > 0 && upstream.breaker.open === workers.length)
-    alerts.push({ severity: "critical", message: "the upstream circuit breaker is open on every worker" });
-  else if (upstream.breaker.open > 0)
-    alerts.push({
-      severity: "warning",
-      message: `the upstream circuit breaker is open on ${upstream.breaker.open} worker(s)`,
-    });
-  if (upstream.budget.pausedForMs > 0)
-    alerts.push({
-      severity: "warning",
-      message: `upstream rate limited (429): the fleet is paused for ${Math.round(upstream.budget.pausedForMs / 1000)} s`,
-    });
-  for (const lane of LANES) {
-    const l = lanes[lane];
-    const p95 = l.staleness.p95;
-    if (p95 !== null && p95 > 2 * l.staleness.ttlSeconds && lane === "hot")
-      alerts.push({
-        severity: "critical",
-        message: `hot staleness p95 ${p95} s is over twice its TTL (${l.staleness.ttlSeconds} s)`,
-      });
-    else if (p95 !== null && p95 > l.staleness.ttlSeconds)
-      alerts.push({
-        severity: "warning",
-        message: `${lane} staleness p95 ${p95} s is over its TTL (${l.staleness.ttlSeconds} s)`,
-      });
-    if (l.failedJobsLastHour > 0)
-      alerts.push({
-        severity: "warning",
-        message: `${l.failedJobsLastHour} ${lane} job(s) failed in the last hour`,
-      });
-    if (l.timeoutRate > 0.1)
-      alerts.push({
-        severity: "warning",
-        message: `${lane} upstream timeout rate ${Math.round(l.timeoutRate * 100)}%`,
-      });
-  }
-  for (const w of workers)
-    if (w.level === "high")
-      alerts.push({ severity: "warning", message: `worker ${w.id} is under high load` });
-  return alerts;
-}
-
-/** ok / degraded / critical from the alerts. */
-export function overallStatus(alerts: readonly Alert[]): "ok" | "degraded" | "critical" {
-  if (alerts.some((a) => a.severity === "critical")) return "critical";
-  return alerts.length > 0 ? "degraded" : "ok";
 }

@@ -1,9 +1,11 @@
-import { LANES, type Readings } from "@moonfleet/domain";
+import { HEALTH_CHECK_STATUS, LANES, type HealthCheckStatus, type Readings } from "@moonfleet/domain";
 import { Router } from "express";
 import type { Sampler } from "@moonfleet/adaptive";
 import type { Redis } from "@moonfleet/queues";
 import { readExportsHealth } from "./export-health.js";
-import { overallStatus, readFleet, readProducer, type Fleet, type FleetDeps } from "./fleet-status.js";
+import { readFleet, readProducer, type Fleet, type FleetDeps } from "./fleet-status.js";
+import { checkStatuses, type HealthAssessment, type SettledHealth } from "./health-model.js";
+import type { HealthMonitor } from "./health-monitor.js";
 import { withDeadline, type RedisLink } from "./redis-guard.js";
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
@@ -13,40 +15,14 @@ const HEALTH_PING_DEADLINE_MS = 300;
 const HEALTH_READ_DEADLINE_MS = 600;
 /** /health/scheduler and /health/system: a 503 rather than a request that hangs with Redis. */
 const FLEET_READ_DEADLINE_MS = 3_000;
-/** Hot staleness p95 beyond this many TTLs fails /health (beyond one TTL it warns). */
-export const STALENESS_FAIL_TTLS = 3;
-
-type Status = "pass" | "warn" | "fail";
-const worst = (xs: readonly Status[]): Status =>
-  xs.includes("fail") ? "fail" : xs.includes("warn") ? "warn" : "pass";
-
-/** The verdict of each /health check from the fleet's figures: a pure function. */
-export function healthVerdicts(
-  f: Fleet,
-  producerLeading: boolean,
-): Record<"workers" | "producer" | "breaker" | "queues" | "freshness", Status> {
-  const hot = f.lanes.hot.staleness;
-  return {
-    workers: f.workers.length === 0 ? "fail" : "pass",
-    producer: producerLeading ? "pass" : "fail",
-    breaker:
-      f.upstream.breaker.open === 0 ? "pass" : f.upstream.breaker.open === f.workers.length ? "fail" : "warn",
-    queues: LANES.some((l) => f.lanes[l].failedJobsLastHour > 0) ? "warn" : "pass",
-    freshness:
-      hot.p95 === null || hot.p95 <= hot.ttlSeconds
-        ? "pass"
-        : hot.p95 > STALENESS_FAIL_TTLS * hot.ttlSeconds
-          ? "fail"
-          : "warn",
-  };
-}
 
 /** GET /health/scheduler: throughput, freshness, upstream and every worker's controller state. */
-export function schedulerView(f: Fleet) {
+export function schedulerView(f: Fleet, health: SettledHealth) {
   const tps = { hot: f.lanes.hot.tokensPerSecond, cold: f.lanes.cold.tokensPerSecond };
   return {
-    status: overallStatus(f.alerts),
-    reasons: f.alerts.map((a) => a.message),
+    status: health.status,
+    reasons: health.reasons.map((a) => a.message),
+    health: healthView(health, f.now),
     generatedAt: new Date(f.now).toISOString(),
     performance: {
       tokensPerSecond: { ...tps, total: round(tps.hot + tps.cold) },
@@ -90,7 +66,19 @@ export function schedulerView(f: Fleet) {
         }),
       ),
     })),
-    alerts: f.alerts,
+    alerts: health.reasons.map((a) => ({ severity: a.severity, code: a.code, message: a.message })),
+  };
+}
+
+/** The health model's answer as the routes show it. */
+function healthView(h: SettledHealth, now: number) {
+  return {
+    status: h.status,
+    sinceSeconds: Math.max(0, Math.round((now - h.since) / 1000)),
+    readings: h.readings,
+    reasons: h.reasons,
+    notes: h.notes,
+    pending: h.pending,
   };
 }
 
@@ -109,7 +97,7 @@ function resources(r: Partial<Readings>) {
 }
 
 type Check = Record<string, unknown>;
-type HealthDeps = FleetDeps & { redis: Redis; link: RedisLink };
+type HealthDeps = FleetDeps & { redis: Redis; link: RedisLink; health: HealthMonitor };
 
 /** A ping with a short deadline (none when the link is known down), so with Redis away /health is a quick 503. */
 async function pingRedis(deps: HealthDeps): Promise<{ ok: boolean; ms: number }> {
@@ -126,7 +114,11 @@ async function pingRedis(deps: HealthDeps): Promise<{ ok: boolean; ms: number }>
 /** The fleet and the producer's lock in one bounded read; null when Redis did not answer in time. */
 function readForHealth(deps: HealthDeps) {
   return withDeadline(
-    Promise.all([readFleet(deps), readProducer(deps.redis, deps.config().redisKeyPrefix)]),
+    Promise.all([
+      readFleet(deps),
+      readProducer(deps.redis, deps.config().redisKeyPrefix),
+      deps.health.current(),
+    ]),
     HEALTH_READ_DEADLINE_MS,
   ).catch(() => null);
 }
@@ -143,68 +135,76 @@ function redisCheck(ok: boolean, pingMs: number, time: string): Check[] {
   ];
 }
 
-/** The checks /health derives from the fleet's figures, and their worst status: a pure function. */
+/** The checks of /health: the fleet's observed values, each with the health model's verdict. */
 export function fleetChecks(
   f: Fleet,
   producer: { leading: boolean; lockTtlMs: number | null },
+  health: HealthAssessment,
   time: string,
-): { checks: Record<string, Check[]>; status: Status } {
-  const v = healthVerdicts(f, producer.leading);
-  const checks: Record<string, Check[]> = {
-    "workers:count": [
-      { componentType: "component", observedValue: f.workers.length, status: v.workers, time },
-    ],
-    "producer:heartbeat": [
-      {
-        componentType: "component",
-        observedValue: producer.lockTtlMs,
-        observedUnit: "ms",
-        status: v.producer,
-        time,
-        ...(producer.leading ? {} : { output: "no producer leads: its leader lock (heartbeat) expired" }),
-      },
-    ],
+): Record<string, Check[]> {
+  const v = checkStatuses(health);
+  const output = (check: keyof typeof v) => {
+    const messages = health.reasons.filter((r) => r.check === check).map((r) => r.message);
+    return messages.length ? { output: messages.join("; ") } : {};
+  };
+  const one = (check: keyof typeof v, observedValue: unknown, observedUnit?: string): Check[] => [
+    {
+      componentType: "component",
+      observedValue,
+      ...(observedUnit ? { observedUnit } : {}),
+      status: v[check],
+      time,
+      ...output(check),
+    },
+  ];
+  return {
+    "workers:count": one("workers:count", f.workers.length),
+    "workers:load": one(
+      "workers:load",
+      f.workers.filter((w) => w.level === "high").length,
+      "workers at high load",
+    ),
+    "producer:heartbeat": one("producer:heartbeat", producer.lockTtlMs, "ms"),
     "queues:waiting": LANES.map((l) => ({
       componentId: l,
       componentType: "component",
       observedValue: f.lanes[l].waitingJobs,
-      status: f.lanes[l].failedJobsLastHour > 0 ? "warn" : "pass",
+      status: f.lanes[l].failedJobsLastHour > 0 ? v["queues:waiting"] : HEALTH_CHECK_STATUS.ok,
       time,
     })),
-    "upstream:circuitBreaker": [
-      {
-        componentType: "component",
-        observedValue: f.upstream.breaker.open,
-        observedUnit: "open breakers",
-        status: v.breaker,
-        time,
-      },
-    ],
-    "tokens:hotStalenessP95": [
-      {
-        componentType: "component",
-        observedValue: f.lanes.hot.staleness.p95,
-        observedUnit: "s",
-        status: v.freshness,
-        time,
-      },
-    ],
+    "upstream:circuitBreaker": one("upstream:circuitBreaker", f.upstream.breaker.open, "open breakers"),
+    "upstream:rateLimit": one("upstream:rateLimit", f.upstream.budget.pausedForMs, "ms"),
+    "upstream:timeouts": one(
+      "upstream:timeouts",
+      Math.max(...LANES.map((l) => f.lanes[l].timeoutRate)),
+      "share of calls",
+    ),
+    "tokens:hotStalenessP95": one("tokens:hotStalenessP95", f.lanes.hot.staleness.p95, "s"),
+    "tokens:coldStalenessP95": one("tokens:coldStalenessP95", f.lanes.cold.staleness.p95, "s"),
   };
-  return { checks, status: worst([v.workers, v.producer, v.breaker, v.queues, v.freshness]) };
 }
 
 export function healthRouter(
-  deps: FleetDeps & { sampler: Sampler; redis: Redis; stopping: () => boolean; link: RedisLink },
+  deps: FleetDeps & {
+    sampler: Sampler;
+    redis: Redis;
+    stopping: () => boolean;
+    link: RedisLink;
+    health: HealthMonitor;
+  },
 ) {
   const r = Router();
 
   r.get("/health/scheduler", async (_req, res) => {
-    const f = await withDeadline(readFleet(deps), FLEET_READ_DEADLINE_MS);
+    const [f, health] = await withDeadline(
+      Promise.all([readFleet(deps), deps.health.current()]),
+      FLEET_READ_DEADLINE_MS,
+    );
     const exports = await withDeadline(
       readExportsHealth(deps.redis, f.config.redisKeyPrefix, f.now),
       FLEET_READ_DEADLINE_MS,
     );
-    res.json({ ...schedulerView(f), exports });
+    res.json({ ...schedulerView(f, health), exports });
   });
 
   r.get("/health/system", async (_req, res) => {
@@ -234,11 +234,12 @@ export function healthRouter(
     const checks: Record<string, Check[]> = {
       "redis:responseTime": redisCheck(ping.ok && read !== null, ping.ms, time),
     };
-    let status: Status = ping.ok && read !== null && !deps.stopping() ? "pass" : "fail";
+    // Redis away or the api stopping fail this request at once; the fleet's status is the model's.
+    let status: HealthCheckStatus = ping.ok && read !== null && !deps.stopping() ? "pass" : "fail";
     if (read) {
-      const fleet = fleetChecks(read[0], read[1], time);
-      Object.assign(checks, fleet.checks);
-      status = worst([status, fleet.status]);
+      const [fleet, producer, health] = read;
+      Object.assign(checks, fleetChecks(fleet, producer, health, time));
+      if (status === "pass") status = HEALTH_CHECK_STATUS[health.status];
     }
     res
       .status(status === "fail" ? 503 : 200)

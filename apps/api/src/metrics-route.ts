@@ -1,16 +1,19 @@
-import { DISCOVERY_OUTCOMES, type Lane, LANES } from "@moonfleet/domain";
+import { DISCOVERY_OUTCOMES, HEALTH_STATUSES, type Lane, LANES } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import { Router } from "express";
 import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import { liveWorkerMetrics } from "@moonfleet/store";
 import { exportMetrics } from "./export-metrics.js";
 import { readFleet, type FleetDeps } from "./fleet-status.js";
+import type { HealthMonitor } from "./health-monitor.js";
 
 /**
  * GET /metrics: the fleet's gauges (read at scrape time), every live worker's own metrics
  * (published with its heartbeat, merged here), and BullMQ's queue export.
  */
-export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, Queue>> }) {
+export function metricsRouter(
+  deps: FleetDeps & { queues: Readonly<Record<Lane, Queue>>; health: HealthMonitor },
+) {
   const registry = new Registry();
   const g = (name: string, help: string, labelNames: string[] = []) =>
     new Gauge({ name, help, labelNames, registers: [registry] });
@@ -57,9 +60,21 @@ export function metricsRouter(deps: FleetDeps & { queues: Readonly<Record<Lane, 
   });
   for (const outcome of DISCOVERY_OUTCOMES) discoveryEvents.inc({ outcome }, 0);
 
+  const health = g(
+    "moonfleet_health_status",
+    "1 for the fleet's health status (the one health model, as /health and the dashboard show it)",
+    ["status"],
+  );
+  const healthReasons = g("moonfleet_health_reasons", "Reasons behind the health status, by severity", [
+    "severity",
+  ]);
+
   const r = Router();
   r.get("/metrics", async (_req, res) => {
-    const f = await readFleet(deps);
+    const [f, h] = await Promise.all([readFleet(deps), deps.health.current()]);
+    for (const status of HEALTH_STATUSES) health.set({ status }, h.status === status ? 1 : 0);
+    for (const severity of ["warning", "critical"] as const)
+      healthReasons.set({ severity }, h.reasons.filter((x) => x.severity === severity).length);
     for (const lane of LANES) {
       const l = f.lanes[lane];
       for (const [stat, v] of [

@@ -1,4 +1,5 @@
 import { laneOf } from "@moonfleet/domain";
+import { scoreBreakdown } from "@moonfleet/scoring";
 import type { Snapshot, TokenListItem, TokenRecord } from "@moonfleet/store";
 
 /** One row of `GET /tokens`: what an operator scans a page for. */
@@ -27,6 +28,27 @@ export function tokenRow({ token, snapshot }: TokenListItem, now: number) {
   };
 }
 
+/** The columns of a row, in order: the CSV export's header. */
+export const TOKEN_ROW_COLUMNS = [
+  "mint",
+  "name",
+  "symbol",
+  "status",
+  "lane",
+  "score",
+  "smoothedScore",
+  "band",
+  "liquidityUsd",
+  "tx5m",
+  "priceChange5m",
+  "priceChange1h",
+  "primaryDex",
+  "primaryPoolType",
+  "createdAt",
+  "fetchedAt",
+  "stalenessSeconds",
+] as const satisfies ReadonlyArray<keyof ReturnType<typeof tokenRow>>;
+
 export function tokenDetail(token: TokenRecord, snapshot: Snapshot | null, now: number) {
   return {
     ...tokenRow({ token, snapshot }, now),
@@ -36,6 +58,8 @@ export function tokenDetail(token: TokenRecord, snapshot: Snapshot | null, now: 
     components: snapshot?.components ?? null,
     smoothed: snapshot?.smoothed ?? null,
     metrics: snapshot?.metrics ?? null,
+    /** Why it scores what it scores: the weighted components, from the scoring package. */
+    breakdown: snapshot ? scoreBreakdown(snapshot.components, snapshot.smoothed) : null,
   };
 }
 

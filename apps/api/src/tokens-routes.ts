@@ -1,11 +1,19 @@
-import { DELETED_HOLD_MS, laneSchema, tokenStatusSchema } from "@moonfleet/domain";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { DELETED_HOLD_MS, LANES, laneOf, laneSchema, tokenStatusSchema, type Lane } from "@moonfleet/domain";
+import { stringify } from "csv-stringify";
 import express, { Router } from "express";
 import { z } from "zod";
-import { mintSchema, storedMintSchema } from "@moonfleet/scoring";
+import type { Queue } from "bullmq";
+import type { Redis } from "@moonfleet/queues";
+import { SCORE_BANDS, mintSchema, storedMintSchema } from "@moonfleet/scoring";
 import type { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import { badRequest } from "./http-errors.js";
-import { isoOrNull, tokenDetail, tokenRow } from "./token-views.js";
+import { jsonNumbers } from "./json-numbers.js";
+import { jobsOfMint } from "./token-jobs.js";
+import { needsWalk, pageOfWalk, walkTokens, type TokenFilter } from "./token-walk.js";
+import { isoOrNull, tokenDetail, tokenRow, TOKEN_ROW_COLUMNS } from "./token-views.js";
 import type { RequestHandler } from "express";
 
 const MAX_MINTS_PER_REQUEST = 1_000;
@@ -61,13 +69,24 @@ export const listQuerySchema = z.strictObject({
   status: tokenStatusSchema.optional(),
   lane: laneSchema.optional(),
   min_score: numeric.pipe(z.number().min(-100).max(100)).optional(),
+  q: z.string().trim().max(64).optional().describe("a symbol prefix (any case) or a mint prefix"),
+  band: z.enum(SCORE_BANDS).optional().describe("the smoothed score's band"),
+  format: z
+    .enum(["json", "ndjson", "csv"])
+    .default("json")
+    .describe("ndjson and csv stream every matching token (limit and offset do not apply)"),
 });
+
+export const mintParamsSchema = z.strictObject({ mint: storedMintSchema });
 
 export function tokensRouter(deps: {
   store: TokenStore;
   admin: RequestHandler;
   logger: Logger;
   now?: () => number;
+  /** For a token's next due time and the jobs that carried it. */
+  redis: Redis;
+  queues: Readonly<Record<Lane, Queue>>;
 }) {
   const now = deps.now ?? Date.now;
   const r = Router();
@@ -100,9 +119,14 @@ export function tokensRouter(deps: {
   r.get("/tokens", async (req, res) => {
     const q = listQuerySchema.safeParse(req.query);
     if (!q.success) return badRequest(res, "invalid query", q.error.issues);
-    const { limit, offset, sort, status, lane, min_score } = q.data;
+    const { limit, offset, sort, status, lane, min_score, band, format } = q.data;
+    const search = q.data.q === "" ? undefined : q.data.q;
+    const filter: TokenFilter = { sort, status, lane, minScore: min_score, q: search, band };
     const at = now();
-    const page = await deps.store.list({ limit, offset, sort, status, lane, minScore: min_score });
+    if (format !== "json") return streamTokens(res, format, filter, at);
+    const page = needsWalk(filter)
+      ? await pageOfWalk(deps.store, filter, offset, limit)
+      : await deps.store.list({ limit, offset, sort, status, lane, minScore: min_score });
     res.json({
       total: page.total,
       items: page.items.map((item) => tokenRow(item, at)),
@@ -113,10 +137,58 @@ export function tokensRouter(deps: {
         status: status ?? null,
         lane: lane ?? null,
         minScore: min_score ?? null,
+        q: search ?? null,
+        band: band ?? null,
         generatedAt: new Date(at).toISOString(),
       },
     });
   });
+
+  /** The whole filtered list as NDJSON or CSV, one index page in memory at a time. */
+  async function streamTokens(
+    res: express.Response,
+    format: "ndjson" | "csv",
+    filter: TokenFilter,
+    at: number,
+  ): Promise<void> {
+    // The response closes when it ends or when the client goes away: the walk stops either way.
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    const rows = async function* () {
+      for await (const item of walkTokens(deps.store, filter, abort.signal)) yield tokenRow(item, at);
+    };
+    const stamp = new Date(at).toISOString().replace(/[:.]/g, "-");
+    res.setHeader("Content-Disposition", `attachment; filename="tokens-${stamp}.${format}"`);
+    res.setHeader("Cache-Control", "no-store");
+    try {
+      if (format === "ndjson") {
+        res.type("application/x-ndjson");
+        await pipeline(
+          Readable.from(
+            (async function* () {
+              for await (const row of rows()) yield `${JSON.stringify(row, jsonNumbers)}\n`;
+            })(),
+          ),
+          res,
+        );
+      } else {
+        res.type("text/csv; charset=utf-8");
+        const csv = stringify({
+          header: true,
+          columns: [...TOKEN_ROW_COLUMNS],
+          cast: { number: (v) => String(jsonNumbers("", v)) },
+        });
+        await pipeline(Readable.from(rows()), csv, res);
+      }
+    } catch (err) {
+      // The client went away mid-stream: nothing to answer. A failure before the first row gets
+      // the usual error answer (503 when Redis is away); after it, the stream ends short.
+      if (abort.signal.aborted && res.headersSent) return;
+      if (!res.headersSent) throw err;
+      deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "token export failed");
+      res.destroy();
+    }
+  }
 
   r.get("/tokens/:mint", async (req, res) => {
     const mint = storedMintSchema.safeParse(req.params.mint);
@@ -124,10 +196,23 @@ export function tokensRouter(deps: {
     const found = await deps.store.get(mint.data);
     if (!found) return void res.status(404).json({ error: "token is not registered" });
     const at = now();
+    const lane = laneOf(found.token.status);
+    const due = lane ? await deps.redis.zscore(deps.store.keys.due(lane), mint.data) : null;
     res.json({
       ...tokenDetail(found.token, found.snapshot, at),
-      history: found.history.map((h) => ({ ...h, t: isoOrNull(h.t) })),
+      nextDueAt: due === null ? null : isoOrNull(Number(due)),
+      history: found.history.map((h) => ({ ...h, lane: laneOf(h.status), t: isoOrNull(h.t) })),
     });
+  });
+
+  r.get("/tokens/:mint/jobs", async (req, res) => {
+    const mint = storedMintSchema.safeParse(req.params.mint);
+    if (!mint.success) return badRequest(res, "invalid mint", mint.error.issues);
+    const jobs = await jobsOfMint(
+      LANES.map((lane) => deps.queues[lane]),
+      mint.data,
+    );
+    res.json({ mint: mint.data, jobs });
   });
 
   return r;

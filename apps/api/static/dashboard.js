@@ -1,12 +1,18 @@
 // The fleet dashboard: polls the api's JSON every 2 s and draws it. No framework, no build step;
 // everything it loads comes from this host (uPlot is served from node_modules by the api).
 // The browser's globals, for the repo's eslint (which has no browser environment for plain .js).
-/* global document, getComputedStyle, Node, AbortController, fetch, setTimeout, clearTimeout, ResizeObserver, uPlot */
+/* global document, location, history, URLSearchParams, getComputedStyle, Node, AbortController, fetch, setTimeout, clearTimeout, ResizeObserver, uPlot */
 "use strict";
 
 (() => {
   const POLL_MS = 2_000;
   const HISTORY_EVERY_MS = 10_000;
+  /** The api keeps one sample per 10 s in Redis; between samples the page adds its own polls. */
+  const FLEET_HISTORY_EVERY_MS = 10_000;
+  const RANGES = { "15m": 15 * 60, "1h": 3_600, "24h": 86_400 };
+  let range = RANGES[new URLSearchParams(location.search).get("range")]
+    ? new URLSearchParams(location.search).get("range")
+    : "1h";
   const WINDOW_SECONDS = 5 * 60;
   const REQUEST_TIMEOUT_MS = 5_000;
   const TOP_TOKENS = 10;
@@ -34,6 +40,7 @@
       if (v === undefined || v === null || v === false) continue;
       if (k === "class") node.className = v;
       else if (k === "testid") node.dataset.testid = v;
+      else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : String(v));
     }
     for (const c of children) {
@@ -137,7 +144,7 @@
   function timeRange(u) {
     const t = u.data[0];
     const last = t.length ? t[t.length - 1] : Date.now() / 1000;
-    return [Math.min(t.length ? t[0] : last, last - 60), last];
+    return [Math.max(Math.min(t.length ? t[0] : last, last - 60), last - RANGES[range]), last];
   }
 
   const clock = (seconds) =>
@@ -175,6 +182,81 @@
       ]);
   }
 
+  // ---------- chart history from the api (Redis), merged with the live polls after it ----------
+
+  let served = { t: [], hot: [], cold: [], total: [], stale: { hot: null, cold: null } };
+
+  function fromSamples(samples) {
+    const out = { t: [], hot: [], cold: [], total: [], stale: {} };
+    for (const lane of LANES) out.stale[lane] = { t: [], p50: [], p95: [], ttl: [] };
+    for (const s of samples) {
+      const t = s.t / 1000;
+      out.t.push(t);
+      out.hot.push(s.tokensPerSecond.hot);
+      out.cold.push(s.tokensPerSecond.cold);
+      out.total.push(Math.round((s.tokensPerSecond.hot + s.tokensPerSecond.cold) * 10) / 10);
+      for (const lane of LANES) {
+        const st = out.stale[lane];
+        st.t.push(t);
+        st.p50.push(s.staleness[lane].p50);
+        st.p95.push(s.staleness[lane].p95);
+        st.ttl.push(s.staleness[lane].ttl);
+      }
+    }
+    return out;
+  }
+
+  /** The served samples, then the live points newer than the last of them. */
+  function merged(servedCols, liveCols) {
+    const last = servedCols.t.length ? servedCols.t[servedCols.t.length - 1] : -Infinity;
+    const from = liveCols.t.findIndex((t) => t > last);
+    const out = {};
+    for (const k of Object.keys(liveCols))
+      out[k] = servedCols[k].concat(from < 0 ? [] : liveCols[k].slice(from));
+    return out;
+  }
+
+  function redraw() {
+    const m = merged(served, series);
+    tpsChart?.setData([m.t, m.hot, m.cold, m.total]);
+    for (const lane of LANES) {
+      const st = merged(served.stale[lane] ?? { t: [], p50: [], p95: [], ttl: [] }, staleness[lane]);
+      staleCharts[lane]?.setData([st.t, st.p50, st.p95, st.ttl]);
+    }
+    const span = m.t.length > 1 ? m.t[m.t.length - 1] - m.t[0] : 0;
+    const node = byTestId("history-span");
+    node.dataset.seconds = String(Math.round(span));
+    node.textContent =
+      span > 0
+        ? `· ${span >= 5_400 ? `${(span / 3_600).toFixed(1)} h` : `${Math.round(span / 60)} min`} shown`
+        : "";
+  }
+
+  let historyAt = 0;
+  async function refreshFleetHistory(force = false) {
+    if (!force && Date.now() - historyAt < FLEET_HISTORY_EVERY_MS) return;
+    historyAt = Date.now();
+    const h = await getJson(`/fleet/history?range=${range}`);
+    served = fromSamples(h.samples);
+    renderBudget(h.budget);
+    redraw();
+  }
+
+  function setRange(next) {
+    range = next;
+    for (const b of document.querySelectorAll("[data-range]"))
+      b.setAttribute("aria-pressed", String(b.dataset.range === range));
+    const params = new URLSearchParams(location.search);
+    if (range === "1h") params.delete("range");
+    else params.set("range", range);
+    const qs = params.toString();
+    history.replaceState(null, "", `${location.pathname}${qs ? `?${qs}` : ""}`);
+    void refreshFleetHistory(true).catch(() => undefined);
+  }
+
+  for (const b of document.querySelectorAll("[data-range]"))
+    b.addEventListener("click", () => setRange(b.dataset.range));
+
   function record(sched, ok) {
     const now = Date.now() / 1000;
     const tps = sched?.performance?.tokensPerSecond;
@@ -183,7 +265,6 @@
     series.cold.push(ok ? tps.cold : null);
     series.total.push(ok ? tps.total : null);
     trim(series);
-    tpsChart?.setData([series.t, series.hot, series.cold, series.total]);
 
     for (const lane of LANES) {
       const s = staleness[lane];
@@ -193,8 +274,8 @@
       s.p95.push(ok ? st.p95 : null);
       s.ttl.push(ok ? st.ttlSeconds : (s.ttl.at(-1) ?? null));
       trim(s);
-      staleCharts[lane]?.setData([s.t, s.p50, s.p95, s.ttl]);
     }
+    redraw();
   }
 
   // ---------- panels ----------
@@ -244,8 +325,28 @@
     }
   }
 
+  /** The controller's reason codes (packages/adaptive) in words; the code shows on hover. */
+  const REASONS = {
+    start: "starting up",
+    grow_backlog: "growing: work is waiting",
+    hold_idle: "holding: nothing waiting",
+    hold_reduced_load: "holding: the machine is busy",
+    hold_cooldown: "holding: settling after a cut",
+    hold_budget: "holding: the upstream budget is the limit",
+    hold_latency_rising: "holding: upstream latency is rising",
+    cut_high_load: "cutting: the machine is overloaded",
+    cut_rate_limited: "cutting: the upstream answered 429",
+    cut_upstream_errors: "cutting: upstream errors",
+    cut_latency_rising: "cutting: upstream latency is rising",
+    hold_max: "holding at the maximum",
+    clamp_bounds: "kept within the configured bounds",
+    parallel_disabled: "one at a time (parallel processing off)",
+    fixed_max: "fixed at the maximum (adaptive control off)",
+  };
+  const reasonWords = (code) => REASONS[code] ?? code.replace(/_/g, " ");
+
   /** One lane of one worker: its slots and busy jobs, then the controller's last decision. */
-  function laneCell(ls, lane) {
+  function laneCell(ls, lane, workerId) {
     const since = Date.now() - Date.parse(ls.changedAt);
     return el(
       "td",
@@ -266,8 +367,22 @@
       el(
         "div",
         { class: "reason" },
-        el("span", { testid: `worker-reason-${lane}` }, ls.reason),
+        el(
+          "span",
+          { testid: `worker-reason-${lane}`, "data-code": ls.reason, title: ls.reason },
+          reasonWords(ls.reason),
+        ),
         Number.isFinite(since) ? ` · ${ago(since)}${since < 1_500 ? "" : " ago"}` : null,
+        " · ",
+        el(
+          "a",
+          {
+            href: `/controller/decisions?worker=${encodeURIComponent(workerId)}&lane=${lane}`,
+            testid: `worker-decisions-${lane}`,
+            title: "every decision of this lane's controller, with the readings it decided on",
+          },
+          "why?",
+        ),
       ),
     );
   }
@@ -291,8 +406,8 @@
         el("td", { class: "mono", title: `${w.host} pid ${w.pid}` }, w.id),
         el("td", { class: levelClass(w.level), testid: "worker-level" }, w.level),
         el("td", { class: breakerClass(w.breaker), testid: "worker-breaker" }, w.breaker.replace("_", "-")),
-        laneCell(w.lanes.hot, "hot"),
-        laneCell(w.lanes.cold, "cold"),
+        laneCell(w.lanes.hot, "hot", w.id),
+        laneCell(w.lanes.cold, "cold", w.id),
         el("td", {}, meter(r?.cpuPercent, "worker-cpu")),
         el("td", { title: r ? `RSS ${r.rssMb} MB` : undefined }, meter(r?.memoryPercent, "worker-memory")),
         el("td", { class: "num" }, r ? `${fmt(r.eventLoopDelayP99Ms)} ms` : "–"),
@@ -330,19 +445,21 @@
     byTestId("queue-rows").replaceChildren(...rows);
   }
 
-  function renderUpstream(sched) {
-    const { budget, breaker, rateLimited, latencyP95Ms } = sched.upstream;
-    const ratio = budget.limitPerMinute > 0 ? budget.usedLastMinute / budget.limitPerMinute : 0;
+  /** The budget over the rolling 60 s, as the api reads it from the budget's counters. */
+  function renderBudget(b) {
+    if (!b) return;
+    const ratio = b.limitPerMinute > 0 ? b.last60s / b.limitPerMinute : 0;
     const bar = byTestId("budget-use");
     bar.dataset.ratio = String(ratio);
     const fill = byTestId("budget-use-fill");
     fill.style.width = `${Math.min(1, ratio) * 100}%`;
     fill.className = `bar-fill ${level(ratio)}`;
-    setText(
-      "budget-use-text",
-      `${budget.usedLastMinute} / ${budget.limitPerMinute} requests (${pct(ratio)})`,
-    );
-    setText("budget-this-minute", `${budget.usedThisMinute} used so far this minute`);
+    setText("budget-use-text", `${b.last60s} / ${b.limitPerMinute} requests (${pct(ratio)})`);
+  }
+
+  function renderUpstream(sched) {
+    const { budget, breaker, rateLimited, latencyP95Ms } = sched.upstream;
+    setText("budget-this-minute", `${budget.usedThisMinute} used so far this clock minute`);
 
     const paused = byTestId("budget-paused");
     paused.hidden = !(budget.pausedForMs > 0);
@@ -359,6 +476,33 @@
     );
     setText("rate-limited", String(rateLimited));
     setText("latency-p95", latencyP95Ms === null ? "–" : `${fmt(latencyP95Ms, 0)} ms`);
+  }
+
+  // ---------- staleness per class, when /health/scheduler has them ----------
+
+  function renderClasses(sched) {
+    const panel = byTestId("classes-panel");
+    const classes = sched.classes;
+    panel.hidden = !classes;
+    if (!classes) return;
+    byTestId("class-rows").replaceChildren(
+      ...Object.entries(classes).map(([name, c]) =>
+        el(
+          "tr",
+          { testid: "class-row", "data-class": name },
+          el("td", {}, name),
+          el("td", { class: "num" }, c.tokens ?? "–"),
+          el(
+            "td",
+            { class: "num" },
+            c.stalenessP95Seconds === null || c.stalenessP95Seconds === undefined
+              ? "–"
+              : `${fmt(c.stalenessP95Seconds)} s`,
+          ),
+          el("td", { class: "num" }, pct(c.callShare)),
+        ),
+      ),
+    );
   }
 
   // ---------- discovery and the registry ----------
@@ -425,6 +569,8 @@
     return svg;
   }
 
+  const tokenHref = (mint) => `/ui/tokens/${encodeURIComponent(mint)}`;
+
   function renderTokens(list) {
     const body = byTestId("top-token-rows");
     if (list.items.length === 0) {
@@ -434,9 +580,14 @@
     const rows = list.items.map((t, i) =>
       el(
         "tr",
-        { testid: "top-token", "data-mint": t.mint },
+        {
+          testid: "top-token",
+          "data-mint": t.mint,
+          tabindex: "0",
+          onclick: () => (location.href = tokenHref(t.mint)),
+        },
         el("td", { class: "num muted" }, i + 1),
-        el("td", {}, t.symbol ?? t.name ?? "—"),
+        el("td", {}, el("a", { href: tokenHref(t.mint) }, t.symbol ?? t.name ?? "—")),
         el("td", { class: "mono", title: t.mint }, shortMint(t.mint)),
         el("td", {}, t.lane ? el("span", { class: `lane-badge lane-${t.lane}` }, t.lane) : t.status),
         el("td", {}, t.band ?? "–"),
@@ -523,6 +674,7 @@
       renderQueues(sched);
       renderUpstream(sched);
       renderDiscovery(sched);
+      renderClasses(sched);
       if (tokens) {
         lastTokens = tokens;
         topMints = tokens.items.map((t) => t.mint);
@@ -536,6 +688,7 @@
       );
       return;
     }
+    await refreshFleetHistory().catch(() => undefined);
     // Histories change slowly; they are fetched after the figures so they never delay them.
     if (await refreshHistories().catch(() => false)) if (lastTokens) renderTokens(lastTokens);
   }
@@ -549,5 +702,6 @@
   }
 
   initCharts();
+  setRange(range);
   void loop();
 })();

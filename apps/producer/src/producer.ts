@@ -7,7 +7,7 @@ import {
   type BatchSizerState,
 } from "@moonfleet/adaptive";
 import { LiveConfig, lanePolicies, type BatchPolicy, type ResolvedConfig } from "@moonfleet/config";
-import { JOB_RETENTION, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
+import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
@@ -204,7 +204,7 @@ export function createProducer(opts: ProducerOptions) {
       const batch = [];
       for (let i = 0; i < mints.length; i += size)
         batch.push({
-          name: "batch",
+          name: batchJobName(lane, Math.min(size, mints.length - i)),
           data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
           opts: JOB_OPTIONS,
         });

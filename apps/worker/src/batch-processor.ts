@@ -131,6 +131,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     await store.commit(updates);
 
     let notNow: JobNotNow | null = null;
+    let deferred = 0;
     if (outcome.failed.size > 0) {
       const counts = new Map<UpstreamError, number>();
       for (const err of outcome.failed.values()) counts.set(err, (counts.get(err) ?? 0) + 1);
@@ -148,6 +149,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
           const wait = rejectedRetryDelayMs(now() - (lastFetch.get(mint) ?? now()), maxBackoffMs, random);
           await store.reschedule(job.lane, [mint], now() + wait);
         } else if (delayOf(err) === null) (err.retryable ? retrySoon : retryLater).push(mint);
+        else deferred++;
       }
       await store.reschedule(job.lane, retrySoon, now() + RETRY_DELAY_MS);
       await store.reschedule(job.lane, retryLater, now() + ttlMs(config, job.lane) - config.dueMarginMs);
@@ -156,7 +158,8 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     return {
       scored: updates.length,
       skipped: job.mints.length - live.length,
-      failed: outcome.failed.size,
+      failed: outcome.failed.size - deferred,
+      deferred,
       durationMs: Math.round(performance.now() - started),
       notNow,
       delayMs: notNow?.delayMs ?? null,

@@ -2,6 +2,7 @@ import {
   heartbeatTtlMs,
   LANES,
   type BreakerState,
+  type ControllerDecision,
   type Lane,
   type LoadLevel,
   type Readings,
@@ -13,7 +14,7 @@ import type { Queue } from "bullmq";
 import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
 import { lanePolicies, type Config, type LiveConfig } from "@moonfleet/config";
 import { runLoop } from "@moonfleet/runtime";
-import { publishHeartbeat } from "@moonfleet/store";
+import { exchangeFleetLatency, publishHeartbeat, recordControllerDecision } from "@moonfleet/store";
 import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { ErrorLog } from "./error-log.js";
@@ -46,6 +47,8 @@ export function createController(deps: ControllerDeps) {
   let readings: Readings | null = null;
   let smoothed: { cpuPercent: number; memoryPercent: number } | null = null;
   let ticks = 0;
+  /** The last decision recorded per lane (its outcome and rules): a run of identical holds is one entry. */
+  const recorded: Partial<Record<Lane, string>> = {};
 
   const thresholds = (c: Config) => ({
     highCpu: c.highCpuThreshold,
@@ -85,7 +88,11 @@ export function createController(deps: ControllerDeps) {
 
   /** One lane's decisions, applied to its BullMQ worker and logged once with their reasons. */
   async function steerLane(lane: Lane, r: Readings, c: Config, now: number): Promise<void> {
-    const waiting = await deps.queues[lane].getWaitingCount();
+    const [waiting, fleet] = await Promise.all([
+      deps.queues[lane].getWaitingCount(),
+      // Shares this lane's new latency samples with the fleet and reads the fleet's back.
+      exchangeFleetLatency(deps.redis, c.redisKeyPrefix, lane, lanes[lane].takeUnshared(), now),
+    ]);
     const t = lanes[lane].tick(
       level,
       waiting,
@@ -93,7 +100,9 @@ export function createController(deps: ControllerDeps) {
       now,
       c.controllerIntervalMs,
       r.eventLoopDelayP99Ms,
+      fleet,
     );
+    await record(lane, t, waiting, r, c, now);
     if (t.concurrency.changed) {
       workers[lane].concurrency = t.concurrency.limit;
       deps.metrics?.decisions.inc({ queue: lane, reason: t.concurrency.reason });
@@ -123,6 +132,48 @@ export function createController(deps: ControllerDeps) {
         },
         `timeout ${t.timeout.from} -> ${t.timeout.ms} ms (${t.timeout.reason})`,
       );
+  }
+
+  /** Records the lane's decision with its inputs when its outcome or rule differs from the last one. */
+  async function record(
+    lane: Lane,
+    t: ReturnType<LaneController["tick"]>,
+    waiting: number,
+    r: Readings,
+    c: Config,
+    now: number,
+  ): Promise<void> {
+    const same = `${t.concurrency.limit}/${t.concurrency.reason}/${t.timeout.ms}/${t.timeout.reason}/${level}`;
+    if (recorded[lane] === same) return;
+    const s = t.signals;
+    const d: ControllerDecision = {
+      at: now,
+      worker: deps.id,
+      lane,
+      level,
+      concurrency: { from: t.concurrency.from, to: t.concurrency.limit, rule: t.concurrency.reason },
+      timeout: { fromMs: t.timeout.from, toMs: t.timeout.ms, rule: t.timeout.reason },
+      readings: {
+        cpuPercent: round(r.cpuPercent) ?? 0,
+        memoryPercent: round(r.memoryPercent) ?? 0,
+        processCpuPercent: round(r.processCpuPercent) ?? 0,
+        eventLoopP99Ms: round(r.eventLoopDelayP99Ms) ?? 0,
+      },
+      signals: {
+        waiting,
+        active: lanes[lane].active,
+        calls: round(s.calls) ?? 0,
+        timeouts: round(s.timeouts) ?? 0,
+        errors: round(s.errors) ?? 0,
+        rateLimited: s.rateLimited,
+        budgetWaits: s.budgetWaits ?? 0,
+        latencyP50Ms: round(s.latencyP50Ms),
+        latencyP95Ms: round(s.latencyP95Ms),
+        baselineLatencyMs: round(s.baselineLatencyMs),
+      },
+    };
+    await recordControllerDecision(deps.redis, c.redisKeyPrefix, d);
+    recorded[lane] = same;
   }
 
   /** The operator's `cpu_usage` and `memory_usage` lines. */

@@ -72,6 +72,7 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
         scored: result.scored,
         skipped: result.skipped,
         failed: result.failed,
+        deferred: result.deferred,
         durationMs: result.durationMs,
       };
     } catch (err) {

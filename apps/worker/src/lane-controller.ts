@@ -1,6 +1,7 @@
 import type { LaneState, LoadLevel } from "@moonfleet/domain";
 import {
   LatencyEstimator,
+  latencyBucket,
   concurrencyCap,
   initialConcurrency,
   nextBaseline,
@@ -9,6 +10,7 @@ import {
   type ConcurrencyBounds,
   type ConcurrencyDecision,
   type ConcurrencyState,
+  type LatencyBuckets,
   type UpstreamSignals,
 } from "@moonfleet/adaptive";
 import { startTimeoutMs, type ConcurrencyPolicy, type LanePolicy } from "@moonfleet/config";
@@ -58,6 +60,8 @@ export interface LaneTick {
 }
 
 const JOB_MS_ALPHA = 0.2;
+/** Below this (decayed) number of samples a latency percentile is noise. */
+const LATENCY_MIN_SAMPLES = 10;
 const LATENCY_HALF_LIFE_MS = 10_000;
 
 /**
@@ -66,12 +70,16 @@ const LATENCY_HALF_LIFE_MS = 10_000;
  * are the pure functions of @moonfleet/adaptive.
  */
 export class LaneController {
-  private readonly latency = new LatencyEstimator({ minSamples: 10 });
+  private readonly latency = new LatencyEstimator({ minSamples: LATENCY_MIN_SAMPLES });
+  /** The fleet's shared histogram of this lane (see exchangeFleetLatency), as of the last tick. */
+  private fleetLatency: LatencyEstimator | null = null;
+  /** This process's samples since it last shared them with the fleet: bucket -> count. */
+  private unshared = new Map<number, number>();
   private baseline: number | null = null;
   // Calls, timeouts and errors fade with the latency half-life, so a lane making a call a second
   // still has enough of them to judge; 429s and budget waits count per tick.
   private window = { calls: 0, timeouts: 0, errors: 0 };
-  private tickCounts = { rateLimited: 0, budgetWaits: 0 };
+  private tickCounts = { rateLimited: 0, budgetWaits: 0, timeouts: 0 };
   private totals = {
     jobs: 0,
     tokens: 0,
@@ -128,15 +136,41 @@ export class LaneController {
     this.totals.calls++;
     if (outcome === "timeout") {
       this.window.timeouts++;
+      this.tickCounts.timeouts++;
       this.totals.timeouts++;
       this.latency.recordTimeout(ms);
+      this.share(ms);
     } else if (outcome === "rate_limited") {
       this.tickCounts.rateLimited++;
       this.totals.rateLimited++;
     } else if (outcome === "error") {
       this.window.errors++;
       this.totals.errors++;
-    } else this.latency.record(ms);
+    } else {
+      this.latency.record(ms);
+      this.share(ms);
+    }
+  }
+
+  private share(ms: number): void {
+    if (Number.isNaN(ms)) return;
+    const b = latencyBucket(ms);
+    this.unshared.set(b, (this.unshared.get(b) ?? 0) + 1);
+  }
+
+  /** The samples not yet shared with the fleet; the lane forgets them once taken. */
+  takeUnshared(): Map<number, number> {
+    const out = this.unshared;
+    this.unshared = new Map();
+    return out;
+  }
+
+  /**
+   * A latency percentile to decide on: this process's own recent calls when they are enough, else
+   * the fleet's shared histogram (more calls, a longer memory), else null.
+   */
+  private estimate(q: number): number | null {
+    return this.latency.percentile(q) ?? this.fleetLatency?.percentile(q) ?? null;
   }
 
   recordBudgetWait(): void {
@@ -161,7 +195,10 @@ export class LaneController {
     now: number,
     intervalMs: number,
     eventLoopP99Ms = 0,
+    /** The fleet's shared latency histogram of this lane, when the worker exchanged it this tick. */
+    fleet: LatencyBuckets | null = null,
   ): LaneTick {
+    if (fleet) this.fleetLatency = LatencyEstimator.fromBuckets(fleet, { minSamples: LATENCY_MIN_SAMPLES });
     const p50 = this.latency.percentile(0.5);
     const signals: UpstreamSignals = {
       ...this.window,
@@ -191,8 +228,10 @@ export class LaneController {
     }
     const fromTimeout = this.timeoutMs;
     const timeout = nextTimeout({
-      estimateP99Ms: this.latency.percentile(0.99),
-      estimateP95Ms: signals.latencyP95Ms,
+      estimateP99Ms: this.estimate(0.99),
+      estimateP95Ms: this.estimate(0.95),
+      currentMs: this.timeoutMs,
+      timeoutsThisTick: this.tickCounts.timeouts,
       baseMs: startTimeoutMs(policy.timeout),
       underLoadMs: policy.timeout.kind === "dynamic" ? policy.timeout.underLoadMs : policy.timeout.ms,
       level,
@@ -213,7 +252,7 @@ export class LaneController {
       timeouts: this.window.timeouts * fade,
       errors: this.window.errors * fade,
     };
-    this.tickCounts = { rateLimited: 0, budgetWaits: 0 };
+    this.tickCounts = { rateLimited: 0, budgetWaits: 0, timeouts: 0 };
     return {
       concurrency: {
         limit: decision.limit,
@@ -245,8 +284,8 @@ export class LaneController {
       recentTimeouts: Math.round(this.window.timeouts * 10) / 10,
       recentErrors: Math.round(this.window.errors * 10) / 10,
       avgJobMs: this.avgJobMs === null ? null : Math.round(this.avgJobMs),
-      latencyP50Ms: round(this.latency.percentile(0.5)),
-      latencyP95Ms: round(this.latency.percentile(0.95)),
+      latencyP50Ms: round(this.estimate(0.5)),
+      latencyP95Ms: round(this.estimate(0.95)),
     };
   }
 }

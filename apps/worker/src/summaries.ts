@@ -70,6 +70,7 @@ export function startSummaries(o: SummariesOptions): { stop(): Promise<void> } {
       metrics.jobs.observe({ lane }, result.durationMs / 1000);
       metrics.tokens.inc({ lane, outcome: "scored" }, result.scored);
       metrics.tokens.inc({ lane, outcome: "failed" }, result.failed);
+      metrics.tokens.inc({ lane, outcome: "deferred" }, result.deferred);
       metrics.tokens.inc({ lane, outcome: "skipped" }, result.skipped);
       if (result.notNow === null)
         logger.debug(

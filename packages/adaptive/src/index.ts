@@ -22,10 +22,13 @@ export {
 } from "./concurrency.js";
 export {
   LatencyEstimator,
+  latencyBucket,
   nextBaseline,
   nextTimeout,
+  TIMEOUT_BURST,
   TIMEOUT_MIN_MS,
   TIMEOUT_MAX_MS,
+  type LatencyBuckets,
   type TimeoutDecision,
   type TimeoutInput,
   type TimeoutReason,

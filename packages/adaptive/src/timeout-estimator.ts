@@ -26,6 +26,15 @@ export const BASELINE_ALPHA = 0.05;
 const LOG_GROWTH = Math.log(BUCKET_GROWTH);
 const BUCKETS = Math.ceil(Math.log(BUCKET_MAX_MS / BUCKET_MIN_MS) / LOG_GROWTH);
 
+/** The histogram bucket a latency (ms) falls in; values outside 1 ms..120 s land in the end buckets. */
+export function latencyBucket(ms: number): number {
+  const clamped = Math.min(BUCKET_MAX_MS, Math.max(BUCKET_MIN_MS, ms));
+  return Math.min(BUCKETS - 1, Math.floor(Math.log(clamped / BUCKET_MIN_MS) / LOG_GROWTH));
+}
+
+/** Sparse histogram counts: bucket index -> (decayed) count, as the fleet's shared histogram holds them. */
+export type LatencyBuckets = ReadonlyMap<number, number>;
+
 export interface LatencyEstimatorOptions {
   readonly minSamples?: number;
 }
@@ -42,10 +51,20 @@ export class LatencyEstimator {
   /** One finished call's latency (ms). Values outside 1 ms..120 s land in the end buckets. */
   record(ms: number): void {
     if (Number.isNaN(ms)) return;
-    const clamped = Math.min(BUCKET_MAX_MS, Math.max(BUCKET_MIN_MS, ms));
-    const index = Math.min(BUCKETS - 1, Math.floor(Math.log(clamped / BUCKET_MIN_MS) / LOG_GROWTH));
+    const index = latencyBucket(ms);
     this.counts[index] = (this.counts[index] ?? 0) + 1;
     this.total += 1;
+  }
+
+  /** An estimator over sparse counts (e.g. the fleet's shared histogram). */
+  static fromBuckets(buckets: LatencyBuckets, options: LatencyEstimatorOptions = {}): LatencyEstimator {
+    const e = new LatencyEstimator(options);
+    for (const [index, count] of buckets) {
+      if (!Number.isInteger(index) || index < 0 || index >= BUCKETS || !(count > 0)) continue;
+      e.counts[index] = (e.counts[index] ?? 0) + count;
+      e.total += count;
+    }
+    return e;
   }
 
   /** A call that timed out after `timeoutMs`: its latency was at least that. */
@@ -107,7 +126,10 @@ export function nextBaseline(
   return previous + alpha * (p50 - previous);
 }
 
-export type TimeoutReason = "no_data" | "estimate" | "under_load" | "fixed";
+export type TimeoutReason = "no_data" | "estimate" | "under_load" | "fixed" | "timeout_burst";
+
+/** Timeouts within one controller tick from which the timeout doubles at once (a latency surge). */
+export const TIMEOUT_BURST = 2;
 
 export interface TimeoutInput {
   readonly estimateP99Ms: number | null;
@@ -120,6 +142,9 @@ export interface TimeoutInput {
   readonly level: LoadLevel;
   /** ENABLE_DYNAMIC_TIMEOUTS. */
   readonly dynamic: boolean;
+  /** The timeout in force, and how many calls timed out under it since the last tick. */
+  readonly currentMs?: number;
+  readonly timeoutsThisTick?: number;
 }
 
 export interface TimeoutDecision {
@@ -132,10 +157,18 @@ export interface TimeoutDecision {
  * under-load timeout, so a struggling process drops slow calls rather than piling them up, but
  * never below the p95 the upstream answers at: cutting the calls that would succeed only opens
  * the breaker (measured: a latency surge under CPU load shut the fleet off for a minute). No data
- * yet: the base. Otherwise 1.5 x the estimated p99, within 1.5 to 5 s.
+ * yet: the base. Otherwise 1.5 x the estimated p99, within 1.5 to 5 s. A burst of timeouts
+ * within one tick doubles the timeout at once, before the histogram has caught up.
  */
 export function nextTimeout(input: TimeoutInput): TimeoutDecision {
   if (!input.dynamic) return { timeoutMs: input.baseMs, reason: "fixed" };
+  // The first timeouts of a surge are its signal: the histogram needs many ticks to follow, while
+  // every call cut short is a wasted request. Double at once (the estimate wins when it is higher).
+  if ((input.timeoutsThisTick ?? 0) >= TIMEOUT_BURST && input.currentMs !== undefined) {
+    const fromEstimate = (input.estimateP99Ms ?? 0) * TIMEOUT_P99_MARGIN;
+    const timeoutMs = Math.min(TIMEOUT_MAX_MS, Math.max(input.currentMs * 2, fromEstimate));
+    if (timeoutMs > input.currentMs) return { timeoutMs: Math.round(timeoutMs), reason: "timeout_burst" };
+  }
   if (input.level === "high") {
     const floor = input.estimateP95Ms ?? 0;
     const timeoutMs = Math.min(

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   BUCKET_GROWTH,
   LatencyEstimator,
+  TIMEOUT_BURST,
   TIMEOUT_MAX_MS,
   TIMEOUT_MIN_MS,
+  latencyBucket,
   nextBaseline,
   nextTimeout,
 } from "../src/timeout-estimator.js";
@@ -129,5 +131,68 @@ describe("nextTimeout", () => {
     expect(nextTimeout({ ...base, estimateP99Ms: 10 }).timeoutMs).toBe(TIMEOUT_MIN_MS);
     expect(nextTimeout({ ...base, estimateP99Ms: 60_000 }).timeoutMs).toBe(TIMEOUT_MAX_MS);
     expect([TIMEOUT_MIN_MS, TIMEOUT_MAX_MS]).toEqual([1500, 5000]);
+  });
+});
+
+describe("nextTimeout on a burst of timeouts", () => {
+  const base = {
+    estimateP99Ms: 1000,
+    baseMs: 3000,
+    underLoadMs: 1500,
+    level: "normal",
+    dynamic: true,
+    currentMs: 1500,
+  } as const;
+
+  it(`doubles at once when ${TIMEOUT_BURST} or more calls timed out within the tick`, () => {
+    expect(TIMEOUT_BURST).toBe(2);
+    expect(nextTimeout({ ...base, timeoutsThisTick: 2 })).toEqual({
+      timeoutMs: 3000,
+      reason: "timeout_burst",
+    });
+    // Under high load too: the timeouts say the upstream is slow, not only this process.
+    expect(nextTimeout({ ...base, level: "high", timeoutsThisTick: 3 })).toEqual({
+      timeoutMs: 3000,
+      reason: "timeout_burst",
+    });
+    // The estimate wins when it asks for more.
+    expect(nextTimeout({ ...base, estimateP99Ms: 2600, timeoutsThisTick: 2 }).timeoutMs).toBe(3900);
+  });
+
+  it("a single timeout, a timeout already at its ceiling, or fixed timeouts: the usual rules", () => {
+    expect(nextTimeout({ ...base, timeoutsThisTick: 1 }).reason).toBe("estimate");
+    expect(nextTimeout({ ...base, currentMs: TIMEOUT_MAX_MS, timeoutsThisTick: 5 }).reason).toBe("estimate");
+    expect(nextTimeout({ ...base, dynamic: false, timeoutsThisTick: 5 })).toEqual({
+      timeoutMs: 3000,
+      reason: "fixed",
+    });
+  });
+});
+
+describe("LatencyEstimator.fromBuckets (the fleet's shared histogram)", () => {
+  it("answers the same percentiles as the estimator whose samples the buckets hold", () => {
+    const own = new LatencyEstimator({ minSamples: 1 });
+    const buckets = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const ms = 80 + ((i * 37) % 400);
+      own.record(ms);
+      const b = latencyBucket(ms);
+      buckets.set(b, (buckets.get(b) ?? 0) + 1);
+    }
+    const shared = LatencyEstimator.fromBuckets(buckets, { minSamples: 1 });
+    for (const q of [0.5, 0.95, 0.99]) expect(shared.percentile(q)).toBeCloseTo(own.percentile(q)!, 6);
+    expect(shared.count()).toBe(200);
+  });
+
+  it("ignores buckets out of range and counts that are not positive", () => {
+    const e = LatencyEstimator.fromBuckets(
+      new Map([
+        [-1, 5],
+        [1e9, 5],
+        [latencyBucket(100), -3],
+        [latencyBucket(100), Number.NaN],
+      ]),
+    );
+    expect(e.count()).toBe(0);
   });
 });

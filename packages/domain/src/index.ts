@@ -33,3 +33,18 @@ export {
 } from "./heartbeat.js";
 export { EVENT_TYPES, eventTypeSchema, EVENTS_STREAM_MAXLEN, type EventType } from "./events.js";
 export { keyRoot, KEY_SEGMENTS, redisKeys, luaKey, type KeySegment, type RedisKeys } from "./keys.js";
+export {
+  HEALTH_STATUSES,
+  healthStatusSchema,
+  HEALTH_CHECK_STATUS,
+  HEALTH_CHECKS,
+  type HealthStatus,
+  type HealthCheckStatus,
+  type HealthCheck,
+} from "./health.js";
+export {
+  controllerDecisionSchema,
+  parseControllerDecision,
+  CONTROLLER_DECISIONS_MAXLEN,
+  type ControllerDecision,
+} from "./controller-decisions.js";

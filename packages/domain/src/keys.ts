@@ -51,6 +51,10 @@ export const KEY_SEGMENTS = {
   events: "events",
   /** zset: open GET /events streams -> when each stops counting unless renewed (epoch ms) */
   eventStreams: "events:open",
+  /** hash per lane: the fleet's shared upstream latency histogram (bucket -> decayed count, `at`) */
+  upstreamLatency: "latency",
+  /** stream: the workers' controller decisions with their inputs, capped */
+  controllerDecisions: "controller:decisions",
   /** hash per lane: the producer's batch sizer state */
   batchSizer: "batch",
   /** hash per budget name: the fleet's token bucket */
@@ -65,6 +69,8 @@ export const KEY_SEGMENTS = {
   configChannel: "config:changed",
   /** string: the api's readiness probe writes nothing here (a write test that fails under OOM) */
   readyzProbe: "readyz:probe",
+  /** zset: the fleet's figures every 10 s (JSON, scored by slot time), trimmed to 24 h */
+  fleetHistory: "fleet:history",
   /** BullMQ's own keys (its `prefix` option) */
   queues: "q",
 } as const;
@@ -96,6 +102,8 @@ export function redisKeys(prefix: string) {
     events: k("events"),
     eventStreams: k("eventStreams"),
     batchSizer: (lane: Lane) => `${k("batchSizer")}:${lane}`,
+    upstreamLatency: (lane: Lane) => `${k("upstreamLatency")}:${lane}`,
+    controllerDecisions: k("controllerDecisions"),
     budget: (name: string) => `${k("budget")}:${name}`,
     /** The budget of `/token-pairs` fallbacks beside the budget `name`. */
     fallbackBudget: (name: string) => `${k("budget")}:${name}:fallback`,
@@ -103,6 +111,7 @@ export function redisKeys(prefix: string) {
     configVersion: k("configVersion"),
     configChannel: k("configChannel"),
     readyzProbe: k("readyzProbe"),
+    fleetHistory: k("fleetHistory"),
     /** BullMQ's `prefix` option for the lane queues. */
     queues: k("queues"),
   };

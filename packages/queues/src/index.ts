@@ -1,4 +1,4 @@
-export { QUEUE_NAMES, bullPrefix } from "./names.js";
+export { QUEUE_NAMES, batchJobName, bullPrefix } from "./names.js";
 export { batchJobSchema, batchResultSchema, type BatchJob, type BatchResult } from "./jobs.js";
 export { createRedis, type Redis, type ConnectionOptions } from "./connection.js";
 export { openLaneQueues, EVENTS_MAX_LEN, JOB_RETENTION } from "./lane-queues.js";

@@ -15,6 +15,8 @@ export const batchResultSchema = z.object({
   scored: z.number(),
   skipped: z.number(),
   failed: z.number(),
+  /** Tokens told "not now" (the request budget, a 429, an open breaker): they run again, not failed. */
+  deferred: z.number(),
   durationMs: z.number(),
 });
 export type BatchResult = z.infer<typeof batchResultSchema>;

@@ -33,7 +33,12 @@ export {
   computeComponents,
   weightedScore,
   scoreBand,
+  bandRange,
+  SCORE_BANDS,
+  BAND_FLOORS,
 } from "./score.js";
+export { scoreBreakdown, COMPONENT_NAMES } from "./breakdown.js";
+export type { ScoreBreakdown, ComponentPart } from "./breakdown.js";
 export type { ComponentInputs, Components, ScoreBand, Scores, Weights } from "./score.js";
 export { DEFAULT_ALPHA, InvalidAlphaError, smooth } from "./smoothing.js";
 export { ARCHIVE_WINDOW_MS, shouldArchive, nextStatus } from "./lifecycle.js";

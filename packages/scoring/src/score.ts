@@ -98,11 +98,27 @@ export function weightedScore(components: Components, weights: Weights = DEFAULT
   );
 }
 
-export type ScoreBand = "bot-ready" | "watch" | "low" | "none";
+/** The bands bot operators use, best first; "none" is below the lowest floor. */
+export const SCORE_BANDS = ["bot-ready", "watch", "low", "none"] as const;
+export type ScoreBand = (typeof SCORE_BANDS)[number];
+
+/** The smoothed score a token needs for each band (inclusive). */
+export const BAND_FLOORS: Readonly<Record<Exclude<ScoreBand, "none">, number>> = Object.freeze({
+  "bot-ready": 0.9,
+  watch: 0.7,
+  low: 0.5,
+});
 
 export function scoreBand(score: number): ScoreBand {
-  if (score >= 0.9) return "bot-ready";
-  if (score >= 0.7) return "watch";
-  if (score >= 0.5) return "low";
+  if (score >= BAND_FLOORS["bot-ready"]) return "bot-ready";
+  if (score >= BAND_FLOORS.watch) return "watch";
+  if (score >= BAND_FLOORS.low) return "low";
   return "none";
+}
+
+/** The smoothed-score interval [min, max) of a band; null ends are open. */
+export function bandRange(band: ScoreBand): { min: number | null; max: number | null } {
+  const i = SCORE_BANDS.indexOf(band);
+  const floorOf = (b: ScoreBand | undefined) => (b && b !== "none" ? BAND_FLOORS[b] : null);
+  return { min: floorOf(band), max: i > 0 ? floorOf(SCORE_BANDS[i - 1]) : null };
 }

@@ -11,3 +11,5 @@ export type {
 } from "./types.js";
 export { LeaderLock } from "./leader-lock.js";
 export { publishHeartbeat, removeHeartbeat, liveWorkers, liveWorkerMetrics } from "./fleet-registry.js";
+export { exchangeFleetLatency, FLEET_LATENCY_HALF_LIFE_MS } from "./fleet-latency.js";
+export { recordControllerDecision, readControllerDecisions } from "./controller-decisions.js";

@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { redisKeys } from "@moonfleet/domain";
+import { lanePolicy, loadConfig } from "@moonfleet/config";
+import { exchangeFleetLatency, FLEET_LATENCY_HALF_LIFE_MS } from "@moonfleet/store";
+import { LaneController } from "../../apps/worker/src/lane-controller.js";
+import { testRedis, uniquePrefix } from "../support/harness.js";
+
+// Issue 15: at production call rates (about 0.3 calls/s per lane for the whole fleet) one worker's
+// own histogram never holds enough samples, so /health/scheduler showed upstreamLatencyP95Ms: null
+// and every worker logged "timeout 1500 -> 3000 ms (no_data)". The fleet shares its samples in Redis.
+
+const redis = testRedis("fleet-latency");
+afterAll(() => redis.quit());
+const policy = lanePolicy(loadConfig({}), "cold");
+
+describe("the fleet's shared latency histogram", () => {
+  it("merges the workers' samples and decays them by their half-life", async () => {
+    const prefix = uniquePrefix();
+    const t0 = 1_000_000;
+    const a = await exchangeFleetLatency(redis, prefix, "cold", new Map([[100, 3]]), t0);
+    expect([...a]).toEqual([[100, 3]]);
+    const b = await exchangeFleetLatency(
+      redis,
+      prefix,
+      "cold",
+      new Map([
+        [100, 1],
+        [120, 2],
+      ]),
+      t0,
+    );
+    expect(new Map(b)).toEqual(
+      new Map([
+        [100, 4],
+        [120, 2],
+      ]),
+    );
+    // One half-life later, nothing new: every count halved.
+    const later = await exchangeFleetLatency(
+      redis,
+      prefix,
+      "cold",
+      new Map(),
+      t0 + FLEET_LATENCY_HALF_LIFE_MS,
+    );
+    expect(new Map(later)).toEqual(
+      new Map([
+        [100, 2],
+        [120, 1],
+      ]),
+    );
+    // Lanes do not mix, and the key expires by itself.
+    expect((await exchangeFleetLatency(redis, prefix, "hot", new Map(), t0)).size).toBe(0);
+    expect(await redis.pttl(redisKeys(prefix).upstreamLatency("cold"))).toBeGreaterThan(0);
+  });
+
+  it("gives two workers at 0.15 calls/s each a p95 within 60 s, which one alone does not have", async () => {
+    const prefix = uniquePrefix();
+    const workers = [new LaneController(policy, 0), new LaneController(policy, 0)];
+    const alone = new LaneController(policy, 0);
+    // 60 one-second ticks; each worker makes a call every ~7 s (latency 250-450 ms).
+    for (let s = 1; s <= 60; s++) {
+      for (const [i, w] of workers.entries()) {
+        if ((s + i * 3) % 7 === 0) w.recordCall(250 + ((s * 53) % 200), "ok");
+        const fleet = await exchangeFleetLatency(redis, prefix, "cold", w.takeUnshared(), s * 1_000);
+        w.tick("normal", 0, policy, s * 1_000, 1_000, 0, fleet);
+      }
+      if (s % 7 === 0) alone.recordCall(250 + ((s * 53) % 200), "ok");
+      alone.tick("normal", 0, policy, s * 1_000, 1_000);
+    }
+    for (const w of workers) {
+      const p95 = w.state().latencyP95Ms;
+      expect(p95).not.toBeNull();
+      expect(p95!).toBeGreaterThan(250);
+      expect(p95!).toBeLessThan(500);
+      expect(w.state().timeoutReason).toBe("estimate");
+    }
+    expect(alone.state().latencyP95Ms).toBeNull();
+    expect(alone.state().timeoutReason).toBe("no_data");
+  });
+
+  it("a burst of timeouts raises the lane's timeout at the next tick", () => {
+    const lane = new LaneController(policy, 0);
+    for (let i = 0; i < 30; i++) lane.recordCall(300, "ok");
+    lane.tick("normal", 0, policy, 1_000, 1_000);
+    const before = lane.timeout;
+    lane.recordCall(before, "timeout");
+    lane.recordCall(before, "timeout");
+    const t = lane.tick("normal", 0, policy, 2_000, 1_000);
+    expect(t.timeout).toMatchObject({
+      changed: true,
+      reason: "timeout_burst",
+      ms: Math.min(5_000, before * 2),
+    });
+  });
+});
