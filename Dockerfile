@@ -1,9 +1,11 @@
-# syntax=docker/dockerfile:1
 # One image for every moonfleet app; the command picks the app:
 #   docker run moonfleet                                   # api (the default command)
 #   docker run moonfleet node apps/worker/dist/main.js     # a worker (producer, simulator alike)
 # docker-compose.yml and deploy/kubernetes/ run it this way. test/integration/docker-build.test.ts
-# runs the same build steps without Docker, from a clean copy of the repo.
+# runs the same build steps without Docker, from a clean copy of the repo; test/compose builds it
+# with Docker and runs the compose stack.
+# No `# syntax=` line: BuildKit then uses the Dockerfile frontend built into the engine instead of
+# pulling one from a registry, and the classic builder (DOCKER_BUILDKIT=0) builds it the same way.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

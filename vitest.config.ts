@@ -14,7 +14,10 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/report.json" }]] : ["default"],
+    // .ci/run runs the compose project in a second vitest process, with a report file of its own.
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT ?? ".ci/report.json" }]]
+      : ["default"],
     projects: [
       {
         resolve: { alias },
@@ -43,6 +46,17 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // docker compose up for real (test/compose): minutes of waiting on Docker, so .ci/run
+          // runs this project in a vitest process of its own, alongside the others.
+          name: "compose",
+          include: ["test/compose/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
         },
       },
     ],

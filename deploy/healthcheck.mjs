@@ -2,7 +2,7 @@
 //   node deploy/healthcheck.mjs http [port]   GET http://127.0.0.1:<port>/livez (port: API_PORT or 8000)
 //   node deploy/healthcheck.mjs worker        this host's worker heartbeat is alive in Redis
 // Exit 0 healthy, 1 not.
-/* global fetch, AbortSignal */
+/* global AbortSignal */
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 

@@ -9,6 +9,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { SETTINGS } from "@moonfleet/config";
 import { freePort } from "../../apps/launcher/src/free-port.js";
 import { redisUrl, startSimulator, uniquePrefix, waitUntil } from "../support/harness.js";
+import { kustomizeBuild } from "../support/kustomize.js";
 import { runApp, stopApp, type AppProcess } from "../support/processes.js";
 
 // docker-compose.yml, the Dockerfile, the Kubernetes manifests and the systemd units, read as data:
@@ -330,6 +331,85 @@ describe("deploy/kubernetes", () => {
     }
     expect([...lanes].sort()).toEqual(["cold", "hot"]);
   });
+});
+
+describe("deploy/kubernetes: kustomize build, checked against the Kubernetes API's and KEDA's schemas", () => {
+  const dir = join(root, "deploy/kubernetes");
+  const built = kustomizeBuild(dir);
+  const kustomization = obj(parse(read("deploy/kubernetes/kustomization.yaml")));
+  const name = (o: Obj) => `${String(o.kind)} ${String(obj(o.metadata).name)}`;
+
+  /** The model class (kubernetes-models, @kubernetes-models/keda) for an object's apiVersion and kind. */
+  async function modelFor(o: Obj): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
+    const apiVersion = String(o.apiVersion);
+    const module = (await (apiVersion.startsWith("keda.sh/")
+      ? import(`@kubernetes-models/keda/${apiVersion}`)
+      : import(`kubernetes-models/${apiVersion}`).catch(() => ({})))) as Record<string, unknown>;
+    return module[String(o.kind)] as (new (data: unknown) => { validate(): void }) | undefined;
+  }
+
+  it("builds: every object named once, namespaced into the kustomization's namespace, the image renamed", () => {
+    expect(built.map(name).sort()).toEqual(
+      expect.arrayContaining([
+        "ConfigMap moonfleet-config",
+        "Deployment moonfleet-api",
+        "Deployment moonfleet-worker",
+        "Namespace moonfleet",
+        "ScaledObject moonfleet-worker",
+      ]),
+    );
+    for (const o of built.filter((x) => x.kind !== "Namespace"))
+      expect(obj(o.metadata).namespace, name(o)).toBe(kustomization.namespace);
+    const [rule] = list(kustomization.images).map(obj);
+    const images = built.flatMap((o) =>
+      list(obj(obj(obj(o.spec).template).spec).containers).map((c) => String(obj(c).image)),
+    );
+    expect(images.length).toBeGreaterThanOrEqual(4);
+    for (const image of images) expect(image).toBe(`${String(rule!.newName)}:${String(rule!.newTag)}`);
+  });
+
+  it("every object is valid against its kind's schema (Kubernetes API, KEDA)", async () => {
+    for (const o of built) {
+      const Model = await modelFor(o);
+      expect(Model, `a schema for ${String(o.apiVersion)} ${String(o.kind)}`).toBeDefined();
+      expect(() => new Model!(o).validate(), name(o)).not.toThrow();
+    }
+  });
+
+  it("the schemas catch a broken object (a string replica count, a threshold that is a number)", async () => {
+    const deployment = structuredClone(built.find((o) => o.kind === "Deployment")!);
+    obj(deployment.spec).replicas = "2";
+    const Deployment = await modelFor(deployment);
+    expect(() => new Deployment!(deployment).validate()).toThrow(/replicas must be integer/);
+    const scaled = structuredClone(built.find((o) => o.kind === "ScaledObject")!);
+    obj(obj(list(obj(scaled.spec).triggers)[0]).metadata).threshold = 5;
+    const ScaledObject = await modelFor(scaled);
+    expect(() => new ScaledObject!(scaled).validate()).toThrow(/threshold must be string/);
+  });
+
+  it("refuses a kustomization field the resolver does not implement", () => {
+    const tmp = mkdtempSync(join(tmpdir(), "moonfleet-kustomize-"));
+    try {
+      writeFileSync(
+        join(tmp, "kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncommonLabels: {a: b}\n",
+      );
+      expect(() => kustomizeBuild(tmp)).toThrow(/commonLabels/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!existsSync("/usr/bin/kubectl") && !existsSync("/usr/local/bin/kubectl"))(
+    "builds what `kubectl kustomize` builds",
+    async () => {
+      const { stdout } = await run("kubectl", ["kustomize", dir]);
+      const theirs = parseAllDocuments(stdout).map((d) => obj(d.toJS() as unknown));
+      const key = (o: Obj) => `${name(o)} ${JSON.stringify(obj(o.metadata).namespace ?? "")}`;
+      const byKey = (objs: Obj[]) => Object.fromEntries(objs.map((o) => [key(o), o]));
+      expect(byKey(built)).toEqual(byKey(theirs));
+    },
+  );
 });
 
 describe("deploy/systemd", () => {
