@@ -5,7 +5,7 @@ import { LiveConfig, resolveConfigOrExit } from "@moonfleet/config";
 import { createRedis } from "@moonfleet/queues";
 import { onShutdown, runLoop } from "@moonfleet/runtime";
 import { TokenStore } from "@moonfleet/store";
-import { EVENTS, createLogger, safeUrl } from "@moonfleet/telemetry";
+import { EVENTS, createLogger, redisLogging, safeUrl } from "@moonfleet/telemetry";
 import { createApiApp } from "./app.js";
 import { createExporter } from "./exporter.js";
 import { createApiServer } from "./server-limits.js";
@@ -14,7 +14,7 @@ const resolved = resolveConfigOrExit("api");
 const { config } = resolved;
 const logger = createLogger("api", config.logLevel);
 const redisUrl = config.redisUrl ?? "redis://127.0.0.1:6379";
-const redis = createRedis(redisUrl, { name: "api" });
+const redis = createRedis(redisUrl, { name: "api", ...redisLogging(logger, redisUrl, "api") });
 const store = new TokenStore(redis, config.redisKeyPrefix);
 const live = new LiveConfig(resolved, { redis, prefix: config.redisKeyPrefix }, (err) =>
   logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),

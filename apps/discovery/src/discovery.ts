@@ -8,7 +8,7 @@ import {
 import { createRedis } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore } from "@moonfleet/store";
-import { EVENTS, safeUrl, type Logger } from "@moonfleet/telemetry";
+import { EVENTS, redisLogging, safeUrl, type Logger } from "@moonfleet/telemetry";
 import { parseMigration } from "./message.js";
 import { runStream, type StreamEvent } from "./stream.js";
 
@@ -36,7 +36,10 @@ export function createDiscovery(opts: DiscoveryOptions) {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   const id = `${process.pid}-${randomUUID()}`;
-  const redis = createRedis(opts.redisUrl, { name: "discovery" });
+  const redis = createRedis(opts.redisUrl, {
+    name: "discovery",
+    ...redisLogging(logger, opts.redisUrl, "discovery"),
+  });
   const store = new TokenStore(redis, opts.prefix);
   const keys = redisKeys(opts.prefix);
   const lock = new LeaderLock(redis, keys.discoveryLeader, id, LEAD_TTL_MS);

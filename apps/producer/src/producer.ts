@@ -10,7 +10,7 @@ import { LiveConfig, lanePolicies, type BatchPolicy, type ResolvedConfig } from 
 import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
-import { EVENTS, type Logger } from "@moonfleet/telemetry";
+import { EVENTS, redisLogging, type Logger } from "@moonfleet/telemetry";
 
 export interface ProducerOptions {
   readonly resolved: ResolvedConfig;
@@ -74,7 +74,10 @@ export function createProducer(opts: ProducerOptions) {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   const prefix = opts.resolved.config.redisKeyPrefix;
-  const redis = createRedis(opts.redisUrl, { name: "producer" });
+  const redis = createRedis(opts.redisUrl, {
+    name: "producer",
+    ...redisLogging(logger, opts.redisUrl, "producer"),
+  });
   const store = new TokenStore(redis, prefix);
   const live = new LiveConfig(opts.resolved, { redis, prefix }, (err) =>
     logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),

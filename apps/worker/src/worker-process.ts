@@ -5,7 +5,7 @@ import type { Worker } from "bullmq";
 import { LiveConfig, lanePolicies, type ResolvedConfig } from "@moonfleet/config";
 import { createRedis, openLaneQueues, type BatchJob, type BatchResult } from "@moonfleet/queues";
 import { TokenStore, removeHeartbeat } from "@moonfleet/store";
-import { EVENTS, createWorkerMetrics, type Logger } from "@moonfleet/telemetry";
+import { EVENTS, createWorkerMetrics, redisLogging, type Logger } from "@moonfleet/telemetry";
 import type { CircuitBreaker, RateBudget } from "@moonfleet/upstream";
 import type { Sampler } from "@moonfleet/adaptive";
 import { createBatchProcessor } from "./batch-processor.js";
@@ -57,8 +57,15 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const now = opts.now ?? Date.now;
   const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const prefix = opts.resolved.config.redisKeyPrefix;
-  const redis = createRedis(opts.redisUrl, { name: "worker-store" });
-  const blocking = createRedis(opts.redisUrl, { name: "worker-queue", blocking: true });
+  const redis = createRedis(opts.redisUrl, {
+    name: "worker-store",
+    ...redisLogging(logger, opts.redisUrl, "worker-store"),
+  });
+  const blocking = createRedis(opts.redisUrl, {
+    name: "worker-queue",
+    blocking: true,
+    ...redisLogging(logger, opts.redisUrl, "worker-queue"),
+  });
   const live = new LiveConfig(opts.resolved, { redis, prefix }, (err) =>
     logger.warn({ event: EVENTS.configChange, err: String(err) }, "runtime config not applied"),
   );

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { EVENTS } from "./events.js";
 
 export type { Logger };
 
@@ -42,4 +43,25 @@ export function safeUrl(raw: string): string {
   } catch {
     return "[invalid url]";
   }
+}
+
+/**
+ * What a connection tells its logger about Redis: `redis_unavailable` (warn) with the Redis it tried
+ * (password redacted), the error, and how many errors were held back since the last line; and one
+ * line when it is reachable again. Spread into createRedis's options.
+ */
+export function redisLogging(logger: Logger, url: string, connection: string) {
+  const redis = safeUrl(url);
+  return {
+    onUnavailable: (e: { readonly error: string; readonly suppressed: number }) =>
+      logger.warn(
+        { event: EVENTS.redisUnavailable, redis, connection, err: e.error, suppressed: e.suppressed },
+        "redis unavailable: retrying",
+      ),
+    onRecovered: () =>
+      logger.info(
+        { event: EVENTS.redisUnavailable, redis, connection, recovered: true },
+        "redis reachable again",
+      ),
+  };
 }
