@@ -14,10 +14,10 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    // .ci/run runs the compose project in a second vitest process, with a report file of its own.
-    reporters: process.env.CI
-      ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT ?? ".ci/report.json" }]]
-      : ["default"],
+    // Two test files at a time: most integration files wait on timers, sockets and child processes,
+    // and the compose test waits minutes on Docker (vitest's default is one file on 2 CPUs).
+    maxWorkers: 2,
+    reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/report.json" }]] : ["default"],
     projects: [
       {
         resolve: { alias },
@@ -51,8 +51,8 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
-          // docker compose up for real (test/compose): minutes of waiting on Docker, so .ci/run
-          // runs this project in a vitest process of its own, alongside the others.
+          // docker compose up for real (test/compose): minutes of waiting on Docker, beside the
+          // other files (maxWorkers 2).
           name: "compose",
           include: ["test/compose/**/*.test.ts"],
           testTimeout: 600_000,
