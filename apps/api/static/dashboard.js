@@ -1,7 +1,7 @@
 // The fleet dashboard: polls the api's JSON every 2 s and draws it. No framework, no build step;
 // everything it loads comes from this host (uPlot is served from node_modules by the api).
 // The browser's globals, for the repo's eslint (which has no browser environment for plain .js).
-/* global document, location, history, URLSearchParams, getComputedStyle, Node, AbortController, fetch, setTimeout, clearTimeout, ResizeObserver, uPlot */
+/* global window, document, location, history, URLSearchParams, getComputedStyle, setTimeout, ResizeObserver, uPlot */
 "use strict";
 
 (() => {
@@ -14,7 +14,6 @@
     ? new URLSearchParams(location.search).get("range")
     : "1h";
   const WINDOW_SECONDS = 5 * 60;
-  const REQUEST_TIMEOUT_MS = 5_000;
   const TOP_TOKENS = 10;
   const LANES = ["hot", "cold"];
 
@@ -31,24 +30,8 @@
 
   // ---------- small helpers ----------
 
-  const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-
-  /** An element with attributes and children; text is always set as text, never as HTML. */
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "testid") node.dataset.testid = v;
-      else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of children) {
-      if (c === null || c === undefined) continue;
-      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return node;
-  }
+  // The element builder and the JSON fetch are the pages' shared ones (common.js, window.mf).
+  const { byTestId, el, getJson } = window.mf;
 
   function setText(id, text) {
     const node = byTestId(id);
@@ -62,22 +45,6 @@
   const ago = (ms) =>
     ms < 1_500 ? "now" : ms < 90_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
   const level = (ratio) => (ratio >= 0.9 ? "crit" : ratio >= 0.75 ? "warn" : "");
-
-  async function getJson(path) {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
-    try {
-      const res = await fetch(path, {
-        signal: abort.signal,
-        cache: "no-store",
-        headers: { accept: "application/json" },
-      });
-      if (!res.ok) throw new Error(`${path} answered ${res.status}`);
-      return await res.json();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   /** A small horizontal bar with its number, for CPU and memory. */
   function meter(percent, testid) {
