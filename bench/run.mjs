@@ -5,6 +5,7 @@
 //   npm run bench -- --scenario NAME --mode MODE --duration S   one cell (S: the measured window)
 //   npm run bench -- --list                         the scenarios, modes and default durations
 //   npm run bench -- --report                       the table of the newest cells in latest.json
+//   npm run bench -- --scenario unbounded --mode adaptive --cpu-prof DIR   workers write CPU profiles
 //
 // --scenario and --mode take comma-separated lists. Each cell starts its own redis-server (free
 // port, temp dir) and simulator, registers the scenario's tokens, starts the producer and the
@@ -48,6 +49,9 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     list: { type: "boolean", default: false },
     report: { type: "boolean", default: false },
+    // Each worker writes a V8 CPU profile here when it stops (node --cpu-prof); read it with
+    // `node bench/profile-top.mjs DIR`.
+    "cpu-prof": { type: "string" },
   },
 });
 
@@ -324,7 +328,8 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       if (scn.largeRegistry) fleet.start("producer", [TIMED_PRODUCER], env);
       else fleet.start("producer", [appMain("producer")], env);
       for (let i = 1; i <= workers; i++) {
-        const c = fleet.start(`w${i}`, [appMain("worker")], env);
+        const profiled = args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${args["cpu-prof"]}`] : [];
+        const c = fleet.start(`w${i}`, [...profiled, appMain("worker")], env);
         labelOfPid.set(c.pid, `w${i}`);
         workerLabels.push(`w${i}`);
       }
