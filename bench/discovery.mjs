@@ -2,11 +2,13 @@
 //
 //   npm run bench:discovery                         30 minutes at 60 migrations per minute
 //   npm run bench:discovery -- --minutes 5 --rate 120 --monitoring-min 1 --retention-min 2
+//   npm run bench:discovery -- --time-scale 1       market lives in real time (hours)
 //
 // A private redis-server, the simulator (its PumpPortal-compatible stream announcing `--rate`
 // migrations a minute, DexScreener latency and its 300/min limit), and as processes from
 // apps/*/dist: discovery, the producer and 2 workers, with the archive windows shortened to
-// minutes (MONITORING_TIMEOUT_HOURS, ARCHIVE_BELOW_HOURS, ARCHIVE_RETENTION_HOURS). The workers
+// minutes (MONITORING_TIMEOUT_HOURS, ARCHIVE_BELOW_HOURS, ARCHIVE_RETENTION_HOURS) and the
+// simulator's market time sped up to match (`--time-scale`, an hour a minute). The workers
 // reach the simulator through a counting proxy that looks up, before each call, the status of every
 // mint it asks for: a call for an archived token (or one already deleted) is an upstream call spent
 // on a token that should have left the schedules. Every minute it records the registry by status,
@@ -35,9 +37,10 @@ const { values: args } = parseArgs({
     "active-min": { type: "string", default: "3" },
     "retention-min": { type: "string", default: "6" },
     workers: { type: "string", default: "2" },
-    // Market time runs this much faster than real time: the simulator's active markets hold for a
-    // market day, so at 1 the active tokens of a 30-minute run never fade (and are rightly kept).
-    "time-scale": { type: "string", default: "1" },
+    // Market time runs this much faster than real time. The archive windows stand for hours, so
+    // market time runs an hour a minute: a migrated market's life (a peak of about 2 market hours
+    // for a liquid token, then its trades and liquidity die out) passes in minutes of the run.
+    "time-scale": { type: "string", default: "60" },
   },
 });
 const MINUTES = Number(args.minutes);
@@ -136,6 +139,8 @@ async function reading(minute) {
     redisUsedMb: mb(memory.used),
     announced: s.stream.migrations.announced,
     registered: status?.outcomes.registered ?? null,
+    // Registered, archived and then deleted after ARCHIVE_RETENTION_HOURS (with their history).
+    deleted: status === null ? null : status.outcomes.registered - registry,
     upstreamCalls: calls.total,
     callsOnArchived: calls.archived,
     callsOnDeleted: calls.gone,
@@ -152,7 +157,7 @@ log(
     `${WINDOWS.active} min (active), delete ${WINDOWS.retention} min later, ${WORKERS} workers, ` +
     `market time x${TIME_SCALE}`,
 );
-log("min  registry  monitoring  active  archived  redis MB  announced  calls  on-archived  429s");
+log("min  registry  monitoring  active  archived  deleted  redis MB  announced  calls  on-archived  429s");
 let failed = null;
 try {
   for (let minute = 1; minute <= MINUTES; minute++) {
@@ -167,6 +172,7 @@ try {
         String(r.monitoring).padStart(11),
         String(r.active).padStart(7),
         String(r.archived).padStart(9),
+        String(r.deleted).padStart(8),
         String(r.redisUsedMb).padStart(9),
         String(r.announced).padStart(10),
         String(r.upstreamCalls).padStart(6),
@@ -253,7 +259,7 @@ function chart(rows) {
     );
   };
   const body =
-    panel(0, `Registry (tokens) at ${RATE} migrations/min`, [
+    panel(0, `Registry (tokens) at ${RATE} migrations/min, market time x${TIME_SCALE}`, [
       { key: "registry", label: "all", colour: "#333333" },
       { key: "monitoring", label: "monitoring", colour: "#2b7bd9" },
       { key: "active", label: "active", colour: "#d9822b" },
