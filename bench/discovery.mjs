@@ -139,8 +139,9 @@ async function reading(minute) {
     redisUsedMb: mb(memory.used),
     announced: s.stream.migrations.announced,
     registered: status?.outcomes.registered ?? null,
-    // Registered, archived and then deleted after ARCHIVE_RETENTION_HOURS (with their history).
-    deleted: status === null ? null : status.outcomes.registered - registry,
+    // Registered, archived and then deleted after ARCHIVE_RETENTION_HOURS (with their history); the
+    // leader writes its status every few seconds, so this lags by a few tokens.
+    deleted: status === null ? null : Math.max(0, status.outcomes.registered - registry),
     upstreamCalls: calls.total,
     callsOnArchived: calls.archived,
     callsOnDeleted: calls.gone,
