@@ -2,11 +2,13 @@
 //
 //   npm run bench:discovery                         30 minutes at 60 migrations per minute
 //   npm run bench:discovery -- --minutes 5 --rate 120 --monitoring-min 1 --retention-min 2
+//   npm run bench:discovery -- --time-scale 1       market lives in real time (hours)
 //
 // A private redis-server, the simulator (its PumpPortal-compatible stream announcing `--rate`
 // migrations a minute, DexScreener latency and its 300/min limit), and as processes from
 // apps/*/dist: discovery, the producer and 2 workers, with the archive windows shortened to
-// minutes (MONITORING_TIMEOUT_HOURS, ARCHIVE_BELOW_HOURS, ARCHIVE_RETENTION_HOURS). The workers
+// minutes (MONITORING_TIMEOUT_HOURS, ARCHIVE_BELOW_HOURS, ARCHIVE_RETENTION_HOURS) and the
+// simulator's market time sped up to match (`--time-scale`, an hour a minute). The workers
 // reach the simulator through a counting proxy that looks up, before each call, the status of every
 // mint it asks for: a call for an archived token (or one already deleted) is an upstream call spent
 // on a token that should have left the schedules. Every minute it records the registry by status,
@@ -24,7 +26,7 @@ import { createSimulator } from "../apps/simulator/dist/index.js";
 import { parseDiscoveryStatus, redisKeys } from "../packages/domain/dist/index.js";
 import { createRedis } from "../packages/queues/dist/index.js";
 import { discoveryVerdict } from "./lib/discovery-verdict.mjs";
-import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
+import { redisMemory, rssMb } from "./lib/memory.mjs";
 import { Fleet, ROOT, appMain, baseEnv, log } from "./lib/processes.mjs";
 
 const { values: args } = parseArgs({
@@ -35,9 +37,10 @@ const { values: args } = parseArgs({
     "active-min": { type: "string", default: "3" },
     "retention-min": { type: "string", default: "6" },
     workers: { type: "string", default: "2" },
-    // Market time runs this much faster than real time: the simulator's active markets hold for a
-    // market day, so at 1 the active tokens of a 30-minute run never fade (and are rightly kept).
-    "time-scale": { type: "string", default: "1" },
+    // Market time runs this much faster than real time. The archive windows stand for hours, so
+    // market time runs an hour a minute: a migrated market's life (a peak of about 2 market hours
+    // for a liquid token, then its trades and liquidity die out) passes in minutes of the run.
+    "time-scale": { type: "string", default: "60" },
   },
 });
 const MINUTES = Number(args.minutes);
@@ -116,6 +119,44 @@ fleet.start("producer", [appMain("producer")], env);
 for (let i = 1; i <= WORKERS; i++) fleet.start(`worker-${i}`, [appMain("worker")], env);
 fleet.adopt("redis-server", redisServer.process);
 
+/**
+ * Where Redis's memory goes (MEMORY USAGE, bytes): the per-token data (each registered token's
+ * entry, snapshot and history, and the registry's indexes), which should level off with the
+ * registry; and the capped logs, which fill up to fixed caps whatever the registry does: BullMQ's
+ * keys (its event streams of EVENTS_MAX_LEN entries, the finished jobs of JOB_RETENTION) and the
+ * fleet's events stream (EVENTS_STREAM_MAXLEN entries).
+ */
+async function memoryParts() {
+  const mints = await redis.zrange(keys.registry, 0, -1);
+  const tokenKeys = mints.flatMap((m) => [keys.token(m), keys.snapshot(m), keys.history(m)]);
+  const indexKeys = [keys.registry, keys.due("hot"), keys.due("cold")];
+  for (const s of ["all", "monitoring", "active", "archived"])
+    indexKeys.push(keys.byScore(s), keys.byUpdated(s));
+  const queueKeys = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${keys.queues}:*`, "COUNT", 1000);
+    cursor = next;
+    queueKeys.push(...batch);
+  } while (cursor !== "0");
+  const sum = async (list) => {
+    let total = 0;
+    for (let i = 0; i < list.length; i += 500) {
+      const p = redis.pipeline();
+      for (const key of list.slice(i, i + 500)) p.memory("USAGE", key);
+      for (const [, bytes] of await p.exec()) total += Number(bytes ?? 0);
+    }
+    return total;
+  };
+  return {
+    tokenData: (await sum(tokenKeys)) + (await sum(indexKeys)),
+    cappedLogs: (await sum(queueKeys)) + (await sum([keys.events])),
+    eventsStreamLength: await redis.xlen(keys.events),
+  };
+}
+
+const mb2 = (bytes) => Math.round((bytes / 1048576) * 100) / 100;
+
 async function reading(minute) {
   const p = redis.pipeline().zcard(keys.registry);
   for (const s of ["monitoring", "active", "archived"]) p.zcard(keys.byScore(s));
@@ -125,6 +166,7 @@ async function reading(minute) {
   const status = parseDiscoveryStatus(out[4][1]);
   const s = sim.stats();
   const memory = await redisMemory(redis);
+  const parts = await memoryParts();
   const rss = {};
   for (const [label, c] of fleet.children) rss[label] = rssMb(c.pid);
   return {
@@ -133,9 +175,15 @@ async function reading(minute) {
     monitoring,
     active,
     archived,
-    redisUsedMb: mb(memory.used),
+    redisUsedMb: mb2(memory.used),
+    redisTokenDataMb: mb2(parts.tokenData),
+    redisCappedLogsMb: mb2(parts.cappedLogs),
+    eventsStreamLength: parts.eventsStreamLength,
     announced: s.stream.migrations.announced,
     registered: status?.outcomes.registered ?? null,
+    // Registered, archived and then deleted after ARCHIVE_RETENTION_HOURS (with their history); the
+    // leader writes its status every few seconds, so this lags by a few tokens.
+    deleted: status === null ? null : Math.max(0, status.outcomes.registered - registry),
     upstreamCalls: calls.total,
     callsOnArchived: calls.archived,
     callsOnDeleted: calls.gone,
@@ -152,7 +200,9 @@ log(
     `${WINDOWS.active} min (active), delete ${WINDOWS.retention} min later, ${WORKERS} workers, ` +
     `market time x${TIME_SCALE}`,
 );
-log("min  registry  monitoring  active  archived  redis MB  announced  calls  on-archived  429s");
+log(
+  "min  registry  monitoring  active  archived  deleted  redis MB  token data  capped logs  announced  calls  on-archived  429s",
+);
 let failed = null;
 try {
   for (let minute = 1; minute <= MINUTES; minute++) {
@@ -167,7 +217,10 @@ try {
         String(r.monitoring).padStart(11),
         String(r.active).padStart(7),
         String(r.archived).padStart(9),
+        String(r.deleted).padStart(8),
         String(r.redisUsedMb).padStart(9),
+        String(r.redisTokenDataMb).padStart(12),
+        String(r.redisCappedLogsMb).padStart(13),
         String(r.announced).padStart(10),
         String(r.upstreamCalls).padStart(6),
         String(r.callsOnArchived + r.callsOnDeleted).padStart(12),
@@ -220,6 +273,9 @@ writeFileSync(
 );
 writeFileSync(`${base}.svg`, chart(series));
 log(`last third: registry ${JSON.stringify(level.registry)}, redis MB ${JSON.stringify(level.redisUsedMb)}`);
+log(
+  `last third: token data MB ${JSON.stringify(level.redisTokenDataMb)}, capped logs MB ${JSON.stringify(level.redisCappedLogsMb)}`,
+);
 log(`verdict: ${JSON.stringify(verdict)}`);
 log(`series and chart: ${base}.json, ${base}.svg`);
 process.exit(verdict.noCallOnArchived && verdict.no429 ? 0 : 1);
@@ -248,16 +304,22 @@ function chart(rows) {
       `<line x1="${L}" y1="${y(max)}" x2="${L}" y2="${y(0)}" stroke="#999"/>` +
       `<text x="${L - 6}" y="${y(max) + 4}" font-size="11" text-anchor="end">${max}</text>` +
       `<text x="${L - 6}" y="${y(0) + 4}" font-size="11" text-anchor="end">0</text>` +
+      `<text x="${L}" y="${y(0) + 16}" font-size="11">minute ${rows[0]?.minute ?? 1}</text>` +
       `<text x="${W - R}" y="${y(0) + 16}" font-size="11" text-anchor="end">minute ${rows.length}</text>` +
       paths.join("")
     );
   };
   const body =
-    panel(0, `Registry (tokens) at ${RATE} migrations/min`, [
+    panel(0, `Registry (tokens) at ${RATE} migrations/min, market time x${TIME_SCALE}`, [
       { key: "registry", label: "all", colour: "#333333" },
       { key: "monitoring", label: "monitoring", colour: "#2b7bd9" },
       { key: "active", label: "active", colour: "#d9822b" },
       { key: "archived", label: "archived", colour: "#888888" },
-    ]) + panel(H, "Redis used_memory (MB)", [{ key: "redisUsedMb", label: "used MB", colour: "#c23b3b" }]);
+    ]) +
+    panel(H, "Redis memory (MB)", [
+      { key: "redisUsedMb", label: "used_memory", colour: "#c23b3b" },
+      { key: "redisTokenDataMb", label: "token data", colour: "#2b7bd9" },
+      { key: "redisCappedLogsMb", label: "capped logs", colour: "#888888" },
+    ]);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${body}</svg>\n`;
 }

@@ -24,13 +24,17 @@ export function levelOff(series, key, tolerance = 0.05) {
 export function discoveryVerdict(series) {
   const last = series.at(-1);
   const level = Object.fromEntries(
-    ["registry", "monitoring", "active", "archived", "redisUsedMb"].map((k) => [k, levelOff(series, k)]),
+    ["registry", "monitoring", "active", "archived", "redisUsedMb", "redisTokenDataMb", "redisCappedLogsMb"]
+      .filter((k) => k in last)
+      .map((k) => [k, levelOff(series, k)]),
   );
   return {
     lastThird: level,
     verdict: {
       registryLevelsOff: level.registry.levelsOff,
       redisLevelsOff: level.redisUsedMb.levelsOff,
+      // Runs before the split into token data and capped logs have no such series.
+      tokenDataLevelsOff: level.redisTokenDataMb?.levelsOff ?? null,
       noCallOnArchived: last.callsOnArchived === 0 && last.callsOnDeleted === 0,
       no429: last.http429 === 0 && last.rateLimited === 0,
     },

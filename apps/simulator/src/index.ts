@@ -33,7 +33,8 @@ export { createSimulator } from "./server.js";
 export type { Simulator, SimulatorOptions, Truth } from "./server.js";
 export { MigrationFeed, migrationFrame } from "./migration-feed.js";
 export type { Migration } from "./migration-feed.js";
-export { migratedKind, migratedProfile } from "./migration-market.js";
+export { migratedKind, migratedLife, migratedProfile } from "./migration-market.js";
+export type { MigrationLife } from "./migration-market.js";
 export {
   GREETING,
   MAX_CLIENT_FRAME_BYTES,

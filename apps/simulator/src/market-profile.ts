@@ -34,6 +34,8 @@ export interface FadeShape {
   holdMin: number;
   /** Time constant of the exponential decay after the hold. */
   tauMin: number;
+  /** When set, trades follow fade^tradeExponent and die out; left out, a faded token keeps 5 % of them. */
+  tradeExponent?: number;
 }
 
 /**

@@ -86,7 +86,7 @@ export function pairsForProfile(profile: MarketProfile, tMs: number): DexPair[] 
   const cyclePosMs = mod(tMs + profile.cycle.phaseMs, profile.cycle.periodMs);
   const cycleStart = tMs - cyclePosMs;
   const fade = fadeMultiplier(profile.fade, cyclePosMs / MINUTE);
-  const rate = profile.tradesPerMin * (profile.fade === null ? 1 : Math.max(0.05, fade));
+  const rate = profile.tradesPerMin * tradeShare(profile.fade, fade);
   const burst =
     Math.max(
       0.05,
@@ -176,6 +176,12 @@ export function fadeMultiplier(fade: FadeShape | null, positionMin: number): num
   if (positionMin < fade.rampMin) return Math.max(FADE_FLOOR, positionMin / fade.rampMin);
   if (positionMin < fade.holdMin) return 1;
   return Math.max(FADE_FLOOR, Math.exp(-(positionMin - fade.holdMin) / fade.tauMin));
+}
+
+/** The share of its trade rate a token has at fade multiplier `fade`. */
+function tradeShare(shape: FadeShape | null, fade: number): number {
+  if (shape === null) return 1;
+  return shape.tradeExponent === undefined ? Math.max(0.05, fade) : fade ** shape.tradeExponent;
 }
 
 /** Where `tMs` falls in the profile's life cycle, in minutes. */

@@ -2,15 +2,16 @@ import { encodeBase58 } from "./base58.js";
 import { seededAddress } from "./demo-mints.js";
 import { buildMarketProfile } from "./market-profile.js";
 import type { MarketKind } from "./market-profile.js";
-import { migratedKind } from "./migration-market.js";
+import { migratedKind, migratedLife } from "./migration-market.js";
+import type { MigrationLife } from "./migration-market.js";
 import { createRng } from "./prng.js";
 
 /** One simulated migration: what the chain did, and how the stream writes it. */
 export interface Migration {
   mint: string;
   kind: MarketKind;
-  /** Minutes an active token's external pools take to grow to full liquidity. */
-  rampMin: number;
+  /** Its market's one life (market minutes): ramp, peak, fade. */
+  life: MigrationLife;
   name: string;
   symbol: string;
   pool: "pump-amm" | "raydium";
@@ -37,7 +38,7 @@ export class MigrationFeed {
     // 32 bytes from one generator: no repeat within its 2^32 period, so no set of seen mints.
     const mint = seededAddress(next);
     const kind = migratedKind(next());
-    const rampMin = 2 + 18 * next();
+    const life = migratedLife(kind, next);
     const names = buildMarketProfile(mint, kind);
     const signatureBytes = new Uint8Array(64);
     for (let i = 0; i < 64; i++) signatureBytes[i] = Math.floor(next() * 256);
@@ -45,7 +46,7 @@ export class MigrationFeed {
     return {
       mint,
       kind,
-      rampMin,
+      life,
       name: names.name,
       symbol: names.symbol,
       pool: next() < 0.95 ? "pump-amm" : "raydium",

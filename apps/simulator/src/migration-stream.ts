@@ -153,7 +153,7 @@ export class MigrationStream {
     const at = this.#options.marketNow();
     this.#options.book.launch(
       migration.mint,
-      migratedProfile(migration.mint, migration.kind, at, migration.rampMin),
+      migratedProfile(migration.mint, migration.kind, at, migration.life),
       at,
     );
     this.stats.announced({ mint: migration.mint, kind: migration.kind, at });
