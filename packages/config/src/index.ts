@@ -41,3 +41,28 @@ export {
   type FetchMode,
 } from "./lane-policy.js";
 export { renderEnvExample } from "./env-example.js";
+export {
+  refreshParams,
+  refreshValue,
+  refreshPlan,
+  nextVolatility,
+  nextPressure,
+  guaranteeMs,
+  floorMs,
+  claimOrder,
+  packCalls,
+  selectClaims,
+  slotsPerTick,
+  floorCoverage,
+  tokenClass,
+  DRIFT_TOLERANCE,
+  MIN_INTERVAL_MS,
+  VOLATILITY_PRIOR,
+  PRESSURE_MIN,
+  PRESSURE_MAX,
+  type RefreshParams,
+  type RefreshInput,
+  type RefreshPlan,
+  type ClaimedToken,
+  type ScheduledToken,
+} from "./refresh-value.js";
