@@ -55,6 +55,7 @@ export {
   slotsPerTick,
   floorCoverage,
   tokenClass,
+  schedulingMode,
   DRIFT_TOLERANCE,
   MIN_INTERVAL_MS,
   VOLATILITY_PRIOR,

@@ -1,4 +1,11 @@
-import { LANES, MINTS_PER_CALL, type Lane, type PerLane, type TokenClass } from "@moonfleet/domain";
+import {
+  LANES,
+  MINTS_PER_CALL,
+  type Lane,
+  type PerLane,
+  type SchedulingMode,
+  type TokenClass,
+} from "@moonfleet/domain";
 import type { Config } from "./config.js";
 import { ttlMs } from "./lanes.js";
 
@@ -218,3 +225,7 @@ export function tokenClass(t: {
   if (t.lane === "cold") return "monitoring";
   return null;
 }
+
+/** The scheduling in effect: the legacy path (optimization off) always runs the lanes. */
+export const schedulingMode = (c: Config): SchedulingMode =>
+  c.enableSchedulerOptimization ? c.scheduling : "lanes";
