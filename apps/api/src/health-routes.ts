@@ -61,6 +61,7 @@ export function schedulerView(f: Fleet) {
       workers: f.workers.length,
     },
     lanes: f.lanes,
+    classes: f.classes,
     upstream: f.upstream,
     registry: { tokens: f.counts.registered, byStatus: f.counts.byStatus },
     discovery: f.discovery,

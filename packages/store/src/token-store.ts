@@ -357,8 +357,8 @@ export class TokenStore {
         String(u.lastGoodScoreAt ?? 0),
         String(u.activeSince ?? 0),
         s.band,
-        String(Math.round(u.deadlineAt)),
-        String(u.value),
+        String(Math.round(u.deadlineAt ?? u.dueAt)),
+        String(u.value ?? 0),
       );
     }
     return (await this.redis.eval(
