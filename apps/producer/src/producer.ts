@@ -251,6 +251,9 @@ export function createProducer(opts: ProducerOptions) {
   ): Promise<Record<Lane, ClaimedToken[]>> {
     const got: Record<Lane, ClaimedToken[]> = { hot: [], cold: [] };
     let budget = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
+    // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
+    const rooms = LANES.map((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
+    const withValues = budget < rooms.reduce((a, b) => a + b, 0);
     for (const lane of LANES) budget -= waiting[lane] * size[lane];
     for (const tier of ["urgent", "wanted"] as const)
       for (const lane of LANES) {
@@ -267,6 +270,7 @@ export function createProducer(opts: ProducerOptions) {
           fill,
           lookaheadMs: c.dueMarginMs,
           already: got[lane].length,
+          withValues,
         });
         got[lane].push(...claimed);
         budget -= claimed.length;

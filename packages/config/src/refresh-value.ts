@@ -37,6 +37,8 @@ export const refreshParams = (c: Config): RefreshParams => ({
 export const DRIFT_TOLERANCE = 0.05;
 /** No token is wanted more often than this, ms (the exported guarantee still holds). */
 export const MIN_INTERVAL_MS = 1_000;
+/** ... and no token outside the exports more often than this, ms. */
+export const MIN_INTERVAL_UNEXPORTED_MS = 3_000;
 /** Volatility a token has before two fetches tell (score units per second): learn it soon. */
 export const VOLATILITY_PRIOR = 0.005;
 /** Volatility every token is assumed to have at least: nothing is certain not to move. */
@@ -105,9 +107,12 @@ export interface RefreshPlan {
 
 /**
  * The plan after a fetch at `fetchedAt`. Wanted interval: the time the expected drift takes to reach
- * DRIFT_TOLERANCE at this token's value, stretched by the lane's budget pressure, between
- * MIN_INTERVAL_MS and pressure x (lane TTL - margin) (at pressure 1 no token waits longer than the
- * lanes would make it), and never past the deadline. Deadline: the guarantee minus the due margin.
+ * DRIFT_TOLERANCE at this token's value, stretched by the lane's budget pressure, at least
+ * MIN_INTERVAL_MS (MIN_INTERVAL_UNEXPORTED_MS outside the exports) and at most the lane's own
+ * target (TTL - margin): the hot lane never waits longer than the lanes would make it (hot keeps
+ * its target, as with SCHEDULING=lanes), while the cold lane's target stretches with its pressure
+ * up to the floor (cold degrades first). Never past the deadline. Deadline: the guarantee (the
+ * floor, or EXPORT_REFRESH_S for an exported token) minus the due margin.
  */
 export function refreshPlan(
   t: RefreshInput,
@@ -118,20 +123,23 @@ export function refreshPlan(
   const value = refreshValue(t, p);
   const hardMs = Math.max(MIN_INTERVAL_MS, guaranteeMs(t.lane, t.exported, p) - p.dueMarginMs);
   const press = Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, pressure));
-  const laneCapMs = press * Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
+  const targetMs = Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
+  const laneCapMs = t.lane === "hot" ? targetMs : press * targetMs;
+  const minMs = t.exported ? MIN_INTERVAL_MS : MIN_INTERVAL_UNEXPORTED_MS;
   const wantedMs = (1000 * press * DRIFT_TOLERANCE) / value;
-  const intervalMs = Math.min(hardMs, laneCapMs, Math.max(MIN_INTERVAL_MS, wantedMs));
+  const intervalMs = Math.min(hardMs, laneCapMs, Math.max(minMs, wantedMs));
   return { value, dueAt: fetchedAt + intervalMs, deadlineAt: fetchedAt + hardMs };
 }
 
 /**
  * The next pressure of a lane from how late its wanted refreshes start (the oldest due token's
  * wait): above the target the budget does not cover what the values want, so the wanted intervals
- * stretch (x1.1 a tick); well below it they shrink back (/1.05) towards the lanes' own targets.
+ * stretch (x1.05 a tick); well below it they shrink back (/1.02). Slowly both ways: a new pressure
+ * reaches a token only at its next refresh, and a fast loop would overshoot.
  */
 export function nextPressure(pressure: number, latenessMs: number, targetMs: number): number {
   const p = Number.isFinite(pressure) ? pressure : PRESSURE_MIN;
-  const next = latenessMs > targetMs ? p * 1.1 : latenessMs < targetMs / 2 ? p / 1.05 : p;
+  const next = latenessMs > targetMs ? p * 1.05 : latenessMs < targetMs / 2 ? p / 1.02 : p;
   return Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, next));
 }
 

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   MIN_INTERVAL_MS,
+  MIN_INTERVAL_UNEXPORTED_MS,
   PRESSURE_MAX,
   VOLATILITY_PRIOR,
   floorCoverage,
@@ -46,13 +47,17 @@ describe("the value of a refresh", () => {
 });
 
 describe("the refresh plan", () => {
-  it("keeps a quiet token within its lane's TTL at pressure 1 and within the floor under any pressure", () => {
+  it("keeps a hot token within its TTL under any pressure; a cold one stretches up to the floor", () => {
     const quiet = token({ volatility: 0 });
     const at1 = refreshPlan(quiet, 0, 1, params);
     expect(at1.dueAt).toBe(params.ttlMs.hot - params.dueMarginMs);
     expect(at1.deadlineAt).toBe(4 * params.ttlMs.hot - params.dueMarginMs);
-    const stretched = refreshPlan(quiet, 0, PRESSURE_MAX, params);
+    expect(refreshPlan(quiet, 0, PRESSURE_MAX, params).dueAt).toBe(at1.dueAt);
+    const cold = token({ lane: "cold", volatility: 0, smoothedScore: 0 });
+    expect(refreshPlan(cold, 0, 1, params).dueAt).toBe(params.ttlMs.cold - params.dueMarginMs);
+    const stretched = refreshPlan(cold, 0, PRESSURE_MAX, params);
     expect(stretched.dueAt).toBe(stretched.deadlineAt);
+    expect(stretched.deadlineAt).toBe(4 * params.ttlMs.cold - params.dueMarginMs);
   });
 
   it("wants a volatile token sooner than a quiet one, never sooner than the minimum interval", () => {
@@ -60,7 +65,9 @@ describe("the refresh plan", () => {
     const busy = refreshPlan(token({ volatility: 0.01 }), 1_000, 1, params);
     expect(busy.dueAt).toBeLessThan(quiet.dueAt);
     const wild = refreshPlan(token({ volatility: 10 }), 1_000, 1, params);
-    expect(wild.dueAt).toBe(1_000 + MIN_INTERVAL_MS);
+    expect(wild.dueAt).toBe(1_000 + MIN_INTERVAL_UNEXPORTED_MS);
+    const wildExported = refreshPlan(token({ volatility: 10, exported: true }), 1_000, 1, params);
+    expect(wildExported.dueAt).toBe(1_000 + MIN_INTERVAL_MS);
     expect(busy.value).toBeGreaterThan(quiet.value);
   });
 
@@ -71,7 +78,7 @@ describe("the refresh plan", () => {
   });
 
   it("stretches the wanted interval with the pressure", () => {
-    const t = token({ volatility: 0.002 });
+    const t = token({ volatility: 0.01 });
     expect(refreshPlan(t, 0, 3, params).dueAt).toBeGreaterThan(refreshPlan(t, 0, 1, params).dueAt);
   });
 });
@@ -89,8 +96,8 @@ describe("volatility and pressure", () => {
   });
 
   it("raises the pressure while wanted refreshes run late and lowers it when they do not", () => {
-    expect(nextPressure(1, 10_000, 2_000)).toBeCloseTo(1.1);
-    expect(nextPressure(2, 0, 2_000)).toBeCloseTo(2 / 1.05);
+    expect(nextPressure(1, 10_000, 2_000)).toBeCloseTo(1.05);
+    expect(nextPressure(2, 0, 2_000)).toBeCloseTo(2 / 1.02);
     expect(nextPressure(2, 1_500, 2_000)).toBe(2);
     expect(nextPressure(1, 0, 2_000)).toBe(1);
     expect(nextPressure(PRESSURE_MAX, 1e9, 2_000)).toBe(PRESSURE_MAX);

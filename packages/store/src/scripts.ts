@@ -33,14 +33,16 @@ return due
 /**
  * The value scheduler's claim of one lane (the rule of selectClaims in @moonfleet/config).
  * KEYS[1] due zset, KEYS[2] deadline zset; ARGV root, now, leaseMs, max, tier, leadMs, fill,
- * lookaheadMs, already. Tier 'urgent' takes the tokens whose deadline is within leadMs, earliest
+ * lookaheadMs, already, withValues. Tier 'urgent' takes the tokens whose deadline is within leadMs, earliest
  * deadline first; tier 'wanted' the due tokens, earliest due first, topped up from tokens due within
  * lookaheadMs so that already + claimed fills whole calls of \`fill\`. Each claimed token is pushed one
- * lease ahead in both schedules. Returns mint, value, deadline (before the lease) per token.
+ * lease ahead in both schedules. Returns mint, value, deadline (before the lease) per token; value and
+ * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
  */
 export const CLAIM_VALUE = `
 local root, now, max, tier = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
 local lead, fill, lookahead, already = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local withValues = ARGV[10] == '1'
 local picked
 if tier == 'urgent' then
   picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now + lead, 'LIMIT', 0, max)
@@ -55,8 +57,11 @@ end
 local leaseUntil = now + tonumber(ARGV[3])
 local out = {}
 for _, mint in ipairs(picked) do
-  local deadline = redis.call('ZSCORE', KEYS[2], mint) or tostring(now)
-  local value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
+  local deadline, value = '0', '0'
+  if withValues then
+    deadline = redis.call('ZSCORE', KEYS[2], mint) or tostring(now)
+    value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
+  end
   redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)
   redis.call('ZADD', KEYS[2], 'XX', leaseUntil, mint)
   out[#out + 1] = mint

@@ -210,6 +210,8 @@ export class TokenStore {
       fill: number;
       lookaheadMs: number;
       already: number;
+      /** Read each token's value and deadline for the packing (else 0). */
+      withValues?: boolean;
     },
   ): Promise<Array<{ mint: string; value: number; deadlineAt: number }>> {
     if (o.max <= 0) return [];
@@ -227,6 +229,7 @@ export class TokenStore {
       String(Math.max(1, o.fill)),
       String(o.lookaheadMs),
       String(o.already),
+      o.withValues === false ? "0" : "1",
     )) as string[];
     const out = [];
     for (let i = 0; i + 2 < flat.length; i += 3)
