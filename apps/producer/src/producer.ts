@@ -17,7 +17,8 @@ import {
 import {
   LiveConfig,
   lanePolicies,
-  nextPressure,
+  nextPressures,
+  refreshParams,
   packCalls,
   schedulingMode,
   slotsPerTick,
@@ -216,9 +217,8 @@ export function createProducer(opts: ProducerOptions) {
   async function updatePressure(at: number, c: Config): Promise<void> {
     pressure ??= (await store.scheduleContext()).pressure;
     const target = Math.max(2 * c.producerTickMs, c.dueMarginMs);
-    const next = { ...pressure };
-    for (const lane of LANES)
-      next[lane] = nextPressure(pressure[lane], await store.dueLateness(lane, at), target);
+    const lateness = { hot: await store.dueLateness("hot", at), cold: await store.dueLateness("cold", at) };
+    const next = nextPressures(pressure, lateness, target, refreshParams(c));
     const changed = LANES.some((l) => Math.abs(next[l] - pressure![l]) > 1e-9);
     pressure = next;
     if (changed || ++pressureTicks % 10 === 0) await store.publishSchedule(next, null);

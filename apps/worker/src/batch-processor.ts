@@ -112,6 +112,7 @@ export function toSnapshot(
       lane: e.lane,
       exported: ctx.exported.has(token.mint),
       smoothedScore,
+      rawScore,
       volatility: snapshot.volatility ?? 0,
     },
     fetchedAt,

@@ -73,6 +73,8 @@ export interface RefreshInput {
   readonly lane: Lane;
   readonly exported: boolean;
   readonly smoothedScore: number;
+  /** The raw score of the last fetch (the bots' "now"); the smoothed one when absent. */
+  readonly rawScore?: number;
   /** Score units per second (nextVolatility). */
   readonly volatility: number;
 }
@@ -84,7 +86,7 @@ export interface RefreshInput {
  */
 export function refreshValue(t: RefreshInput, p: RefreshParams): number {
   let weight = t.lane === "hot" ? 1 : 0.5;
-  weight *= 1 + Math.max(0, Math.min(2, t.smoothedScore));
+  weight *= 1 + Math.max(0, Math.min(2, Math.max(t.smoothedScore, t.rawScore ?? t.smoothedScore)));
   if (t.exported) weight *= 6;
   else if (t.smoothedScore >= p.exportExitScore - NEAR_EXPORT_BAND) weight *= 3;
   return weight * (Math.max(0, t.volatility) + VOLATILITY_FLOOR);
@@ -108,11 +110,11 @@ export interface RefreshPlan {
 /**
  * The plan after a fetch at `fetchedAt`. Wanted interval: the time the expected drift takes to reach
  * DRIFT_TOLERANCE at this token's value, stretched by the lane's budget pressure, at least
- * MIN_INTERVAL_MS (MIN_INTERVAL_UNEXPORTED_MS outside the exports) and at most the lane's own
- * target (TTL - margin): the hot lane never waits longer than the lanes would make it (hot keeps
- * its target, as with SCHEDULING=lanes), while the cold lane's target stretches with its pressure
- * up to the floor (cold degrades first). Never past the deadline. Deadline: the guarantee (the
- * floor, or EXPORT_REFRESH_S for an exported token) minus the due margin.
+ * MIN_INTERVAL_MS (MIN_INTERVAL_UNEXPORTED_MS outside the exports) and at most the lane's target
+ * (TTL - margin) times the pressure (nextPressures stretches cold first, hot only once cold is at
+ * its floor), never past the deadline. At pressure 1 no token waits longer than SCHEDULING=lanes
+ * would make it. Deadline: the guarantee (the floor, or EXPORT_REFRESH_S for an exported token)
+ * minus the due margin.
  */
 export function refreshPlan(
   t: RefreshInput,
@@ -124,23 +126,46 @@ export function refreshPlan(
   const hardMs = Math.max(MIN_INTERVAL_MS, guaranteeMs(t.lane, t.exported, p) - p.dueMarginMs);
   const press = Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, pressure));
   const targetMs = Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
-  const laneCapMs = t.lane === "hot" ? targetMs : press * targetMs;
+  const laneCapMs = press * targetMs;
   const minMs = t.exported ? MIN_INTERVAL_MS : MIN_INTERVAL_UNEXPORTED_MS;
   const wantedMs = (1000 * press * DRIFT_TOLERANCE) / value;
   const intervalMs = Math.min(hardMs, laneCapMs, Math.max(minMs, wantedMs));
   return { value, dueAt: fetchedAt + intervalMs, deadlineAt: fetchedAt + hardMs };
 }
 
+/** The pressure at which a lane's target (TTL - margin) reaches its floor: more only cuts bonuses. */
+export const floorPressure = (lane: Lane, p: RefreshParams): number =>
+  Math.min(
+    PRESSURE_MAX,
+    Math.max(PRESSURE_MIN, (floorMs(lane, p) - p.dueMarginMs) / Math.max(1, p.ttlMs[lane] - p.dueMarginMs)),
+  );
+
 /**
- * The next pressure of a lane from how late its wanted refreshes start (the oldest due token's
- * wait): above the target the budget does not cover what the values want, so the wanted intervals
- * stretch (x1.05 a tick); well below it they shrink back (/1.02). Slowly both ways: a new pressure
- * reaches a token only at its next refresh, and a fast loop would overshoot.
+ * The next pressure per lane from how late the wanted refreshes start (each lane's oldest due
+ * token's wait). While a lane is late past the target the budget does not cover what the values
+ * want: the cold lane stretches first (x1.05 a tick), up to its floor; only then the hot lane.
+ * When no lane is late they relax (/1.02), hot first. Slowly both ways: a new pressure reaches a
+ * token only at its next refresh, and a fast loop would overshoot.
  */
-export function nextPressure(pressure: number, latenessMs: number, targetMs: number): number {
-  const p = Number.isFinite(pressure) ? pressure : PRESSURE_MIN;
-  const next = latenessMs > targetMs ? p * 1.05 : latenessMs < targetMs / 2 ? p / 1.02 : p;
-  return Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, next));
+export function nextPressures(
+  pressure: PerLane<number>,
+  latenessMs: PerLane<number>,
+  targetMs: number,
+  p: RefreshParams,
+): Record<Lane, number> {
+  const clamp = (v: number, lane: Lane) =>
+    Math.min(floorPressure(lane, p), Math.max(PRESSURE_MIN, Number.isFinite(v) ? v : PRESSURE_MIN));
+  const next = { hot: clamp(pressure.hot, "hot"), cold: clamp(pressure.cold, "cold") };
+  const late = LANES.some((l) => latenessMs[l] > targetMs);
+  const calm = LANES.every((l) => latenessMs[l] < targetMs / 2);
+  if (late) {
+    if (next.cold < floorPressure("cold", p)) next.cold = clamp(next.cold * 1.05, "cold");
+    else next.hot = clamp(next.hot * 1.05, "hot");
+  } else if (calm) {
+    if (next.hot > PRESSURE_MIN) next.hot = clamp(next.hot / 1.02, "hot");
+    else next.cold = clamp(next.cold / 1.02, "cold");
+  }
+  return next;
 }
 
 /** A claimed token as the packing sees it. */

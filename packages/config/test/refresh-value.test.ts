@@ -7,7 +7,8 @@ import {
   VOLATILITY_PRIOR,
   floorCoverage,
   loadConfig,
-  nextPressure,
+  nextPressures,
+  floorPressure,
   nextVolatility,
   packCalls,
   refreshParams,
@@ -47,12 +48,13 @@ describe("the value of a refresh", () => {
 });
 
 describe("the refresh plan", () => {
-  it("keeps a hot token within its TTL under any pressure; a cold one stretches up to the floor", () => {
+  it("keeps a quiet token within its lane's TTL at pressure 1 and within the floor under any pressure", () => {
     const quiet = token({ volatility: 0 });
     const at1 = refreshPlan(quiet, 0, 1, params);
     expect(at1.dueAt).toBe(params.ttlMs.hot - params.dueMarginMs);
     expect(at1.deadlineAt).toBe(4 * params.ttlMs.hot - params.dueMarginMs);
-    expect(refreshPlan(quiet, 0, PRESSURE_MAX, params).dueAt).toBe(at1.dueAt);
+    const hotStretched = refreshPlan(quiet, 0, PRESSURE_MAX, params);
+    expect(hotStretched.dueAt).toBe(hotStretched.deadlineAt);
     const cold = token({ lane: "cold", volatility: 0, smoothedScore: 0 });
     expect(refreshPlan(cold, 0, 1, params).dueAt).toBe(params.ttlMs.cold - params.dueMarginMs);
     const stretched = refreshPlan(cold, 0, PRESSURE_MAX, params);
@@ -95,12 +97,25 @@ describe("volatility and pressure", () => {
     expect(nextVolatility({ volatility: 0.02, score: 0.2, at: 0 }, 0.2, 30_000)).toBeLessThan(0.02);
   });
 
-  it("raises the pressure while wanted refreshes run late and lowers it when they do not", () => {
-    expect(nextPressure(1, 10_000, 2_000)).toBeCloseTo(1.05);
-    expect(nextPressure(2, 0, 2_000)).toBeCloseTo(2 / 1.02);
-    expect(nextPressure(2, 1_500, 2_000)).toBe(2);
-    expect(nextPressure(1, 0, 2_000)).toBe(1);
-    expect(nextPressure(PRESSURE_MAX, 1e9, 2_000)).toBe(PRESSURE_MAX);
+  it("stretches cold first while refreshes run late, hot once cold is at its floor, and relaxes hot first", () => {
+    const late = { hot: 0, cold: 10_000 };
+    expect(nextPressures({ hot: 1, cold: 1 }, late, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
+    const coldFloor = floorPressure("cold", params);
+    expect(coldFloor).toBeCloseTo((4 * 30_000 - 2_000) / 28_000);
+    const atFloor = nextPressures({ hot: 1, cold: coldFloor }, late, 2_000, params);
+    expect(atFloor).toEqual({ hot: 1.05, cold: coldFloor });
+    expect(nextPressures({ hot: 99, cold: 99 }, late, 2_000, params)).toEqual({
+      hot: floorPressure("hot", params),
+      cold: coldFloor,
+    });
+    const calm = { hot: 0, cold: 0 };
+    expect(nextPressures({ hot: 2, cold: 3 }, calm, 2_000, params).hot).toBeCloseTo(2 / 1.02);
+    expect(nextPressures({ hot: 1, cold: 3 }, calm, 2_000, params).cold).toBeCloseTo(3 / 1.02);
+    // between half the target and the target: hold
+    expect(nextPressures({ hot: 2, cold: 3 }, { hot: 1_500, cold: 0 }, 2_000, params)).toEqual({
+      hot: 2,
+      cold: 3,
+    });
   });
 });
 
