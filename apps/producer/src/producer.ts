@@ -328,42 +328,43 @@ export function createProducer(opts: ProducerOptions) {
         jobs[lane] = await enqueue(lane, at, packCalls(got[lane], batchSize[lane]));
         claimed[lane] = got[lane].length;
       }
-    } else
-      for (const lane of LANES) {
-        const at = now();
-        // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
-        // their staleness is visible) rather than as leased jobs that might outlive their lease.
-        const waiting = await queues[lane].getWaitingCount();
-        const size = await decideBatchSize(lane, at, workers, waiting);
-        batchSize[lane] = size;
-        const room = c.maxQueuedJobs - waiting;
-        if (room <= 0) continue;
-        // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
-        // last call is topped up with tokens due within the margin (legacy calls carry one mint).
-        const fill = lanePolicies(c)[lane].mintsPerCall;
-        const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
-          ms: c.dueMarginMs,
-          fill,
-          holdMs: c.dueMarginMs / 2,
+    }
+    // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
+    for (const lane of value ? [] : LANES) {
+      const at = now();
+      // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
+      // their staleness is visible) rather than as leased jobs that might outlive their lease.
+      const waiting = await queues[lane].getWaitingCount();
+      const size = await decideBatchSize(lane, at, workers, waiting);
+      batchSize[lane] = size;
+      const room = c.maxQueuedJobs - waiting;
+      if (room <= 0) continue;
+      // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
+      // last call is topped up with tokens due within the margin (legacy calls carry one mint).
+      const fill = lanePolicies(c)[lane].mintsPerCall;
+      const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
+        ms: c.dueMarginMs,
+        fill,
+        holdMs: c.dueMarginMs / 2,
+      });
+      if (mints.length === 0) continue;
+      const batch = [];
+      for (let i = 0; i < mints.length; i += size)
+        batch.push({
+          name: "batch",
+          data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
+          opts: JOB_OPTIONS,
         });
-        if (mints.length === 0) continue;
-        const batch = [];
-        for (let i = 0; i < mints.length; i += size)
-          batch.push({
-            name: "batch",
-            data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
-            opts: JOB_OPTIONS,
-          });
-        try {
-          await queues[lane].addBulk(batch);
-        } catch (err) {
-          unqueued[lane].push(...mints);
-          throw err;
-        }
-        claimed[lane] = mints.length;
-        claimedMints[lane] = mints;
-        jobs[lane] = batch.length;
+      try {
+        await queues[lane].addBulk(batch);
+      } catch (err) {
+        unqueued[lane].push(...mints);
+        throw err;
       }
+      claimed[lane] = mints.length;
+      claimedMints[lane] = mints;
+      jobs[lane] = batch.length;
+    }
     await countClasses(now(), exportedSet, claimedMints);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
