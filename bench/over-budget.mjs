@@ -18,7 +18,7 @@
 // and bench/results/over-budget.svg (served-score error p95 over time, both modes).
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     modes: { type: "string", default: "lanes,value" },
     tokens: { type: "string", default: "10000" },
     "hot-share": { type: "string", default: "0.05" },
+    report: { type: "boolean", default: false },
   },
 });
 const MEASURE_S = Math.round(Number(args.minutes) * 60);
@@ -370,6 +371,43 @@ ${legend}
 `;
 }
 
+/** The markdown table of a run's results (the README's). */
+export function table(results) {
+  const rows = [
+    "| mode | class | served-score error mean / p95 | staleness p50 / p95 / max s |",
+    "| --- | --- | --- | --- |",
+  ];
+  for (const r of results)
+    for (const [c, v] of Object.entries(r.classes))
+      rows.push(
+        `| ${r.mode} | ${c} | ${v.errorMean} / ${v.errorP95} | ${v.stalenessP50} / ${v.stalenessP95} / ${v.stalenessMax} |`,
+      );
+  rows.push("");
+  rows.push(
+    "| mode | false exports (token-s of exported time) | missed entries (token-s) | largest staleness hot / cold / exported s (guarantee) | upstream/min (budget use) | 429 | lost jobs |",
+  );
+  rows.push("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of results)
+    rows.push(
+      `| ${r.mode} | ${r.falseExports} (${r.exportedTokenSeconds}) | ${r.missedEntries} | ${r.maxStalenessS.hot} / ${r.maxStalenessS.cold} / ${r.maxStalenessS.exported} (${r.guaranteeS.hot} / ${r.guaranteeS.cold} / ${r.guaranteeS.exported}) | ${r.upstreamCallsPerMin} (${Math.round(r.budgetUse * 1000) / 10} %) | ${r.rateLimited} | ${r.lostJobs} |`,
+    );
+  return rows.join("\n");
+}
+
+if (args.report) {
+  const files = readdirSync(OUT_DIR)
+    .filter((f) => /^over-budget-.*\.json$/.test(f))
+    .sort();
+  const newest = files.at(-1);
+  if (!newest) {
+    process.stderr.write("bench:over-budget: no results in bench/results yet\n");
+    process.exit(1);
+  }
+  const { results } = JSON.parse(readFileSync(join(OUT_DIR, newest), "utf8"));
+  process.stdout.write(`${newest}\n\n${table(results)}\n`);
+  process.exit(0);
+}
+
 const mints = mixedMints(TOKENS, HOT_SHARE);
 const results = [];
 for (const mode of MODES) results.push(await runMode(mode, mints));
@@ -380,7 +418,6 @@ writeFileSync(
   `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
 );
 writeFileSync(join(OUT_DIR, "over-budget.svg"), chart(results));
-for (const r of results) {
-  process.stdout.write(`${JSON.stringify({ ...r, series: undefined })}\n`);
-}
+for (const r of results) process.stdout.write(`${JSON.stringify({ ...r, series: undefined })}\n`);
+process.stdout.write(`\n${table(results)}\n`);
 process.exit(0);
