@@ -281,7 +281,7 @@ async function runMode(mode, mints) {
             errorP95: r3(pct(err[c], 0.95)),
             stalenessP50: r1(pct(stale[c], 0.5)),
             stalenessP95: r1(pct(stale[c], 0.95)),
-            stalenessMax: r1(stale[c].length ? Math.max(...stale[c]) : null),
+            stalenessMax: r1(stale[c].length ? stale[c].reduce((a, b) => Math.max(a, b), 0) : null),
           },
         ]),
       ),
