@@ -32,9 +32,11 @@ import { LANES, Recorder, chartSeries, percentile, summarize } from "./lib/recor
 import { renderTable, targetLines } from "./lib/report.mjs";
 import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
 import { boundedFill, pollLikeAnOperator, soakVerdict } from "./lib/soak.mjs";
-import { MODES, SCENARIOS, SCENARIO_NAMES, modeEnv } from "./scenarios.mjs";
+import { MODES as BASE_MODES, SCHEDULING_MODES, SCENARIOS, SCENARIO_NAMES, modeEnv } from "./scenarios.mjs";
 
 const { fetch, AbortController, AbortSignal } = globalThis;
+// Every mode a cell may name; the default run takes BASE_MODES.
+const MODES = [...BASE_MODES, ...SCHEDULING_MODES];
 const OUT_DIR = join(ROOT, "bench", "results");
 const BARE_MAIN = join(ROOT, "bench", "lib", "bare-pipeline.mjs");
 const TIMED_PRODUCER = join(ROOT, "bench", "lib", "timed-producer.mjs");
@@ -73,7 +75,7 @@ function plan() {
     const d = args.quick ? scn.quick : scn;
     const measureS = args.duration ? Number(args.duration) : d.measureS;
     const warmupS = args.warmup ? Number(args.warmup) : d.warmupS;
-    for (const mode of modes ?? scn.modes ?? MODES)
+    for (const mode of modes ?? scn.modes ?? BASE_MODES)
       for (const workers of scn.workerCounts ?? [scn.workers])
         cells.push({ scn, mode, workers, warmupS, measureS });
     // The bare pipeline runs beside `unbounded` in the same run, with the same durations.

@@ -7,6 +7,11 @@
 import { marketProfile, demoMints } from "../apps/simulator/dist/index.js";
 
 export const MODES = ["legacy", "fixed", "adaptive"];
+/**
+ * Adaptive with each scheduling named (SCHEDULING=lanes / value): run only when asked
+ * (`--mode lanes,value`), to compare the value scheduler with the lanes in one run.
+ */
+export const SCHEDULING_MODES = ["lanes", "value"];
 
 /**
  * The env of each mode. `max` is the performance profile's concurrency on this machine.
@@ -19,6 +24,7 @@ export const MODES = ["legacy", "fixed", "adaptive"];
 export function modeEnv(mode, max) {
   if (mode === "legacy") return { ENABLE_SCHEDULER_OPTIMIZATION: "false" };
   if (mode === "adaptive") return {};
+  if (SCHEDULING_MODES.includes(mode)) return { SCHEDULING: mode };
   if (mode !== "fixed") throw new Error(`unknown mode ${mode}`);
   return {
     ENABLE_ADAPTIVE_BATCHING: "false",

@@ -4,10 +4,13 @@ import {
   LANE_STATUS,
   LANES,
   redisKeys,
+  TOKEN_CLASSES,
+  TOP_CLASS_SIZE,
   type Lane,
+  type TokenClass,
 } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
-import type { Config } from "@moonfleet/config";
+import { floorCoverage, refreshParams, type Config } from "@moonfleet/config";
 import { liveWorkers, type TokenStore } from "@moonfleet/store";
 import type { RateBudget } from "@moonfleet/upstream";
 import { discoveryView } from "./discovery-view.js";
@@ -35,6 +38,63 @@ const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** di
 export async function readProducer(redis: FleetDeps["redis"], prefix: string) {
   const ttlMs = await redis.pttl(redisKeys(prefix).producerLeader);
   return { leading: ttlMs > 0 || ttlMs === -1, lockTtlMs: ttlMs > 0 ? ttlMs : null };
+}
+
+/** p95 of `now - fetchedAt` in seconds over the fetched ones; null when none was fetched. */
+function stalenessP95(now: number, fetched: ReadonlyArray<number | null>): number | null {
+  const ages = fetched.filter((t): t is number => t !== null).map((t) => Math.max(0, now - t) / 1000);
+  if (ages.length === 0) return null;
+  ages.sort((a, b) => a - b);
+  return round(ages[Math.min(ages.length - 1, Math.ceil(ages.length * 0.95) - 1)]!);
+}
+
+export type ClassView = { tokens: number; stalenessP95Seconds: number | null; callShare: number };
+export type ClassesView = Record<TokenClass, ClassView> & { floorCovered: boolean };
+
+/**
+ * Staleness and the budget's spending per class of token (exported, top 50 by score, other
+ * active, monitoring). Exported and top 50 are read per mint (a few dozen); active and monitoring
+ * from the status indexes (their p95 includes the exported and top tokens among them). callShare:
+ * the share of the last minute's claimed mint slots spent on the class, as the producer counted
+ * them. floorCovered: whether the budget pays for every token's MAX_STALENESS_FACTOR x TTL floor.
+ */
+export async function readClasses(
+  deps: FleetDeps,
+  now: number,
+  byStatus: { active: number; monitoring: number },
+): Promise<ClassesView> {
+  const c = deps.config();
+  const [ctx, topRaw, slots, active, monitoring] = await Promise.all([
+    deps.store.scheduleContext(),
+    deps.store.topByScore(TOP_CLASS_SIZE + 100),
+    deps.store.classSlots(now),
+    deps.store.staleness("active", now),
+    deps.store.staleness("monitoring", now),
+  ]);
+  const exported = [...ctx.exported];
+  const top = topRaw.filter((m) => !ctx.exported.has(m)).slice(0, TOP_CLASS_SIZE);
+  const [exportedAt, topAt] = await Promise.all([deps.store.fetchedAt(exported), deps.store.fetchedAt(top)]);
+  const totalSlots = sum(Object.values(slots));
+  const share = (cls: TokenClass) => (totalSlots > 0 ? round((slots[cls] ?? 0) / totalSlots, 3) : 0);
+  const special = exported.length + top.length;
+  const view = {
+    exported: { tokens: exported.length, stalenessP95Seconds: stalenessP95(now, exportedAt) },
+    top50: { tokens: top.length, stalenessP95Seconds: stalenessP95(now, topAt) },
+    active: { tokens: Math.max(0, byStatus.active - special), stalenessP95Seconds: active.p95 },
+    monitoring: { tokens: byStatus.monitoring, stalenessP95Seconds: monitoring.p95 },
+  };
+  const floor = floorCoverage(
+    { hot: byStatus.active, cold: byStatus.monitoring },
+    c.upstreamRpm,
+    refreshParams(c),
+    exported.length,
+  );
+  return {
+    ...(Object.fromEntries(
+      TOKEN_CLASSES.map((cls) => [cls, { ...view[cls], callShare: share(cls) }]),
+    ) as Record<TokenClass, ClassView>),
+    floorCovered: floor.covered,
+  };
 }
 
 /** Everything the health endpoints, /metrics and the dashboard show, read in one pass. */
@@ -123,6 +183,7 @@ export async function readFleet(deps: FleetDeps) {
   };
 
   const discovery = discoveryView(parseDiscoveryStatus(discoveryStatus), now, c.discoveryUrl);
+  const classes = await readClasses(deps, now, counts.byStatus);
   return {
     now,
     config: c,
@@ -131,6 +192,7 @@ export async function readFleet(deps: FleetDeps) {
     lanes,
     upstream,
     discovery,
+    classes,
   };
 }
 

@@ -37,6 +37,7 @@ export function schedulerView(f: Fleet, health: SettledHealth) {
       workers: f.workers.length,
     },
     lanes: f.lanes,
+    classes: f.classes,
     upstream: f.upstream,
     registry: { tokens: f.counts.registered, byStatus: f.counts.byStatus },
     discovery: f.discovery,

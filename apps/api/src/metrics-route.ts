@@ -1,4 +1,4 @@
-import { DISCOVERY_OUTCOMES, HEALTH_STATUSES, type Lane, LANES } from "@moonfleet/domain";
+import { DISCOVERY_OUTCOMES, HEALTH_STATUSES, type Lane, LANES, TOKEN_CLASSES } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
 import { Router } from "express";
 import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
@@ -46,6 +46,23 @@ export function metricsRouter(
   const paused = g("moonfleet_upstream_paused_seconds", "Seconds the fleet stays paused after a 429");
   const tps = g("moonfleet_tokens_per_second", "Tokens scored per second (recent), by lane", ["lane"]);
   const exportsUpdate = exportMetrics(registry);
+  const classTokens = g("moonfleet_class_tokens", "Tokens per class (exported, top50, active, monitoring)", [
+    "class",
+  ]);
+  const classStaleness = g(
+    "moonfleet_class_staleness_p95_seconds",
+    "p95 seconds since the tokens of a class were fetched",
+    ["class"],
+  );
+  const classShare = g(
+    "moonfleet_class_call_share",
+    "Share of the last minute's claimed upstream mint slots spent on a class",
+    ["class"],
+  );
+  const floorCovered = g(
+    "moonfleet_scheduler_floor_covered",
+    "1 while the budget pays for every token's MAX_STALENESS_FACTOR x TTL staleness floor",
+  );
   const registryTokens = g("moonfleet_registry_tokens", "The token registry's size, by status", ["status"]);
   const discoveryConnected = g(
     "moonfleet_discovery_connected",
@@ -92,6 +109,13 @@ export function metricsRouter(
       tokens.set({ status }, n);
       registryTokens.set({ status }, n);
     }
+    for (const cls of TOKEN_CLASSES) {
+      const v = f.classes[cls];
+      classTokens.set({ class: cls }, v.tokens);
+      if (v.stalenessP95Seconds !== null) classStaleness.set({ class: cls }, v.stalenessP95Seconds);
+      classShare.set({ class: cls }, v.callShare);
+    }
+    floorCovered.set(f.classes.floorCovered ? 1 : 0);
     discoveryConnected.set(f.discovery.connected ? 1 : 0);
     if (f.discovery.leader !== null) {
       const totals = f.discovery.outcomes;

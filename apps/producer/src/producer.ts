@@ -1,4 +1,12 @@
-import { redisKeys, type Lane, LANES, type LoadLevel, type WorkerHeartbeat } from "@moonfleet/domain";
+import {
+  redisKeys,
+  type Lane,
+  LANES,
+  type LoadLevel,
+  type TokenClass,
+  type WorkerHeartbeat,
+  TOP_CLASS_SIZE,
+} from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import {
   initialBatchSizerState,
@@ -6,7 +14,21 @@ import {
   type BatchSizerBounds,
   type BatchSizerState,
 } from "@moonfleet/adaptive";
-import { LiveConfig, lanePolicies, type BatchPolicy, type ResolvedConfig } from "@moonfleet/config";
+import {
+  LiveConfig,
+  lanePolicies,
+  nextPressures,
+  refreshParams,
+  packCalls,
+  schedulingMode,
+  slotsPerTick,
+  tokenClass,
+  type BatchPolicy,
+  type ClaimedToken,
+  type Config,
+  type ResolvedConfig,
+} from "@moonfleet/config";
+import { parseExportDocument } from "@moonfleet/exports";
 import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
@@ -67,6 +89,8 @@ const JOB_OPTIONS = {
 } as const;
 
 const PURGE_EVERY_MS = 10_000;
+/** Value scheduling keeps this many ticks of budget queued: enough to spend it all, little to wait behind. */
+const QUEUED_TICKS = 2;
 const PURGE_BATCH = 1_000;
 
 /** Claims due tokens per lane and enqueues them as batch jobs; one producer leads at a time. */
@@ -169,6 +193,109 @@ export function createProducer(opts: ProducerOptions) {
       );
   }
 
+  // Value scheduling: each lane's pressure (how far the budget stretches the wanted intervals) and
+  // the exported mints, shared with the workers through Redis; a new leader goes on from them.
+  let pressure: Record<Lane, number> | null = null;
+  let exported: string[] = [];
+  let exportedKey = "";
+  async function readExports(at: number, c: Config, value: boolean): Promise<Set<string>> {
+    const doc = parseExportDocument(await redis.get(redisKeys(prefix).exportDocument));
+    const members = (doc?.members ?? []).map((m) => m.mint).sort();
+    const key = members.join(",");
+    if (key === exportedKey) return new Set(exported);
+    const before = new Set(exported);
+    exported = members;
+    exportedKey = key;
+    await store.publishSchedule(pressure ?? { hot: 1, cold: 1 }, members);
+    // A token that just entered the exports gets its first EXPORT_REFRESH_S deadline now.
+    const entered = members.filter((m) => !before.has(m));
+    if (value && entered.length > 0)
+      for (const lane of LANES) {
+        const deadline = at + c.exportRefreshS * 1000 - c.dueMarginMs;
+        await store.expedite(lane, entered, deadline, deadline);
+      }
+    return new Set(members);
+  }
+
+  async function updatePressure(at: number, c: Config): Promise<void> {
+    pressure ??= (await store.scheduleContext()).pressure;
+    const target = Math.max(2 * c.producerTickMs, c.dueMarginMs);
+    const lateness = { hot: await store.dueLateness("hot", at), cold: await store.dueLateness("cold", at) };
+    const next = nextPressures(pressure, lateness, target, refreshParams(c));
+    const changed = LANES.some((l) => Math.abs(next[l] - pressure![l]) > 1e-9);
+    pressure = next;
+    if (changed || ++pressureTicks % 10 === 0) await store.publishSchedule(next, null);
+  }
+  let pressureTicks = 0;
+
+  /** Mint slots per class of the tokens claimed this tick (the health's callShare). */
+  async function countClasses(at: number, exportedSet: Set<string>, claimed: Record<Lane, string[]>) {
+    if (claimed.hot.length + claimed.cold.length === 0) return;
+    const top = new Set(await store.topByScore(TOP_CLASS_SIZE));
+    const slots: Partial<Record<TokenClass, number>> = {};
+    for (const lane of LANES)
+      for (const mint of claimed[lane]) {
+        const cls = tokenClass({ lane, exported: exportedSet.has(mint), top: top.has(mint) });
+        if (cls) slots[cls] = (slots[cls] ?? 0) + 1;
+      }
+    await store.countClassSlots(at, slots);
+  }
+
+  /**
+   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less what waits in the queues;
+   * first every lane's urgent tokens (deadline within a tick), then its wanted ones (hot first, as
+   * the budget goes); each lane's claim is packed most valuable first into jobs of `size`.
+   */
+  async function claimByValue(
+    at: number,
+    c: Config,
+    waiting: Record<Lane, number>,
+    size: Record<Lane, number>,
+  ): Promise<Record<Lane, ClaimedToken[]>> {
+    const got: Record<Lane, ClaimedToken[]> = { hot: [], cold: [] };
+    let budget = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
+    // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
+    const rooms = LANES.map((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
+    const withValues = budget < rooms.reduce((a, b) => a + b, 0);
+    for (const lane of LANES) budget -= waiting[lane] * size[lane];
+    for (const tier of ["urgent", "wanted"] as const)
+      for (const lane of LANES) {
+        const room = Math.max(0, (c.maxQueuedJobs - waiting[lane]) * size[lane] - got[lane].length);
+        const fill = lanePolicies(c)[lane].mintsPerCall;
+        let max = Math.min(Math.max(0, budget), room);
+        if (tier === "wanted" && max >= fill) max -= (got[lane].length + max) % fill;
+        if (max <= 0) continue;
+        const claimed = await store.claimValue(lane, tier, {
+          now: at,
+          leaseMs: c.leaseMs,
+          max,
+          leadMs: c.producerTickMs,
+          fill,
+          lookaheadMs: c.dueMarginMs,
+          already: got[lane].length,
+          withValues,
+        });
+        got[lane].push(...claimed);
+        budget -= claimed.length;
+      }
+    return got;
+  }
+
+  async function enqueue(lane: Lane, at: number, groups: string[][]): Promise<number> {
+    const batch = groups.map((mints) => ({
+      name: batchJobName(lane, mints.length),
+      data: { lane, mints, claimedAt: at },
+      opts: JOB_OPTIONS,
+    }));
+    try {
+      await queues[lane].addBulk(batch);
+    } catch (err) {
+      unqueued[lane].push(...groups.flat());
+      throw err;
+    }
+    return batch.length;
+  }
+
   async function tick(): Promise<TickResult> {
     await live.refresh().catch(() => false);
     await returnUnqueued(now());
@@ -186,7 +313,27 @@ export function createProducer(opts: ProducerOptions) {
     if (!leader) return { leader, claimed, jobs, batchSize };
     const c = config();
     const workers = await liveWorkers(redis, prefix, now(), Math.max(5_000, c.controllerIntervalMs * 5));
-    for (const lane of LANES) {
+    const value = schedulingMode(c) === "value";
+    const exportedSet = await readExports(now(), c, value);
+    const claimedMints: Record<Lane, string[]> = { hot: [], cold: [] };
+    if (value) {
+      const at = now();
+      await updatePressure(at, c);
+      const waiting = { hot: 0, cold: 0 };
+      for (const lane of LANES) {
+        waiting[lane] = await queues[lane].getWaitingCount();
+        batchSize[lane] = await decideBatchSize(lane, at, workers, waiting[lane]);
+      }
+      const got = await claimByValue(at, c, waiting, batchSize);
+      for (const lane of LANES) {
+        if (got[lane].length === 0) continue;
+        claimedMints[lane] = got[lane].map((t) => t.mint);
+        jobs[lane] = await enqueue(lane, at, packCalls(got[lane], batchSize[lane]));
+        claimed[lane] = got[lane].length;
+      }
+    }
+    // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
+    for (const lane of value ? [] : LANES) {
       const at = now();
       // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
       // their staleness is visible) rather than as leased jobs that might outlive their lease.
@@ -218,8 +365,10 @@ export function createProducer(opts: ProducerOptions) {
         throw err;
       }
       claimed[lane] = mints.length;
+      claimedMints[lane] = mints;
       jobs[lane] = batch.length;
     }
+    await countClasses(now(), exportedSet, claimedMints);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     await purgeArchived(now());

@@ -1,5 +1,13 @@
 import type { Lane } from "@moonfleet/domain";
-import { lanePolicies, ttlMs, type Config } from "@moonfleet/config";
+import {
+  lanePolicies,
+  nextVolatility,
+  refreshParams,
+  refreshPlan,
+  schedulingMode,
+  ttlMs,
+  type Config,
+} from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
 import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
@@ -42,13 +50,26 @@ export function rejectedRetryDelayMs(staleForMs: number, maxMs: number, random: 
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** The snapshot, due time and activity marks of a token scored from `pairs`. */
+/** What the value scheduler shares with the worker: pressure per lane and the exported mints. */
+export interface ScheduleContext {
+  readonly pressure: Readonly<Record<Lane, number>>;
+  readonly exported: ReadonlySet<string>;
+}
+const NO_CONTEXT: ScheduleContext = { pressure: { hot: 1, cold: 1 }, exported: new Set() };
+
+/**
+ * The snapshot, due time, deadline and activity marks of a token scored from `pairs`. With
+ * SCHEDULING=lanes the due time is fetchedAt + the lane's TTL - the margin, as it always was; with
+ * `value` it comes from refreshPlan. The deadline and value are kept in both modes, so a switch at
+ * runtime finds every token's schedule complete.
+ */
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],
   previous: Snapshot | null,
   fetchedAt: number,
   config: Config,
+  ctx: ScheduleContext = NO_CONTEXT,
 ): TokenUpdate {
   const e = evaluateToken({
     mint: token.mint,
@@ -78,10 +99,39 @@ export function toSnapshot(
     components,
     smoothed,
     metrics: e.metrics,
+    volatility: nextVolatility(
+      previous ? { volatility: previous.volatility, score: previous.score, at: previous.fetchedAt } : null,
+      rawScore,
+      fetchedAt,
+    ),
   };
-  const dueAt = e.lane ? fetchedAt + ttlMs(config, e.lane) - config.dueMarginMs : fetchedAt;
-  return { snapshot, dueAt, lastGoodScoreAt: e.lastGoodScoreAt, activeSince: e.activeSince };
+  const lanesDue = e.lane ? fetchedAt + ttlMs(config, e.lane) - config.dueMarginMs : fetchedAt;
+  if (!e.lane) return { snapshot, dueAt: lanesDue, deadlineAt: fetchedAt, value: 0, ...marks(e) };
+  const plan = refreshPlan(
+    {
+      lane: e.lane,
+      exported: ctx.exported.has(token.mint),
+      smoothedScore,
+      rawScore,
+      volatility: snapshot.volatility ?? 0,
+    },
+    fetchedAt,
+    ctx.pressure[e.lane],
+    refreshParams(config),
+  );
+  return {
+    snapshot,
+    dueAt: schedulingMode(config) === "value" ? plan.dueAt : lanesDue,
+    deadlineAt: plan.deadlineAt,
+    value: plan.value,
+    ...marks(e),
+  };
 }
+
+const marks = (e: { lastGoodScoreAt: number | null; activeSince: number | null }) => ({
+  lastGoodScoreAt: e.lastGoodScoreAt,
+  activeSince: e.activeSince,
+});
 
 /** What a batch did, and whether the upstream said "not now" for some of its tokens. */
 export interface BatchOutcome extends BatchResult {
@@ -124,9 +174,10 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     }
 
     const updates: TokenUpdate[] = [];
+    const ctx = outcome.fetched.size > 0 ? await store.scheduleContext() : NO_CONTEXT;
     for (const { token, snapshot } of live) {
       const got = outcome.fetched.get(token.mint);
-      if (got) updates.push(toSnapshot(token, got.pairs, snapshot, got.fetchedAt, config));
+      if (got) updates.push(toSnapshot(token, got.pairs, snapshot, got.fetchedAt, config, ctx));
     }
     await store.commit(updates);
 

@@ -135,6 +135,10 @@ export function crossChecks(c: Config): string[] {
       problems.push(
         `DUE_MARGIN_MS=${c.dueMarginMs} must be below ${env}=${ttlS} (${ttlS * 1000} ms): next due = fetchedAt + TTL - margin`,
       );
+  if (c.dueMarginMs >= c.exportRefreshS * 1000)
+    problems.push(
+      `DUE_MARGIN_MS=${c.dueMarginMs} must be below EXPORT_REFRESH_S=${c.exportRefreshS} (${c.exportRefreshS * 1000} ms): an exported token is due EXPORT_REFRESH_S - margin after its fetch`,
+    );
   if (c.exportExitScore > c.exportMinScore)
     problems.push(
       `EXPORT_EXIT_SCORE=${c.exportExitScore} must be at most EXPORT_MIN_SCORE=${c.exportMinScore}`,

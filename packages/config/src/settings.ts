@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { schedulingModeSchema } from "@moonfleet/domain";
 
 // Every setting moonfleet reads from the environment, in one table: the env name, its zod type and
 // default, and the one-line description that .env.example and the README carry.
@@ -307,6 +308,27 @@ export const SETTINGS = [
     int(1, 100_000),
     "64",
     "the producer stops claiming a lane while its queue holds this many waiting jobs",
+    live,
+  ),
+  spec(
+    "SCHEDULING",
+    plain(schedulingModeSchema),
+    "value",
+    "value: a token's next refresh comes from what it is worth (exported, near the export threshold, volatile) within the staleness guarantees; lanes: each lane's TTL alone",
+    live,
+  ),
+  spec(
+    "MAX_STALENESS_FACTOR",
+    real(1, 100),
+    "4",
+    "value scheduling: no token waits longer than this x its lane's TTL for a refresh while the budget covers that floor",
+    live,
+  ),
+  spec(
+    "EXPORT_REFRESH_S",
+    real(1, 3_600),
+    "5",
+    "value scheduling: an exported token is refreshed at least this often, seconds",
     live,
   ),
   spec(

@@ -32,6 +32,15 @@ export {
   type WorkerHeartbeat,
 } from "./heartbeat.js";
 export { EVENT_TYPES, eventTypeSchema, EVENTS_STREAM_MAXLEN, type EventType } from "./events.js";
+export {
+  SCHEDULING_MODES,
+  schedulingModeSchema,
+  TOKEN_CLASSES,
+  tokenClassSchema,
+  TOP_CLASS_SIZE,
+  type SchedulingMode,
+  type TokenClass,
+} from "./scheduling.js";
 export { keyRoot, KEY_SEGMENTS, redisKeys, luaKey, type KeySegment, type RedisKeys } from "./keys.js";
 export {
   HEALTH_STATUSES,

@@ -25,6 +25,14 @@ export const KEY_SEGMENTS = {
   registry: "registry",
   /** zset per lane: mint -> next due time (epoch ms) */
   due: "due",
+  /** zset per lane: mint -> the latest time its next refresh may start and keep the staleness guarantee (epoch ms) */
+  deadline: "deadline",
+  /** hash: lane -> the value scheduler's pressure (how much the budget stretches the wanted intervals) */
+  schedulePressure: "sched:pressure",
+  /** set: the exported mints as the producer last read them from the export document */
+  scheduleExported: "sched:exported",
+  /** hash per clock minute: mint slots claimed per token class (expires) */
+  classSlots: "sched:slots",
   /** zset per status and "all": mint -> smoothed score */
   byScore: "idx:score",
   /** zset per status and "all": mint -> fetchedAt */
@@ -88,6 +96,10 @@ export function redisKeys(prefix: string) {
     deleted: (mint: string) => `${k("deleted")}:${mint}`,
     registry: k("registry"),
     due: (lane: Lane) => `${k("due")}:${lane}`,
+    deadline: (lane: Lane) => `${k("deadline")}:${lane}`,
+    schedulePressure: k("schedulePressure"),
+    scheduleExported: k("scheduleExported"),
+    classSlots: (minute: number) => `${k("classSlots")}:${minute}`,
     byScore: (status: TokenStatus | "all") => `${k("byScore")}:${status}`,
     byUpdated: (status: TokenStatus | "all") => `${k("byUpdated")}:${status}`,
     workers: k("workers"),

@@ -30,10 +30,51 @@ end
 return due
 `;
 
+/**
+ * The value scheduler's claim of one lane (the rule of selectClaims in @moonfleet/config).
+ * KEYS[1] due zset, KEYS[2] deadline zset; ARGV root, now, leaseMs, max, tier, leadMs, fill,
+ * lookaheadMs, already, withValues. Tier 'urgent' takes the tokens whose deadline is within leadMs, earliest
+ * deadline first; tier 'wanted' the due tokens, earliest due first, topped up from tokens due within
+ * lookaheadMs so that already + claimed fills whole calls of \`fill\`. Each claimed token is pushed one
+ * lease ahead in both schedules. Returns mint, value, deadline (before the lease) per token; value and
+ * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
+ */
+export const CLAIM_VALUE = `
+local root, now, max, tier = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
+local lead, fill, lookahead, already = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local withValues = ARGV[10] == '1'
+local picked
+if tier == 'urgent' then
+  picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now + lead, 'LIMIT', 0, max)
+else
+  picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
+  local short = (fill - ((already + #picked) % fill)) % fill
+  if short > 0 and #picked + short <= max then
+    local soon = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, now + lookahead, 'LIMIT', 0, short)
+    for _, m in ipairs(soon) do picked[#picked + 1] = m end
+  end
+end
+local leaseUntil = now + tonumber(ARGV[3])
+local out = {}
+for _, mint in ipairs(picked) do
+  local deadline, value = '0', '0'
+  if withValues then
+    deadline = redis.call('ZSCORE', KEYS[2], mint) or tostring(now)
+    value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
+  end
+  redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)
+  redis.call('ZADD', KEYS[2], 'XX', leaseUntil, mint)
+  out[#out + 1] = mint
+  out[#out + 1] = value
+  out[#out + 1] = deadline
+end
+return out
+`;
+
 export const REGISTER_FIELDS = 5;
 
 /**
- * KEYS: registry, due:cold, score:all, score:monitoring, updated:all, updated:monitoring.
+ * KEYS: registry, due:cold, score:all, score:monitoring, updated:all, updated:monitoring, deadline:cold.
  * ARGV: root, now, honourDeletes ('1': a mint an operator deleted recently is refused), then
  * REGISTER_FIELDS per token: mint, name, symbol, createdAt, source. Returns per token 1 (added),
  * 0 (existed) or 2 (deleted recently).
@@ -57,18 +98,20 @@ for i = 4, #ARGV, ${REGISTER_FIELDS} do
     redis.call('ZADD', KEYS[4], '-inf', mint)
     redis.call('ZADD', KEYS[5], 0, mint)
     redis.call('ZADD', KEYS[6], 0, mint)
+    redis.call('ZADD', KEYS[7], now, mint)
     out[#out+1] = 1
   end
 end
 return out
 `;
 
-export const COMMIT_FIELDS = 13;
+export const COMMIT_FIELDS = 15;
 
 /**
  * KEYS[1]: the events stream. ARGV: root, historyLength, then COMMIT_FIELDS per token: mint,
  * fetchedAt, status, lane ('' when archived), dueAt, smoothedScore, snapshot JSON, history entry JSON,
- * name, symbol, lastGoodScoreAt, activeSince, band. A deleted token stays deleted and an older answer
+ * name, symbol, lastGoodScoreAt, activeSince, band, deadlineAt (the latest start of the next refresh
+ * that keeps the staleness guarantee), value (what a refresh is worth, for the claim's packing). A deleted token stays deleted and an older answer
  * never overwrites a newer one. token_activated, token_archived and band_changed go to the events
  * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
@@ -94,7 +137,7 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
     redis.call('LPUSH', ${luaKey("history", "root", "mint")}, ARGV[i+7])
     redis.call('LTRIM', ${luaKey("history", "root", "mint")}, 0, histLen - 1)
     redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
-      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', ARGV[i+12])
+      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', ARGV[i+12], 'value', ARGV[i+14])
     if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
     if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
     if old[1] ~= status then
@@ -106,9 +149,15 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
     redis.call('ZADD', ${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
     redis.call('ZADD', ${luaKey("byUpdated", "root", "'all'")}, fetchedAt, mint)
     for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
-      if l ~= lane then redis.call('ZREM', ${luaKey("due", "root", "l")}, mint) end
+      if l ~= lane then
+        redis.call('ZREM', ${luaKey("due", "root", "l")}, mint)
+        redis.call('ZREM', ${luaKey("deadline", "root", "l")}, mint)
+      end
     end
-    if lane ~= '' then redis.call('ZADD', ${luaKey("due", "root", "lane")}, dueAt, mint) end
+    if lane ~= '' then
+      redis.call('ZADD', ${luaKey("due", "root", "lane")}, dueAt, mint)
+      redis.call('ZADD', ${luaKey("deadline", "root", "lane")}, ARGV[i+13], mint)
+    end
     written = written + 1
   end
 end

@@ -9,7 +9,7 @@ import {
   type RedisKeys,
   type TokenStatus,
 } from "@moonfleet/domain";
-import { CLAIM_DUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
+import { CLAIM_DUE, CLAIM_VALUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
 import type {
   HistoryEntry,
   ListQuery,
@@ -99,13 +99,14 @@ export class TokenStore {
       ]);
       const out = (await this.redis.eval(
         REGISTER,
-        6,
+        7,
         k.registry,
         k.due("cold"),
         k.byScore("all"),
         k.byScore("monitoring"),
         k.byUpdated("all"),
         k.byUpdated("monitoring"),
+        k.deadline("cold"),
         k.root,
         String(now),
         opts.honourDeletes ? "1" : "0",
@@ -124,7 +125,8 @@ export class TokenStore {
     const k = this.keys;
     const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.history(mint));
     if (opts.holdMs) tx.set(k.deleted(mint), "1", "PX", opts.holdMs);
-    tx.zrem(k.registry, mint).zrem(k.due("hot"), mint).zrem(k.due("cold"), mint);
+    tx.zrem(k.registry, mint);
+    for (const lane of LANES) tx.zrem(k.due(lane), mint).zrem(k.deadline(lane), mint);
     for (const s of [...TOKEN_STATUSES, "all"] as const)
       tx.zrem(k.byScore(s), mint).zrem(k.byUpdated(s), mint);
     const res = await tx.exec();
@@ -178,10 +180,142 @@ export class TokenStore {
     return mints;
   }
 
-  /** Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch). */
+  /**
+   * Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch): their
+   * deadline too, so the value scheduler takes them back then, before tokens that were refreshed.
+   */
   async reschedule(lane: Lane, mints: readonly string[], dueAt: number): Promise<void> {
     if (mints.length === 0) return;
-    await this.redis.zadd(this.keys.due(lane), "XX", ...mints.flatMap((m) => [dueAt, m]));
+    const pairs = mints.flatMap((m) => [dueAt, m]);
+    await this.redis
+      .multi()
+      .zadd(this.keys.due(lane), "XX", ...pairs)
+      .zadd(this.keys.deadline(lane), "XX", ...pairs)
+      .exec();
+  }
+
+  /**
+   * The value scheduler's claim of one lane: `urgent` takes tokens whose deadline is within
+   * `leadMs`, `wanted` the due ones (topped up from the next `lookaheadMs` to whole calls of
+   * `fill`, counting `already` claimed this tick). Each is pushed one lease ahead.
+   */
+  async claimValue(
+    lane: Lane,
+    tier: "urgent" | "wanted",
+    o: {
+      now: number;
+      leaseMs: number;
+      max: number;
+      leadMs: number;
+      fill: number;
+      lookaheadMs: number;
+      already: number;
+      /** Read each token's value and deadline for the packing (else 0). */
+      withValues?: boolean;
+    },
+  ): Promise<Array<{ mint: string; value: number; deadlineAt: number }>> {
+    if (o.max <= 0) return [];
+    const flat = (await this.redis.eval(
+      CLAIM_VALUE,
+      2,
+      this.keys.due(lane),
+      this.keys.deadline(lane),
+      this.keys.root,
+      String(o.now),
+      String(o.leaseMs),
+      String(o.max),
+      tier,
+      String(o.leadMs),
+      String(Math.max(1, o.fill)),
+      String(o.lookaheadMs),
+      String(o.already),
+      o.withValues === false ? "0" : "1",
+    )) as string[];
+    const out = [];
+    for (let i = 0; i + 2 < flat.length; i += 3)
+      out.push({ mint: flat[i]!, value: Number(flat[i + 1]) || 0, deadlineAt: Number(flat[i + 2]) });
+    return out;
+  }
+
+  /**
+   * Pulls tokens' due time and deadline in to at most these times (tokens that just entered the
+   * exports), if they are still scheduled in the lane.
+   */
+  async expedite(lane: Lane, mints: readonly string[], dueAt: number, deadlineAt: number): Promise<void> {
+    if (mints.length === 0) return;
+    await this.redis
+      .multi()
+      .zadd(this.keys.due(lane), "XX", "LT", ...mints.flatMap((m) => [dueAt, m]))
+      .zadd(this.keys.deadline(lane), "XX", "LT", ...mints.flatMap((m) => [deadlineAt, m]))
+      .exec();
+  }
+
+  /** How long the oldest due token of a lane has been waiting, ms (0 when none is). */
+  async dueLateness(lane: Lane, now: number): Promise<number> {
+    const [, score] = await this.redis.zrange(this.keys.due(lane), 0, 0, "WITHSCORES");
+    return score === undefined ? 0 : Math.max(0, now - Number(score));
+  }
+
+  /** The value scheduler's shared state: pressure per lane and the exported mints. */
+  async scheduleContext(): Promise<{ pressure: Record<Lane, number>; exported: Set<string> }> {
+    const k = this.keys;
+    const res = await execOrThrow(
+      this.redis.pipeline().hgetall(k.schedulePressure).smembers(k.scheduleExported),
+    );
+    const raw = (res[0]?.[1] ?? {}) as Record<string, string>;
+    const pressure = { hot: 1, cold: 1 };
+    for (const lane of LANES) pressure[lane] = Number(raw[lane]) || 1;
+    return { pressure, exported: new Set((res[1]?.[1] ?? []) as string[]) };
+  }
+
+  /** Stores the pressure per lane and, when it changed, the exported mints. */
+  async publishSchedule(pressure: Record<Lane, number>, exported: readonly string[] | null): Promise<void> {
+    const k = this.keys;
+    const tx = this.redis.multi().hset(k.schedulePressure, pressure);
+    if (exported) {
+      tx.del(k.scheduleExported);
+      if (exported.length > 0) tx.sadd(k.scheduleExported, ...exported);
+    }
+    await tx.exec();
+  }
+
+  /** Counts claimed mint slots per token class in this clock minute's bucket (kept 3 minutes). */
+  async countClassSlots(now: number, slots: Readonly<Record<string, number>>): Promise<void> {
+    const entries = Object.entries(slots).filter(([, n]) => n > 0);
+    if (entries.length === 0) return;
+    const key = this.keys.classSlots(Math.floor(now / 60_000));
+    const tx = this.redis.multi();
+    for (const [cls, n] of entries) tx.hincrby(key, cls, n);
+    await tx.expire(key, 180).exec();
+  }
+
+  /**
+   * Mint slots per class over the last 60 s: the current minute's bucket plus the previous one's
+   * share of the window still inside it.
+   */
+  async classSlots(now: number): Promise<Record<string, number>> {
+    const minute = Math.floor(now / 60_000);
+    const [cur, prev] = await Promise.all([
+      this.redis.hgetall(this.keys.classSlots(minute)),
+      this.redis.hgetall(this.keys.classSlots(minute - 1)),
+    ]);
+    const prevWeight = 1 - (now % 60_000) / 60_000;
+    const out: Record<string, number> = {};
+    for (const [cls, n] of Object.entries(cur)) out[cls] = (out[cls] ?? 0) + Number(n);
+    for (const [cls, n] of Object.entries(prev)) out[cls] = (out[cls] ?? 0) + Number(n) * prevWeight;
+    return out;
+  }
+
+  /** Fetch times of many mints (null when never fetched), from the updated index. */
+  async fetchedAt(mints: readonly string[]): Promise<Array<number | null>> {
+    if (mints.length === 0) return [];
+    const res = await this.redis.zmscore(this.keys.byUpdated("all"), ...mints);
+    return res.map((v) => (v === null || Number(v) === 0 ? null : Number(v)));
+  }
+
+  /** The top `n` mints by smoothed score (any status but archived is not filtered: callers do). */
+  async topByScore(n: number): Promise<string[]> {
+    return this.redis.zrevrangebyscore(this.keys.byScore("all"), "+inf", "(-inf", "LIMIT", 0, n);
   }
 
   /** Token records and latest snapshots of many mints in one round trip; null for unknown mints. */
@@ -228,6 +362,8 @@ export class TokenStore {
         String(u.lastGoodScoreAt ?? 0),
         String(u.activeSince ?? 0),
         s.band,
+        String(Math.round(u.deadlineAt ?? u.dueAt)),
+        String(u.value ?? 0),
       );
     }
     return (await this.redis.eval(

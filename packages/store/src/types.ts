@@ -41,6 +41,8 @@ export interface Snapshot {
   /** EWMA-smoothed components. */
   readonly smoothed: Components;
   readonly metrics: TokenMetrics;
+  /** Learned |raw score change| per second (EWMA); absent in snapshots written before it was kept. */
+  readonly volatility?: number;
 }
 
 export interface HistoryEntry {
@@ -58,6 +60,10 @@ export interface TokenUpdate {
   readonly snapshot: Snapshot;
   /** When the token is due again in its (new) lane; ignored when archived. */
   readonly dueAt: number;
+  /** The latest start of its next refresh that keeps the staleness guarantee; absent: dueAt. */
+  readonly deadlineAt?: number;
+  /** What a refresh of it is worth (the claim packs the most valuable first); absent: 0. */
+  readonly value?: number;
   readonly lastGoodScoreAt: number | null;
   readonly activeSince: number | null;
 }

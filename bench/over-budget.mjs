@@ -1,0 +1,423 @@
+// The `over-budget` benchmark: how wrong are the scores moonfleet serves when the budget binds?
+//
+//   npm run bench:over-budget                                  20 minutes per mode, lanes then value
+//   npm run bench:over-budget -- --minutes 5 --warmup 60 --modes value
+//
+// 10,000 simulator tokens (5% with an active market, the rest quiet monitoring ones), the real
+// API's limits (300/min upstream, budget 240/min), 2 workers, the api (its exporter leader makes
+// the exports). For each mode (SCHEDULING=lanes, SCHEDULING=value) a fresh Redis and fleet on the
+// same tokens; after the warm-up, every second it reads what the fleet serves (the snapshots
+// GET /tokens serves, the export document the bots load) for a sample: every exported token, the
+// top 50 by true score, 200 fixed active and 200 fixed monitoring tokens; asks the simulator for the
+// true pairs of each (POST /admin/truth) and scores them with @moonfleet/scoring, as a fetch right
+// now would. Every 10 s it scores the whole registry's truth to find the top 50. Reports per class
+// the mean and p95 of |served raw score - true raw score| and the staleness, false exports (an
+// exported token whose true score is below the exit threshold, token-seconds), missed entries (a
+// token in the true top EXPORT_TOP_N at or above the entry threshold but not exported,
+// token-seconds), the budget use, 429s and lost jobs. Writes bench/results/over-budget-<ts>.json
+// and bench/results/over-budget.svg (served-score error p95 over time, both modes).
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { freePort } from "../apps/launcher/dist/free-port.js";
+import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
+import { resolveConfig } from "../packages/config/dist/index.js";
+import { LANES, redisKeys } from "../packages/domain/dist/index.js";
+import { parseExportDocument } from "../packages/exports/dist/index.js";
+import { createRedis, openLaneQueues } from "../packages/queues/dist/index.js";
+import { evaluateToken, pairsSchema } from "../packages/scoring/dist/index.js";
+import { TokenStore } from "../packages/store/dist/index.js";
+import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, waitFor } from "./lib/processes.mjs";
+import { mixedMints } from "./scenarios.mjs";
+
+const { fetch, AbortSignal } = globalThis;
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "20" },
+    warmup: { type: "string", default: "90" },
+    modes: { type: "string", default: "lanes,value" },
+    tokens: { type: "string", default: "10000" },
+    "hot-share": { type: "string", default: "0.05" },
+    report: { type: "boolean", default: false },
+  },
+});
+const MEASURE_S = Math.round(Number(args.minutes) * 60);
+const WARMUP_S = Number(args.warmup);
+const MODES = args.modes.split(",");
+const TOKENS = Number(args.tokens);
+const HOT_SHARE = Number(args["hot-share"]);
+const SAMPLE_PER_STATUS = 200;
+const TOP = 50;
+const BUCKET_S = 30;
+const OUT_DIR = join(ROOT, "bench", "results");
+const PREFIX = "ob";
+const keys = redisKeys(PREFIX);
+// The dexscreener scenario's upstream: ~250 ms median with a tail, 1% 5xx, 300/min.
+const SIM = {
+  latencyMs: 150,
+  jitterMs: 200,
+  errorRate: 0.01,
+  rateLimitRpm: 300,
+  rateLimitWindowMs: 60_000,
+  hangRate: 0.003,
+  hangMs: 8_000,
+  outage: false,
+};
+
+const pct = (xs, q) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(s.length * q) - 1))];
+};
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+const r3 = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+const r1 = (v) => (v === null ? null : Math.round(v * 10) / 10);
+
+async function postJson(url, body) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  if (!res.ok) throw new Error(`POST ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** True raw scores of `mints` now, as moonfleet's scoring would compute them from a fetch now. */
+async function trueScores(simUrl, mints, status, createdAt, cfg) {
+  const out = new Map();
+  for (let i = 0; i < mints.length; i += 10_000) {
+    const chunk = mints.slice(i, i + 10_000);
+    const truth = await postJson(`${simUrl}/admin/truth`, { mints: chunk });
+    const now = Date.now();
+    for (const mint of chunk) {
+      const parsed = pairsSchema.safeParse(truth.pairs[mint] ?? []);
+      const e = evaluateToken({
+        mint,
+        status: status.get(mint) ?? "monitoring",
+        createdAt,
+        lastGoodScoreAt: null,
+        activeSince: null,
+        pairs: parsed.success ? parsed.data : [],
+        previous: null,
+        now,
+        liquidityThresholdUsd: cfg.activationLiquidityUsd,
+      });
+      out.set(mint, e.raw.score);
+    }
+  }
+  return out;
+}
+
+async function runMode(mode, mints) {
+  const tmp = mkdtempSync(join(tmpdir(), "mf-over-budget-"));
+  const fleet = new Fleet();
+  let redis = null;
+  let redisServer = null;
+  log(`over-budget / ${mode}: ${mints.length} tokens, warmup ${WARMUP_S} s, measure ${MEASURE_S} s`);
+  try {
+    redisServer = await startRedisServer({ dir: join(tmp, "redis") });
+    const simPort = await freePort();
+    const simUrl = `http://127.0.0.1:${simPort}`;
+    const env = {
+      ...baseEnv,
+      REDIS_URL: redisServer.url,
+      UPSTREAM_URL: simUrl,
+      REDIS_KEY_PREFIX: PREFIX,
+      LOG_LEVEL: "warn",
+      SCHEDULING: mode,
+      UPSTREAM_RPM: "240",
+    };
+    const cfg = resolveConfig(env).config;
+    fleet.start(
+      "simulator",
+      [appMain("simulator")],
+      { ...env, SIMULATOR_PORT: String(simPort) },
+      { role: "upstream" },
+    );
+    await waitFor(`${simUrl}/livez`, "the simulator");
+    await patchSimulator(simUrl, SIM);
+    redis = createRedis(redisServer.url, { name: "bench" });
+    const store = new TokenStore(redis, PREFIX);
+    const createdAt = Date.now();
+    for (let i = 0; i < mints.length; i += 5_000)
+      await store.register(
+        mints.slice(i, i + 5_000).map((mint) => ({ mint })),
+        createdAt,
+      );
+    const apiPort = await freePort();
+    fleet.start("api", [appMain("api")], {
+      ...env,
+      API_PORT: String(apiPort),
+      API_HOST: "127.0.0.1",
+      ADMIN_TOKEN: randomBytes(18).toString("base64url"),
+    });
+    await waitFor(`http://127.0.0.1:${apiPort}/livez`, "the api");
+    fleet.start("producer", [appMain("producer")], env);
+    for (let i = 1; i <= 2; i++) fleet.start(`w${i}`, [appMain("worker")], env);
+
+    // Fixed samples of each status, chosen once the first pass has sorted tokens into lanes.
+    const warmEnd = Date.now() + WARMUP_S * 1000;
+    while (Date.now() < warmEnd) {
+      fleet.assertAlive();
+      await sleep(1_000);
+    }
+    const active = await redis.zrange(keys.byScore("active"), 0, -1);
+    const monitoring = await redis.zrange(keys.byScore("monitoring"), 0, -1);
+    const pick = (xs, n) => xs.filter((_, i) => i % Math.max(1, Math.floor(xs.length / n)) === 0).slice(0, n);
+    const fixed = {
+      active: pick(active, SAMPLE_PER_STATUS),
+      monitoring: pick(monitoring, SAMPLE_PER_STATUS),
+    };
+    log(`${mode}: ${active.length} active, ${monitoring.length} monitoring after the warm-up`);
+
+    const statsAt = async () => await (await fetch(`${simUrl}/admin/stats`)).json();
+    const simStart = await statsAt();
+    const failedStart = await failedJobs(redis);
+    const classes = ["exported", "top50", "active", "monitoring"];
+    const err = Object.fromEntries(classes.map((c) => [c, []]));
+    const stale = Object.fromEntries(classes.map((c) => [c, []]));
+    const series = [];
+    let bucket = { t: 0, exported: [], top50: [] };
+    let falseExports = 0;
+    let exportedSeconds = 0;
+    let missedEntries = 0;
+    let maxStale = { hot: 0, cold: 0, exported: 0 };
+    let top = [];
+    let status = new Map();
+    const started = Date.now();
+    let lastTop = 0;
+    for (let s = 0; Date.now() - started < MEASURE_S * 1000; s++) {
+      const tickStart = Date.now();
+      fleet.assertAlive();
+      if (tickStart - lastTop >= 10_000) {
+        lastTop = tickStart;
+        const snaps = await redis.mget(...mints.map((m) => keys.snapshot(m)));
+        status = new Map(mints.map((m, i) => [m, snaps[i] ? JSON.parse(snaps[i]).status : "monitoring"]));
+        const all = await trueScores(simUrl, mints, status, createdAt, cfg);
+        top = [...all]
+          .filter(([m]) => status.get(m) !== "archived")
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, TOP)
+          .map(([m]) => m);
+      }
+      const doc = parseExportDocument(await redis.get(keys.exportDocument));
+      const exported = new Set((doc?.members ?? []).map((m) => m.mint));
+      const cls = new Map();
+      for (const m of exported) cls.set(m, "exported");
+      for (const m of top) if (!cls.has(m)) cls.set(m, "top50");
+      for (const m of fixed.active) if (!cls.has(m)) cls.set(m, "active");
+      for (const m of fixed.monitoring) if (!cls.has(m)) cls.set(m, "monitoring");
+      const sample = [...cls.keys()];
+      const snaps = (await redis.mget(...sample.map((m) => keys.snapshot(m)))).map((x) =>
+        x ? JSON.parse(x) : null,
+      );
+      const truth = await trueScores(
+        simUrl,
+        sample,
+        new Map(sample.map((m, i) => [m, snaps[i]?.status])),
+        createdAt,
+        cfg,
+      );
+      const now = Date.now();
+      sample.forEach((m, i) => {
+        const snap = snaps[i];
+        const c = cls.get(m);
+        const t = truth.get(m);
+        if (!snap || t === undefined) return;
+        const e = Math.abs(snap.score - t);
+        const age = (now - snap.fetchedAt) / 1000;
+        err[c].push(e);
+        stale[c].push(age);
+        if (c === "exported" || c === "top50") bucket[c].push(e);
+        if (c === "exported") {
+          exportedSeconds++;
+          maxStale.exported = Math.max(maxStale.exported, age);
+          if (t < cfg.exportExitScore) falseExports++;
+        }
+      });
+      // missed entries: in the true top N at or above the entry threshold, active, not exported
+      const trueTopN = top
+        .filter((m) => status.get(m) === "active")
+        .slice(0, cfg.exportTopN)
+        .filter((m) => (truth.get(m) ?? -1) >= cfg.exportMinScore);
+      missedEntries += trueTopN.filter((m) => !exported.has(m)).length;
+      for (const lane of LANES) {
+        const st = await store.staleness(lane === "hot" ? "active" : "monitoring", now);
+        if (st.max !== null) maxStale[lane] = Math.max(maxStale[lane], st.max);
+      }
+      if ((s + 1) % BUCKET_S === 0) {
+        series.push({
+          t: Math.round((now - started) / 1000),
+          exported: r3(pct(bucket.exported, 0.95)),
+          top50: r3(pct(bucket.top50, 0.95)),
+        });
+        bucket = { t: 0, exported: [], top50: [] };
+      }
+      const wait = 1_000 - (Date.now() - tickStart);
+      if (wait > 0) await sleep(wait);
+    }
+    const elapsedS = (Date.now() - started) / 1000;
+    const simEnd = await statsAt();
+    const calls = simEnd.requests - simStart.requests;
+    const rateLimited = simEnd.rateLimited - simStart.rateLimited;
+    const failedEnd = await failedJobs(redis);
+    const result = {
+      mode,
+      tokens: mints.length,
+      measuredS: Math.round(elapsedS),
+      warmupS: WARMUP_S,
+      classes: Object.fromEntries(
+        classes.map((c) => [
+          c,
+          {
+            samples: err[c].length,
+            errorMean: r3(mean(err[c])),
+            errorP95: r3(pct(err[c], 0.95)),
+            stalenessP50: r1(pct(stale[c], 0.5)),
+            stalenessP95: r1(pct(stale[c], 0.95)),
+            stalenessMax: r1(stale[c].length ? stale[c].reduce((a, b) => Math.max(a, b), 0) : null),
+          },
+        ]),
+      ),
+      falseExports,
+      exportedTokenSeconds: exportedSeconds,
+      missedEntries,
+      maxStalenessS: { hot: r1(maxStale.hot), cold: r1(maxStale.cold), exported: r1(maxStale.exported) },
+      guaranteeS: {
+        hot: cfg.maxStalenessFactor * cfg.cacheTtlHot,
+        cold: cfg.maxStalenessFactor * cfg.cacheTtlCold,
+        exported: cfg.exportRefreshS,
+      },
+      upstreamCallsPerMin: Math.round((calls / elapsedS) * 60),
+      budgetUse: r3(calls / elapsedS / (cfg.upstreamRpm / 60)),
+      rateLimited,
+      lostJobs: failedEnd - failedStart,
+      series,
+    };
+    return result;
+  } finally {
+    await fleet.stopWhere(() => true, 8_000).catch(() => undefined);
+    await redis?.quit().catch(() => undefined);
+    await redisServer?.stop().catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function failedJobs(redis) {
+  const queues = openLaneQueues(redis, PREFIX);
+  let n = 0;
+  for (const lane of LANES) n += (await queues[lane].getJobCounts("failed")).failed ?? 0;
+  await Promise.all(LANES.map((l) => queues[l].close()));
+  return n;
+}
+
+function chart(results) {
+  const W = 760;
+  const H = 300;
+  const pad = { l: 50, r: 150, t: 30, b: 36 };
+  const lines = [];
+  const colours = { lanes: "#c0392b", value: "#2471a3" };
+  let maxT = 1;
+  let maxV = 0.01;
+  for (const r of results)
+    for (const p of r.series) {
+      maxT = Math.max(maxT, p.t);
+      maxV = Math.max(maxV, p.exported ?? 0, p.top50 ?? 0);
+    }
+  const x = (t) => pad.l + (t / maxT) * (W - pad.l - pad.r);
+  const y = (v) => H - pad.b - (v / maxV) * (H - pad.t - pad.b);
+  for (const r of results)
+    for (const [key, dash] of [
+      ["exported", ""],
+      ["top50", "5,3"],
+    ]) {
+      const pts = r.series
+        .filter((p) => p[key] !== null)
+        .map((p) => `${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`);
+      if (pts.length > 1)
+        lines.push(
+          `<polyline fill="none" stroke="${colours[r.mode] ?? "#555"}" stroke-width="1.6" stroke-dasharray="${dash}" points="${pts.join(" ")}"/>`,
+        );
+    }
+  const legend = results
+    .flatMap((r, i) => [
+      `<line x1="${W - pad.r + 10}" y1="${pad.t + 10 + i * 36}" x2="${W - pad.r + 34}" y2="${pad.t + 10 + i * 36}" stroke="${colours[r.mode] ?? "#555"}" stroke-width="2"/>`,
+      `<text x="${W - pad.r + 40}" y="${pad.t + 14 + i * 36}">${r.mode} exported</text>`,
+      `<line x1="${W - pad.r + 10}" y1="${pad.t + 26 + i * 36}" x2="${W - pad.r + 34}" y2="${pad.t + 26 + i * 36}" stroke="${colours[r.mode] ?? "#555"}" stroke-width="2" stroke-dasharray="5,3"/>`,
+      `<text x="${W - pad.r + 40}" y="${pad.t + 30 + i * 36}">${r.mode} top 50</text>`,
+    ])
+    .join("\n");
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (f) =>
+        `<text x="${pad.l - 6}" y="${y(f * maxV) + 4}" text-anchor="end">${(f * maxV).toFixed(2)}</text><line x1="${pad.l}" x2="${W - pad.r}" y1="${y(f * maxV)}" y2="${y(f * maxV)}" stroke="#eee"/>`,
+    )
+    .join("\n");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="${pad.l}" y="18" font-size="13">over-budget: served-score error p95 per ${BUCKET_S} s, |served raw - true raw|</text>
+${ticks}
+<line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" stroke="#999"/>
+<text x="${(pad.l + W - pad.r) / 2}" y="${H - 8}" text-anchor="middle">seconds into the measured window (0-${maxT})</text>
+${lines.join("\n")}
+${legend}
+</svg>
+`;
+}
+
+/** The markdown table of a run's results (the README's). */
+export function table(results) {
+  const rows = [
+    "| mode | class | served-score error mean / p95 | staleness p50 / p95 / max s |",
+    "| --- | --- | --- | --- |",
+  ];
+  for (const r of results)
+    for (const [c, v] of Object.entries(r.classes))
+      rows.push(
+        `| ${r.mode} | ${c} | ${v.errorMean} / ${v.errorP95} | ${v.stalenessP50} / ${v.stalenessP95} / ${v.stalenessMax} |`,
+      );
+  rows.push("");
+  rows.push(
+    "| mode | false exports (token-s of exported time) | missed entries (token-s) | largest staleness hot / cold / exported s (guarantee) | upstream/min (budget use) | 429 | lost jobs |",
+  );
+  rows.push("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of results)
+    rows.push(
+      `| ${r.mode} | ${r.falseExports} (${r.exportedTokenSeconds}) | ${r.missedEntries} | ${r.maxStalenessS.hot} / ${r.maxStalenessS.cold} / ${r.maxStalenessS.exported} (${r.guaranteeS.hot} / ${r.guaranteeS.cold} / ${r.guaranteeS.exported}) | ${r.upstreamCallsPerMin} (${Math.round(r.budgetUse * 1000) / 10} %) | ${r.rateLimited} | ${r.lostJobs} |`,
+    );
+  return rows.join("\n");
+}
+
+if (args.report) {
+  const files = readdirSync(OUT_DIR)
+    .filter((f) => /^over-budget-.*\.json$/.test(f))
+    .sort();
+  const newest = files.at(-1);
+  if (!newest) {
+    process.stderr.write("bench:over-budget: no results in bench/results yet\n");
+    process.exit(1);
+  }
+  const { results } = JSON.parse(readFileSync(join(OUT_DIR, newest), "utf8"));
+  process.stdout.write(`${newest}\n\n${table(results)}\n`);
+  process.exit(0);
+}
+
+const mints = mixedMints(TOKENS, HOT_SHARE);
+const results = [];
+for (const mode of MODES) results.push(await runMode(mode, mints));
+mkdirSync(OUT_DIR, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+writeFileSync(
+  join(OUT_DIR, `over-budget-${stamp}.json`),
+  `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
+);
+writeFileSync(join(OUT_DIR, "over-budget.svg"), chart(results));
+for (const r of results) process.stdout.write(`${JSON.stringify({ ...r, series: undefined })}\n`);
+process.stdout.write(`\n${table(results)}\n`);
+process.exit(0);

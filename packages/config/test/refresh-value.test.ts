@@ -1,0 +1,243 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  MIN_INTERVAL_MS,
+  MIN_INTERVAL_UNEXPORTED_MS,
+  PRESSURE_MAX,
+  VOLATILITY_PRIOR,
+  floorCoverage,
+  loadConfig,
+  nextPressures,
+  floorPressure,
+  nextVolatility,
+  packCalls,
+  refreshParams,
+  refreshPlan,
+  refreshValue,
+  selectClaims,
+  slotsPerTick,
+  tokenClass,
+  type RefreshInput,
+} from "../src/index.js";
+
+const HIGH = { machine: { cpus: 8, memoryBytes: 16 * 1024 ** 3 } };
+const params = refreshParams(loadConfig({}, HIGH));
+const token = (o: Partial<RefreshInput> = {}): RefreshInput => ({
+  lane: "hot",
+  exported: false,
+  smoothedScore: 0.2,
+  volatility: 0.001,
+  ...o,
+});
+
+describe("the value of a refresh", () => {
+  it("grows with volatility, score, closeness to the exports and being exported", () => {
+    const base = refreshValue(token(), params);
+    expect(refreshValue(token({ volatility: 0.01 }), params)).toBeGreaterThan(base);
+    expect(refreshValue(token({ smoothedScore: 0.35 }), params)).toBeGreaterThan(base);
+    // 0.3 is within 0.2 of the exit threshold (0.45): near the exports
+    const near = refreshValue(token({ smoothedScore: 0.3 }), params);
+    expect(near).toBeGreaterThan(2.5 * refreshValue(token({ smoothedScore: 0.2 }), params));
+    expect(refreshValue(token({ smoothedScore: 0.3, exported: true }), params)).toBeGreaterThan(near);
+    expect(refreshValue(token({ lane: "cold" }), params)).toBeLessThan(base);
+  });
+
+  it("is never zero: a token that has not moved is still worth a refresh some day", () => {
+    expect(refreshValue(token({ volatility: 0, smoothedScore: -1 }), params)).toBeGreaterThan(0);
+  });
+});
+
+describe("the refresh plan", () => {
+  it("keeps a quiet token within its lane's TTL at pressure 1 and within the floor under any pressure", () => {
+    const quiet = token({ volatility: 0 });
+    const at1 = refreshPlan(quiet, 0, 1, params);
+    expect(at1.dueAt).toBe(params.ttlMs.hot - params.dueMarginMs);
+    expect(at1.deadlineAt).toBe(4 * params.ttlMs.hot - params.dueMarginMs);
+    const hotStretched = refreshPlan(quiet, 0, PRESSURE_MAX, params);
+    expect(hotStretched.dueAt).toBe(hotStretched.deadlineAt);
+    const cold = token({ lane: "cold", volatility: 0, smoothedScore: 0 });
+    expect(refreshPlan(cold, 0, 1, params).dueAt).toBe(params.ttlMs.cold - params.dueMarginMs);
+    const stretched = refreshPlan(cold, 0, PRESSURE_MAX, params);
+    expect(stretched.dueAt).toBe(stretched.deadlineAt);
+    expect(stretched.deadlineAt).toBe(4 * params.ttlMs.cold - params.dueMarginMs);
+  });
+
+  it("wants a volatile token sooner than a quiet one, never sooner than the minimum interval", () => {
+    const quiet = refreshPlan(token({ volatility: 0.0005 }), 1_000, 1, params);
+    const busy = refreshPlan(token({ volatility: 0.01 }), 1_000, 1, params);
+    expect(busy.dueAt).toBeLessThan(quiet.dueAt);
+    const wild = refreshPlan(token({ volatility: 10 }), 1_000, 1, params);
+    expect(wild.dueAt).toBe(1_000 + MIN_INTERVAL_UNEXPORTED_MS);
+    const wildExported = refreshPlan(token({ volatility: 10, exported: true }), 1_000, 1, params);
+    expect(wildExported.dueAt).toBe(1_000 + MIN_INTERVAL_MS);
+    expect(busy.value).toBeGreaterThan(quiet.value);
+  });
+
+  it("gives an exported token EXPORT_REFRESH_S as its deadline", () => {
+    const p = refreshPlan(token({ exported: true, volatility: 0 }), 10_000, 50, params);
+    expect(p.deadlineAt).toBe(10_000 + params.exportRefreshMs - params.dueMarginMs);
+    expect(p.dueAt).toBeLessThanOrEqual(p.deadlineAt);
+  });
+
+  it("stretches the wanted interval with the pressure", () => {
+    const t = token({ volatility: 0.01 });
+    expect(refreshPlan(t, 0, 3, params).dueAt).toBeGreaterThan(refreshPlan(t, 0, 1, params).dueAt);
+  });
+});
+
+describe("volatility and pressure", () => {
+  it("learns the score change per second, weighting long gaps more", () => {
+    expect(nextVolatility(null, 0.5, 0)).toBe(VOLATILITY_PRIOR);
+    const prev = { volatility: 0, score: 0.2, at: 0 };
+    const short = nextVolatility(prev, 0.3, 1_000); // 0.1/s over 1 s
+    const long = nextVolatility(prev, 0.3 + 0.9, 10_000); // 0.1/s over 10 s
+    expect(short).toBeGreaterThan(0);
+    expect(long).toBeGreaterThan(short);
+    expect(long).toBeLessThan(0.1);
+    expect(nextVolatility({ volatility: 0.02, score: 0.2, at: 0 }, 0.2, 30_000)).toBeLessThan(0.02);
+  });
+
+  it("stretches cold first while refreshes run late, hot once cold is at its floor, and relaxes hot first", () => {
+    const late = { hot: 0, cold: 10_000 };
+    expect(nextPressures({ hot: 1, cold: 1 }, late, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
+    const coldFloor = floorPressure("cold", params);
+    expect(coldFloor).toBeCloseTo((4 * 30_000 - 2_000) / 28_000);
+    const atFloor = nextPressures({ hot: 1, cold: coldFloor }, late, 2_000, params);
+    expect(atFloor).toEqual({ hot: 1.05, cold: coldFloor });
+    expect(nextPressures({ hot: 99, cold: 99 }, late, 2_000, params)).toEqual({
+      hot: floorPressure("hot", params),
+      cold: coldFloor,
+    });
+    const calm = { hot: 0, cold: 0 };
+    expect(nextPressures({ hot: 2, cold: 3 }, calm, 2_000, params).hot).toBeCloseTo(2 / 1.02);
+    expect(nextPressures({ hot: 1, cold: 3 }, calm, 2_000, params).cold).toBeCloseTo(3 / 1.02);
+    // between half the target and the target: hold
+    expect(nextPressures({ hot: 2, cold: 3 }, { hot: 1_500, cold: 0 }, 2_000, params)).toEqual({
+      hot: 2,
+      cold: 3,
+    });
+  });
+});
+
+describe("packing and claims", () => {
+  it("packs the most valuable first, the earliest deadline first among equals", () => {
+    const calls = packCalls(
+      [
+        { mint: "a", value: 1, deadlineAt: 5 },
+        { mint: "b", value: 3, deadlineAt: 9 },
+        { mint: "c", value: 1, deadlineAt: 2 },
+        { mint: "d", value: 2, deadlineAt: 1 },
+        { mint: "e", value: 3, deadlineAt: 4 },
+      ],
+      2,
+    );
+    expect(calls).toEqual([["e", "b"], ["d", "c"], ["a"]]);
+    expect(packCalls([])).toEqual([]);
+  });
+
+  it("takes urgent tokens before wanted ones, then wanted ones by due time", () => {
+    const got = selectClaims(
+      [
+        { mint: "wanted-late", dueAt: 5, deadlineAt: 100 },
+        { mint: "wanted-early", dueAt: 1, deadlineAt: 100 },
+        { mint: "urgent", dueAt: 50, deadlineAt: 11 },
+        { mint: "not-due", dueAt: 20, deadlineAt: 100 },
+      ],
+      10,
+      3,
+      1,
+    );
+    expect(got).toEqual(["urgent", "wanted-early", "wanted-late"]);
+    expect(selectClaims([{ mint: "x", dueAt: 0, deadlineAt: 0 }], 10, 0, 1)).toEqual([]);
+  });
+
+  it("counts the budget's mint slots per tick and whether the floor is covered", () => {
+    expect(slotsPerTick(240, 1_000)).toBe(120);
+    const small = floorCoverage({ hot: 300, cold: 9_700 }, 240, params);
+    expect(small.budgetPerS).toBe(120);
+    expect(small.covered).toBe(true);
+    expect(floorCoverage({ hot: 3_000, cold: 97_000 }, 240, params).covered).toBe(false);
+  });
+
+  it("classes a token: exported, then top 50, then its lane", () => {
+    expect(tokenClass({ lane: "hot", exported: true, top: true })).toBe("exported");
+    expect(tokenClass({ lane: "cold", exported: false, top: true })).toBe("top50");
+    expect(tokenClass({ lane: "hot", exported: false, top: false })).toBe("active");
+    expect(tokenClass({ lane: "cold", exported: false, top: false })).toBe("monitoring");
+    expect(tokenClass({ lane: null, exported: false, top: false })).toBeNull();
+  });
+});
+
+/**
+ * The guarantee, in ticks of 1 s: every tick the budget refreshes up to `capacity` tokens chosen by
+ * selectClaims, each refreshed token gets a new plan from its (arbitrary) value and pressure, and no
+ * token may ever wait longer than its guarantee. "The budget covers the floor": tokens of one
+ * guarantee (a lane, exported or not), registered over time so that no tick holds more than
+ * `capacity` deadlines (a refresh starts one new deadline, so no tick ever does).
+ */
+describe("the staleness guarantee (property)", () => {
+  const TICK = 1_000;
+  const p = { ...params, dueMarginMs: TICK };
+
+  it("holds for any mix of values while the budget covers the floor", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.constantFrom("hot" as const, "cold" as const),
+        fc.boolean(),
+        fc.array(
+          fc.record({
+            smoothedScore: fc.double({ min: -1, max: 3, noNaN: true }),
+            // from dead still to wildly volatile
+            volatility: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 5, noNaN: true })),
+            pressure: fc.double({ min: 1, max: 64, noNaN: true }),
+          }),
+          { minLength: 1, maxLength: 150 },
+        ),
+        (capacity, lane, exported, specs) => {
+          const limit = (exported ? p.exportRefreshMs : 4 * p.ttlMs[lane]) - p.dueMarginMs;
+          // the floor: every token once per `limit`, in `capacity` slots a tick
+          fc.pre(specs.length <= capacity * (limit / TICK));
+          const state = specs.map((s, i) => {
+            const fetchedAt = -Math.floor(i / capacity) * TICK;
+            const t = { ...s, lane, exported };
+            return { ...t, mint: `m${i}`, fetchedAt, ...refreshPlan(t, fetchedAt, s.pressure, p) };
+          });
+          const horizon = 3 * limit;
+          let refreshed = 0;
+          for (let now = 0; now <= horizon; now += TICK) {
+            const picked = new Set(selectClaims(state, now, capacity, TICK));
+            expect(picked.size).toBeLessThanOrEqual(capacity);
+            for (const t of state) {
+              if (picked.has(t.mint)) {
+                Object.assign(t, { fetchedAt: now, ...refreshPlan(t, now, t.pressure, p) });
+                refreshed++;
+              } else expect(now - t.fetchedAt).toBeLessThanOrEqual(limit);
+            }
+          }
+          expect(refreshed).toBeGreaterThanOrEqual(state.length);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it("fails when the budget does not cover the floor (the property can fail)", () => {
+    const lane = "hot" as const;
+    const limit = 4 * p.ttlMs[lane] - p.dueMarginMs;
+    const n = limit / TICK + 5; // more tokens than one slot a tick can keep within the floor
+    const state = Array.from({ length: n }, (_, i) => {
+      const t = { lane, exported: false, smoothedScore: 0, volatility: 0 };
+      return { ...t, mint: `m${i}`, fetchedAt: -Math.floor(i) * TICK, ...refreshPlan(t, -i * TICK, 1, p) };
+    });
+    let worst = 0;
+    for (let now = 0; now <= 3 * limit; now += TICK) {
+      const picked = new Set(selectClaims(state, now, 1, TICK));
+      for (const t of state) {
+        if (picked.has(t.mint)) Object.assign(t, { fetchedAt: now, ...refreshPlan(t, now, 1, p) });
+        else worst = Math.max(worst, now - t.fetchedAt);
+      }
+    }
+    expect(worst).toBeGreaterThan(limit);
+  });
+});

@@ -1,0 +1,192 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { LANE_STATUS, redisKeys, type Lane } from "@moonfleet/domain";
+import { packCalls, updateOptimizationConfig } from "@moonfleet/config";
+import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
+import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
+import { createProducer } from "../../apps/producer/src/producer.js";
+import { demoMints } from "../../apps/simulator/src/index.js";
+import { readClasses, type FleetDeps } from "../../apps/api/src/fleet-status.js";
+import {
+  redisUrl,
+  silentLogger,
+  testConfig,
+  testRedis,
+  testResolved,
+  uniquePrefix,
+} from "../support/harness.js";
+
+// SCHEDULING=value against a real Redis: the commit writes the wanted due time and the deadline,
+// the claim takes urgent tokens before wanted ones and packs the most valuable first, and the
+// producer spends no more than the budget on a tick, urgent first; SCHEDULING=lanes (changed at
+// runtime) claims as the lanes always did.
+const redis = testRedis();
+afterAll(async () => {
+  await redis.quit();
+});
+
+const T0 = 1_900_000_000_000;
+
+function update(
+  mint: string,
+  lane: Lane,
+  o: { fetchedAt: number; dueAt: number; deadlineAt: number; value: number },
+): TokenUpdate {
+  const snapshot = {
+    mint,
+    name: null,
+    symbol: null,
+    status: LANE_STATUS[lane],
+    lane,
+    fetchedAt: o.fetchedAt,
+    score: 0.2,
+    smoothedScore: 0.2,
+    band: "none",
+    components: {},
+    smoothed: {},
+    metrics: { pairCount: 1 },
+  } as unknown as Snapshot;
+  return {
+    snapshot,
+    dueAt: o.dueAt,
+    deadlineAt: o.deadlineAt,
+    value: o.value,
+    lastGoodScoreAt: null,
+    activeSince: null,
+  };
+}
+
+describe("the value schedules in Redis", () => {
+  const prefix = uniquePrefix();
+  const store = new TokenStore(redis, prefix);
+  const k = redisKeys(prefix);
+
+  it("claims urgent tokens first, then wanted ones, each with its value, and leases both schedules", async () => {
+    const [a, b, c, d] = demoMints(4) as [string, string, string, string];
+    await store.register(
+      [a, b, c, d].map((mint) => ({ mint })),
+      T0,
+    );
+    // registered: due and deadline now, in the cold lane
+    expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(T0);
+    await store.commit([
+      update(a, "cold", { fetchedAt: T0 + 1, dueAt: T0 + 100, deadlineAt: T0 + 50_000, value: 1 }),
+      update(b, "cold", { fetchedAt: T0 + 1, dueAt: T0 + 200, deadlineAt: T0 + 900, value: 0.1 }),
+      update(c, "hot", { fetchedAt: T0 + 1, dueAt: T0 + 300, deadlineAt: T0 + 60_000, value: 5 }),
+      update(d, "hot", { fetchedAt: T0 + 1, dueAt: T0 + 30_000, deadlineAt: T0 + 60_000, value: 9 }),
+    ]);
+    // a token that moved to the hot lane left the cold deadlines
+    expect(await redis.zscore(k.deadline("cold"), c)).toBeNull();
+    const o = { now: T0 + 1_000, leaseMs: 20_000, max: 10, leadMs: 500, fill: 1, lookaheadMs: 0, already: 0 };
+    const urgentCold = await store.claimValue("cold", "urgent", o);
+    expect(urgentCold).toEqual([{ mint: b, value: 0.1, deadlineAt: T0 + 900 }]);
+    expect(await store.claimValue("hot", "urgent", o)).toEqual([]);
+    const wantedCold = await store.claimValue("cold", "wanted", o);
+    const wantedHot = await store.claimValue("hot", "wanted", o);
+    expect(wantedCold.map((t) => t.mint)).toEqual([a]);
+    expect(wantedHot).toEqual([{ mint: c, value: 5, deadlineAt: T0 + 60_000 }]);
+    for (const [lane, mint] of [
+      ["cold", b],
+      ["cold", a],
+      ["hot", c],
+    ] as const) {
+      expect(Number(await redis.zscore(k.due(lane), mint))).toBe(T0 + 21_000);
+      expect(Number(await redis.zscore(k.deadline(lane), mint))).toBe(T0 + 21_000);
+    }
+    // d is neither due nor urgent: untouched
+    expect(Number(await redis.zscore(k.due("hot"), d))).toBe(T0 + 30_000);
+    expect(packCalls([...urgentCold, ...wantedCold], 1)).toEqual([[a], [b]]);
+    // a failed fetch brings a token back in both schedules; an operator's delete removes both
+    await store.reschedule("cold", [a], T0 + 2_000);
+    expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(T0 + 2_000);
+    await store.remove(a);
+    expect(await redis.zscore(k.deadline("cold"), a)).toBeNull();
+  });
+
+  it("gives an exported token EXPORT_REFRESH_S as its deadline and a volatile one an earlier due time", () => {
+    const config = testConfig({ REDIS_KEY_PREFIX: prefix });
+    const token = {
+      mint: "M",
+      name: null,
+      symbol: null,
+      status: "active" as const,
+      createdAt: T0 - 3_600_000,
+      registeredAt: T0 - 3_600_000,
+      lastUpdatedAt: T0,
+      fetchedAt: T0 - 10_000,
+      lastGoodScoreAt: null,
+      activeSince: T0 - 60_000,
+      source: "api" as const,
+    };
+    const ctx = { pressure: { hot: 1, cold: 1 }, exported: new Set(["M"]) };
+    // no pairs: the token falls back to monitoring (cold lane)
+    const u = toSnapshot(token, [], null, T0, config, ctx);
+    expect(u.snapshot.lane).toBe("cold");
+    expect(u.deadlineAt).toBe(T0 + config.exportRefreshS * 1000 - config.dueMarginMs);
+    const quiet = toSnapshot(token, [], null, T0, config, { ...ctx, exported: new Set() });
+    expect(quiet.deadlineAt).toBe(
+      T0 + config.maxStalenessFactor * config.cacheTtlCold * 1000 - config.dueMarginMs,
+    );
+    expect(u.value).toBeGreaterThan(quiet.value ?? Infinity);
+    // lanes: today's due time, whatever the value
+    const lanes = toSnapshot(token, [], null, T0, { ...config, scheduling: "lanes" }, ctx);
+    expect(lanes.dueAt).toBe(T0 + config.cacheTtlCold * 1000 - config.dueMarginMs);
+  });
+});
+
+describe("the producer under a budget", () => {
+  const prefix = uniquePrefix();
+  const env = { REDIS_KEY_PREFIX: prefix, UPSTREAM_RPM: "60", PRODUCER_TICK_MS: "1000" };
+  const store = new TokenStore(redis, prefix);
+  let clock = T0;
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+    now: () => clock,
+  });
+  afterAll(async () => {
+    await producer.close();
+  });
+
+  it("spends a tick's budget on urgent tokens first; with SCHEDULING=lanes it claims as the lanes do", async () => {
+    const mints = demoMints(200);
+    await store.register(
+      mints.map((mint) => ({ mint })),
+      T0,
+    );
+    // 100 valuable hot tokens wanted now but far from their deadline, 100 cold ones at their deadline
+    await store.commit(
+      mints.map((m, i) =>
+        i < 100
+          ? update(m, "hot", { fetchedAt: T0 + 1, dueAt: T0 + 2, deadlineAt: T0 + 60_000, value: 10 })
+          : update(m, "cold", { fetchedAt: T0 + 1, dueAt: T0 + 2, deadlineAt: T0 + 2, value: 0.01 }),
+      ),
+    );
+    clock = T0 + 1_000;
+    const v = await producer.tick();
+    expect(v.leader).toBe(true);
+    // 60/min of 30 mints: 30 slots a tick, two ticks queued at most
+    expect(v.claimed).toEqual({ hot: 0, cold: 60 });
+    // the tick's claimed slots are counted per class for the health's callShare
+    const slots = await store.classSlots(clock);
+    expect(slots.monitoring).toBe(60);
+    // ... and the health's classes block reads them
+    const deps = { store, config: () => testConfig(env) } as unknown as FleetDeps;
+    const classes = await readClasses(deps, clock, { active: 100, monitoring: 100 });
+    expect(classes.monitoring.callShare).toBe(1);
+    expect(classes.active.callShare).toBe(0);
+    expect(classes.exported.tokens).toBe(0);
+    expect(classes.top50.tokens).toBe(50);
+    expect(classes.top50.stalenessP95Seconds).toBeCloseTo(1, 0);
+    // 100 hot tokens at one per 58 s and 100 cold ones at one per 118 s fit 30 slots a second
+    expect(classes.floorCovered).toBe(true);
+    const crowded = await readClasses(deps, clock, { active: 10_000, monitoring: 90_000 });
+    expect(crowded.floorCovered).toBe(false);
+
+    await updateOptimizationConfig({ scheduling: "lanes" }, { redis, prefix, base: testResolved(env) });
+    clock += 1_000;
+    const l = await producer.tick();
+    // lanes: every due hot token, however many calls that takes
+    expect(l.claimed.hot).toBe(100);
+  });
+});
