@@ -104,6 +104,14 @@ describe("assessHealth on recorded readings", () => {
     expect(assessHealth(slow, limits).reasons[0]?.check).toBe("upstream:timeouts");
   });
 
+  it("a budget that does not cover the staleness floor degrades, and says what to do", () => {
+    const a = assessHealth(reading({ floorCovered: false }), limits);
+    expect(a.status).toBe("degraded");
+    expect(a.reasons[0]).toMatchObject({ code: "floor_not_covered", check: "scheduler:floor" });
+    expect(a.reasons[0]?.message).toMatch(/UPSTREAM_RPM/);
+    expect(assessHealth(reading({ floorCovered: true }), limits).status).toBe("ok");
+  });
+
   it("critical reasons come first, and each /health check takes the worst severity of its reasons", () => {
     const a = assessHealth(reading({ producerLeading: false, budgetPausedMs: 5_000, hotP95: 20 }), limits);
     expect(a.reasons[0]?.severity).toBe("critical");

@@ -35,6 +35,8 @@ export interface HealthReading {
   readonly producerLeading: boolean;
   readonly breakerOpen: number;
   readonly budgetPausedMs: number;
+  /** Whether the upstream budget pays for every token's staleness floor (MAX_STALENESS_FACTOR x TTL); absent: unknown. */
+  readonly floorCovered?: boolean;
   readonly lanes: PerLane<{
     readonly stalenessP95: number | null;
     readonly ttlSeconds: number;
@@ -106,6 +108,14 @@ export function assessHealth(r: HealthReading, limits: HealthLimits): HealthAsse
       "upstream:rateLimit",
       "rate_limited",
       `upstream rate limited (429): the fleet is paused for ${Math.round(r.budgetPausedMs / 1000)} s`,
+    );
+
+  if (r.floorCovered === false)
+    add(
+      "warning",
+      "scheduler:floor",
+      "floor_not_covered",
+      "the upstream budget does not cover every token's staleness floor (MAX_STALENESS_FACTOR x TTL): raise UPSTREAM_RPM or archive sooner",
     );
 
   const stale = LANES.filter((lane) => {

@@ -13,6 +13,7 @@ export function healthReading(f: Fleet, producerLeading: boolean): HealthReading
     producerLeading,
     breakerOpen: f.upstream.breaker.open,
     budgetPausedMs: f.upstream.budget.pausedForMs,
+    floorCovered: f.classes.floorCovered,
     lanes: perLane((l) => ({
       stalenessP95: f.lanes[l].staleness.p95,
       ttlSeconds: f.lanes[l].staleness.ttlSeconds,

@@ -175,6 +175,7 @@ export function fleetChecks(
     })),
     "upstream:circuitBreaker": one("upstream:circuitBreaker", f.upstream.breaker.open, "open breakers"),
     "upstream:rateLimit": one("upstream:rateLimit", f.upstream.budget.pausedForMs, "ms"),
+    "scheduler:floor": one("scheduler:floor", f.classes.floorCovered ? 1 : 0, "floor covered (1) or not (0)"),
     "upstream:timeouts": one(
       "upstream:timeouts",
       Math.max(...LANES.map((l) => f.lanes[l].timeoutRate)),

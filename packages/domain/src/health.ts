@@ -22,6 +22,7 @@ export const HEALTH_CHECKS = [
   "upstream:circuitBreaker",
   "upstream:rateLimit",
   "upstream:timeouts",
+  "scheduler:floor",
   "tokens:hotStalenessP95",
   "tokens:coldStalenessP95",
 ] as const;
