@@ -452,23 +452,31 @@
     const classes = sched.classes;
     panel.hidden = !classes;
     if (!classes) return;
+    const floor = byTestId("floor-covered");
+    floor.hidden = typeof classes.floorCovered !== "boolean";
+    floor.textContent = classes.floorCovered
+      ? "The upstream budget covers every token's staleness floor."
+      : "The upstream budget does not cover every token's staleness floor: raise UPSTREAM_RPM or archive sooner.";
+    floor.className = classes.floorCovered ? "footnote" : "footnote alert-warning";
     byTestId("class-rows").replaceChildren(
-      ...Object.entries(classes).map(([name, c]) =>
-        el(
-          "tr",
-          { testid: "class-row", "data-class": name },
-          el("td", {}, name),
-          el("td", { class: "num" }, c.tokens ?? "–"),
+      ...Object.entries(classes)
+        .filter(([, c]) => typeof c === "object" && c !== null)
+        .map(([name, c]) =>
           el(
-            "td",
-            { class: "num" },
-            c.stalenessP95Seconds === null || c.stalenessP95Seconds === undefined
-              ? "–"
-              : `${fmt(c.stalenessP95Seconds)} s`,
+            "tr",
+            { testid: "class-row", "data-class": name },
+            el("td", {}, name),
+            el("td", { class: "num" }, c.tokens ?? "–"),
+            el(
+              "td",
+              { class: "num" },
+              c.stalenessP95Seconds === null || c.stalenessP95Seconds === undefined
+                ? "–"
+                : `${fmt(c.stalenessP95Seconds)} s`,
+            ),
+            el("td", { class: "num" }, pct(c.callShare)),
           ),
-          el("td", { class: "num" }, pct(c.callShare)),
         ),
-      ),
     );
   }
 
