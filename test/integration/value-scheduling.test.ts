@@ -103,7 +103,7 @@ describe("the value schedules in Redis", () => {
   });
 
   it("gives an exported token EXPORT_REFRESH_S as its deadline and a volatile one an earlier due time", () => {
-    const config = testConfig({ REDIS_KEY_PREFIX: prefix });
+    const config = testConfig({ REDIS_KEY_PREFIX: prefix, SCHEDULING: "value" });
     const token = {
       mint: "M",
       name: null,
@@ -135,7 +135,7 @@ describe("the value schedules in Redis", () => {
 
 describe("the producer under a budget", () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_KEY_PREFIX: prefix, UPSTREAM_RPM: "60", PRODUCER_TICK_MS: "1000" };
+  const env = { REDIS_KEY_PREFIX: prefix, UPSTREAM_RPM: "60", PRODUCER_TICK_MS: "1000", SCHEDULING: "value" };
   const store = new TokenStore(redis, prefix);
   let clock = T0;
   const producer = createProducer({
