@@ -32,7 +32,7 @@ import { createRedis, openLaneQueues } from "../packages/queues/dist/index.js";
 import { evaluateToken, pairsSchema } from "../packages/scoring/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
 import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, waitFor } from "./lib/processes.mjs";
-import { mixedMints } from "./scenarios.mjs";
+import { DEX_SIM, mixedMints } from "./scenarios.mjs";
 
 const { fetch, AbortSignal } = globalThis;
 const { values: args } = parseArgs({
@@ -57,16 +57,7 @@ const OUT_DIR = join(ROOT, "bench", "results");
 const PREFIX = "ob";
 const keys = redisKeys(PREFIX);
 // The dexscreener scenario's upstream: ~250 ms median with a tail, 1% 5xx, 300/min.
-const SIM = {
-  latencyMs: 150,
-  jitterMs: 200,
-  errorRate: 0.01,
-  rateLimitRpm: 300,
-  rateLimitWindowMs: 60_000,
-  hangRate: 0.003,
-  hangMs: 8_000,
-  outage: false,
-};
+const SIM = DEX_SIM;
 
 const pct = (xs, q) => {
   if (xs.length === 0) return null;

@@ -57,7 +57,7 @@ export function mixedMints(count, hotShare) {
 
 // The simulator has a uniform jitter only, so "about 250 ms median with a long tail" is 150 ms +
 // [0, 200) ms (median 250 ms) plus 0.3% of calls that hang for 8 s: the tail a timeout must cut.
-const DEX_SIM = {
+export const DEX_SIM = {
   latencyMs: 150,
   jitterMs: 200,
   errorRate: 0.01,

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
@@ -21,12 +21,11 @@ import {
   testResolved,
   uniquePrefix,
 } from "../support/harness.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, loopbackPage } from "../support/browser.js";
 
 // The fleet dashboard at `/` in Chromium, against a running fleet: simulator, producer, two
 // workers and the api, all in this process over the suite's private Redis.
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const prefix = uniquePrefix();
 const env = {
   REDIS_KEY_PREFIX: prefix,
@@ -104,31 +103,12 @@ afterAll(async () => {
   await redis?.quit().catch(() => undefined);
 });
 
-/** A page whose requests never leave the host; it records what tried to, and every console error. */
-async function openDashboard(): Promise<{
-  context: BrowserContext;
-  page: Page;
-  external: string[];
-  errors: string[];
-}> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const external: string[] = [];
-  await context.route("**/*", async (route) => {
-    const url = route.request().url();
-    const { protocol, hostname } = new URL(url);
-    if (protocol === "data:" || LOCAL_HOSTS.has(hostname)) return route.continue();
-    external.push(url);
-    return route.abort("blockedbyclient");
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  const res = await page.goto(`${base}/`);
+/** The fleet page in a page that stays on the host (see loopbackPage). */
+async function openDashboard() {
+  const opened = await loopbackPage(browser);
+  const res = await opened.page.goto(`${base}/`);
   expect(res?.status()).toBe(200);
-  return { context, page, external, errors };
+  return opened;
 }
 
 const numberIn = async (page: Page, testid: string) =>

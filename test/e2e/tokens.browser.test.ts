@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchJobName, bullPrefix, type Redis } from "@moonfleet/queues";
 import { evaluateToken, pairSchema, type PairInput } from "@moonfleet/scoring";
@@ -13,13 +13,12 @@ import { createApiApp } from "../../apps/api/src/app.js";
 import { HISTORY_STEP_MS, recordSample, type FleetSample } from "../../apps/api/src/history-sampler.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { silentLogger, testLive, testRedis, uniquePrefix } from "../support/harness.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, loopbackPage } from "../support/browser.js";
 
 // The tokens page, a token's page, the fleet page's Redis-backed charts, Bull Board's way back
 // and /docs, in Chromium, against an api over the suite's Redis with scored tokens written by
 // the scoring package (no fleet: the pages only read).
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 const WSOL = "So11111111111111111111111111111111111111112";
 const prefix = uniquePrefix();
@@ -159,33 +158,13 @@ afterAll(async () => {
   await redis?.quit().catch(() => undefined);
 });
 
-/** A context whose requests never leave the host; it records what tried to, and console errors. */
-async function openContext(): Promise<{
-  context: BrowserContext;
-  page: Page;
-  external: string[];
-  errors: string[];
-}> {
-  const context = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
+/** A page that stays on the host, logged in to Bull Board and allowed the clipboard. */
+async function openContext() {
+  const opened = await loopbackPage(browser, {
     httpCredentials: { username: "admin", password: ADMIN_TOKEN },
   });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-  const external: string[] = [];
-  await context.route("**/*", async (route) => {
-    const url = route.request().url();
-    const { protocol, hostname } = new URL(url);
-    if (protocol === "data:" || protocol === "blob:" || LOCAL_HOSTS.has(hostname)) return route.continue();
-    external.push(url);
-    return route.abort("blockedbyclient");
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  return { context, page, external, errors };
+  await opened.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  return opened;
 }
 
 describe("the tokens pages in Chromium", () => {

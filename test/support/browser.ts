@@ -1,4 +1,10 @@
-import { chromium, type Browser } from "playwright-core";
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from "playwright-core";
 
 /**
  * Debian's Chromium, headless, with the flags this machine needs (no sandbox as root; no
@@ -17,4 +23,32 @@ export function launchChromium(): Promise<Browser> {
       "--no-first-run",
     ],
   });
+}
+
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * A page whose requests never leave the host: any other request is blocked and recorded in
+ * `external`; console errors and page errors are recorded in `errors`.
+ */
+export async function loopbackPage(
+  browser: Browser,
+  options: BrowserContextOptions = {},
+): Promise<{ context: BrowserContext; page: Page; external: string[]; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, ...options });
+  const external: string[] = [];
+  await context.route("**/*", async (route) => {
+    const url = route.request().url();
+    const { protocol, hostname } = new URL(url);
+    if (protocol === "data:" || protocol === "blob:" || LOCAL_HOSTS.has(hostname)) return route.continue();
+    external.push(url);
+    return route.abort("blockedbyclient");
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  page.on("pageerror", (err) => errors.push(err.message));
+  return { context, page, external, errors };
 }
