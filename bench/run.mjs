@@ -27,7 +27,7 @@ import { freePort } from "../apps/launcher/dist/free-port.js";
 import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
 import { feedBarePipeline } from "./lib/bare-pipeline.mjs";
 import { colourFor, renderChart } from "./lib/chart.mjs";
-import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, startHogs, waitFor } from "./lib/processes.mjs";
+import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, waitFor } from "./lib/processes.mjs";
 import { LANES, Recorder, chartSeries, percentile, summarize } from "./lib/recorder.mjs";
 import { renderTable, targetLines } from "./lib/report.mjs";
 import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
@@ -40,6 +40,7 @@ const MODES = [...BASE_MODES, ...SCHEDULING_MODES];
 const OUT_DIR = join(ROOT, "bench", "results");
 const BARE_MAIN = join(ROOT, "bench", "lib", "bare-pipeline.mjs");
 const TIMED_PRODUCER = join(ROOT, "bench", "lib", "timed-producer.mjs");
+const COTENANT = join(ROOT, "bench", "lib", "cotenant.mjs");
 const REGISTER_CHUNK = 5_000;
 
 const { values: args } = parseArgs({
@@ -231,7 +232,13 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
   const eventCounts = {};
   let t0 = Date.now();
   const started = new Set();
+  // The co-tenants' last progress line, by label.
+  const progress = {};
   const fleet = new Fleet((label, obj) => {
+    if (obj.event === "cotenant_progress") {
+      progress[label] = obj;
+      return;
+    }
     if (obj.event === "startup" || obj.event === "bench_tick" || obj.event === "bare_done")
       started.add(label);
     if (obj.event === "bench_tick") ticks.push({ tMs: Date.now() - t0, ms: obj.ms, claimed: obj.claimed });
@@ -317,6 +324,10 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       apiUrl = `http://127.0.0.1:${apiPort}`;
       await waitFor(`${apiUrl}/livez`, "the api");
     }
+
+    // Another tenant for the whole cell: one process keeping one core `background` busy.
+    if (scn.background)
+      fleet.start("background", [COTENANT, "--duty", String(scn.background)], process.env, { role: "hog" });
 
     const spawnedAt = Date.now();
     const labelOfPid = new Map();
@@ -445,10 +456,12 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       if (!interrupted && !cell.stop) {
         recorder.phase = "during";
         band = [(Date.now() - t0) / 1000, null];
-        if (d.hog) startHogs(fleet);
+        if (d.cotenants)
+          for (let i = 1; i <= d.cotenants; i++)
+            fleet.start(`cotenant${i}`, [COTENANT], process.env, { role: "hog" });
         if (d.sim) await patchSimulator(simUrl, d.sim);
         await sleepUntil(t0 + warmupMs + (2 * measureMs) / 3, cell);
-        if (d.hog) await fleet.stopWhere((c) => c.role === "hog", 1_000);
+        if (d.cotenants) await fleet.stopWhere((c) => c.label.startsWith("cotenant"), 2_000);
         if (d.sim)
           await patchSimulator(simUrl, Object.fromEntries(Object.keys(d.sim).map((k) => [k, scn.sim[k]])));
         band[1] = (Date.now() - t0) / 1000;
@@ -498,6 +511,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       note: "producer, workers, api and redis-server (bare: its workers and redis-server); not the simulator, the hogs or the bench",
     };
     result.peakRssMb = fleet.peakRss();
+    if (scn.disturbance?.cotenants) result.cotenant = cotenantProgress(progress, "cotenant");
     const mem = await usedMemory(redis);
     result.redis = {
       usedMemoryBytes: mem,
@@ -553,8 +567,20 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     await redisServer?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
+  if (scn.background) result.background = { duty: scn.background, ...cotenantProgress(progress, "background") };
   result.loadavgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   return result;
+}
+
+/** The co-tenants' progress: work units per second of their own run, summed over the processes. */
+function cotenantProgress(progress, prefix) {
+  const runs = Object.entries(progress).filter(([label]) => label.startsWith(prefix));
+  const sum = (f) => runs.reduce((a, [, p]) => a + f(p), 0);
+  return {
+    processes: runs.length,
+    unitsPerS: Math.round(sum((p) => (p.wallMs > 0 ? p.units / (p.wallMs / 1000) : 0))),
+    cpuPerS: Math.round(sum((p) => (p.wallMs > 0 ? p.cpuMs / p.wallMs : 0)) * 100) / 100,
+  };
 }
 
 function writeResults(cells) {

@@ -4,6 +4,7 @@
 // (the first cold pass, the controller finding its level), `measureS` the window itself; a
 // disturbance takes the middle third of the window.
 
+import { availableParallelism } from "node:os";
 import { marketProfile, demoMints } from "../apps/simulator/dist/index.js";
 
 export const MODES = ["legacy", "fixed", "adaptive"];
@@ -110,13 +111,20 @@ export const SCENARIOS = {
     bare: true,
   },
   "cpu-squeeze": {
-    ...dexscreener,
     name: "cpu-squeeze",
-    about: "dexscreener, with one busy loop per CPU for the middle third of the window",
-    disturbance: { name: "squeeze", hog: true },
-    warmupS: 35,
-    measureS: 75,
-    quick: { warmupS: 20, measureS: 30 },
+    about:
+      "20,000 tokens (10% hot, TTL 5 s; cold always due), 50 ms latency, no limit: a fleet that could eat every core; one co-tenant per CPU needing CPU for the middle third",
+    mints: () => mixedMints(20_000, 0.1),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET, CACHE_TTL_HOT: "5", CACHE_TTL_COLD: "1", DUE_MARGIN_MS: "999" },
+    workers: 2,
+    // The co-tenants count their own work (bench/lib/cotenant.mjs): the table says how much
+    // progress each mode left them.
+    disturbance: { name: "squeeze", cotenants: availableParallelism() },
+    modes: ["fixed", "adaptive"],
+    warmupS: 20,
+    measureS: 90,
+    quick: { warmupS: 10, measureS: 45 },
   },
   "latency-surge": {
     ...dexscreener,
@@ -145,6 +153,36 @@ export const SCENARIOS = {
     // Legacy runs one call at a time per lane per process; its scaling says nothing new and would
     // add three cells to the default run (`--mode legacy` still runs it).
     modes: ["fixed", "adaptive"],
+    warmupS: 8,
+    measureS: 20,
+    quick: { warmupS: 6, measureS: 10 },
+  },
+  // unbounded and scale-out beside another tenant that keeps one core half busy all along: the
+  // controller must not give its throughput away to a neighbour that is not starving.
+  "unbounded-bg": {
+    name: "unbounded-bg",
+    about: "unbounded, with a background process keeping one core 50% busy",
+    mints: () => demoMints(20_000),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET, ...ALWAYS_DUE },
+    workers: 2,
+    background: 0.5,
+    modes: ["fixed", "adaptive"],
+    optIn: true,
+    warmupS: 10,
+    measureS: 30,
+    quick: { warmupS: 6, measureS: 12 },
+  },
+  "scale-out-bg": {
+    name: "scale-out-bg",
+    about: "scale-out, with a background process keeping one core 50% busy",
+    mints: () => demoMints(20_000),
+    sim: UNBOUNDED_SIM,
+    env: { ...NO_BUDGET, ...ALWAYS_DUE },
+    workerCounts: [1, 2, 4],
+    background: 0.5,
+    modes: ["fixed", "adaptive"],
+    optIn: true,
     warmupS: 8,
     measureS: 20,
     quick: { warmupS: 6, measureS: 10 },

@@ -87,6 +87,8 @@ export class Recorder {
       const label = this.labelOfPid.get(hb.pid) ?? `pid${hb.pid}`;
       const r = hb.readings ?? {};
       const w = { level: hb.level, loopP99Ms: r1(r.eventLoopDelayP99Ms), cpu: r1(r.cpuPercent) };
+      // Whose CPU the host's was, as the worker's controller saw it: the co-tenant rule's inputs.
+      if (hb.cpu) w.cpuSplit = hb.cpu;
       for (const lane of LANES) {
         const l = hb.lanes?.[lane];
         if (!l) continue;

@@ -223,6 +223,8 @@ export function healthRouter(
           level: w.level,
           lastSeenMs: f.now - w.at,
           ...resources(w.readings),
+          // Whose CPU the host's is, as the worker's controller saw it (absent from older workers).
+          ...(w.cpu ? { cpu: w.cpu } : {}),
         })),
       },
     });

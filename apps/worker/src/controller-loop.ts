@@ -1,6 +1,8 @@
 import {
+  ELASTIC_LANE,
   heartbeatTtlMs,
   LANES,
+  type FleetCpu,
   type BreakerState,
   type ControllerDecision,
   type Lane,
@@ -8,10 +10,17 @@ import {
   type Readings,
   type WorkerHeartbeat,
 } from "@moonfleet/domain";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import type { Worker } from "bullmq";
 import type { Queue } from "bullmq";
-import { createSampler, nextLoadLevel, type Sampler } from "@moonfleet/adaptive";
+import {
+  createSampler,
+  initialContention,
+  nextContention,
+  nextLoadLevel,
+  type ContentionDecision,
+  type Sampler,
+} from "@moonfleet/adaptive";
 import { lanePolicies, type Config, type LiveConfig } from "@moonfleet/config";
 import { runLoop } from "@moonfleet/runtime";
 import { exchangeFleetLatency, publishHeartbeat, recordControllerDecision } from "@moonfleet/store";
@@ -19,6 +28,7 @@ import type { Redis } from "@moonfleet/queues";
 import { BREAKER_CODES, EVENTS, LEVEL_CODES, type Logger, type WorkerMetrics } from "@moonfleet/telemetry";
 import type { ErrorLog } from "./error-log.js";
 import type { LaneController } from "./lane-controller.js";
+import { createFleetCpuReader, kernelId, type FleetCpuReader } from "./fleet-cpu.js";
 
 export interface ControllerDeps {
   readonly id: string;
@@ -32,6 +42,9 @@ export interface ControllerDeps {
   readonly sampler?: Sampler;
   readonly breakerState?: () => BreakerState;
   readonly metrics?: WorkerMetrics;
+  /** moonfleet's share of the host's CPU; by default the live workers on this kernel and a local Redis. */
+  readonly fleetCpu?: FleetCpuReader;
+  readonly kernel?: string;
 }
 
 /**
@@ -45,8 +58,14 @@ export function createController(deps: ControllerDeps) {
   const startedAt = deps.now();
   let level: LoadLevel = "normal";
   let readings: Readings | null = null;
-  let smoothed: { cpuPercent: number; memoryPercent: number } | null = null;
+  let smoothed: { cpuPercent: number; memoryPercent: number; fleetPercent: number } | null = null;
   let ticks = 0;
+  const kernel = deps.kernel ?? kernelId();
+  const fleetCpu =
+    deps.fleetCpu ??
+    createFleetCpuReader({ redis: deps.redis, prefix: () => live.config.redisKeyPrefix, id: deps.id, kernel });
+  let contention = initialContention();
+  let cpuSplit: ContentionDecision | null = null;
   /** The last decision recorded per lane (its outcome and rules): a run of identical holds is one entry. */
   const recorded: Partial<Record<Lane, string>> = {};
 
@@ -59,19 +78,48 @@ export function createController(deps: ControllerDeps) {
     lowMemory: c.lowMemoryThreshold,
   });
 
-  /** The load level from a new reading: a short EWMA of CPU and memory, with hysteresis. */
-  function updateLevel(r: Readings, c: Config): void {
+  /**
+   * The load level from a new reading: a short EWMA of CPU and memory, with hysteresis. The CPU the
+   * level answers to is the others' share of the host, or the host's while a co-tenant experiment
+   * runs (contention.ts): the fleet's own CPU is never a reason to cut.
+   */
+  function updateLevel(r: Readings, c: Config, fleetPercent: number): void {
     const previous = level;
     // The level follows a short EWMA of CPU and memory (alpha 0.5: a jump to 100% reads 75% after
     // two ticks from 50%), so one noisy reading does not flip it, yet a real hog shows within two.
+    const ewma = (from: number, to: number) => from + 0.5 * (to - from);
     smoothed = smoothed
       ? {
-          cpuPercent: smoothed.cpuPercent + 0.5 * (r.cpuPercent - smoothed.cpuPercent),
-          memoryPercent: smoothed.memoryPercent + 0.5 * (r.memoryPercent - smoothed.memoryPercent),
+          cpuPercent: ewma(smoothed.cpuPercent, r.cpuPercent),
+          memoryPercent: ewma(smoothed.memoryPercent, r.memoryPercent),
+          fleetPercent: ewma(smoothed.fleetPercent, fleetPercent),
         }
-      : { cpuPercent: r.cpuPercent, memoryPercent: r.memoryPercent };
+      : { cpuPercent: r.cpuPercent, memoryPercent: r.memoryPercent, fleetPercent };
     // The first reading covers the process's own start-up (module loading, connecting): not load.
-    if (ticks > 0) level = nextLoadLevel(level, { ...r, ...smoothed }, thresholds(c));
+    if (ticks > 0) {
+      cpuSplit = nextContention(
+        contention,
+        { hostPercent: smoothed.cpuPercent, fleetPercent: smoothed.fleetPercent },
+        c.highCpuThreshold,
+      );
+      contention = cpuSplit.state;
+      if (cpuSplit.verdict !== "none" && cpuSplit.verdict !== "probing" && cpuSplit.verdict !== "yield")
+        logger.info(
+          {
+            event: EVENTS.cpuContention,
+            verdict: cpuSplit.verdict,
+            hostCpu: round(smoothed.cpuPercent),
+            fleetCpu: round(smoothed.fleetPercent),
+            othersCpu: round(cpuSplit.othersPercent),
+          },
+          `cpu contention: ${cpuSplit.verdict}`,
+        );
+      level = nextLoadLevel(
+        level,
+        { ...r, memoryPercent: smoothed.memoryPercent, cpuPercent: cpuSplit.levelCpuPercent },
+        thresholds(c),
+      );
+    }
     if (level !== previous)
       logger.info(
         {
@@ -79,11 +127,23 @@ export function createController(deps: ControllerDeps) {
           from: previous,
           to: level,
           cpu: round(r.cpuPercent),
+          othersCpu: round(cpuSplit?.othersPercent ?? null),
           memory: round(r.memoryPercent),
           loopP99Ms: round(r.eventLoopDelayP99Ms),
         },
         `load level ${level}`,
       );
+  }
+
+  /** Whose CPU the host's is, for the heartbeat and the decision log. */
+  function fleetCpuView(): FleetCpu | undefined {
+    if (!smoothed || !cpuSplit) return undefined;
+    return {
+      hostPercent: round(smoothed.cpuPercent) ?? 0,
+      fleetPercent: round(smoothed.fleetPercent) ?? 0,
+      othersPercent: round(cpuSplit.othersPercent) ?? 0,
+      contention: contention.phase,
+    };
   }
 
   /** One lane's decisions, applied to its BullMQ worker and logged once with their reasons. */
@@ -101,6 +161,11 @@ export function createController(deps: ControllerDeps) {
       c.controllerIntervalMs,
       r.eventLoopDelayP99Ms,
       fleet,
+      {
+        verdict: cpuSplit?.verdict ?? "none",
+        yieldStep: cpuSplit?.yieldStep ?? false,
+        elastic: lane === ELASTIC_LANE,
+      },
     );
     await record(lane, t, waiting, r, c, now);
     if (t.concurrency.changed) {
@@ -159,6 +224,7 @@ export function createController(deps: ControllerDeps) {
         processCpuPercent: round(r.processCpuPercent) ?? 0,
         eventLoopP99Ms: round(r.eventLoopDelayP99Ms) ?? 0,
       },
+      ...(fleetCpuView() ? { cpu: fleetCpuView() } : {}),
       signals: {
         waiting,
         active: lanes[lane].active,
@@ -221,8 +287,11 @@ export function createController(deps: ControllerDeps) {
     await live.refresh().catch(() => false);
     const c = live.config;
     const r = (readings = await sampler.sample());
-    updateLevel(r, c);
     const now = deps.now();
+    const fleetPercent = await fleetCpu
+      .read(r.processCpuPercent, now, heartbeatTtlMs(c.controllerIntervalMs))
+      .catch(() => r.processCpuPercent / availableParallelism());
+    updateLevel(r, c, fleetPercent);
     for (const lane of LANES) await steerLane(lane, r, c, now);
     if (++ticks % 10 === 0) logUsage(r);
     const m = deps.metrics;
@@ -246,6 +315,8 @@ export function createController(deps: ControllerDeps) {
       level,
       readings: readings ? { ...readings } : {},
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
+      kernel,
+      ...(fleetCpuView() ? { cpu: fleetCpuView() } : {}),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };
   }

@@ -12,6 +12,7 @@ import {
   type ConcurrencyState,
   type LatencyBuckets,
   type UpstreamSignals,
+  type ContentionVerdict,
 } from "@moonfleet/adaptive";
 import { startTimeoutMs, type ConcurrencyPolicy, type LanePolicy } from "@moonfleet/config";
 
@@ -96,6 +97,8 @@ export class LaneController {
   private timeoutMs: number;
   private timeoutReason = "no_data";
   private avgJobMs: number | null = null;
+  /** The limit when a co-tenant probe began: a probe that does not pay goes back to it. */
+  private beforeProbe: number | null = null;
   // Tokens finished since the last tick, folded into a decaying per-second rate.
   private tickTokens = 0;
   private rate = 0;
@@ -197,7 +200,16 @@ export class LaneController {
     eventLoopP99Ms = 0,
     /** The fleet's shared latency histogram of this lane, when the worker exchanged it this tick. */
     fleet: LatencyBuckets | null = null,
+    /** The co-tenant experiment's verdict this tick, and whether this lane gives way first. */
+    cpu: { verdict: ContentionVerdict; yieldStep: boolean; elastic: boolean } = {
+      verdict: "none",
+      yieldStep: false,
+      elastic: false,
+    },
   ): LaneTick {
+    if (cpu.verdict === "probe") this.beforeProbe = this.concurrencyState.limit;
+    const restoreTo = cpu.verdict === "undo" ? this.beforeProbe : null;
+    if (cpu.verdict !== "probe" && cpu.verdict !== "probing") this.beforeProbe = null;
     if (fleet) this.fleetLatency = LatencyEstimator.fromBuckets(fleet, { minSamples: LATENCY_MIN_SAMPLES });
     const p50 = this.latency.percentile(0.5);
     const signals: UpstreamSignals = {
@@ -218,6 +230,9 @@ export class LaneController {
         parallel: terms.parallel,
         adaptive: terms.adaptive,
         eventLoopP99Ms,
+        elastic: cpu.elastic,
+        yieldStep: cpu.yieldStep,
+        restoreTo,
       },
       terms.bounds,
     );

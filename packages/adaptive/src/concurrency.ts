@@ -7,8 +7,11 @@
 // while high):
 //   parallel off                   -> 1                                   parallel_disabled
 //   adaptive concurrency off       -> max, whatever the load and upstream  fixed_max
-//   load high                      -> max(1, min(underLoad, floor(limit/2))) cut_high_load
-//        (one tick brings any limit under the cap; it keeps halving while the machine stays high)
+//   undo (a cut for a co-tenant that did not pay, see contention.ts) -> the limit before it  undo_cut
+//   load high, elastic lane, a yield step -> max(1, floor(limit/2))          cut_cotenant
+//        (a co-tenant took the CPU the fleet gave up: the cold lane keeps halving, every few ticks)
+//   load high                      -> min(underLoad, limit), halved while the loop lags  cut_high_load
+//        (one tick brings any limit under the cap)
 //   429s this tick                 -> x0.5                                cut_rate_limited
 //   timeouts+errors > 10% (>=5 calls) -> x0.7                             cut_upstream_errors
 //   p50 > 2 x baseline (>=5 calls) -> x0.8, not below the under-load cap   cut_latency_rising
@@ -54,10 +57,17 @@ export interface ConcurrencyInput {
   readonly parallel: boolean;
   /** ENABLE_ADAPTIVE_CONCURRENCY; false holds the limit at max (no cap, no cut). Default true. */
   readonly adaptive?: boolean;
+  /** The lane gives way first when a co-tenant needs the CPU (the cold lane). */
+  readonly elastic?: boolean;
+  /** A co-tenant takes the CPU the fleet gives up: the elastic lane halves this tick (contention.ts). */
+  readonly yieldStep?: boolean;
+  /** A cut for a co-tenant did not pay: go back to this limit. */
+  readonly restoreTo?: number | null;
 }
 
 const CUT_REASONS: ReadonlySet<ConcurrencyReason> = new Set([
   "cut_high_load",
+  "cut_cotenant",
   "cut_rate_limited",
   "cut_upstream_errors",
   "cut_latency_rising",
@@ -133,6 +143,13 @@ function propose(
   if (!input.parallel) return { proposed: 1, reason: "parallel_disabled" };
   if (input.adaptive === false) return { proposed: max, reason: "fixed_max" };
 
+  if (input.restoreTo !== undefined && input.restoreTo !== null) {
+    return { proposed: Math.min(max, atLeastOne(input.restoreTo)), reason: "undo_cut" };
+  }
+
+  if (input.level === "high" && input.elastic && input.yieldStep) {
+    return { proposed: Math.max(1, Math.floor(current / 2)), reason: "cut_cotenant" };
+  }
   if (input.level === "high") {
     // Down to the under-load cap at once. Below it only while this process's own event loop lags
     // (it is part of the problem): measured, halving on host CPU alone took a fleet that merely

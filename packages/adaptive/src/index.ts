@@ -36,3 +36,15 @@ export {
 export { nextBatchSize, initialBatchSizerState, TARGET_JOB_MS } from "./batch-sizer.js";
 export { createSampler, SamplerClosedError, type Sampler, type SamplerOptions } from "./sampler.js";
 export { detectMachine, type Machine } from "./machine.js";
+export {
+  nextContention,
+  initialContention,
+  OTHERS_MIN_PERCENT,
+  OTHERS_RELEASE_PERCENT,
+  FLEET_MIN_PERCENT,
+  PROBE_TICKS,
+  type ContentionDecision,
+  type ContentionState,
+  type ContentionVerdict,
+  type HostCpu,
+} from "./contention.js";

@@ -55,6 +55,8 @@ export type ConcurrencyReason =
   | "hold_budget"
   | "hold_latency_rising"
   | "cut_high_load"
+  | "cut_cotenant"
+  | "undo_cut"
   | "cut_rate_limited"
   | "cut_upstream_errors"
   | "cut_latency_rising"

@@ -260,3 +260,42 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe("nextConcurrency: a co-tenant that needs the CPU", () => {
+  const high = (over: Partial<ConcurrencyInput>) => ({ ...input({ level: "high", limit: 12 }), ...over });
+
+  it("halves the elastic lane below the under-load cap on a yield step, down to 1", () => {
+    let state = settled(12);
+    const limits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const d = nextConcurrency(state, high({ elastic: true, yieldStep: true }), bounds);
+      expect(d.reason).toBe("cut_cotenant");
+      limits.push(d.limit);
+      state = d.state;
+    }
+    // The first step is also clamped to the cap (4): every decision under high ends within it.
+    expect(limits).toEqual([4, 2, 1, 1, 1]);
+  });
+
+  it("between yield steps, and on the lane that is not elastic, holds the under-load cap", () => {
+    expect(nextConcurrency(settled(12), high({ elastic: true, yieldStep: false }), bounds)).toMatchObject({
+      limit: 4,
+      reason: "cut_high_load",
+    });
+    expect(nextConcurrency(settled(2), high({ elastic: true, yieldStep: false }), bounds).limit).toBe(2);
+    expect(nextConcurrency(settled(12), high({ elastic: false, yieldStep: true }), bounds)).toMatchObject({
+      limit: 4,
+      reason: "cut_high_load",
+    });
+  });
+
+  it("undoes a cut that did not pay: back to the limit before it, within max", () => {
+    const d = nextConcurrency(settled(1), { ...input({ limit: 1 }), restoreTo: 9 }, bounds);
+    expect(d).toMatchObject({ limit: 9, reason: "undo_cut", changed: true });
+    expect(nextConcurrency(settled(1), { ...input({ limit: 1 }), restoreTo: 40 }, bounds).limit).toBe(12);
+    // Fixed concurrency knows no experiments.
+    expect(
+      nextConcurrency(settled(12), { ...input({ limit: 12 }), adaptive: false, restoreTo: 3 }, bounds).reason,
+    ).toBe("fixed_max");
+  });
+});

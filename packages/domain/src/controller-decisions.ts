@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { laneSchema } from "./lanes.js";
 import { loadLevelSchema } from "./load-level.js";
+import { fleetCpuSchema } from "./heartbeat.js";
 
 /**
  * One decision of a worker's controller for one lane, with what it decided on: kept in a bounded
@@ -22,6 +23,8 @@ export const controllerDecisionSchema = z.object({
     processCpuPercent: z.number(),
     eventLoopP99Ms: z.number(),
   }),
+  /** Whose CPU the host's was (absent in entries older than the co-tenant rule). */
+  cpu: fleetCpuSchema.optional(),
   /** The lane's queue and upstream signals of the tick. */
   signals: z.object({
     waiting: z.number(),

@@ -24,6 +24,19 @@ export type Readings = Readonly<z.infer<typeof readingsSchema>>;
 
 const nullableNumber = z.number().nullable();
 
+/** The phases of the controller's co-tenant experiment. */
+export const CONTENTION_PHASES = ["none", "probing", "yielding"] as const;
+export type ContentionPhase = (typeof CONTENTION_PHASES)[number];
+
+/** The host's CPU split into moonfleet's own processes and the others' (0-100 of the host). */
+export const fleetCpuSchema = z.object({
+  hostPercent: z.number(),
+  fleetPercent: z.number(),
+  othersPercent: z.number(),
+  contention: z.enum(CONTENTION_PHASES),
+});
+export type FleetCpu = Readonly<z.infer<typeof fleetCpuSchema>>;
+
 /** What one worker process says about one lane every controller tick. */
 export const laneStateSchema = z.object({
   concurrency: z.number(),
@@ -66,6 +79,13 @@ export const workerHeartbeatSchema = z.object({
   lanes: z.object({ hot: laneStateSchema, cold: laneStateSchema }),
   /** This process's circuit breaker. */
   breaker: breakerStateSchema.optional(),
+  /**
+   * The kernel the process runs on (its boot id): workers on the same kernel share one host's CPUs,
+   * whatever their container's hostname says.
+   */
+  kernel: z.string().optional(),
+  /** Whose CPU the host's is, as this worker's controller saw it (see packages/adaptive contention.ts). */
+  cpu: fleetCpuSchema.optional(),
 });
 export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
 

@@ -1,5 +1,5 @@
 // The fleet's words, declared once and imported everywhere else.
-export { LANES, laneSchema, perLane, type Lane, type PerLane } from "./lanes.js";
+export { LANES, ELASTIC_LANE, laneSchema, perLane, type Lane, type PerLane } from "./lanes.js";
 export {
   TOKEN_STATUSES,
   tokenStatusSchema,
@@ -24,6 +24,10 @@ export { LOAD_LEVELS, loadLevelSchema, type LoadLevel } from "./load-level.js";
 export {
   readingsSchema,
   laneStateSchema,
+  CONTENTION_PHASES,
+  fleetCpuSchema,
+  type ContentionPhase,
+  type FleetCpu,
   workerHeartbeatSchema,
   heartbeatTtlMs,
   parseHeartbeat,

@@ -16,6 +16,7 @@ export const EVENTS = {
   leadership: "leadership",
   configChange: "config_change",
   loadLevel: "load_level",
+  cpuContention: "cpu_contention",
   tokensRegistered: "tokens_registered",
   statusChange: "status_change",
   discoveryConnected: "discovery_connected",

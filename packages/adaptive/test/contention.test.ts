@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import {
+  BACKOFF_TICKS,
+  FLEET_MIN_PERCENT,
+  initialContention,
+  MAX_PROBE_TICKS,
+  nextContention,
+  OTHERS_MIN_PERCENT,
+  PROBE_TICKS,
+  type ContentionDecision,
+  type ContentionState,
+  type HostCpu,
+} from "../src/contention.js";
+
+const HIGH = 80;
+
+/** Runs readings through the rule; `react` lets the fleet's CPU answer the cuts, as a real fleet would. */
+function run(
+  readings: readonly HostCpu[],
+  state: ContentionState = initialContention(),
+): { decisions: ContentionDecision[]; state: ContentionState } {
+  const decisions: ContentionDecision[] = [];
+  for (const r of readings) {
+    const d = nextContention(state, r, HIGH);
+    decisions.push(d);
+    state = d.state;
+  }
+  return { decisions, state };
+}
+
+const repeat = (n: number, r: HostCpu): HostCpu[] => Array.from({ length: n }, () => r);
+
+describe("nextContention: whose CPU the host's is", () => {
+  it("never cuts for the fleet's own CPU: a saturated host the fleet itself keeps busy", () => {
+    const { decisions } = run(repeat(300, { hostPercent: 100, fleetPercent: 80 }));
+    expect(decisions.every((d) => d.verdict === "none" && !d.yieldStep)).toBe(true);
+    // The level answers to the others' share (20 %), not to the host's 100 %.
+    expect(decisions.at(-1)!.levelCpuPercent).toBe(20);
+  });
+
+  it("does not probe when the fleet has nothing to give, whatever the others use", () => {
+    const { decisions } = run(repeat(50, { hostPercent: 100, fleetPercent: FLEET_MIN_PERCENT - 1 }));
+    expect(decisions.every((d) => d.verdict === "none")).toBe(true);
+    // A host the others keep at 91 % still reads high to the level: the cap protects the fleet's own loop.
+    expect(decisions.at(-1)!.levelCpuPercent).toBeGreaterThan(HIGH);
+  });
+
+  it("does not probe below the saturation threshold or below the others' minimum share", () => {
+    expect(run(repeat(20, { hostPercent: HIGH - 1, fleetPercent: 40 })).decisions.every((d) => d.verdict === "none")).toBe(true);
+    expect(
+      run(repeat(20, { hostPercent: 100, fleetPercent: 100 - OTHERS_MIN_PERCENT + 1 })).decisions.every(
+        (d) => d.verdict === "none",
+      ),
+    ).toBe(true);
+  });
+
+  it("confirms a co-tenant that takes the CPU the fleet gives up, and yields until it leaves", () => {
+    // Probe from 50/50; the fleet falls to 20 and the host stays full: the others took it all.
+    const probe = [{ hostPercent: 100, fleetPercent: 50 }, ...repeat(PROBE_TICKS, { hostPercent: 100, fleetPercent: 20 })];
+    const { decisions, state } = run(probe);
+    expect(decisions[0]!.verdict).toBe("probe");
+    expect(decisions[0]!.yieldStep).toBe(true);
+    expect(decisions[0]!.levelCpuPercent).toBe(100);
+    expect(decisions.at(-1)!.verdict).toBe("confirmed");
+    expect(state.phase).toBe("yielding");
+    // Yielding halves the elastic lane every few ticks while the host stays saturated...
+    const yielding = run(repeat(9, { hostPercent: 100, fleetPercent: 20 }), state);
+    expect(yielding.decisions.filter((d) => d.yieldStep).length).toBe(3);
+    // ...holds once the host has room...
+    const room = run(repeat(3, { hostPercent: 70, fleetPercent: 20 }), yielding.state);
+    expect(room.decisions.every((d) => d.verdict === "yield" && !d.yieldStep)).toBe(true);
+    // ...and lets go when the co-tenant leaves.
+    const left = run([{ hostPercent: 40, fleetPercent: 30 }], room.state);
+    expect(left.decisions[0]!.verdict).toBe("released");
+    expect(left.state.phase).toBe("none");
+  });
+
+  it("undoes a probe the others did not take (the host went idle), and backs off, doubling", () => {
+    const notTaken = [
+      { hostPercent: 100, fleetPercent: 55 },
+      ...repeat(PROBE_TICKS, { hostPercent: 70, fleetPercent: 25 }),
+    ];
+    const first = run(notTaken);
+    expect(first.decisions.at(-1)!.verdict).toBe("undo");
+    expect(first.state.phase).toBe("none");
+    expect(first.state.quietTicks).toBe(BACKOFF_TICKS);
+    // No new probe until the backoff has passed, then one, whose failure doubles the wait.
+    const waiting = run(repeat(BACKOFF_TICKS - 1, { hostPercent: 100, fleetPercent: 55 }), first.state);
+    expect(waiting.decisions.every((d) => d.verdict === "none")).toBe(true);
+    const second = run(notTaken, waiting.state);
+    expect(second.decisions[0]!.verdict).toBe("probe");
+    expect(second.decisions.at(-1)!.verdict).toBe("undo");
+    expect(second.state.quietTicks).toBe(2 * BACKOFF_TICKS);
+  });
+
+  it("goes on probing while the cut has not bitten, then gives up", () => {
+    const { decisions, state } = run([
+      { hostPercent: 100, fleetPercent: 50 },
+      ...repeat(MAX_PROBE_TICKS, { hostPercent: 100, fleetPercent: 49 }),
+    ]);
+    expect(decisions.slice(1, MAX_PROBE_TICKS).every((d) => d.verdict === "probing")).toBe(true);
+    expect(decisions.at(-1)!.verdict).toBe("undo");
+    expect(state.phase).toBe("none");
+  });
+
+  it("property: the level never answers to more than the others' share outside an experiment, and figures stay in range", () => {
+    const reading = fc.record({
+      hostPercent: fc.oneof(fc.double({ min: -10, max: 150, noNaN: true }), fc.constant(Number.NaN)),
+      fleetPercent: fc.oneof(fc.double({ min: -10, max: 150, noNaN: true }), fc.constant(Number.NaN)),
+    });
+    fc.assert(
+      fc.property(fc.array(reading, { maxLength: 200 }), (readings) => {
+        let state = initialContention();
+        for (const r of readings) {
+          const d = nextContention(state, r, HIGH);
+          expect(d.othersPercent).toBeGreaterThanOrEqual(0);
+          expect(d.othersPercent).toBeLessThanOrEqual(100);
+          expect(d.levelCpuPercent).toBeGreaterThanOrEqual(0);
+          expect(d.levelCpuPercent).toBeLessThanOrEqual(100);
+          if (d.state.phase === "none") expect(d.levelCpuPercent).toBe(d.othersPercent);
+          if (d.yieldStep) expect(d.state.phase).not.toBe("none");
+          state = d.state;
+        }
+      }),
+    );
+  });
+});
