@@ -89,6 +89,7 @@ export class Recorder {
       const w = { level: hb.level, loopP99Ms: r1(r.eventLoopDelayP99Ms), cpu: r1(r.cpuPercent) };
       // Whose CPU the host's was, as the worker's controller saw it: the co-tenant rule's inputs.
       if (hb.cpu) w.cpuSplit = hb.cpu;
+      if (hb.breaker) w.breaker = hb.breaker;
       for (const lane of LANES) {
         const l = hb.lanes?.[lane];
         if (!l) continue;

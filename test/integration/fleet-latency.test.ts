@@ -79,18 +79,25 @@ describe("the fleet's shared latency histogram", () => {
     expect(alone.state().timeoutReason).toBe("no_data");
   });
 
-  it("a burst of timeouts raises the lane's timeout at the next tick", () => {
+  it("a timeout raises the lane's timeout at once, and a call that ran out under the old one does not raise it again", () => {
     const lane = new LaneController(policy, 0);
     for (let i = 0; i < 30; i++) lane.recordCall(300, "ok");
     lane.tick("normal", 0, policy, 1_000, 1_000);
     const before = lane.timeout;
     lane.recordCall(before, "timeout");
+    // At once, before any tick: the calls in flight read it when theirs runs out.
+    expect(lane.timeout).toBe(Math.min(5_000, before * 2));
     lane.recordCall(before, "timeout");
+    expect(lane.timeout).toBe(Math.min(5_000, before * 2));
     const t = lane.tick("normal", 0, policy, 2_000, 1_000);
     expect(t.timeout).toMatchObject({
       changed: true,
       reason: "timeout_burst",
+      from: before,
       ms: Math.min(5_000, before * 2),
     });
+    // A call that times out under the raised value raises it again.
+    lane.recordCall(lane.timeout, "timeout");
+    expect(lane.timeout).toBe(Math.min(5_000, before * 4));
   });
 });

@@ -104,12 +104,21 @@ export class LaneController {
   private rate = 0;
   active = 0;
 
+  /** The lane's policy as of the last tick: a timeout raises the timeout at once, before the tick. */
+  private policy: LanePolicy;
+  /** The timeout was raised by a timeout since the last tick (the tick does not double it again). */
+  private raisedAtOnce = false;
+  /** The timeout at the end of the last tick: what a tick's change is reported from. */
+  private tickTimeoutMs: number;
+
   constructor(policy: LanePolicy, now: number) {
+    this.policy = policy;
     const start = startConcurrency(policy.concurrency);
     this.concurrencyState = start.state;
     this.reason = start.reason;
     this.changedAt = now;
     this.timeoutMs = startTimeoutMs(policy.timeout);
+    this.tickTimeoutMs = this.timeoutMs;
     if (policy.timeout.kind === "fixed") this.timeoutReason = "fixed";
   }
 
@@ -143,6 +152,8 @@ export class LaneController {
       this.totals.timeouts++;
       this.latency.recordTimeout(ms);
       this.share(ms);
+      // A call that ran out under a lower timeout than today's is already answered.
+      if (!(ms < this.timeoutMs)) this.raiseOnTimeout();
     } else if (outcome === "rate_limited") {
       this.tickCounts.rateLimited++;
       this.totals.rateLimited++;
@@ -152,6 +163,32 @@ export class LaneController {
     } else {
       this.latency.record(ms);
       this.share(ms);
+    }
+  }
+
+  /**
+   * The burst rule of nextTimeout applied the moment a call times out, not at the next tick: the
+   * calls already in flight read the lane's timeout again when theirs runs out (CallOptions), so
+   * the first timeout of a latency surge saves the calls sent beside it.
+   */
+  private raiseOnTimeout(): void {
+    const p = this.policy.timeout;
+    if (p.kind !== "dynamic") return;
+    const t = nextTimeout({
+      estimateP99Ms: this.estimate(0.99),
+      estimateP95Ms: this.estimate(0.95),
+      currentMs: this.timeoutMs,
+      timeoutsThisTick: this.tickCounts.timeouts,
+      recentTimeouts: this.window.timeouts,
+      baseMs: startTimeoutMs(p),
+      underLoadMs: p.underLoadMs,
+      level: "normal",
+      dynamic: true,
+    });
+    if (t.reason === "timeout_burst" && t.timeoutMs > this.timeoutMs) {
+      this.timeoutMs = Math.round(t.timeoutMs);
+      this.timeoutReason = t.reason;
+      this.raisedAtOnce = true;
     }
   }
 
@@ -210,6 +247,7 @@ export class LaneController {
     if (cpu.verdict === "probe") this.beforeProbe = this.concurrencyState.limit;
     const restoreTo = cpu.verdict === "undo" ? this.beforeProbe : null;
     if (cpu.verdict !== "probe" && cpu.verdict !== "probing") this.beforeProbe = null;
+    this.policy = policy;
     if (fleet) this.fleetLatency = LatencyEstimator.fromBuckets(fleet, { minSamples: LATENCY_MIN_SAMPLES });
     const p50 = this.latency.percentile(0.5);
     const signals: UpstreamSignals = {
@@ -241,19 +279,26 @@ export class LaneController {
       this.reason = decision.reason;
       this.changedAt = now;
     }
-    const fromTimeout = this.timeoutMs;
+    const fromTimeout = this.tickTimeoutMs;
     const timeout = nextTimeout({
       estimateP99Ms: this.estimate(0.99),
       estimateP95Ms: this.estimate(0.95),
       currentMs: this.timeoutMs,
-      timeoutsThisTick: this.tickCounts.timeouts,
+      timeoutsThisTick: this.raisedAtOnce ? 0 : this.tickCounts.timeouts,
+      recentTimeouts: this.window.timeouts,
       baseMs: startTimeoutMs(policy.timeout),
       underLoadMs: policy.timeout.kind === "dynamic" ? policy.timeout.underLoadMs : policy.timeout.ms,
       level,
       dynamic: policy.timeout.kind === "dynamic",
     });
-    this.timeoutMs = Math.round(timeout.timeoutMs);
-    this.timeoutReason = timeout.reason;
+    // A raise at once stands for this tick's decision when the tick would not go higher.
+    const raised = this.raisedAtOnce && this.timeoutMs >= timeout.timeoutMs;
+    if (!raised) {
+      this.timeoutMs = Math.round(timeout.timeoutMs);
+      this.timeoutReason = timeout.reason;
+    }
+    this.raisedAtOnce = false;
+    this.tickTimeoutMs = this.timeoutMs;
     // The baseline follows p50 slowly (alpha 0.05), so a surge stands out against it for a while.
     this.baseline = nextBaseline(this.baseline, p50);
     // Samples fade with a 10 s half-life whatever the tick, so the estimate has enough data at the
@@ -278,7 +323,7 @@ export class LaneController {
       timeout: {
         ms: this.timeoutMs,
         changed: this.timeoutMs !== fromTimeout,
-        reason: timeout.reason,
+        reason: this.timeoutReason,
         from: fromTimeout,
       },
       signals,

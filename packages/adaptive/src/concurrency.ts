@@ -13,7 +13,7 @@
 //   load high                      -> min(underLoad, limit), halved while the loop lags  cut_high_load
 //        (one tick brings any limit under the cap)
 //   429s this tick                 -> x0.5                                cut_rate_limited
-//   timeouts+errors > 10% (>=5 calls) -> x0.7                             cut_upstream_errors
+//   timeouts+errors > 10% (>=5 calls, >=3 failed) -> x0.7                  cut_upstream_errors
 //   p50 > 2 x baseline (>=5 calls) -> x0.8, not below the under-load cap   cut_latency_rising
 //        (at most once per cooldown: latency answers a cut with a delay, and cutting again before
 //        the last cut has shown its effect would drive the limit to 1 on one slow episode;
@@ -47,6 +47,12 @@ export const UPSTREAM_ERROR_RATIO = 0.1;
 export const LATENCY_GRADIENT = 2;
 /** Calls a tick needs before its error ratio or latency says anything. */
 export const MIN_CALLS_FOR_SIGNAL = 5;
+/**
+ * Failed calls (timeouts and errors, decayed) the error cut needs besides the ratio: at a budgeted
+ * lane's few calls, one hung call among five is 20 % (measured: a latency surge whose only failures
+ * were its 2 % hung calls cut the hot lane to 2 slots and halved its tokens/s against fixed).
+ */
+export const MIN_FAILURES_FOR_CUT = 3;
 
 export interface ConcurrencyInput {
   readonly level: LoadLevel;
@@ -168,6 +174,7 @@ function propose(
   // not one per tick.
   if (
     enoughCalls &&
+    up.timeouts + up.errors >= MIN_FAILURES_FOR_CUT &&
     (up.timeouts + up.errors) / up.calls > UPSTREAM_ERROR_RATIO &&
     ticksSinceCut >= GROWTH_COOLDOWN_TICKS
   ) {

@@ -5,8 +5,10 @@
 // from their heartbeats, on the same kernel, and a Redis on this host), and a cut for CPU is an
 // experiment that must pay:
 //
-//   none      the load level answers to the others' share (host - fleet), never to the fleet's own.
-//             A probe starts when the host is saturated (>= highCpu), the others hold a real share
+//   none      the host's CPU does not raise the load level at all: a saturated host harms nobody
+//             the fleet could help by cutting unless this experiment says so (measured: a level that
+//             answered to the others' share held a budgeted fleet at 2 cold slots through a latency
+//             surge while another job kept the host 60-70 % busy). A probe starts when the host is saturated (>= highCpu), the others hold a real share
 //             (>= OTHERS_MIN_PERCENT), the fleet has something to give (>= FLEET_MIN_PERCENT) and
 //             no failed probe is cooling down.
 //   probing   the level answers to the host's CPU (high: the hot lane goes to the under-load cap)
@@ -92,7 +94,7 @@ export function nextContention(
     state: { ...state, phase: "none", ticks: 0, start: null, quietTicks: quiet, ...s },
     verdict,
     othersPercent: others,
-    levelCpuPercent: others,
+    levelCpuPercent: 0,
     yieldStep: false,
   });
   const cutting = (s: ContentionState, verdict: ContentionVerdict): ContentionDecision => ({

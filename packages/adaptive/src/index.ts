@@ -26,6 +26,7 @@ export {
   nextBaseline,
   nextTimeout,
   TIMEOUT_BURST,
+  TIMEOUT_DECLINE,
   TIMEOUT_MIN_MS,
   TIMEOUT_MAX_MS,
   type LatencyBuckets,

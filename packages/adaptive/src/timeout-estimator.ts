@@ -128,8 +128,21 @@ export function nextBaseline(
 
 export type TimeoutReason = "no_data" | "estimate" | "under_load" | "fixed" | "timeout_burst";
 
-/** Timeouts within one controller tick from which the timeout doubles at once (a latency surge). */
-export const TIMEOUT_BURST = 2;
+/**
+ * Timeouts within one controller tick from which the timeout doubles at once (a latency surge).
+ * One: at a budgeted lane's few calls per tick two timeouts rarely fall in one tick, and a surge
+ * measured this way cost 9 timeouts where fixed 5 s timeouts had none. A lone hang costs a few
+ * ticks of a longer timeout on a slot that waits for it anyway.
+ */
+export const TIMEOUT_BURST = 1;
+/**
+ * The estimate lowers the timeout by at most this factor per tick: right after a burst the
+ * histogram still holds the fast calls from before the surge, and dropping back at once would
+ * time out the next slow calls and burst again.
+ */
+export const TIMEOUT_DECLINE = 0.8;
+/** Decayed recent timeouts at or above which the timeout holds instead of falling. */
+export const RECENT_TIMEOUTS_HOLD = 0.5;
 
 export interface TimeoutInput {
   readonly estimateP99Ms: number | null;
@@ -145,6 +158,8 @@ export interface TimeoutInput {
   /** The timeout in force, and how many calls timed out under it since the last tick. */
   readonly currentMs?: number;
   readonly timeoutsThisTick?: number;
+  /** Timeouts of the lane's recent calls (decayed): while there are any, the timeout does not fall. */
+  readonly recentTimeouts?: number;
 }
 
 export interface TimeoutDecision {
@@ -157,8 +172,8 @@ export interface TimeoutDecision {
  * under-load timeout, so a struggling process drops slow calls rather than piling them up, but
  * never below the p95 the upstream answers at: cutting the calls that would succeed only opens
  * the breaker (measured: a latency surge under CPU load shut the fleet off for a minute). No data
- * yet: the base. Otherwise 1.5 x the estimated p99, within 1.5 to 5 s. A burst of timeouts
- * within one tick doubles the timeout at once, before the histogram has caught up.
+ * yet: the base. Otherwise 1.5 x the estimated p99, within 1.5 to 5 s, falling by at most 20 % a
+ * tick and not at all while the lane's recent calls hold a timeout. A timeout within the tick doubles the timeout at once, before the histogram has caught up.
  */
 export function nextTimeout(input: TimeoutInput): TimeoutDecision {
   if (!input.dynamic) return { timeoutMs: input.baseMs, reason: "fixed" };
@@ -180,9 +195,8 @@ export function nextTimeout(input: TimeoutInput): TimeoutDecision {
   if (input.estimateP99Ms === null || !Number.isFinite(input.estimateP99Ms)) {
     return { timeoutMs: input.baseMs, reason: "no_data" };
   }
-  const timeoutMs = Math.min(
-    TIMEOUT_MAX_MS,
-    Math.max(TIMEOUT_MIN_MS, input.estimateP99Ms * TIMEOUT_P99_MARGIN),
-  );
-  return { timeoutMs: Math.round(timeoutMs), reason: "estimate" };
+  const estimate = Math.min(TIMEOUT_MAX_MS, Math.max(TIMEOUT_MIN_MS, input.estimateP99Ms * TIMEOUT_P99_MARGIN));
+  const holding = (input.recentTimeouts ?? 0) >= RECENT_TIMEOUTS_HOLD;
+  const slowest = input.currentMs !== undefined ? input.currentMs * (holding ? 1 : TIMEOUT_DECLINE) : 0;
+  return { timeoutMs: Math.round(Math.max(estimate, Math.min(slowest, TIMEOUT_MAX_MS))), reason: "estimate" };
 }

@@ -35,15 +35,15 @@ describe("nextContention: whose CPU the host's is", () => {
   it("never cuts for the fleet's own CPU: a saturated host the fleet itself keeps busy", () => {
     const { decisions } = run(repeat(300, { hostPercent: 100, fleetPercent: 80 }));
     expect(decisions.every((d) => d.verdict === "none" && !d.yieldStep)).toBe(true);
-    // The level answers to the others' share (20 %), not to the host's 100 %.
-    expect(decisions.at(-1)!.levelCpuPercent).toBe(20);
+    // The level does not answer to the host's 100 %.
+    expect(decisions.at(-1)!.levelCpuPercent).toBe(0);
   });
 
   it("does not probe when the fleet has nothing to give, whatever the others use", () => {
     const { decisions } = run(repeat(50, { hostPercent: 100, fleetPercent: FLEET_MIN_PERCENT - 1 }));
     expect(decisions.every((d) => d.verdict === "none")).toBe(true);
-    // A host the others keep at 91 % still reads high to the level: the cap protects the fleet's own loop.
-    expect(decisions.at(-1)!.levelCpuPercent).toBeGreaterThan(HIGH);
+    // Nor does a host the others keep at 91 %: cutting a fleet that uses 9 % of it helps nobody.
+    expect(decisions.at(-1)!.levelCpuPercent).toBe(0);
   });
 
   it("does not probe below the saturation threshold or below the others' minimum share", () => {
@@ -104,7 +104,7 @@ describe("nextContention: whose CPU the host's is", () => {
     expect(state.phase).toBe("none");
   });
 
-  it("property: the level never answers to more than the others' share outside an experiment, and figures stay in range", () => {
+  it("property: outside an experiment the host's CPU never raises the level, and figures stay in range", () => {
     const reading = fc.record({
       hostPercent: fc.oneof(fc.double({ min: -10, max: 150, noNaN: true }), fc.constant(Number.NaN)),
       fleetPercent: fc.oneof(fc.double({ min: -10, max: 150, noNaN: true }), fc.constant(Number.NaN)),
@@ -118,7 +118,7 @@ describe("nextContention: whose CPU the host's is", () => {
           expect(d.othersPercent).toBeLessThanOrEqual(100);
           expect(d.levelCpuPercent).toBeGreaterThanOrEqual(0);
           expect(d.levelCpuPercent).toBeLessThanOrEqual(100);
-          if (d.state.phase === "none") expect(d.levelCpuPercent).toBe(d.othersPercent);
+          if (d.state.phase === "none") expect(d.levelCpuPercent).toBe(0);
           if (d.yieldStep) expect(d.state.phase).not.toBe("none");
           state = d.state;
         }

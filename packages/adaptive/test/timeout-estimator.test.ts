@@ -3,6 +3,7 @@ import {
   BUCKET_GROWTH,
   LatencyEstimator,
   TIMEOUT_BURST,
+  TIMEOUT_DECLINE,
   TIMEOUT_MAX_MS,
   TIMEOUT_MIN_MS,
   latencyBucket,
@@ -145,8 +146,8 @@ describe("nextTimeout on a burst of timeouts", () => {
   } as const;
 
   it(`doubles at once when ${TIMEOUT_BURST} or more calls timed out within the tick`, () => {
-    expect(TIMEOUT_BURST).toBe(2);
-    expect(nextTimeout({ ...base, timeoutsThisTick: 2 })).toEqual({
+    expect(TIMEOUT_BURST).toBe(1);
+    expect(nextTimeout({ ...base, timeoutsThisTick: 1 })).toEqual({
       timeoutMs: 3000,
       reason: "timeout_burst",
     });
@@ -159,13 +160,29 @@ describe("nextTimeout on a burst of timeouts", () => {
     expect(nextTimeout({ ...base, estimateP99Ms: 2600, timeoutsThisTick: 2 }).timeoutMs).toBe(3900);
   });
 
-  it("a single timeout, a timeout already at its ceiling, or fixed timeouts: the usual rules", () => {
-    expect(nextTimeout({ ...base, timeoutsThisTick: 1 }).reason).toBe("estimate");
+  it("no timeout, a timeout already at its ceiling, or fixed timeouts: the usual rules", () => {
+    expect(nextTimeout({ ...base, timeoutsThisTick: 0 }).reason).toBe("estimate");
     expect(nextTimeout({ ...base, currentMs: TIMEOUT_MAX_MS, timeoutsThisTick: 5 }).reason).toBe("estimate");
     expect(nextTimeout({ ...base, dynamic: false, timeoutsThisTick: 5 })).toEqual({
       timeoutMs: 3000,
       reason: "fixed",
     });
+  });
+
+  it(`after a burst, falls back toward the estimate by at most ${(1 - TIMEOUT_DECLINE) * 100}% a tick`, () => {
+    // The histogram still says 400 ms (1.5 s by the floor); the timeout was doubled to 4 s.
+    const seen: number[] = [];
+    let currentMs = 4000;
+    for (let i = 0; i < 8; i++) {
+      currentMs = nextTimeout({ ...base, currentMs, timeoutsThisTick: 0 }).timeoutMs;
+      seen.push(currentMs);
+    }
+    expect(seen).toEqual([3200, 2560, 2048, 1638, 1500, 1500, 1500, 1500]);
+    // While the lane's recent calls hold a timeout, it does not fall at all.
+    expect(nextTimeout({ ...base, currentMs: 4000, recentTimeouts: 1 }).timeoutMs).toBe(4000);
+    expect(nextTimeout({ ...base, currentMs: 4000, recentTimeouts: 0.4 }).timeoutMs).toBe(3200);
+    // Rising is immediate.
+    expect(nextTimeout({ ...base, currentMs: 1500, estimateP99Ms: 3000 }).timeoutMs).toBe(4500);
   });
 });
 

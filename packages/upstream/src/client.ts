@@ -23,8 +23,33 @@ export interface UpstreamClientOptions {
 }
 
 export interface CallOptions {
-  readonly timeoutMs: number;
+  /**
+   * The call's timeout, or a function read again when it runs out: a call in flight then follows
+   * its lane's timeout when the controller raises it (the first timeouts of a latency surge raise
+   * it at once, and the calls already on the wire should not time out under the old value).
+   */
+  readonly timeoutMs: number | (() => number);
   readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * An AbortSignal that fires when `limit()` ms have passed since now, the limit read again each time
+ * the timer runs out; `clear()` stops it.
+ */
+function followingTimeout(limit: () => number): { signal: AbortSignal; clear(): void; ms(): number } {
+  const started = performance.now();
+  const ctl = new AbortController();
+  let timer: NodeJS.Timeout;
+  const arm = (ms: number) => {
+    timer = setTimeout(() => {
+      const left = started + limit() - performance.now();
+      if (left >= 1) arm(left);
+      else ctl.abort(new DOMException("upstream call timed out", "TimeoutError"));
+    }, ms);
+    timer.unref?.();
+  };
+  arm(Math.max(0, limit()));
+  return { signal: ctl.signal, clear: () => clearTimeout(timer), ms: () => Math.round(limit()) };
 }
 
 export interface UpstreamClient {
@@ -130,7 +155,9 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   const basePath = base.pathname.replace(/\/$/, "");
 
   async function get(path: string, call: CallOptions): Promise<string> {
-    const timeout = AbortSignal.timeout(call.timeoutMs);
+    const limit = call.timeoutMs;
+    const deadline = followingTimeout(typeof limit === "function" ? limit : () => limit);
+    const timeout = deadline.signal;
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     try {
       const res = await pool.request({
@@ -167,9 +194,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       return Buffer.concat(chunks).toString("utf8");
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
-      if (timeout.aborted) throw new UpstreamTimeoutError(call.timeoutMs);
+      if (timeout.aborted) throw new UpstreamTimeoutError(deadline.ms());
       if (call.signal?.aborted) throw call.signal.reason ?? err;
       throw new UpstreamConnectionError(err instanceof Error ? err.message : String(err), { cause: err });
+    } finally {
+      deadline.clear();
     }
   }
 

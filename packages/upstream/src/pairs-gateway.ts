@@ -136,7 +136,8 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       await permit(lane);
       const started = performance.now();
       try {
-        const out = await go({ timeoutMs: deps.timeoutFor(lane), signal: deps.signal });
+        // The lane's timeout as it is when the call runs out, not when it began.
+        const out = await go({ timeoutMs: () => deps.timeoutFor(lane), signal: deps.signal });
         breaker.onSuccess();
         deps.onCall?.(lane, performance.now() - started, "ok", kind);
         return out;
