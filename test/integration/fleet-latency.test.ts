@@ -100,4 +100,16 @@ describe("the fleet's shared latency histogram", () => {
     lane.recordCall(lane.timeout, "timeout");
     expect(lane.timeout).toBe(Math.min(5_000, before * 4));
   });
+
+  it("a lane follows another lane's raise at once, never lowering its own", () => {
+    const lane = new LaneController(policy, 0);
+    for (let i = 0; i < 30; i++) lane.recordCall(300, "ok");
+    lane.tick("normal", 0, policy, 1_000, 1_000);
+    const before = lane.timeout;
+    expect(lane.followBurst(before * 2)).toBe(true);
+    expect(lane.timeout).toBe(before * 2);
+    expect(lane.state().timeoutReason).toBe("timeout_burst");
+    expect(lane.followBurst(before)).toBe(false);
+    expect(lane.timeout).toBe(before * 2);
+  });
 });

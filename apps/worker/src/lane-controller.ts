@@ -7,6 +7,7 @@ import {
   nextBaseline,
   nextConcurrency,
   nextTimeout,
+  TIMEOUT_MAX_MS,
   type ConcurrencyBounds,
   type ConcurrencyDecision,
   type ConcurrencyState,
@@ -190,6 +191,18 @@ export class LaneController {
       this.timeoutReason = t.reason;
       this.raisedAtOnce = true;
     }
+  }
+
+  /**
+   * Another lane of this process raised its timeout at once: both lanes call the same upstream, so
+   * this one follows (dynamic timeouts only); true when it rose.
+   */
+  followBurst(ms: number): boolean {
+    if (this.policy.timeout.kind !== "dynamic" || !(ms > this.timeoutMs)) return false;
+    this.timeoutMs = Math.round(Math.min(ms, TIMEOUT_MAX_MS));
+    this.timeoutReason = "timeout_burst";
+    this.raisedAtOnce = true;
+    return true;
   }
 
   private share(ms: number): void {

@@ -79,7 +79,12 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     hot: new LaneController(policies.hot, now()),
     cold: new LaneController(policies.cold, now()),
   };
-  events.on("call", ({ lane, ms, outcome }) => lanes[lane].recordCall(ms, outcome));
+  events.on("call", ({ lane, ms, outcome }) => {
+    lanes[lane].recordCall(ms, outcome);
+    // A timeout that raised one lane's timeout raises the other's: the same upstream answers both.
+    if (outcome === "timeout")
+      for (const other of LANES) if (other !== lane) lanes[other].followBurst(lanes[lane].timeout);
+  });
   events.on("budgetWait", ({ lane }) => lanes[lane].recordBudgetWait());
 
   const upstream = startUpstreamParts({
