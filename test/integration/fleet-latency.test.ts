@@ -3,6 +3,7 @@ import { redisKeys } from "@moonfleet/domain";
 import { lanePolicy, loadConfig } from "@moonfleet/config";
 import { exchangeFleetLatency, FLEET_LATENCY_HALF_LIFE_MS } from "@moonfleet/store";
 import { LaneController } from "../../apps/worker/src/lane-controller.js";
+import { shareTimeoutBursts } from "../../apps/worker/src/timeout-bursts.js";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
 // Issue 15: at production call rates (about 0.3 calls/s per lane for the whole fleet) one worker's
@@ -112,4 +113,38 @@ describe("the fleet's shared latency histogram", () => {
     expect(lane.followBurst(before)).toBe(false);
     expect(lane.timeout).toBe(before * 2);
   });
+
+  it("a worker whose timeout rose at a timeout raises the other workers' at once, through Redis", async () => {
+    const prefix = uniquePrefix();
+    const lanesOf = () => ({ hot: new LaneController(policy, 0), cold: new LaneController(policy, 0) });
+    const a = lanesOf();
+    const b = lanesOf();
+    const shareA = shareTimeoutBursts({ redis, prefix, id: "a", lanes: a });
+    const shareB = shareTimeoutBursts({ redis, prefix, id: "b", lanes: b });
+    try {
+      const before = b.cold.timeout;
+      // Wait until both subscriptions are in place, then say a burst.
+      await waitFor(async () => (await redis.pubsub("NUMSUB", redisKeys(prefix).timeoutBurstChannel))[1] === 2);
+      shareA.raised(before * 2);
+      await waitFor(() => b.cold.timeout === before * 2 && b.hot.timeout === before * 2);
+      expect(b.cold.state().timeoutReason).toBe("timeout_burst");
+      // Its own message does not move the sender; a garbled one moves nobody.
+      expect(a.cold.timeout).toBe(before);
+      await redis.publish(redisKeys(prefix).timeoutBurstChannel, "not json");
+      await redis.publish(redisKeys(prefix).timeoutBurstChannel, JSON.stringify({ worker: "c", ms: -1 }));
+      shareA.raised(before * 3);
+      await waitFor(() => b.cold.timeout === Math.min(5_000, before * 3));
+    } finally {
+      await shareA.close();
+      await shareB.close();
+    }
+  });
 });
+
+async function waitFor(ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -15,6 +15,7 @@ import { createJobHandler } from "./job-handler.js";
 import { LaneController } from "./lane-controller.js";
 import { closeLaneWorkers, startLaneWorkers } from "./lane-workers.js";
 import { stopInOrder } from "./shutdown.js";
+import { shareTimeoutBursts } from "./timeout-bursts.js";
 import { startSummaries } from "./summaries.js";
 import { startUpstreamParts } from "./upstream-parts.js";
 import { WorkerEvents } from "./worker-events.js";
@@ -79,11 +80,23 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     hot: new LaneController(policies.hot, now()),
     cold: new LaneController(policies.cold, now()),
   };
+  const bursts = shareTimeoutBursts({
+    redis,
+    prefix,
+    id,
+    lanes,
+    onError: (err) =>
+      errors.log("timeout-bursts", { event: EVENTS.timeoutChange, err: String(err) }, "timeout bursts not shared", "warn"),
+  });
   events.on("call", ({ lane, ms, outcome }) => {
+    const before = lanes[lane].timeout;
     lanes[lane].recordCall(ms, outcome);
-    // A timeout that raised one lane's timeout raises the other's: the same upstream answers both.
-    if (outcome === "timeout")
+    // A timeout that raised one lane's timeout raises the other's (the same upstream answers both)
+    // and the other workers' (through Redis).
+    if (outcome === "timeout" && lanes[lane].timeout > before) {
       for (const other of LANES) if (other !== lane) lanes[other].followBurst(lanes[lane].timeout);
+      bursts.raised(lanes[lane].timeout);
+    }
   });
   events.on("budgetWait", ({ lane }) => lanes[lane].recordBudgetWait());
 
@@ -162,6 +175,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
           { name: "heartbeat", run: () => removeHeartbeat(redis, prefix, id).catch(() => undefined) },
           { name: "queues", run: () => Promise.all(LANES.map((l) => queues[l].close())) },
           { name: "runtime config", run: () => live.stop() },
+          { name: "timeout bursts", run: () => bursts.close() },
           { name: "upstream", run: () => upstream.close() },
           {
             name: "redis",

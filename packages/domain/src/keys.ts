@@ -75,6 +75,8 @@ export const KEY_SEGMENTS = {
   configVersion: "config:version",
   /** pub/sub channel: an override changed */
   configChannel: "config:changed",
+  /** pub/sub channel: a worker's lane timeout rose at a timeout (JSON: worker, ms); the others follow */
+  timeoutBurstChannel: "timeout:burst",
   /** string: the api's readiness probe writes nothing here (a write test that fails under OOM) */
   readyzProbe: "readyz:probe",
   /** zset: the fleet's figures every 10 s (JSON, scored by slot time), trimmed to 24 h */
@@ -122,6 +124,7 @@ export function redisKeys(prefix: string) {
     configOverrides: k("configOverrides"),
     configVersion: k("configVersion"),
     configChannel: k("configChannel"),
+    timeoutBurstChannel: k("timeoutBurstChannel"),
     readyzProbe: k("readyzProbe"),
     fleetHistory: k("fleetHistory"),
     /** BullMQ's `prefix` option for the lane queues. */
