@@ -115,10 +115,37 @@ export const COMMIT_FIELDS = 15;
  * never overwrites a newer one. token_activated, token_archived and band_changed go to the events
  * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
+ *
+ * It runs for every token of every refresh, so it makes few calls: the snapshots go in one MSET
+ * and the index and schedule scores in one ZADD per key at the end (flushed first whenever a ZREM
+ * must follow them, so every key sees its writes in the same order as one token at a time), one
+ * HSET per token, the history trimmed only once it outgrew its length, and the other lanes'
+ * schedules cleared only when the status (so the lane) changed: only REGISTER (cold, for a
+ * monitoring token) and this script add to a schedule, so a token sits in its status's lane alone.
  */
 export const COMMIT = `
 local root, histLen = ARGV[1], tonumber(ARGV[2])
 local written = 0
+local scoreAll, updatedAll = ${luaKey("byScore", "root", "'all'")}, ${luaKey("byUpdated", "root", "'all'")}
+local zsets, zorder, snaps = {}, {}, {}
+local function zadd(key, score, member)
+  local list = zsets[key]
+  if not list then
+    list = {}
+    zsets[key] = list
+    zorder[#zorder+1] = key
+  end
+  list[#list+1] = score
+  list[#list+1] = member
+end
+local function flush()
+  for _, key in ipairs(zorder) do
+    local list = zsets[key]
+    for j = 1, #list, 1000 do redis.call('ZADD', key, unpack(list, j, math.min(j + 999, #list))) end
+  end
+  for j = 1, #snaps, 1000 do redis.call('MSET', unpack(snaps, j, math.min(j + 999, #snaps))) end
+  zsets, zorder, snaps = {}, {}, {}
+end
 local function event(kind, mint, symbol, at, data)
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ${EVENTS_STREAM_MAXLEN}, '*', 'type', kind,
     'data', cjson.encode({mint = mint, symbol = symbol, at = tonumber(at), from = data[1], to = data[2]}))
@@ -128,40 +155,83 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
   local tok = ${luaKey("token", "root", "mint")}
   local old = redis.call('HMGET', tok, 'status', 'fetchedAt', 'band', 'symbol')
   if old[1] and tonumber(fetchedAt) > tonumber(old[2] or '0') then
-    local band, symbol = ARGV[i+12], ARGV[i+9]
-    if symbol == '' then symbol = old[4] or '' end
-    if status == 'active' and old[1] ~= 'active' then event('token_activated', mint, symbol, fetchedAt, {old[1], status}) end
-    if status == 'archived' and old[1] ~= 'archived' then event('token_archived', mint, symbol, fetchedAt, {old[1], status}) end
-    if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, symbol, fetchedAt, {old[3], band}) end
-    redis.call('SET', ${luaKey("snapshot", "root", "mint")}, ARGV[i+6])
-    redis.call('LPUSH', ${luaKey("history", "root", "mint")}, ARGV[i+7])
-    redis.call('LTRIM', ${luaKey("history", "root", "mint")}, 0, histLen - 1)
-    redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
-      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', ARGV[i+12], 'value', ARGV[i+14])
-    if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
-    if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
+    local band, name, symbol = ARGV[i+12], ARGV[i+8], ARGV[i+9]
+    local told = symbol
+    if told == '' then told = old[4] or '' end
+    if status == 'active' and old[1] ~= 'active' then event('token_activated', mint, told, fetchedAt, {old[1], status}) end
+    if status == 'archived' and old[1] ~= 'archived' then event('token_archived', mint, told, fetchedAt, {old[1], status}) end
+    if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, told, fetchedAt, {old[3], band}) end
+    snaps[#snaps+1] = ${luaKey("snapshot", "root", "mint")}
+    snaps[#snaps+1] = ARGV[i+6]
+    local hist = ${luaKey("history", "root", "mint")}
+    if redis.call('LPUSH', hist, ARGV[i+7]) > histLen then redis.call('LTRIM', hist, 0, histLen - 1) end
+    local fields = {'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
+      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', band, 'value', ARGV[i+14]}
+    if name ~= '' then fields[#fields+1] = 'name'; fields[#fields+1] = name end
+    if symbol ~= '' then fields[#fields+1] = 'symbol'; fields[#fields+1] = symbol end
+    redis.call('HSET', tok, unpack(fields))
     if old[1] ~= status then
+      flush()
       redis.call('ZREM', ${luaKey("byScore", "root", "old[1]")}, mint)
       redis.call('ZREM', ${luaKey("byUpdated", "root", "old[1]")}, mint)
-    end
-    redis.call('ZADD', ${luaKey("byScore", "root", "status")}, score, mint)
-    redis.call('ZADD', ${luaKey("byScore", "root", "'all'")}, score, mint)
-    redis.call('ZADD', ${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
-    redis.call('ZADD', ${luaKey("byUpdated", "root", "'all'")}, fetchedAt, mint)
-    for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
-      if l ~= lane then
-        redis.call('ZREM', ${luaKey("due", "root", "l")}, mint)
-        redis.call('ZREM', ${luaKey("deadline", "root", "l")}, mint)
+      for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
+        if l ~= lane then
+          redis.call('ZREM', ${luaKey("due", "root", "l")}, mint)
+          redis.call('ZREM', ${luaKey("deadline", "root", "l")}, mint)
+        end
       end
     end
+    zadd(${luaKey("byScore", "root", "status")}, score, mint)
+    zadd(scoreAll, score, mint)
+    zadd(${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
+    zadd(updatedAll, fetchedAt, mint)
     if lane ~= '' then
-      redis.call('ZADD', ${luaKey("due", "root", "lane")}, dueAt, mint)
-      redis.call('ZADD', ${luaKey("deadline", "root", "lane")}, ARGV[i+13], mint)
+      zadd(${luaKey("due", "root", "lane")}, dueAt, mint)
+      zadd(${luaKey("deadline", "root", "lane")}, ARGV[i+13], mint)
     end
     written = written + 1
   end
 end
+flush()
 return written
+`;
+
+/** The registry fields a TokenRecord is read from, in the order LOAD returns them. */
+export const TOKEN_FIELDS = [
+  "mint",
+  "name",
+  "symbol",
+  "status",
+  "createdAt",
+  "registeredAt",
+  "lastUpdatedAt",
+  "fetchedAt",
+  "lastGoodScoreAt",
+  "activeSince",
+  "source",
+] as const;
+
+/**
+ * KEYS[1]: the registry (it names the slot). ARGV: root, then mints. Returns TOKEN_FIELDS of each
+ * mint in turn (nil where absent), then each mint's snapshot JSON (nil when none): one command for
+ * a whole batch, where a HGETALL per token cost the worker more than the scoring.
+ */
+export const LOAD = `
+local root = ARGV[1]
+local out, n, snaps = {}, 0, {}
+for i = 2, #ARGV do
+  local mint = ARGV[i]
+  local h = redis.call('HMGET', ${luaKey("token", "root", "mint")}, ${TOKEN_FIELDS.map((f) => `'${f}'`).join(", ")})
+  for j = 1, ${TOKEN_FIELDS.length} do out[n + j] = h[j] end
+  n = n + ${TOKEN_FIELDS.length}
+  snaps[i - 1] = ${luaKey("snapshot", "root", "mint")}
+end
+for j = 1, #snaps, 1000 do
+  local got = redis.call('MGET', unpack(snaps, j, math.min(j + 999, #snaps)))
+  for k = 1, #got do out[n + k] = got[k] end
+  n = n + #got
+end
+return out
 `;
 
 /**

@@ -9,7 +9,8 @@ import {
   type RedisKeys,
   type TokenStatus,
 } from "@moonfleet/domain";
-import { CLAIM_DUE, CLAIM_VALUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
+import { CLAIM_DUE, CLAIM_VALUE, COMMIT, LOAD, PAGE_FILTERED, REGISTER, TOKEN_FIELDS } from "./scripts.js";
+import { Script } from "./script.js";
 import type {
   HistoryEntry,
   ListQuery,
@@ -27,27 +28,43 @@ import type {
  */
 export const HISTORY_LENGTH = 20;
 
-const numOrNull = (v: string | undefined): number | null => {
-  if (v === undefined || v === "" || v === "null") return null;
+const numOrNull = (v: string | null | undefined): number | null => {
+  if (v === undefined || v === null || v === "" || v === "null") return null;
   const n = Number(v);
   return Number.isFinite(n) && n !== 0 ? n : null;
 };
 
-function toRecord(h: Record<string, string>): TokenRecord | null {
-  if (!h.mint || !h.status) return null;
+const FIELD_COUNT = TOKEN_FIELDS.length;
+
+/** The record of the TOKEN_FIELDS values that start at `at` (LOAD's answer), null when not registered. */
+function toRecord(v: ReadonlyArray<string | null>, at: number): TokenRecord | null {
+  const [
+    mint,
+    name,
+    symbol,
+    status,
+    createdAt,
+    registeredAt,
+    lastUpdatedAt,
+    fetchedAt,
+    lastGoodScoreAt,
+    activeSince,
+    source,
+  ] = TOKEN_FIELDS.map((_, j) => v[at + j] ?? undefined);
+  if (!mint || !status) return null;
   return {
-    mint: h.mint,
-    name: h.name || null,
-    symbol: h.symbol || null,
-    status: h.status as TokenStatus,
-    createdAt: Number(h.createdAt),
-    registeredAt: Number(h.registeredAt),
-    lastUpdatedAt: Number(h.lastUpdatedAt),
-    fetchedAt: numOrNull(h.fetchedAt),
-    lastGoodScoreAt: numOrNull(h.lastGoodScoreAt),
-    activeSince: numOrNull(h.activeSince),
+    mint,
+    name: name || null,
+    symbol: symbol || null,
+    status: status as TokenStatus,
+    createdAt: Number(createdAt),
+    registeredAt: Number(registeredAt),
+    lastUpdatedAt: Number(lastUpdatedAt),
+    fetchedAt: numOrNull(fetchedAt),
+    lastGoodScoreAt: numOrNull(lastGoodScoreAt),
+    activeSince: numOrNull(activeSince),
     // Tokens registered before sources were recorded came through the API.
-    source: h.source === "pumpportal" ? "pumpportal" : "api",
+    source: source === "pumpportal" ? "pumpportal" : "api",
   };
 }
 
@@ -61,6 +78,9 @@ async function execOrThrow(p: ReturnType<Redis["pipeline"]>): Promise<Array<[Err
 
 const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
   raw ? (JSON.parse(raw) as Snapshot) : null;
+
+const loadScript = new Script(LOAD);
+const commitScript = new Script(COMMIT);
 
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
 export class TokenStore {
@@ -318,19 +338,20 @@ export class TokenStore {
     return this.redis.zrevrangebyscore(this.keys.byScore("all"), "+inf", "(-inf", "LIMIT", 0, n);
   }
 
-  /** Token records and latest snapshots of many mints in one round trip; null for unknown mints. */
+  /** Token records and latest snapshots of many mints in one command; null for unknown mints. */
   async load(
     mints: readonly string[],
   ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const m of mints) p.hgetall(this.keys.token(m));
-    p.mget(...mints.map((m) => this.keys.snapshot(m)));
-    const res = await execOrThrow(p);
-    const snaps = (res[mints.length]?.[1] ?? []) as Array<string | null>;
+    const flat = (await loadScript.run(this.redis, 1, [
+      this.keys.registry,
+      this.keys.root,
+      ...mints,
+    ])) as Array<string | null>;
+    const snapsAt = mints.length * FIELD_COUNT;
     return mints.map((_, i) => {
-      const token = toRecord((res[i]?.[1] ?? {}) as Record<string, string>);
-      return token ? { token, snapshot: parseSnapshot(snaps[i]) } : null;
+      const token = toRecord(flat, i * FIELD_COUNT);
+      return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i]) } : null;
     });
   }
 
@@ -366,14 +387,12 @@ export class TokenStore {
         String(u.value ?? 0),
       );
     }
-    return (await this.redis.eval(
-      COMMIT,
-      1,
+    return (await commitScript.run(this.redis, 1, [
       this.keys.events,
       this.keys.root,
       String(HISTORY_LENGTH),
       ...args,
-    )) as number;
+    ])) as number;
   }
 
   async get(
