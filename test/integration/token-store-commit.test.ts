@@ -149,6 +149,21 @@ describe("TokenStore.commit and load", () => {
     });
   });
 
+  it("loads a batch for scoring with the value scheduler's context, its exported mints cut to the batch", async () => {
+    const store = new TokenStore(redis, uniquePrefix());
+    const [a, b, c, d] = MINTS as [string, string, string, string];
+    await store.register([{ mint: a }, { mint: b }], T0);
+    const fresh = await store.loadForScoring([a, c]);
+    expect(fresh.context).toEqual({ pressure: { hot: 1, cold: 1 }, exported: new Set() });
+    expect(fresh.loaded).toEqual(await store.load([a, c]));
+    await store.publishSchedule({ hot: 1.5, cold: 2.25 }, [b, c, d]);
+    const { loaded, context } = await store.loadForScoring([a, b, c]);
+    expect(loaded).toEqual(await store.load([a, b, c]));
+    expect(context).toEqual({ pressure: { hot: 1.5, cold: 2.25 }, exported: new Set([b, c]) });
+    const whole = await store.scheduleContext();
+    expect(context.pressure).toEqual(whole.pressure);
+  });
+
   it("runs its scripts again after Redis forgot them", async () => {
     const store = new TokenStore(redis, uniquePrefix());
     const [m] = MINTS as [string];

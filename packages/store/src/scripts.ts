@@ -212,24 +212,35 @@ export const TOKEN_FIELDS = [
 ] as const;
 
 /**
- * KEYS[1]: the registry (it names the slot). ARGV: root, then mints. Returns TOKEN_FIELDS of each
- * mint in turn (nil where absent), then each mint's snapshot JSON (nil when none): one command for
- * a whole batch, where a HGETALL per token cost the worker more than the scoring.
+ * KEYS: the registry (it names the slot), the schedule's pressure hash and exported set. ARGV: root,
+ * withContext ('1': add the value scheduler's context), then mints. Returns TOKEN_FIELDS of each mint in turn (nil where absent),
+ * then each mint's snapshot JSON (nil when none), then with the context the pressure of each lane
+ * (LANES order, nil when unset) and 1 or 0 per mint for "exported". One command for a whole
+ * batch: a HGETALL per token cost the worker more than the scoring.
  */
 export const LOAD = `
-local root = ARGV[1]
+local root, withContext = ARGV[1], ARGV[2] == '1'
 local out, n, snaps = {}, 0, {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local mint = ARGV[i]
   local h = redis.call('HMGET', ${luaKey("token", "root", "mint")}, ${TOKEN_FIELDS.map((f) => `'${f}'`).join(", ")})
   for j = 1, ${TOKEN_FIELDS.length} do out[n + j] = h[j] end
   n = n + ${TOKEN_FIELDS.length}
-  snaps[i - 1] = ${luaKey("snapshot", "root", "mint")}
+  snaps[i - 2] = ${luaKey("snapshot", "root", "mint")}
 end
 for j = 1, #snaps, 1000 do
   local got = redis.call('MGET', unpack(snaps, j, math.min(j + 999, #snaps)))
   for k = 1, #got do out[n + k] = got[k] end
   n = n + #got
+end
+if withContext then
+  local pressure = redis.call('HMGET', KEYS[2], ${LANES.map((l) => `'${l}'`).join(", ")})
+  for j = 1, #pressure do out[n + j] = pressure[j] end
+  n = n + #pressure
+  local any = redis.call('SCARD', KEYS[3]) > 0
+  for i = 3, #ARGV do
+    out[n + i - 2] = any and redis.call('SISMEMBER', KEYS[3], ARGV[i]) or 0
+  end
 end
 return out
 `;

@@ -82,6 +82,12 @@ const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
 
+/** The value scheduler's shared state: pressure per lane and the exported mints. */
+export interface ScheduleContext {
+  pressure: Record<Lane, number>;
+  exported: Set<string>;
+}
+
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
 export class TokenStore {
   readonly keys: RedisKeys;
@@ -277,7 +283,7 @@ export class TokenStore {
   }
 
   /** The value scheduler's shared state: pressure per lane and the exported mints. */
-  async scheduleContext(): Promise<{ pressure: Record<Lane, number>; exported: Set<string> }> {
+  async scheduleContext(): Promise<ScheduleContext> {
     const k = this.keys;
     const res = await execOrThrow(
       this.redis.pipeline().hgetall(k.schedulePressure).smembers(k.scheduleExported),
@@ -343,16 +349,43 @@ export class TokenStore {
     mints: readonly string[],
   ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
-    const flat = (await loadScript.run(this.redis, 1, [
-      this.keys.registry,
-      this.keys.root,
+    return (await this.readBatch(mints, false)).loaded;
+  }
+
+  /**
+   * What a worker needs to score a batch, in one command: load's answer, and the value scheduler's
+   * context (scheduleContext) as it stands, its exported set cut to these mints.
+   */
+  async loadForScoring(mints: readonly string[]): Promise<{
+    loaded: Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>;
+    context: ScheduleContext;
+  }> {
+    const { loaded, context } = await this.readBatch(mints, true);
+    return { loaded, context: context! };
+  }
+
+  private async readBatch(mints: readonly string[], withContext: boolean) {
+    const k = this.keys;
+    const flat = (await loadScript.run(this.redis, 3, [
+      k.registry,
+      k.schedulePressure,
+      k.scheduleExported,
+      k.root,
+      withContext ? "1" : "0",
       ...mints,
-    ])) as Array<string | null>;
+    ])) as Array<string | number | null>;
     const snapsAt = mints.length * FIELD_COUNT;
-    return mints.map((_, i) => {
-      const token = toRecord(flat, i * FIELD_COUNT);
-      return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i]) } : null;
+    const loaded = mints.map((_, i) => {
+      const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
+      return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i] as string | null) } : null;
     });
+    if (!withContext) return { loaded, context: null };
+    const pressureAt = snapsAt + mints.length;
+    const pressure = { hot: 1, cold: 1 };
+    LANES.forEach((lane, j) => (pressure[lane] = Number(flat[pressureAt + j]) || 1));
+    const exportedAt = pressureAt + LANES.length;
+    const exported = new Set(mints.filter((_, i) => flat[exportedAt + i] === 1));
+    return { loaded, context: { pressure, exported } };
   }
 
   /** Writes scored tokens: snapshot, history, status, indexes and the next due time, atomically. */
