@@ -116,35 +116,35 @@ export const COMMIT_FIELDS = 15;
  * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
  *
- * It runs for every token of every refresh, so it makes few calls: the snapshots go in one MSET
- * and the index and schedule scores in one ZADD per key at the end (flushed first whenever a ZREM
- * must follow them, so every key sees its writes in the same order as one token at a time), one
- * HSET per token, the history trimmed only once it outgrew its length, and the other lanes'
- * schedules cleared only when the status (so the lane) changed: only REGISTER (cold, for a
- * monitoring token) and this script add to a schedule, so a token sits in its status's lane alone.
+ * It runs for every token of every refresh, so it makes few calls: the snapshots go in one MSET,
+ * and each index or schedule gets one ZREM and one ZADD at the end of the batch. Deferring them
+ * keeps the result: per key and member only the last write counts (a ZADD sets the score, a ZREM
+ * takes the member out), and a ZREM drops any ZADD of that member before it. One HSET per token,
+ * the history trimmed only once it outgrew its length, and the other lanes' schedules cleared only
+ * when the status (so the lane) changed: only REGISTER (cold, for a monitoring token) and this
+ * script add to a schedule, so a token sits in its status's lane alone.
  */
 export const COMMIT = `
 local root, histLen = ARGV[1], tonumber(ARGV[2])
 local written = 0
 local scoreAll, updatedAll = ${luaKey("byScore", "root", "'all'")}, ${luaKey("byUpdated", "root", "'all'")}
-local zsets, zorder, snaps = {}, {}, {}
-local function zadd(key, score, member)
-  local list = zsets[key]
-  if not list then
-    list = {}
-    zsets[key] = list
-    zorder[#zorder+1] = key
+local zsets, snaps = {}, {}
+local function zset(key)
+  local z = zsets[key]
+  if not z then
+    z = {adds = {}, rems = {}}
+    zsets[key] = z
   end
-  list[#list+1] = score
-  list[#list+1] = member
+  return z
 end
-local function flush()
-  for _, key in ipairs(zorder) do
-    local list = zsets[key]
-    for j = 1, #list, 1000 do redis.call('ZADD', key, unpack(list, j, math.min(j + 999, #list))) end
-  end
-  for j = 1, #snaps, 1000 do redis.call('MSET', unpack(snaps, j, math.min(j + 999, #snaps))) end
-  zsets, zorder, snaps = {}, {}, {}
+local function zadd(key, score, member) zset(key).adds[member] = score end
+local function zrem(key, member)
+  local z = zset(key)
+  z.adds[member] = nil
+  z.rems[member] = true
+end
+local function each(command, key, args)
+  for j = 1, #args, 1000 do redis.call(command, key, unpack(args, j, math.min(j + 999, #args))) end
 end
 local function event(kind, mint, symbol, at, data)
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ${EVENTS_STREAM_MAXLEN}, '*', 'type', kind,
@@ -171,13 +171,12 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
     if symbol ~= '' then fields[#fields+1] = 'symbol'; fields[#fields+1] = symbol end
     redis.call('HSET', tok, unpack(fields))
     if old[1] ~= status then
-      flush()
-      redis.call('ZREM', ${luaKey("byScore", "root", "old[1]")}, mint)
-      redis.call('ZREM', ${luaKey("byUpdated", "root", "old[1]")}, mint)
+      zrem(${luaKey("byScore", "root", "old[1]")}, mint)
+      zrem(${luaKey("byUpdated", "root", "old[1]")}, mint)
       for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
         if l ~= lane then
-          redis.call('ZREM', ${luaKey("due", "root", "l")}, mint)
-          redis.call('ZREM', ${luaKey("deadline", "root", "l")}, mint)
+          zrem(${luaKey("due", "root", "l")}, mint)
+          zrem(${luaKey("deadline", "root", "l")}, mint)
         end
       end
     end
@@ -192,7 +191,17 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
     written = written + 1
   end
 end
-flush()
+for key, z in pairs(zsets) do
+  local rems, adds = {}, {}
+  for member in pairs(z.rems) do rems[#rems+1] = member end
+  for member, score in pairs(z.adds) do
+    adds[#adds+1] = score
+    adds[#adds+1] = member
+  end
+  each('ZREM', key, rems)
+  each('ZADD', key, adds)
+end
+for j = 1, #snaps, 1000 do redis.call('MSET', unpack(snaps, j, math.min(j + 999, #snaps))) end
 return written
 `;
 
