@@ -30,21 +30,27 @@ const finite: Reader = (v) => {
 };
 
 function object(fields: readonly Field[]): Reader {
+  // Parallel arrays and an index loop: this runs for every field of every pair.
+  const keys = fields.map((f) => f[0]);
+  const presences = fields.map((f) => f[1]);
+  const readers = fields.map((f) => f[2]);
   return (v) => {
     if (!isObject(v)) return undefined;
     const out: Json = {};
-    for (const [key, presence, read] of fields) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const x = v[key];
       if (x === undefined) {
+        const presence = presences[i];
         if (presence === "required") return undefined;
         if (presence === "zero") out[key] = 0;
         continue;
       }
-      if (x === null && presence === "nullish") {
+      if (x === null && presences[i] === "nullish") {
         out[key] = null;
         continue;
       }
-      const r = read(x);
+      const r = readers[i]!(x);
       if (r === undefined) return undefined;
       out[key] = r;
     }
