@@ -150,7 +150,8 @@ export function createBatchProcessor(deps: ProcessorDeps) {
   return async function processBatch(job: BatchJob): Promise<BatchOutcome> {
     const started = performance.now();
     const config = deps.config();
-    const loaded = await store.load(job.mints);
+    // The value scheduler's context comes with the tokens: the producer publishes it once a tick.
+    const { loaded, context } = await store.loadForScoring(job.mints);
     // Deleted, archived, or refreshed by another job since this batch was claimed (a delayed job
     // running late, or a re-claim after a lease ran out): nothing to fetch.
     const live = loaded.filter(
@@ -174,10 +175,9 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     }
 
     const updates: TokenUpdate[] = [];
-    const ctx = outcome.fetched.size > 0 ? await store.scheduleContext() : NO_CONTEXT;
     for (const { token, snapshot } of live) {
       const got = outcome.fetched.get(token.mint);
-      if (got) updates.push(toSnapshot(token, got.pairs, snapshot, got.fetchedAt, config, ctx));
+      if (got) updates.push(toSnapshot(token, got.pairs, snapshot, got.fetchedAt, config, context));
     }
     await store.commit(updates);
 

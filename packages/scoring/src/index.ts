@@ -1,4 +1,5 @@
-export { pairSchema, pairsSchema, latestPairsSchema } from "./pair.js";
+export { pairSchema, pairsSchema, latestPairsSchema, NUMERIC_STRING } from "./pair.js";
+export { readPair } from "./read-pair.js";
 export type { Pair, PairInput } from "./pair.js";
 export { mintSchema, storedMintSchema, isMint, decodeBase58, MINT_BYTES } from "./mint.js";
 export type { Mint } from "./mint.js";

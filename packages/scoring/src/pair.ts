@@ -1,14 +1,11 @@
 import { z } from "zod";
 
+/** A number the upstream sent as a string ("1123.5", "-2e3"). */
+export const NUMERIC_STRING = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
 // DexScreener's Pair, as loose as the real API is: every field but the identity may be missing,
 // prices are strings and numbers may come back as numeric strings.
-const num = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/)
-    .transform(Number),
-]);
+const num = z.union([z.number(), z.string().regex(NUMERIC_STRING).transform(Number)]);
 const finite = num.pipe(z.number().finite());
 
 const tokenRef = z.object({

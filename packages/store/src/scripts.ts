@@ -115,10 +115,37 @@ export const COMMIT_FIELDS = 15;
  * never overwrites a newer one. token_activated, token_archived and band_changed go to the events
  * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
+ *
+ * It runs for every token of every refresh, so it makes few calls: the snapshots go in one MSET,
+ * and each index or schedule gets one ZREM and one ZADD at the end of the batch. Deferring them
+ * keeps the result: per key and member only the last write counts (a ZADD sets the score, a ZREM
+ * takes the member out), and a ZREM drops any ZADD of that member before it. One HSET per token,
+ * the history trimmed only once it outgrew its length, and the other lanes' schedules cleared only
+ * when the status (so the lane) changed: only REGISTER (cold, for a monitoring token) and this
+ * script add to a schedule, so a token sits in its status's lane alone.
  */
 export const COMMIT = `
 local root, histLen = ARGV[1], tonumber(ARGV[2])
 local written = 0
+local scoreAll, updatedAll = ${luaKey("byScore", "root", "'all'")}, ${luaKey("byUpdated", "root", "'all'")}
+local zsets, snaps = {}, {}
+local function zset(key)
+  local z = zsets[key]
+  if not z then
+    z = {adds = {}, rems = {}}
+    zsets[key] = z
+  end
+  return z
+end
+local function zadd(key, score, member) zset(key).adds[member] = score end
+local function zrem(key, member)
+  local z = zset(key)
+  z.adds[member] = nil
+  z.rems[member] = true
+end
+local function each(command, key, args)
+  for j = 1, #args, 1000 do redis.call(command, key, unpack(args, j, math.min(j + 999, #args))) end
+end
 local function event(kind, mint, symbol, at, data)
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ${EVENTS_STREAM_MAXLEN}, '*', 'type', kind,
     'data', cjson.encode({mint = mint, symbol = symbol, at = tonumber(at), from = data[1], to = data[2]}))
@@ -128,40 +155,103 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
   local tok = ${luaKey("token", "root", "mint")}
   local old = redis.call('HMGET', tok, 'status', 'fetchedAt', 'band', 'symbol')
   if old[1] and tonumber(fetchedAt) > tonumber(old[2] or '0') then
-    local band, symbol = ARGV[i+12], ARGV[i+9]
-    if symbol == '' then symbol = old[4] or '' end
-    if status == 'active' and old[1] ~= 'active' then event('token_activated', mint, symbol, fetchedAt, {old[1], status}) end
-    if status == 'archived' and old[1] ~= 'archived' then event('token_archived', mint, symbol, fetchedAt, {old[1], status}) end
-    if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, symbol, fetchedAt, {old[3], band}) end
-    redis.call('SET', ${luaKey("snapshot", "root", "mint")}, ARGV[i+6])
-    redis.call('LPUSH', ${luaKey("history", "root", "mint")}, ARGV[i+7])
-    redis.call('LTRIM', ${luaKey("history", "root", "mint")}, 0, histLen - 1)
-    redis.call('HSET', tok, 'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
-      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', ARGV[i+12], 'value', ARGV[i+14])
-    if ARGV[i+8] ~= '' then redis.call('HSET', tok, 'name', ARGV[i+8]) end
-    if ARGV[i+9] ~= '' then redis.call('HSET', tok, 'symbol', ARGV[i+9]) end
+    local band, name, symbol = ARGV[i+12], ARGV[i+8], ARGV[i+9]
+    local told = symbol
+    if told == '' then told = old[4] or '' end
+    if status == 'active' and old[1] ~= 'active' then event('token_activated', mint, told, fetchedAt, {old[1], status}) end
+    if status == 'archived' and old[1] ~= 'archived' then event('token_archived', mint, told, fetchedAt, {old[1], status}) end
+    if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, told, fetchedAt, {old[3], band}) end
+    snaps[#snaps+1] = ${luaKey("snapshot", "root", "mint")}
+    snaps[#snaps+1] = ARGV[i+6]
+    local hist = ${luaKey("history", "root", "mint")}
+    if redis.call('LPUSH', hist, ARGV[i+7]) > histLen then redis.call('LTRIM', hist, 0, histLen - 1) end
+    local fields = {'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
+      'lastGoodScoreAt', ARGV[i+10], 'activeSince', ARGV[i+11], 'band', band, 'value', ARGV[i+14]}
+    if name ~= '' then fields[#fields+1] = 'name'; fields[#fields+1] = name end
+    if symbol ~= '' then fields[#fields+1] = 'symbol'; fields[#fields+1] = symbol end
+    redis.call('HSET', tok, unpack(fields))
     if old[1] ~= status then
-      redis.call('ZREM', ${luaKey("byScore", "root", "old[1]")}, mint)
-      redis.call('ZREM', ${luaKey("byUpdated", "root", "old[1]")}, mint)
-    end
-    redis.call('ZADD', ${luaKey("byScore", "root", "status")}, score, mint)
-    redis.call('ZADD', ${luaKey("byScore", "root", "'all'")}, score, mint)
-    redis.call('ZADD', ${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
-    redis.call('ZADD', ${luaKey("byUpdated", "root", "'all'")}, fetchedAt, mint)
-    for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
-      if l ~= lane then
-        redis.call('ZREM', ${luaKey("due", "root", "l")}, mint)
-        redis.call('ZREM', ${luaKey("deadline", "root", "l")}, mint)
+      zrem(${luaKey("byScore", "root", "old[1]")}, mint)
+      zrem(${luaKey("byUpdated", "root", "old[1]")}, mint)
+      for _, l in ipairs({${LANES.map((l) => `'${l}'`).join(", ")}}) do
+        if l ~= lane then
+          zrem(${luaKey("due", "root", "l")}, mint)
+          zrem(${luaKey("deadline", "root", "l")}, mint)
+        end
       end
     end
+    zadd(${luaKey("byScore", "root", "status")}, score, mint)
+    zadd(scoreAll, score, mint)
+    zadd(${luaKey("byUpdated", "root", "status")}, fetchedAt, mint)
+    zadd(updatedAll, fetchedAt, mint)
     if lane ~= '' then
-      redis.call('ZADD', ${luaKey("due", "root", "lane")}, dueAt, mint)
-      redis.call('ZADD', ${luaKey("deadline", "root", "lane")}, ARGV[i+13], mint)
+      zadd(${luaKey("due", "root", "lane")}, dueAt, mint)
+      zadd(${luaKey("deadline", "root", "lane")}, ARGV[i+13], mint)
     end
     written = written + 1
   end
 end
+for key, z in pairs(zsets) do
+  local rems, adds = {}, {}
+  for member in pairs(z.rems) do rems[#rems+1] = member end
+  for member, score in pairs(z.adds) do
+    adds[#adds+1] = score
+    adds[#adds+1] = member
+  end
+  each('ZREM', key, rems)
+  each('ZADD', key, adds)
+end
+for j = 1, #snaps, 1000 do redis.call('MSET', unpack(snaps, j, math.min(j + 999, #snaps))) end
 return written
+`;
+
+/** The registry fields a TokenRecord is read from, in the order LOAD returns them. */
+export const TOKEN_FIELDS = [
+  "mint",
+  "name",
+  "symbol",
+  "status",
+  "createdAt",
+  "registeredAt",
+  "lastUpdatedAt",
+  "fetchedAt",
+  "lastGoodScoreAt",
+  "activeSince",
+  "source",
+] as const;
+
+/**
+ * KEYS: the registry (it names the slot), the schedule's pressure hash and exported set. ARGV: root,
+ * withContext ('1': add the value scheduler's context), then mints. Returns TOKEN_FIELDS of each mint in turn (nil where absent),
+ * then each mint's snapshot JSON (nil when none), then with the context the pressure of each lane
+ * (LANES order, nil when unset) and 1 or 0 per mint for "exported". One command for a whole
+ * batch: a HGETALL per token cost the worker more than the scoring.
+ */
+export const LOAD = `
+local root, withContext = ARGV[1], ARGV[2] == '1'
+local out, n, snaps = {}, 0, {}
+for i = 3, #ARGV do
+  local mint = ARGV[i]
+  local h = redis.call('HMGET', ${luaKey("token", "root", "mint")}, ${TOKEN_FIELDS.map((f) => `'${f}'`).join(", ")})
+  for j = 1, ${TOKEN_FIELDS.length} do out[n + j] = h[j] end
+  n = n + ${TOKEN_FIELDS.length}
+  snaps[i - 2] = ${luaKey("snapshot", "root", "mint")}
+end
+for j = 1, #snaps, 1000 do
+  local got = redis.call('MGET', unpack(snaps, j, math.min(j + 999, #snaps)))
+  for k = 1, #got do out[n + k] = got[k] end
+  n = n + #got
+end
+if withContext then
+  local pressure = redis.call('HMGET', KEYS[2], ${LANES.map((l) => `'${l}'`).join(", ")})
+  for j = 1, #pressure do out[n + j] = pressure[j] end
+  n = n + #pressure
+  local any = redis.call('SCARD', KEYS[3]) > 0
+  for i = 3, #ARGV do
+    out[n + i - 2] = any and redis.call('SISMEMBER', KEYS[3], ARGV[i]) or 0
+  end
+end
+return out
 `;
 
 /**

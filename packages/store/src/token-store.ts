@@ -9,7 +9,8 @@ import {
   type RedisKeys,
   type TokenStatus,
 } from "@moonfleet/domain";
-import { CLAIM_DUE, CLAIM_VALUE, COMMIT, PAGE_FILTERED, REGISTER } from "./scripts.js";
+import { CLAIM_DUE, CLAIM_VALUE, COMMIT, LOAD, PAGE_FILTERED, REGISTER, TOKEN_FIELDS } from "./scripts.js";
+import { Script } from "./script.js";
 import type {
   HistoryEntry,
   ListQuery,
@@ -27,27 +28,43 @@ import type {
  */
 export const HISTORY_LENGTH = 20;
 
-const numOrNull = (v: string | undefined): number | null => {
-  if (v === undefined || v === "" || v === "null") return null;
+const numOrNull = (v: string | null | undefined): number | null => {
+  if (v === undefined || v === null || v === "" || v === "null") return null;
   const n = Number(v);
   return Number.isFinite(n) && n !== 0 ? n : null;
 };
 
-function toRecord(h: Record<string, string>): TokenRecord | null {
-  if (!h.mint || !h.status) return null;
+const FIELD_COUNT = TOKEN_FIELDS.length;
+
+/** The record of the TOKEN_FIELDS values that start at `at` (LOAD's answer), null when not registered. */
+function toRecord(v: ReadonlyArray<string | null>, at: number): TokenRecord | null {
+  const [
+    mint,
+    name,
+    symbol,
+    status,
+    createdAt,
+    registeredAt,
+    lastUpdatedAt,
+    fetchedAt,
+    lastGoodScoreAt,
+    activeSince,
+    source,
+  ] = TOKEN_FIELDS.map((_, j) => v[at + j] ?? undefined);
+  if (!mint || !status) return null;
   return {
-    mint: h.mint,
-    name: h.name || null,
-    symbol: h.symbol || null,
-    status: h.status as TokenStatus,
-    createdAt: Number(h.createdAt),
-    registeredAt: Number(h.registeredAt),
-    lastUpdatedAt: Number(h.lastUpdatedAt),
-    fetchedAt: numOrNull(h.fetchedAt),
-    lastGoodScoreAt: numOrNull(h.lastGoodScoreAt),
-    activeSince: numOrNull(h.activeSince),
+    mint,
+    name: name || null,
+    symbol: symbol || null,
+    status: status as TokenStatus,
+    createdAt: Number(createdAt),
+    registeredAt: Number(registeredAt),
+    lastUpdatedAt: Number(lastUpdatedAt),
+    fetchedAt: numOrNull(fetchedAt),
+    lastGoodScoreAt: numOrNull(lastGoodScoreAt),
+    activeSince: numOrNull(activeSince),
     // Tokens registered before sources were recorded came through the API.
-    source: h.source === "pumpportal" ? "pumpportal" : "api",
+    source: source === "pumpportal" ? "pumpportal" : "api",
   };
 }
 
@@ -61,6 +78,15 @@ async function execOrThrow(p: ReturnType<Redis["pipeline"]>): Promise<Array<[Err
 
 const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
   raw ? (JSON.parse(raw) as Snapshot) : null;
+
+const loadScript = new Script(LOAD);
+const commitScript = new Script(COMMIT);
+
+/** The value scheduler's shared state: pressure per lane and the exported mints. */
+export interface ScheduleContext {
+  pressure: Record<Lane, number>;
+  exported: Set<string>;
+}
 
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
 export class TokenStore {
@@ -257,7 +283,7 @@ export class TokenStore {
   }
 
   /** The value scheduler's shared state: pressure per lane and the exported mints. */
-  async scheduleContext(): Promise<{ pressure: Record<Lane, number>; exported: Set<string> }> {
+  async scheduleContext(): Promise<ScheduleContext> {
     const k = this.keys;
     const res = await execOrThrow(
       this.redis.pipeline().hgetall(k.schedulePressure).smembers(k.scheduleExported),
@@ -318,20 +344,48 @@ export class TokenStore {
     return this.redis.zrevrangebyscore(this.keys.byScore("all"), "+inf", "(-inf", "LIMIT", 0, n);
   }
 
-  /** Token records and latest snapshots of many mints in one round trip; null for unknown mints. */
+  /** Token records and latest snapshots of many mints in one command; null for unknown mints. */
   async load(
     mints: readonly string[],
   ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const m of mints) p.hgetall(this.keys.token(m));
-    p.mget(...mints.map((m) => this.keys.snapshot(m)));
-    const res = await execOrThrow(p);
-    const snaps = (res[mints.length]?.[1] ?? []) as Array<string | null>;
-    return mints.map((_, i) => {
-      const token = toRecord((res[i]?.[1] ?? {}) as Record<string, string>);
-      return token ? { token, snapshot: parseSnapshot(snaps[i]) } : null;
+    return (await this.readBatch(mints, false)).loaded;
+  }
+
+  /**
+   * What a worker needs to score a batch, in one command: load's answer, and the value scheduler's
+   * context (scheduleContext) as it stands, its exported set cut to these mints.
+   */
+  async loadForScoring(mints: readonly string[]): Promise<{
+    loaded: Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>;
+    context: ScheduleContext;
+  }> {
+    const { loaded, context } = await this.readBatch(mints, true);
+    return { loaded, context: context! };
+  }
+
+  private async readBatch(mints: readonly string[], withContext: boolean) {
+    const k = this.keys;
+    const flat = (await loadScript.run(this.redis, 3, [
+      k.registry,
+      k.schedulePressure,
+      k.scheduleExported,
+      k.root,
+      withContext ? "1" : "0",
+      ...mints,
+    ])) as Array<string | number | null>;
+    const snapsAt = mints.length * FIELD_COUNT;
+    const loaded = mints.map((_, i) => {
+      const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
+      return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i] as string | null) } : null;
     });
+    if (!withContext) return { loaded, context: null };
+    const pressureAt = snapsAt + mints.length;
+    const pressure = { hot: 1, cold: 1 };
+    LANES.forEach((lane, j) => (pressure[lane] = Number(flat[pressureAt + j]) || 1));
+    const exportedAt = pressureAt + LANES.length;
+    const exported = new Set(mints.filter((_, i) => flat[exportedAt + i] === 1));
+    return { loaded, context: { pressure, exported } };
   }
 
   /** Writes scored tokens: snapshot, history, status, indexes and the next due time, atomically. */
@@ -366,14 +420,12 @@ export class TokenStore {
         String(u.value ?? 0),
       );
     }
-    return (await this.redis.eval(
-      COMMIT,
-      1,
+    return (await commitScript.run(this.redis, 1, [
       this.keys.events,
       this.keys.root,
       String(HISTORY_LENGTH),
       ...args,
-    )) as number;
+    ])) as number;
   }
 
   async get(
