@@ -75,8 +75,15 @@ export const YIELD_STEP_TICKS = 3;
 export const BACKOFF_TICKS = 60;
 export const MAX_BACKOFF_TICKS = 600;
 
+/**
+ * Ticks after start before the first probe: a fleet's first seconds (registering, the first claims
+ * of every due token, JIT) make the others' share jump for reasons no cut would help (measured: both
+ * workers of a starting unbounded fleet probed at once and were judged only 6-12 ticks later).
+ */
+export const START_QUIET_TICKS = 20;
+
 export function initialContention(): ContentionState {
-  return { phase: "none", ticks: 0, start: null, quietTicks: 0, backoffTicks: BACKOFF_TICKS };
+  return { phase: "none", ticks: 0, start: null, quietTicks: START_QUIET_TICKS, backoffTicks: BACKOFF_TICKS };
 }
 
 export function nextContention(

@@ -44,6 +44,7 @@ export {
   OTHERS_RELEASE_PERCENT,
   FLEET_MIN_PERCENT,
   PROBE_TICKS,
+  START_QUIET_TICKS,
   type ContentionDecision,
   type ContentionState,
   type ContentionVerdict,

@@ -8,6 +8,7 @@ import {
   nextContention,
   OTHERS_MIN_PERCENT,
   PROBE_TICKS,
+  START_QUIET_TICKS,
   type ContentionDecision,
   type ContentionState,
   type HostCpu,
@@ -15,10 +16,13 @@ import {
 
 const HIGH = 80;
 
-/** Runs readings through the rule; `react` lets the fleet's CPU answer the cuts, as a real fleet would. */
+/** A state past the start-up's quiet ticks. */
+const started = (): ContentionState => ({ ...initialContention(), quietTicks: 0 });
+
+/** Runs readings through the rule. */
 function run(
   readings: readonly HostCpu[],
-  state: ContentionState = initialContention(),
+  state: ContentionState = started(),
 ): { decisions: ContentionDecision[]; state: ContentionState } {
   const decisions: ContentionDecision[] = [];
   for (const r of readings) {
@@ -32,6 +36,13 @@ function run(
 const repeat = (n: number, r: HostCpu): HostCpu[] => Array.from({ length: n }, () => r);
 
 describe("nextContention: whose CPU the host's is", () => {
+  it("does not probe in its first ticks after start, whatever the readings", () => {
+    const full = { hostPercent: 100, fleetPercent: 50 };
+    const first = run(repeat(START_QUIET_TICKS - 1, full), initialContention());
+    expect(first.decisions.every((d) => d.verdict === "none")).toBe(true);
+    expect(run([full], first.state).decisions[0]!.verdict).toBe("probe");
+  });
+
   it("never cuts for the fleet's own CPU: a saturated host the fleet itself keeps busy", () => {
     const { decisions } = run(repeat(300, { hostPercent: 100, fleetPercent: 80 }));
     expect(decisions.every((d) => d.verdict === "none" && !d.yieldStep)).toBe(true);
