@@ -89,7 +89,7 @@ describe("nextContention: whose CPU the host's is", () => {
 
   it("undoes a probe the others did not take (the host went idle), and backs off, doubling", () => {
     const notTaken = [
-      { hostPercent: 100, fleetPercent: 55 },
+      { hostPercent: 100, fleetPercent: 45 },
       ...repeat(PROBE_TICKS, { hostPercent: 70, fleetPercent: 25 }),
     ];
     const first = run(notTaken);
@@ -97,7 +97,7 @@ describe("nextContention: whose CPU the host's is", () => {
     expect(first.state.phase).toBe("none");
     expect(first.state.quietTicks).toBe(BACKOFF_TICKS);
     // No new probe until the backoff has passed, then one, whose failure doubles the wait.
-    const waiting = run(repeat(BACKOFF_TICKS - 1, { hostPercent: 100, fleetPercent: 55 }), first.state);
+    const waiting = run(repeat(BACKOFF_TICKS - 1, { hostPercent: 100, fleetPercent: 45 }), first.state);
     expect(waiting.decisions.every((d) => d.verdict === "none")).toBe(true);
     const second = run(notTaken, waiting.state);
     expect(second.decisions[0]!.verdict).toBe("probe");
