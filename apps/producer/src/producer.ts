@@ -23,6 +23,7 @@ import {
   nextPressures,
   refreshParams,
   packCalls,
+  wholeCallGroup,
   schedulingMode,
   slotsPerTick,
   tokenClass,
@@ -274,7 +275,8 @@ export function createProducer(opts: ProducerOptions) {
       const fill = lanePolicies(c)[lane].mintsPerCall;
       let max = Math.min(Math.max(0, budget), room);
       if (step.hotFirst) max = Math.min(max, Math.max(0, hotFirst - got.hot.length));
-      if (tier !== "urgent" && max >= fill) max -= (got[lane].length + max) % fill;
+      if (step.topUp) max = Math.min(max, (fill - (got[lane].length % fill)) % fill);
+      else if (tier !== "urgent" && max >= fill) max -= (got[lane].length + max) % fill;
       if (max <= 0) continue;
       const claimed = await store.claimValue(lane, tier, {
         now: at,
@@ -336,7 +338,9 @@ export function createProducer(opts: ProducerOptions) {
         waiting[lane] = await queues[lane].getWaitingCount();
         batchSize[lane] = await decideBatchSize(lane, at, workers, waiting[lane]);
       }
-      const got = await claimByValue(at, c, waiting, batchSize);
+      // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
+      const jobSize = { hot: wholeCallGroup(batchSize.hot), cold: wholeCallGroup(batchSize.cold) };
+      const got = await claimByValue(at, c, waiting, jobSize);
       for (const lane of LANES) {
         if (got[lane].length === 0) continue;
         claimedMints[lane] = got[lane].map((t) => t.mint);

@@ -56,6 +56,7 @@ export {
   claimTiers,
   claimOrder,
   packCalls,
+  wholeCallGroup,
   selectClaims,
   slotsPerTick,
   floorCoverage,

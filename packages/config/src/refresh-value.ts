@@ -52,12 +52,12 @@ export const NEAR_EXPORT_BAND = 0.2;
  * earlier, so a burst of deadlines (tokens fetched together come due together) or a queue that
  * runs a little long still starts each refresh within the guarantee.
  */
-export const DEADLINE_SLACK = 0.15;
+export const DEADLINE_SLACK = 0.08;
 /**
  * Share of an interval at its cap (the deadline, or the lane's stretched target) taken off at
  * random per fetch: tokens fetched together drift apart instead of coming due together forever.
  */
-export const INTERVAL_JITTER = 0.1;
+export const INTERVAL_JITTER = 0.08;
 /** Pressure bounds: 1 is the lanes' own targets, more stretches the wanted intervals. */
 export const PRESSURE_MIN = 1;
 export const PRESSURE_MAX = 64;
@@ -235,12 +235,18 @@ export interface ClaimedToken {
 export const claimOrder = (a: ClaimedToken, b: ClaimedToken): number =>
   b.value - a.value || a.deadlineAt - b.deadlineAt || (a.mint < b.mint ? -1 : a.mint > b.mint ? 1 : 0);
 
+/** A job's size in mints: 30 or more is cut to whole calls of 30 (a job of 45 pays two calls). */
+export const wholeCallGroup = (perGroup: number): number => {
+  const asked = Math.max(1, Math.floor(perGroup));
+  return asked >= MINTS_PER_CALL ? asked - (asked % MINTS_PER_CALL) : asked;
+};
+
 /**
- * Packs claimed tokens into groups of `perGroup` (a job; a multiple of the 30 mints of a call keeps
- * each call full), the most valuable first, so a budget that runs short spends what it has on them.
+ * Packs claimed tokens into groups of `perGroup` (a job, cut to whole calls: wholeCallGroup), the
+ * most valuable first, so a budget that runs short spends what it has on them.
  */
 export function packCalls(tokens: readonly ClaimedToken[], perGroup: number = MINTS_PER_CALL): string[][] {
-  const size = Math.max(1, Math.floor(perGroup));
+  const size = wholeCallGroup(perGroup);
   const sorted = [...tokens].sort(claimOrder);
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size).map((t) => t.mint));
@@ -285,29 +291,48 @@ export function selectClaims(
   return [...urgent, ...wanted, ...early].map((t) => t.mint);
 }
 
-/** One step of a value claim: a lane's tier, and whether it is bounded by hot's first share. */
+/**
+ * One step of a value claim: a lane's tier; `hotFirst`: bounded by hot's first share; `topUp`: only
+ * as many tokens as complete the lane's last call (a call costs the same with 3 mints or 30).
+ */
 export interface ClaimTier {
   readonly lane: Lane;
   readonly tier: "urgent" | "wanted" | "early";
   readonly hotFirst: boolean;
+  readonly topUp: boolean;
 }
+
+const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): ClaimTier => ({
+  lane,
+  tier,
+  hotFirst: false,
+  topUp: false,
+  ...o,
+});
 
 /**
  * The order a value claim takes the lanes' tiers in. Hot's urgent tokens, then hot's wanted ones
  * up to hotFirstShare of the claim (the budget beyond the cold floor: hot keeps its TTL while cold
- * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first; and, while
- * the budget binds, cold's earliest deadlines ahead with what is left (a call left unspent now is
- * a deadline missed later; hot's queue stays short for the exported tokens).
+ * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first. While the
+ * budget binds, what is left goes early to the earliest deadlines ahead: first each lane's last
+ * call is completed (a few exported tokens would otherwise cost a whole call every tick), then
+ * cold's whole calls (a call left unspent now is a deadline missed later; hot's queue stays short
+ * for the exported tokens).
  */
 export function claimTiers(budgetBinds: boolean): ClaimTier[] {
   const tiers: ClaimTier[] = [
-    { lane: "hot", tier: "urgent", hotFirst: false },
-    { lane: "hot", tier: "wanted", hotFirst: true },
-    { lane: "cold", tier: "urgent", hotFirst: false },
-    { lane: "hot", tier: "wanted", hotFirst: false },
-    { lane: "cold", tier: "wanted", hotFirst: false },
+    step("hot", "urgent"),
+    step("hot", "wanted", { hotFirst: true }),
+    step("cold", "urgent"),
+    step("hot", "wanted"),
+    step("cold", "wanted"),
   ];
-  if (budgetBinds) tiers.push({ lane: "cold", tier: "early", hotFirst: false });
+  if (budgetBinds)
+    tiers.push(
+      step("hot", "early", { topUp: true }),
+      step("cold", "early", { topUp: true }),
+      step("cold", "early"),
+    );
   return tiers;
 }
 
