@@ -275,7 +275,8 @@ export function createProducer(opts: ProducerOptions) {
       const fill = lanePolicies(c)[lane].mintsPerCall;
       let max = Math.min(Math.max(0, budget), room);
       if (step.hotFirst) max = Math.min(max, Math.max(0, hotFirst - got.hot.length));
-      if (step.topUp) max = Math.min(max, (fill - (got[lane].length % fill)) % fill);
+      // Completing the lane's last call costs no more calls: it may go past the slots left.
+      if (step.topUp) max = Math.min(room, (fill - (got[lane].length % fill)) % fill);
       else if (tier !== "urgent" && max >= fill) max -= (got[lane].length + max) % fill;
       if (max <= 0) continue;
       const claimed = await store.claimValue(lane, tier, {

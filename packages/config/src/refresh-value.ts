@@ -293,7 +293,8 @@ export function selectClaims(
 
 /**
  * One step of a value claim: a lane's tier; `hotFirst`: bounded by hot's first share; `topUp`: only
- * as many tokens as complete the lane's last call (a call costs the same with 3 mints or 30).
+ * as many tokens as complete the lane's last call, even past the budget's slots (a call costs the
+ * same with 3 mints or 30).
  */
 export interface ClaimTier {
   readonly lane: Lane;
