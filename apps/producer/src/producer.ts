@@ -248,7 +248,8 @@ export function createProducer(opts: ProducerOptions) {
   /**
    * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less what waits in the queues, in
    * the tiers of claimTiers: hot's urgent tokens (deadline within a tick); hot's wanted ones within
-   * the share of the budget beyond the cold floor (hotFirstShare); cold's urgent ones; every lane's
+   * the share of the budget beyond the cold floor (hotFirstShare; none while a cold deadline has
+   * passed); cold's urgent ones; every lane's
    * wanted ones; then, while the budget binds and has room, cold's earliest deadlines ahead, so no
    * call goes unspent and deadlines that came bunched spread out. Each lane's claim is packed most
    * valuable first into jobs of `size`.
@@ -266,9 +267,14 @@ export function createProducer(opts: ProducerOptions) {
     const binds = budget < rooms.reduce((a, b) => a + b, 0);
     for (const lane of LANES) budget -= waiting[lane] * size[lane];
     const params = refreshParams(c);
-    const hotFirst = Math.floor(
-      Math.max(0, budget) * hotFirstShare(await store.scheduledCount("cold"), c.upstreamRpm, params),
+    const share = hotFirstShare(
+      await store.scheduledCount("cold"),
+      c.upstreamRpm,
+      params,
+      await store.deadlineLateness("cold", at),
+      c.producerTickMs,
     );
+    const hotFirst = Math.floor(Math.max(0, budget) * share);
     for (const step of claimTiers(binds)) {
       const { lane, tier } = step;
       const room = Math.max(0, (c.maxQueuedJobs - waiting[lane]) * size[lane] - got[lane].length);

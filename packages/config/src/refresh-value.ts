@@ -211,11 +211,19 @@ export function nextPressures(
  * The share of a tick's claim the hot lane's wanted tokens may take before the cold lane's urgent
  * ones: what the budget pays for beyond the cold lane's staleness floor (every cold token once per
  * its shortest deadline interval). The rest goes to cold's deadlines first, so hot stays at its
- * TTL while the budget has room and the cold floor holds whatever hot wants.
+ * TTL while the budget has room and the cold floor holds whatever hot wants. None while a cold
+ * deadline has passed by more than a tick (`coldLateMs`): then cold's urgent tokens go first.
  */
-export function hotFirstShare(coldTokens: number, upstreamRpm: number, p: RefreshParams): number {
+export function hotFirstShare(
+  coldTokens: number,
+  upstreamRpm: number,
+  p: RefreshParams,
+  coldLateMs = 0,
+  tickMs = 1_000,
+): number {
   const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
-  if (!(budgetPerS > 0)) return 0;
+  // cold deadlines already passed (tokens fetched together came due together): cold goes first
+  if (!(budgetPerS > 0) || coldLateMs > tickMs) return 0;
   const coldPerS = coldTokens / (shortestDeadlineMs("cold", false, p) / 1000);
   return Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
 }

@@ -231,6 +231,9 @@ describe("packing and claims", () => {
     expect(hotFirstShare(0, 240, params)).toBe(1);
     expect(hotFirstShare(1_000_000, 240, params)).toBe(0);
     expect(hotFirstShare(10, 0, params)).toBe(0);
+    // a cold deadline passed by more than a tick: cold's urgent tokens first, hot gets no share
+    expect(hotFirstShare(9_500, 240, params, 1_000, 1_000)).toBe(share);
+    expect(hotFirstShare(9_500, 240, params, 1_001, 1_000)).toBe(0);
   });
 
   it("counts the budget's mint slots per tick and whether the floor is covered", () => {

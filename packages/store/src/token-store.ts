@@ -259,6 +259,12 @@ export class TokenStore {
     return await this.redis.zcard(this.keys.due(lane));
   }
 
+  /** How far past its deadline a lane's most overdue token is, ms (0 when none is). */
+  async deadlineLateness(lane: Lane, now: number): Promise<number> {
+    const [, score] = await this.redis.zrange(this.keys.deadline(lane), 0, 0, "WITHSCORES");
+    return score === undefined ? 0 : Math.max(0, now - Number(score));
+  }
+
   /** How long the oldest due token of a lane has been waiting, ms (0 when none is). */
   async dueLateness(lane: Lane, now: number): Promise<number> {
     const [, score] = await this.redis.zrange(this.keys.due(lane), 0, 0, "WITHSCORES");
