@@ -286,6 +286,9 @@ async function runMode(mode, mints) {
         exported: cfg.exportRefreshS,
       },
       upstreamCallsPerMin: Math.round((calls / elapsedS) * 60),
+      // How full the calls were (30 at most) and how many were /token-pairs fallbacks (one mint each).
+      mintsPerCall: r1((simEnd.mintsRequested - simStart.mintsRequested) / Math.max(1, calls)),
+      fallbackCalls: (simEnd.byEndpoint?.tokenPairs ?? 0) - (simStart.byEndpoint?.tokenPairs ?? 0),
       budgetUse: r3(calls / elapsedS / (cfg.upstreamRpm / 60)),
       rateLimited,
       lostJobs: failedEnd - failedStart,

@@ -17,9 +17,13 @@ import {
 import {
   LiveConfig,
   lanePolicies,
+  claimTiers,
+  floorMs,
+  hotFirstShare,
   nextPressures,
   refreshParams,
   packCalls,
+  wholeCallGroup,
   schedulingMode,
   slotsPerTick,
   tokenClass,
@@ -242,9 +246,13 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less what waits in the queues;
-   * first every lane's urgent tokens (deadline within a tick), then its wanted ones (hot first, as
-   * the budget goes); each lane's claim is packed most valuable first into jobs of `size`.
+   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less what waits in the queues, in
+   * the tiers of claimTiers: hot's urgent tokens (deadline within a tick); hot's wanted ones within
+   * the share of the budget beyond the cold floor (hotFirstShare; none while a cold deadline has
+   * passed); cold's urgent ones; every lane's
+   * wanted ones; then, while the budget binds and has room, cold's earliest deadlines ahead, so no
+   * call goes unspent and deadlines that came bunched spread out. Each lane's claim is packed most
+   * valuable first into jobs of `size`.
    */
   async function claimByValue(
     at: number,
@@ -256,28 +264,41 @@ export function createProducer(opts: ProducerOptions) {
     let budget = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
     const rooms = LANES.map((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
-    const withValues = budget < rooms.reduce((a, b) => a + b, 0);
+    const binds = budget < rooms.reduce((a, b) => a + b, 0);
     for (const lane of LANES) budget -= waiting[lane] * size[lane];
-    for (const tier of ["urgent", "wanted"] as const)
-      for (const lane of LANES) {
-        const room = Math.max(0, (c.maxQueuedJobs - waiting[lane]) * size[lane] - got[lane].length);
-        const fill = lanePolicies(c)[lane].mintsPerCall;
-        let max = Math.min(Math.max(0, budget), room);
-        if (tier === "wanted" && max >= fill) max -= (got[lane].length + max) % fill;
-        if (max <= 0) continue;
-        const claimed = await store.claimValue(lane, tier, {
-          now: at,
-          leaseMs: c.leaseMs,
-          max,
-          leadMs: c.producerTickMs,
-          fill,
-          lookaheadMs: c.dueMarginMs,
-          already: got[lane].length,
-          withValues,
-        });
-        got[lane].push(...claimed);
-        budget -= claimed.length;
-      }
+    const params = refreshParams(c);
+    const share = hotFirstShare(
+      await store.scheduledCount("cold"),
+      c.upstreamRpm,
+      params,
+      await store.deadlineLateness("cold", at),
+      c.producerTickMs,
+    );
+    const hotFirst = Math.floor(Math.max(0, budget) * share);
+    for (const step of claimTiers(binds)) {
+      const { lane, tier } = step;
+      const room = Math.max(0, (c.maxQueuedJobs - waiting[lane]) * size[lane] - got[lane].length);
+      const fill = lanePolicies(c)[lane].mintsPerCall;
+      let max = Math.min(Math.max(0, budget), room);
+      if (step.hotFirst) max = Math.min(max, Math.max(0, hotFirst - got.hot.length));
+      // Completing the lane's last call costs no more calls: it may go past the slots left.
+      if (step.topUp) max = Math.min(room, (fill - (got[lane].length % fill)) % fill);
+      else if (tier !== "urgent" && max >= fill) max -= (got[lane].length + max) % fill;
+      if (max <= 0) continue;
+      const claimed = await store.claimValue(lane, tier, {
+        now: at,
+        leaseMs: c.leaseMs,
+        max,
+        leadMs: c.producerTickMs,
+        fill,
+        lookaheadMs: c.dueMarginMs,
+        already: got[lane].length,
+        withValues: binds,
+        leaseDeadlineMs: floorMs(lane, params),
+      });
+      got[lane].push(...claimed);
+      budget -= claimed.length;
+    }
     return got;
   }
 
@@ -324,7 +345,9 @@ export function createProducer(opts: ProducerOptions) {
         waiting[lane] = await queues[lane].getWaitingCount();
         batchSize[lane] = await decideBatchSize(lane, at, workers, waiting[lane]);
       }
-      const got = await claimByValue(at, c, waiting, batchSize);
+      // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
+      const jobSize = { hot: wholeCallGroup(batchSize.hot), cold: wholeCallGroup(batchSize.cold) };
+      const got = await claimByValue(at, c, waiting, jobSize);
       for (const lane of LANES) {
         if (got[lane].length === 0) continue;
         claimedMints[lane] = got[lane].map((t) => t.mint);

@@ -47,6 +47,17 @@ export const VOLATILITY_FLOOR = 0.0005;
 export const VOLATILITY_TAU_MS = 60_000;
 /** Smoothed score distance below the exit threshold that counts as "near the exports". */
 export const NEAR_EXPORT_BAND = 0.2;
+/**
+ * Share of a guarantee kept as slack before it: the deadline the claim works to is this much
+ * earlier, so a burst of deadlines (tokens fetched together come due together) or a queue that
+ * runs a little long still starts each refresh within the guarantee.
+ */
+export const DEADLINE_SLACK = 0.08;
+/**
+ * Share of an interval at its cap (the deadline, or the lane's stretched target) taken off at
+ * random per fetch: tokens fetched together drift apart instead of coming due together forever.
+ */
+export const INTERVAL_JITTER = 0.08;
 /** Pressure bounds: 1 is the lanes' own targets, more stretches the wanted intervals. */
 export const PRESSURE_MIN = 1;
 export const PRESSURE_MAX = 64;
@@ -88,7 +99,9 @@ export function refreshValue(t: RefreshInput, p: RefreshParams): number {
   let weight = t.lane === "hot" ? 1 : 0.5;
   weight *= 1 + Math.max(0, Math.min(2, Math.max(t.smoothedScore, t.rawScore ?? t.smoothedScore)));
   if (t.exported) weight *= 6;
-  else if (t.smoothedScore >= p.exportExitScore - NEAR_EXPORT_BAND) weight *= 3;
+  // near the exports: the smoothed score, or a raw score that just jumped (a rising token)
+  else if (Math.max(t.smoothedScore, t.rawScore ?? -Infinity) >= p.exportExitScore - NEAR_EXPORT_BAND)
+    weight *= 3;
   return weight * (Math.max(0, t.volatility) + VOLATILITY_FLOOR);
 }
 
@@ -98,6 +111,23 @@ export const guaranteeMs = (lane: Lane, exported: boolean, p: RefreshParams): nu
 
 /** MAX_STALENESS_FACTOR x the lane's TTL, ms. */
 export const floorMs = (lane: Lane, p: RefreshParams): number => p.maxStalenessFactor * p.ttlMs[lane];
+
+/**
+ * The longest interval a plan gives between a fetch and its deadline, ms: the guarantee less its
+ * slack (DEADLINE_SLACK) and the due margin.
+ */
+export const deadlineIntervalMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
+  Math.max(MIN_INTERVAL_MS, guaranteeMs(lane, exported, p) * (1 - DEADLINE_SLACK) - p.dueMarginMs);
+
+/**
+ * A number in [0, 1) that differs from fetch to fetch and token to token, from the fetch time and
+ * the score (pure: the same fetch always gets the same one).
+ */
+export function fetchJitter(fetchedAt: number, score: number): number {
+  const x =
+    Math.sin((fetchedAt % 1_000_003) * 12.9898 + (Number.isFinite(score) ? score : 0) * 78.233) * 43758.5453;
+  return x - Math.floor(x);
+}
 
 export interface RefreshPlan {
   readonly value: number;
@@ -114,7 +144,8 @@ export interface RefreshPlan {
  * (TTL - margin) times the pressure (nextPressures stretches cold first, hot only once cold is at
  * its floor), never past the deadline. At pressure 1 no token waits longer than SCHEDULING=lanes
  * would make it. Deadline: the guarantee (the floor, or EXPORT_REFRESH_S for an exported token)
- * minus the due margin.
+ * less its slack and the due margin (deadlineIntervalMs). An interval at its cap, and the deadline,
+ * lose up to INTERVAL_JITTER at random (fetchJitter), so tokens fetched together come due apart.
  */
 export function refreshPlan(
   t: RefreshInput,
@@ -123,28 +154,38 @@ export function refreshPlan(
   p: RefreshParams,
 ): RefreshPlan {
   const value = refreshValue(t, p);
-  const hardMs = Math.max(MIN_INTERVAL_MS, guaranteeMs(t.lane, t.exported, p) - p.dueMarginMs);
+  const hardMs = deadlineIntervalMs(t.lane, t.exported, p);
   const press = Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, pressure));
   const targetMs = Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
   const laneCapMs = press * targetMs;
   const minMs = t.exported ? MIN_INTERVAL_MS : MIN_INTERVAL_UNEXPORTED_MS;
   const wantedMs = (1000 * press * DRIFT_TOLERANCE) / value;
-  const intervalMs = Math.min(hardMs, laneCapMs, Math.max(minMs, wantedMs));
-  return { value, dueAt: fetchedAt + intervalMs, deadlineAt: fetchedAt + hardMs };
+  const capMs = Math.min(hardMs, laneCapMs);
+  // At its cap an interval loses up to INTERVAL_JITTER, so tokens fetched together spread out.
+  const jitter = 1 - INTERVAL_JITTER * fetchJitter(fetchedAt, t.rawScore ?? t.smoothedScore);
+  const intervalMs =
+    wantedMs >= capMs ? Math.max(MIN_INTERVAL_MS, capMs * jitter) : Math.max(minMs, wantedMs);
+  const deadlineMs = Math.max(MIN_INTERVAL_MS, hardMs * jitter);
+  return {
+    value,
+    dueAt: fetchedAt + Math.min(intervalMs, deadlineMs),
+    deadlineAt: fetchedAt + deadlineMs,
+  };
 }
 
 /** The pressure at which a lane's target (TTL - margin) reaches its floor: more only cuts bonuses. */
 export const floorPressure = (lane: Lane, p: RefreshParams): number =>
   Math.min(
     PRESSURE_MAX,
-    Math.max(PRESSURE_MIN, (floorMs(lane, p) - p.dueMarginMs) / Math.max(1, p.ttlMs[lane] - p.dueMarginMs)),
+    Math.max(PRESSURE_MIN, deadlineIntervalMs(lane, false, p) / Math.max(1, p.ttlMs[lane] - p.dueMarginMs)),
   );
 
 /**
  * The next pressure per lane from how late the wanted refreshes start (each lane's oldest due
- * token's wait). While a lane is late past the target the budget does not cover what the values
- * want: the cold lane stretches first (x1.05 a tick), up to its floor; only then the hot lane.
- * When no lane is late they relax (/1.02), hot first. Slowly both ways: a new pressure reaches a
+ * token's wait). A lane stretches (x1.05 a tick) only while it is late itself: the cold lane first,
+ * up to its floor; the hot lane once cold is at its floor or on time (the hot lane's own demand is
+ * above what the budget leaves it), so cold running late never stretches hot. A lane on time
+ * (under half the target) relaxes (/1.02), hot first. Slowly both ways: a new pressure reaches a
  * token only at its next refresh, and a fast loop would overshoot.
  */
 export function nextPressures(
@@ -156,17 +197,40 @@ export function nextPressures(
   const clamp = (v: number, lane: Lane) =>
     Math.min(floorPressure(lane, p), Math.max(PRESSURE_MIN, Number.isFinite(v) ? v : PRESSURE_MIN));
   const next = { hot: clamp(pressure.hot, "hot"), cold: clamp(pressure.cold, "cold") };
-  const late = LANES.some((l) => latenessMs[l] > targetMs);
-  const calm = LANES.every((l) => latenessMs[l] < targetMs / 2);
-  if (late) {
-    if (next.cold < floorPressure("cold", p)) next.cold = clamp(next.cold * 1.05, "cold");
-    else next.hot = clamp(next.hot * 1.05, "hot");
-  } else if (calm) {
-    if (next.hot > PRESSURE_MIN) next.hot = clamp(next.hot / 1.02, "hot");
-    else next.cold = clamp(next.cold / 1.02, "cold");
-  }
+  const late = (l: Lane) => latenessMs[l] > targetMs;
+  const calm = (l: Lane) => latenessMs[l] < targetMs / 2;
+  const coldAtFloor = next.cold >= floorPressure("cold", p);
+  if (late("cold") && !coldAtFloor) next.cold = clamp(next.cold * 1.05, "cold");
+  if (late("hot") && (coldAtFloor || !late("cold"))) next.hot = clamp(next.hot * 1.05, "hot");
+  if (calm("hot") && next.hot > PRESSURE_MIN) next.hot = clamp(next.hot / 1.02, "hot");
+  else if (calm("cold") && calm("hot")) next.cold = clamp(next.cold / 1.02, "cold");
   return next;
 }
+
+/**
+ * The share of a tick's claim the hot lane's wanted tokens may take before the cold lane's urgent
+ * ones: what the budget pays for beyond the cold lane's staleness floor (every cold token once per
+ * its shortest deadline interval). The rest goes to cold's deadlines first, so hot stays at its
+ * TTL while the budget has room and the cold floor holds whatever hot wants. None while a cold
+ * deadline has passed by more than a tick (`coldLateMs`): then cold's urgent tokens go first.
+ */
+export function hotFirstShare(
+  coldTokens: number,
+  upstreamRpm: number,
+  p: RefreshParams,
+  coldLateMs = 0,
+  tickMs = 1_000,
+): number {
+  const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
+  // cold deadlines already passed (tokens fetched together came due together): cold goes first
+  if (!(budgetPerS > 0) || coldLateMs > tickMs) return 0;
+  const coldPerS = coldTokens / (shortestDeadlineMs("cold", false, p) / 1000);
+  return Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
+}
+
+/** The shortest interval a plan can give to its deadline (deadlineIntervalMs less all its jitter). */
+const shortestDeadlineMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
+  Math.max(MIN_INTERVAL_MS, deadlineIntervalMs(lane, exported, p) * (1 - INTERVAL_JITTER));
 
 /** A claimed token as the packing sees it. */
 export interface ClaimedToken {
@@ -179,12 +243,18 @@ export interface ClaimedToken {
 export const claimOrder = (a: ClaimedToken, b: ClaimedToken): number =>
   b.value - a.value || a.deadlineAt - b.deadlineAt || (a.mint < b.mint ? -1 : a.mint > b.mint ? 1 : 0);
 
+/** A job's size in mints: 30 or more is cut to whole calls of 30 (a job of 45 pays two calls). */
+export const wholeCallGroup = (perGroup: number): number => {
+  const asked = Math.max(1, Math.floor(perGroup));
+  return asked >= MINTS_PER_CALL ? asked - (asked % MINTS_PER_CALL) : asked;
+};
+
 /**
- * Packs claimed tokens into groups of `perGroup` (a job; a multiple of the 30 mints of a call keeps
- * each call full), the most valuable first, so a budget that runs short spends what it has on them.
+ * Packs claimed tokens into groups of `perGroup` (a job, cut to whole calls: wholeCallGroup), the
+ * most valuable first, so a budget that runs short spends what it has on them.
  */
 export function packCalls(tokens: readonly ClaimedToken[], perGroup: number = MINTS_PER_CALL): string[][] {
-  const size = Math.max(1, Math.floor(perGroup));
+  const size = wholeCallGroup(perGroup);
   const sorted = [...tokens].sort(claimOrder);
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size).map((t) => t.mint));
@@ -201,8 +271,9 @@ export interface ScheduledToken {
 /**
  * Which tokens a claim takes, the rule the claim script applies in Redis: first every token whose
  * deadline falls within `leadMs` (earliest deadline first), then tokens that are due (earliest due
- * first), at most `max`. Urgent tokens never wait behind wanted ones, so the guarantee holds
- * whenever the budget covers the deadlines, whatever the values want.
+ * first), then, while the budget still has room, the earliest deadlines ahead ("early": a budget
+ * left idle now is a deadline missed later), at most `max`. Urgent tokens never wait behind wanted
+ * ones, so the guarantee holds whenever the budget covers the deadlines, whatever the values want.
  */
 export function selectClaims(
   tokens: readonly ScheduledToken[],
@@ -210,16 +281,68 @@ export function selectClaims(
   max: number,
   leadMs: number,
 ): string[] {
+  const byDeadline = (a: ScheduledToken, b: ScheduledToken) => a.deadlineAt - b.deadlineAt;
   const urgent = tokens
     .filter((t) => t.deadlineAt <= now + leadMs)
-    .sort((a, b) => a.deadlineAt - b.deadlineAt)
+    .sort(byDeadline)
     .slice(0, max);
   const taken = new Set(urgent.map((t) => t.mint));
   const wanted = tokens
     .filter((t) => !taken.has(t.mint) && t.dueAt <= now)
     .sort((a, b) => a.dueAt - b.dueAt)
     .slice(0, Math.max(0, max - urgent.length));
-  return [...urgent, ...wanted].map((t) => t.mint);
+  for (const t of wanted) taken.add(t.mint);
+  const early = tokens
+    .filter((t) => !taken.has(t.mint))
+    .sort(byDeadline)
+    .slice(0, Math.max(0, max - urgent.length - wanted.length));
+  return [...urgent, ...wanted, ...early].map((t) => t.mint);
+}
+
+/**
+ * One step of a value claim: a lane's tier; `hotFirst`: bounded by hot's first share; `topUp`: only
+ * as many tokens as complete the lane's last call, even past the budget's slots (a call costs the
+ * same with 3 mints or 30).
+ */
+export interface ClaimTier {
+  readonly lane: Lane;
+  readonly tier: "urgent" | "wanted" | "early";
+  readonly hotFirst: boolean;
+  readonly topUp: boolean;
+}
+
+const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): ClaimTier => ({
+  lane,
+  tier,
+  hotFirst: false,
+  topUp: false,
+  ...o,
+});
+
+/**
+ * The order a value claim takes the lanes' tiers in. Hot's urgent tokens, then hot's wanted ones
+ * up to hotFirstShare of the claim (the budget beyond the cold floor: hot keeps its TTL while cold
+ * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first. While the
+ * budget binds, what is left goes early to the earliest deadlines ahead: first each lane's last
+ * call is completed (a few exported tokens would otherwise cost a whole call every tick), then
+ * cold's whole calls (a call left unspent now is a deadline missed later; hot's queue stays short
+ * for the exported tokens).
+ */
+export function claimTiers(budgetBinds: boolean): ClaimTier[] {
+  const tiers: ClaimTier[] = [
+    step("hot", "urgent"),
+    step("hot", "wanted", { hotFirst: true }),
+    step("cold", "urgent"),
+    step("hot", "wanted"),
+    step("cold", "wanted"),
+  ];
+  if (budgetBinds)
+    tiers.push(
+      step("hot", "early", { topUp: true }),
+      step("cold", "early", { topUp: true }),
+      step("cold", "early"),
+    );
+  return tiers;
 }
 
 /** Mint slots per producer tick the budget pays for: UPSTREAM_RPM calls a minute of 30 mints. */
@@ -227,7 +350,8 @@ export const slotsPerTick = (upstreamRpm: number, tickMs: number): number =>
   Math.max(MINTS_PER_CALL, Math.floor(((upstreamRpm * tickMs) / 60_000) * MINTS_PER_CALL));
 
 /**
- * Tokens per second the staleness floor needs (each token once per floor interval) against what
+ * Tokens per second the staleness floor needs (each token once per its shortest deadline interval,
+ * the guarantee less slack, margin and jitter) against what
  * the budget pays for: the floor is covered while the first is at most the second.
  */
 export function floorCoverage(
@@ -237,8 +361,8 @@ export function floorCoverage(
   exported = 0,
 ): { neededPerS: number; budgetPerS: number; covered: boolean } {
   let neededPerS = 0;
-  for (const lane of LANES) neededPerS += tokens[lane] / ((floorMs(lane, p) - p.dueMarginMs) / 1000);
-  neededPerS += exported / Math.max(1, (p.exportRefreshMs - p.dueMarginMs) / 1000);
+  for (const lane of LANES) neededPerS += tokens[lane] / (shortestDeadlineMs(lane, false, p) / 1000);
+  neededPerS += exported / (shortestDeadlineMs("hot", true, p) / 1000);
   const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
   return { neededPerS, budgetPerS, covered: neededPerS <= budgetPerS };
 }

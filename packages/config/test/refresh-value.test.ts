@@ -1,11 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  DEADLINE_SLACK,
+  INTERVAL_JITTER,
   MIN_INTERVAL_MS,
   MIN_INTERVAL_UNEXPORTED_MS,
   PRESSURE_MAX,
   VOLATILITY_PRIOR,
+  claimTiers,
+  fetchJitter,
   floorCoverage,
+  hotFirstShare,
   loadConfig,
   nextPressures,
   floorPressure,
@@ -48,18 +53,37 @@ describe("the value of a refresh", () => {
 });
 
 describe("the refresh plan", () => {
-  it("keeps a quiet token within its lane's TTL at pressure 1 and within the floor under any pressure", () => {
+  it("keeps a quiet token within its lane's TTL at pressure 1 and within the floor less its slack under any pressure", () => {
+    const within = (v: number, hi: number) => {
+      // an interval at its cap loses up to INTERVAL_JITTER of it, never more
+      expect(v).toBeLessThanOrEqual(hi);
+      expect(v).toBeGreaterThanOrEqual(hi * (1 - INTERVAL_JITTER) - 1e-6);
+    };
     const quiet = token({ volatility: 0 });
     const at1 = refreshPlan(quiet, 0, 1, params);
-    expect(at1.dueAt).toBe(params.ttlMs.hot - params.dueMarginMs);
-    expect(at1.deadlineAt).toBe(4 * params.ttlMs.hot - params.dueMarginMs);
+    within(at1.dueAt, params.ttlMs.hot - params.dueMarginMs);
+    within(at1.deadlineAt, 4 * params.ttlMs.hot * (1 - DEADLINE_SLACK) - params.dueMarginMs);
     const hotStretched = refreshPlan(quiet, 0, PRESSURE_MAX, params);
     expect(hotStretched.dueAt).toBe(hotStretched.deadlineAt);
     const cold = token({ lane: "cold", volatility: 0, smoothedScore: 0 });
-    expect(refreshPlan(cold, 0, 1, params).dueAt).toBe(params.ttlMs.cold - params.dueMarginMs);
+    within(refreshPlan(cold, 0, 1, params).dueAt, params.ttlMs.cold - params.dueMarginMs);
     const stretched = refreshPlan(cold, 0, PRESSURE_MAX, params);
     expect(stretched.dueAt).toBe(stretched.deadlineAt);
-    expect(stretched.deadlineAt).toBe(4 * params.ttlMs.cold - params.dueMarginMs);
+    within(stretched.deadlineAt, 4 * params.ttlMs.cold * (1 - DEADLINE_SLACK) - params.dueMarginMs);
+  });
+
+  it("spreads tokens fetched together: the jitter differs from fetch to fetch, the same fetch gets the same", () => {
+    const cold = token({ lane: "cold", volatility: 0, smoothedScore: 0 });
+    const deadlines = new Set(
+      Array.from({ length: 50 }, (_, i) => refreshPlan(cold, 1_000 + i, 8, params).deadlineAt - i),
+    );
+    expect(deadlines.size).toBeGreaterThan(40);
+    expect(refreshPlan(cold, 1_000, 8, params)).toEqual(refreshPlan(cold, 1_000, 8, params));
+    for (let i = 0; i < 200; i++) {
+      const j = fetchJitter(i * 7_919, i / 100);
+      expect(j).toBeGreaterThanOrEqual(0);
+      expect(j).toBeLessThan(1);
+    }
   });
 
   it("wants a volatile token sooner than a quiet one, never sooner than the minimum interval", () => {
@@ -73,9 +97,11 @@ describe("the refresh plan", () => {
     expect(busy.value).toBeGreaterThan(quiet.value);
   });
 
-  it("gives an exported token EXPORT_REFRESH_S as its deadline", () => {
+  it("gives an exported token EXPORT_REFRESH_S less its slack as its deadline", () => {
     const p = refreshPlan(token({ exported: true, volatility: 0 }), 10_000, 50, params);
-    expect(p.deadlineAt).toBe(10_000 + params.exportRefreshMs - params.dueMarginMs);
+    const hi = params.exportRefreshMs * (1 - DEADLINE_SLACK) - params.dueMarginMs;
+    expect(p.deadlineAt - 10_000).toBeLessThanOrEqual(hi);
+    expect(p.deadlineAt - 10_000).toBeGreaterThanOrEqual(hi * (1 - INTERVAL_JITTER) - 1e-6);
     expect(p.dueAt).toBeLessThanOrEqual(p.deadlineAt);
   });
 
@@ -97,14 +123,26 @@ describe("volatility and pressure", () => {
     expect(nextVolatility({ volatility: 0.02, score: 0.2, at: 0 }, 0.2, 30_000)).toBeLessThan(0.02);
   });
 
-  it("stretches cold first while refreshes run late, hot once cold is at its floor, and relaxes hot first", () => {
-    const late = { hot: 0, cold: 10_000 };
-    expect(nextPressures({ hot: 1, cold: 1 }, late, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
+  it("stretches a lane only while it is late itself, cold first, and relaxes hot first", () => {
+    const coldLate = { hot: 0, cold: 10_000 };
+    const bothLate = { hot: 10_000, cold: 10_000 };
+    expect(nextPressures({ hot: 1, cold: 1 }, coldLate, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
     const coldFloor = floorPressure("cold", params);
-    expect(coldFloor).toBeCloseTo((4 * 30_000 - 2_000) / 28_000);
-    const atFloor = nextPressures({ hot: 1, cold: coldFloor }, late, 2_000, params);
-    expect(atFloor).toEqual({ hot: 1.05, cold: coldFloor });
-    expect(nextPressures({ hot: 99, cold: 99 }, late, 2_000, params)).toEqual({
+    expect(coldFloor).toBeCloseTo((4 * 30_000 * (1 - DEADLINE_SLACK) - 2_000) / 28_000);
+    // cold late at its floor never stretches hot while hot is on time (the budget-fleet case)
+    expect(nextPressures({ hot: 1, cold: coldFloor }, coldLate, 2_000, params)).toEqual({
+      hot: 1,
+      cold: coldFloor,
+    });
+    // both late: cold first, hot once cold is at its floor
+    expect(nextPressures({ hot: 1, cold: 1 }, bothLate, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
+    expect(nextPressures({ hot: 1, cold: coldFloor }, bothLate, 2_000, params)).toEqual({
+      hot: 1.05,
+      cold: coldFloor,
+    });
+    // hot late on its own (its demand is above what the budget leaves it): hot stretches
+    expect(nextPressures({ hot: 1, cold: 1 }, { hot: 10_000, cold: 0 }, 2_000, params).hot).toBeCloseTo(1.05);
+    expect(nextPressures({ hot: 99, cold: 99 }, bothLate, 2_000, params)).toEqual({
       hot: floorPressure("hot", params),
       cold: coldFloor,
     });
@@ -133,6 +171,10 @@ describe("packing and claims", () => {
     );
     expect(calls).toEqual([["e", "b"], ["d", "c"], ["a"]]);
     expect(packCalls([])).toEqual([]);
+    // jobs of whole calls: 45 asked, 30 given (a job of 45 would pay two calls)
+    const many = Array.from({ length: 90 }, (_, i) => ({ mint: `m${i}`, value: 1, deadlineAt: i }));
+    expect(packCalls(many, 45).map((g) => g.length)).toEqual([30, 30, 30]);
+    expect(packCalls(many, 60).map((g) => g.length)).toEqual([60, 30]);
   });
 
   it("takes urgent tokens before wanted ones, then wanted ones by due time", () => {
@@ -149,6 +191,49 @@ describe("packing and claims", () => {
     );
     expect(got).toEqual(["urgent", "wanted-early", "wanted-late"]);
     expect(selectClaims([{ mint: "x", dueAt: 0, deadlineAt: 0 }], 10, 0, 1)).toEqual([]);
+  });
+
+  it("fills what the budget leaves with the earliest deadlines ahead", () => {
+    const got = selectClaims(
+      [
+        { mint: "later", dueAt: 90, deadlineAt: 200 },
+        { mint: "sooner", dueAt: 90, deadlineAt: 150 },
+        { mint: "due", dueAt: 5, deadlineAt: 300 },
+      ],
+      10,
+      2,
+      1,
+    );
+    expect(got).toEqual(["due", "sooner"]);
+  });
+
+  it("claims hot's urgent and wanted tokens within the share beyond the cold floor before cold's urgent ones", () => {
+    const tiers = claimTiers(true).map(
+      (t) => `${t.lane}:${t.tier}${t.hotFirst ? "*" : ""}${t.topUp ? "+" : ""}`,
+    );
+    expect(tiers).toEqual([
+      "hot:urgent",
+      "hot:wanted*",
+      "cold:urgent",
+      "hot:wanted",
+      "cold:wanted",
+      // while the budget binds: complete each lane's last call, then cold's whole calls
+      "hot:early+",
+      "cold:early+",
+      "cold:early",
+    ]);
+    // no early claims while the budget does not bind (every claimed token is fetched soon anyway)
+    expect(claimTiers(false).some((t) => t.tier === "early")).toBe(false);
+    // 240/min pays 120 tokens/s; 9,500 cold tokens need about 9,500 / 100 s of it
+    const share = hotFirstShare(9_500, 240, params);
+    expect(share).toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.3);
+    expect(hotFirstShare(0, 240, params)).toBe(1);
+    expect(hotFirstShare(1_000_000, 240, params)).toBe(0);
+    expect(hotFirstShare(10, 0, params)).toBe(0);
+    // a cold deadline passed by more than a tick: cold's urgent tokens first, hot gets no share
+    expect(hotFirstShare(9_500, 240, params, 1_000, 1_000)).toBe(share);
+    expect(hotFirstShare(9_500, 240, params, 1_001, 1_000)).toBe(0);
   });
 
   it("counts the budget's mint slots per tick and whether the floor is covered", () => {

@@ -33,11 +33,14 @@ return due
 /**
  * The value scheduler's claim of one lane (the rule of selectClaims in @moonfleet/config).
  * KEYS[1] due zset, KEYS[2] deadline zset; ARGV root, now, leaseMs, max, tier, leadMs, fill,
- * lookaheadMs, already, withValues. Tier 'urgent' takes the tokens whose deadline is within leadMs, earliest
- * deadline first; tier 'wanted' the due tokens, earliest due first, topped up from tokens due within
- * lookaheadMs so that already + claimed fills whole calls of \`fill\`. Each claimed token is pushed one
- * lease ahead in both schedules. Returns mint, value, deadline (before the lease) per token; value and
- * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
+ * lookaheadMs, already, withValues, leaseDeadlineMs. Tier 'urgent' takes the tokens whose deadline is
+ * within leadMs, earliest deadline first; tier 'wanted' the due tokens, earliest due first, topped up
+ * from tokens due within lookaheadMs so that already + claimed fills whole calls of \`fill\`; tier
+ * 'early' the earliest deadlines ahead, whatever their due time (budget that would go unspent). Each
+ * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
+ * leaseDeadlineMs past that, behind every real deadline, so no tier takes a token already in flight.
+ * Returns mint, value, deadline (before the lease) per token; value and deadline are 0 unless
+ * withValues is '1' (packing matters only when the budget binds).
  */
 export const CLAIM_VALUE = `
 local root, now, max, tier = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
@@ -46,6 +49,8 @@ local withValues = ARGV[10] == '1'
 local picked
 if tier == 'urgent' then
   picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now + lead, 'LIMIT', 0, max)
+elseif tier == 'early' then
+  picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '+inf', 'LIMIT', 0, max)
 else
   picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
   local short = (fill - ((already + #picked) % fill)) % fill
@@ -55,6 +60,7 @@ else
   end
 end
 local leaseUntil = now + tonumber(ARGV[3])
+local leaseDeadline = leaseUntil + tonumber(ARGV[11])
 local out = {}
 for _, mint in ipairs(picked) do
   local deadline, value = '0', '0'
@@ -63,7 +69,7 @@ for _, mint in ipairs(picked) do
     value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
   end
   redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)
-  redis.call('ZADD', KEYS[2], 'XX', leaseUntil, mint)
+  redis.call('ZADD', KEYS[2], 'XX', leaseDeadline, mint)
   out[#out + 1] = mint
   out[#out + 1] = value
   out[#out + 1] = deadline

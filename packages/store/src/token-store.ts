@@ -223,11 +223,12 @@ export class TokenStore {
   /**
    * The value scheduler's claim of one lane: `urgent` takes tokens whose deadline is within
    * `leadMs`, `wanted` the due ones (topped up from the next `lookaheadMs` to whole calls of
-   * `fill`, counting `already` claimed this tick). Each is pushed one lease ahead.
+   * `fill`, counting `already` claimed this tick), `early` the earliest deadlines ahead. Each is
+   * due again one lease ahead, its deadline `leaseDeadlineMs` after that (behind every real one).
    */
   async claimValue(
     lane: Lane,
-    tier: "urgent" | "wanted",
+    tier: "urgent" | "wanted" | "early",
     o: {
       now: number;
       leaseMs: number;
@@ -238,6 +239,8 @@ export class TokenStore {
       already: number;
       /** Read each token's value and deadline for the packing (else 0). */
       withValues?: boolean;
+      /** How far past the lease a claimed token's deadline goes, ms (default: one lease). */
+      leaseDeadlineMs?: number;
     },
   ): Promise<Array<{ mint: string; value: number; deadlineAt: number }>> {
     if (o.max <= 0) return [];
@@ -256,6 +259,7 @@ export class TokenStore {
       String(o.lookaheadMs),
       String(o.already),
       o.withValues === false ? "0" : "1",
+      String(o.leaseDeadlineMs ?? o.leaseMs),
     )) as string[];
     const out = [];
     for (let i = 0; i + 2 < flat.length; i += 3)
@@ -274,6 +278,17 @@ export class TokenStore {
       .zadd(this.keys.due(lane), "XX", "LT", ...mints.flatMap((m) => [dueAt, m]))
       .zadd(this.keys.deadline(lane), "XX", "LT", ...mints.flatMap((m) => [deadlineAt, m]))
       .exec();
+  }
+
+  /** How many tokens a lane schedules (each non-archived token is in one lane's schedule). */
+  async scheduledCount(lane: Lane): Promise<number> {
+    return await this.redis.zcard(this.keys.due(lane));
+  }
+
+  /** How far past its deadline a lane's most overdue token is, ms (0 when none is). */
+  async deadlineLateness(lane: Lane, now: number): Promise<number> {
+    const [, score] = await this.redis.zrange(this.keys.deadline(lane), 0, 0, "WITHSCORES");
+    return score === undefined ? 0 : Math.max(0, now - Number(score));
   }
 
   /** How long the oldest due token of a lane has been waiting, ms (0 when none is). */
