@@ -567,7 +567,8 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     await redisServer?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
-  if (scn.background) result.background = { duty: scn.background, ...cotenantProgress(progress, "background") };
+  if (scn.background)
+    result.background = { duty: scn.background, ...cotenantProgress(progress, "background") };
   result.loadavgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   return result;
 }

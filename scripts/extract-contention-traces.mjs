@@ -5,6 +5,7 @@
 // usage: node scripts/extract-contention-traces.mjs NAME=bench/results/<cell>.json ...
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { URL } from "node:url";
 
 const OUT = new URL("../packages/adaptive/test/traces/contention.json", import.meta.url);
 const traces = [];

@@ -195,7 +195,9 @@ export function targetLines(cells) {
         `${scn}: adaptive against fixed ${vs
           .filter(Boolean)
           .map((v) => `${v.w} worker${v.w > 1 ? "s" : ""} ${n(v.r, 2)}x`)
-          .join(", ")} (target >= 0.95x each): ${mark(vs.filter(Boolean).every((v) => v.r !== null && v.r >= 0.95))}`,
+          .join(
+            ", ",
+          )} (target >= 0.95x each): ${mark(vs.filter(Boolean).every((v) => v.r !== null && v.r >= 0.95))}`,
       );
   }
   for (const c of cells.filter((x) => x.scenario === "large-registry")) {

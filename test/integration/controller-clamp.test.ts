@@ -15,13 +15,16 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** A machine whose CPU is always at 99%: the controller's load level goes high on its second tick. */
+/**
+ * A machine whose memory is always at 95% (and CPU at 99%, which alone no longer raises the level
+ * unless a co-tenant takes what the fleet gives up): the load level goes high on its second tick.
+ */
 const hotMachine: Sampler = {
   sample: (): Promise<Readings> =>
     Promise.resolve({
       at: Date.now(),
       cpuPercent: 99,
-      memoryPercent: 10,
+      memoryPercent: 95,
       processCpuPercent: 5,
       eventLoopDelayP99Ms: 1,
       eventLoopDelayMeanMs: 1,

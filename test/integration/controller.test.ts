@@ -84,6 +84,8 @@ describe("the adaptive controller in a running worker", () => {
         MAX_CONCURRENT_COLD: "6",
         MAX_CONCURRENT_UNDER_LOAD: "2",
         ENABLE_ADAPTIVE_BATCHING: "false",
+        // Ticks of 500 ms: the start-up's quiet ticks and a failed probe's backoff pass in 10 and 30 s.
+        CONTROLLER_INTERVAL_MS: "500",
       },
       3_000,
       { latencyMs: 50 },
@@ -112,17 +114,29 @@ describe("the adaptive controller in a running worker", () => {
 
     const hog = startHog();
     cleanup.push(() => Promise.resolve(hog.forEach((h) => h.kill("SIGKILL"))));
+    let last: WorkerHeartbeat | null = null;
     const yielded = await waitUntil(
       "the co-tenant to take the CPU the cold lane gives up",
       async () => {
-        const hb = await heartbeat(f.prefix);
-        return hb && hb.cpu?.contention === "yielding" && hb.lanes.cold.concurrency < grown.lanes.cold.concurrency
+        const hb = (last = await heartbeat(f.prefix));
+        return hb &&
+          hb.cpu?.contention === "yielding" &&
+          hb.lanes.cold.concurrency < grown.lanes.cold.concurrency
           ? hb
           : null;
       },
-      60_000,
+      90_000,
       250,
-    );
+    ).catch((err: unknown) => {
+      // Say what the controller saw: its verdicts and the last split of the host's CPU.
+      const verdicts = worker
+        .output()
+        .split("\n")
+        .filter((l) => l.includes('"cpu_contention"'));
+      throw new Error(
+        `${String(err)}; last cpu ${JSON.stringify(last?.cpu)}; verdicts:\n${verdicts.join("\n")}`,
+      );
+    });
     expect(yielded.level).toBe("high");
     expect(yielded.cpu!.othersPercent).toBeGreaterThanOrEqual(25);
     hog.forEach((h) => h.kill("SIGKILL"));
@@ -152,7 +166,9 @@ describe("the adaptive controller in a running worker", () => {
     // Fast answers: the estimate comes down (20 % a tick at most) to the 1.5 s floor.
     await waitUntil(
       "a latency estimate at the floor",
-      () => (worker.lanes.cold.state().timeoutReason === "estimate" && worker.lanes.cold.timeout === 1_500) || null,
+      () =>
+        (worker.lanes.cold.state().timeoutReason === "estimate" && worker.lanes.cold.timeout === 1_500) ||
+        null,
       30_000,
     );
     expect(worker.lanes.cold.timeout).toBe(1_500);

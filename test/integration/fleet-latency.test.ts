@@ -124,7 +124,9 @@ describe("the fleet's shared latency histogram", () => {
     try {
       const before = b.cold.timeout;
       // Wait until both subscriptions are in place, then say a burst.
-      await waitFor(async () => (await redis.pubsub("NUMSUB", redisKeys(prefix).timeoutBurstChannel))[1] === 2);
+      await waitFor(
+        async () => (await redis.pubsub("NUMSUB", redisKeys(prefix).timeoutBurstChannel))[1] === 2,
+      );
       shareA.raised(before * 2);
       await waitFor(() => b.cold.timeout === before * 2 && b.hot.timeout === before * 2);
       expect(b.cold.state().timeoutReason).toBe("timeout_burst");

@@ -107,7 +107,9 @@ describe("item 2: one bad pair costs only itself", () => {
       registeredAt,
     );
     const { gateway, rejected } = gatewayTo(url);
-    const config = testConfig({ REDIS_KEY_PREFIX: prefix, DUE_MARGIN_MS: "0" });
+    // The lanes' TTLs: the others' next due time is a TTL away, which this test measures the bad
+    // mint's backoff against (value scheduling would put them at their wanted times instead).
+    const config = testConfig({ REDIS_KEY_PREFIX: prefix, DUE_MARGIN_MS: "0", SCHEDULING: "lanes" });
     const failures: Array<{ n: number; err: unknown }> = [];
     const processBatch = createBatchProcessor({
       config: () => config,

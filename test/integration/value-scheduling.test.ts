@@ -138,10 +138,13 @@ describe("the value schedules in Redis", () => {
       expect(v).toBeLessThanOrEqual(hi);
       expect(v).toBeGreaterThanOrEqual(hi * (1 - INTERVAL_JITTER) - 1e-6);
     };
-    within(u.deadlineAt - T0, config.exportRefreshS * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs);
+    within(
+      (u.deadlineAt ?? Number.NaN) - T0,
+      config.exportRefreshS * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs,
+    );
     const quiet = toSnapshot(token, [], null, T0, config, { ...ctx, exported: new Set() });
     within(
-      quiet.deadlineAt - T0,
+      (quiet.deadlineAt ?? Number.NaN) - T0,
       config.maxStalenessFactor * config.cacheTtlCold * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs,
     );
     expect(u.value).toBeGreaterThan(quiet.value ?? Infinity);

@@ -63,7 +63,12 @@ export function createController(deps: ControllerDeps) {
   const kernel = deps.kernel ?? kernelId();
   const fleetCpu =
     deps.fleetCpu ??
-    createFleetCpuReader({ redis: deps.redis, prefix: () => live.config.redisKeyPrefix, id: deps.id, kernel });
+    createFleetCpuReader({
+      redis: deps.redis,
+      prefix: () => live.config.redisKeyPrefix,
+      id: deps.id,
+      kernel,
+    });
   let contention = initialContention();
   let cpuSplit: ContentionDecision | null = null;
   /** The last decision recorded per lane (its outcome and rules): a run of identical holds is one entry. */

@@ -6,9 +6,16 @@ import { JobDelayedError, JobRateLimitedError, notNowHoldMs } from "./job-outcom
 import type { LaneController } from "./lane-controller.js";
 import type { WorkerEvents } from "./worker-events.js";
 
-/** Redis refuses writes: maxmemory reached with the noeviction policy. */
-export const isRedisOutOfMemory = (err: unknown): boolean =>
-  err instanceof Error && /^OOM\b/.test(err.message);
+/**
+ * Redis refuses writes: maxmemory reached with the noeviction policy. A MULTI whose commands were
+ * refused ends in EXECABORT; ioredis keeps the refusals in `previousErrors`.
+ */
+export const isRedisOutOfMemory = (err: unknown): boolean => {
+  if (!(err instanceof Error)) return false;
+  if (/^OOM\b/.test(err.message)) return true;
+  const previous = (err as Error & { previousErrors?: unknown }).previousErrors;
+  return /^EXECABORT\b/.test(err.message) && Array.isArray(previous) && previous.some(isRedisOutOfMemory);
+};
 /** A batch that met a Redis out of memory waits this long (and keeps its attempts) before it runs again. */
 export const OOM_RETRY_DELAY_MS = 5_000;
 

@@ -86,7 +86,12 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     id,
     lanes,
     onError: (err) =>
-      errors.log("timeout-bursts", { event: EVENTS.timeoutChange, err: String(err) }, "timeout bursts not shared", "warn"),
+      errors.log(
+        "timeout-bursts",
+        { event: EVENTS.timeoutChange, err: String(err) },
+        "timeout bursts not shared",
+        "warn",
+      ),
   });
   events.on("call", ({ lane, ms, outcome }) => {
     const before = lanes[lane].timeout;

@@ -119,11 +119,16 @@ export function nextContention(
 
   switch (state.phase) {
     case "none": {
-      const probe =
-        saturated && others >= OTHERS_MIN_PERCENT && fleet >= FLEET_MIN_PERCENT && quiet === 0;
+      const probe = saturated && others >= OTHERS_MIN_PERCENT && fleet >= FLEET_MIN_PERCENT && quiet === 0;
       if (!probe) return none({}, "none");
       return cutting(
-        { ...state, phase: "probing", ticks: 0, start: { hostPercent: host, fleetPercent: fleet }, quietTicks: 0 },
+        {
+          ...state,
+          phase: "probing",
+          ticks: 0,
+          start: { hostPercent: host, fleetPercent: fleet },
+          quietTicks: 0,
+        },
         "probe",
       );
     }
@@ -134,9 +139,13 @@ export function nextContention(
       const gaveUp = start.fleetPercent - fleet;
       const taken = others - Math.max(0, start.hostPercent - start.fleetPercent);
       if (gaveUp >= MIN_DROP_PERCENT && taken >= TAKEN_SHARE * gaveUp) {
-        return cutting({ ...state, phase: "yielding", ticks: 0, start: null, backoffTicks: BACKOFF_TICKS }, "confirmed");
+        return cutting(
+          { ...state, phase: "yielding", ticks: 0, start: null, backoffTicks: BACKOFF_TICKS },
+          "confirmed",
+        );
       }
-      if (gaveUp < MIN_DROP_PERCENT && ticks < MAX_PROBE_TICKS) return cutting({ ...state, ticks, start }, "probing");
+      if (gaveUp < MIN_DROP_PERCENT && ticks < MAX_PROBE_TICKS)
+        return cutting({ ...state, ticks, start }, "probing");
       return none(
         {
           quietTicks: state.backoffTicks,

@@ -195,7 +195,10 @@ export function nextTimeout(input: TimeoutInput): TimeoutDecision {
   if (input.estimateP99Ms === null || !Number.isFinite(input.estimateP99Ms)) {
     return { timeoutMs: input.baseMs, reason: "no_data" };
   }
-  const estimate = Math.min(TIMEOUT_MAX_MS, Math.max(TIMEOUT_MIN_MS, input.estimateP99Ms * TIMEOUT_P99_MARGIN));
+  const estimate = Math.min(
+    TIMEOUT_MAX_MS,
+    Math.max(TIMEOUT_MIN_MS, input.estimateP99Ms * TIMEOUT_P99_MARGIN),
+  );
   const holding = (input.recentTimeouts ?? 0) >= RECENT_TIMEOUTS_HOLD;
   const slowest = input.currentMs !== undefined ? input.currentMs * (holding ? 1 : TIMEOUT_DECLINE) : 0;
   return { timeoutMs: Math.round(Math.max(estimate, Math.min(slowest, TIMEOUT_MAX_MS))), reason: "estimate" };

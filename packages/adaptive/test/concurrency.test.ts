@@ -303,7 +303,8 @@ describe("nextConcurrency: a co-tenant that needs the CPU", () => {
 describe("nextConcurrency: the error cut needs more than one unlucky call", () => {
   it("one or two failures among few calls hold; three over 10 % cut", () => {
     const withFailures = (calls: number, timeouts: number) =>
-      nextConcurrency(settled(8), { ...input({ limit: 8 }), upstream: { ...quiet, calls, timeouts } }, bounds).reason;
+      nextConcurrency(settled(8), { ...input({ limit: 8 }), upstream: { ...quiet, calls, timeouts } }, bounds)
+        .reason;
     expect(withFailures(5, 1)).not.toBe("cut_upstream_errors");
     expect(withFailures(8, 2)).not.toBe("cut_upstream_errors");
     expect(withFailures(20, 3)).toBe("cut_upstream_errors");

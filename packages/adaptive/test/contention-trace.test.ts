@@ -45,7 +45,10 @@ describe("the co-tenant rule on recorded traces", () => {
       // The trace shows a saturated host: the old rule would have held every worker at its cap.
       expect(busy, `${t.name} ${t.worker}`).toBeGreaterThan(t.readings.length / 2);
       const verdicts = replay(t).map((x) => x.verdict);
-      expect(verdicts.filter((v) => v !== "none"), `${t.name} ${t.worker}`).toEqual([]);
+      expect(
+        verdicts.filter((v) => v !== "none"),
+        `${t.name} ${t.worker}`,
+      ).toEqual([]);
       expect(t.readings.every((r) => r.contention === "none")).toBe(true);
     }
   });
@@ -56,16 +59,28 @@ describe("the co-tenant rule on recorded traces", () => {
       const confirmed = out.filter((x) => x.verdict === "confirmed");
       expect(confirmed.length, t.worker).toBeGreaterThan(0);
       // Confirmed while the co-tenants ran (the middle third), as the live controller was.
-      expect(confirmed.some((x) => x.r.phase === "during"), t.worker).toBe(true);
-      expect(t.readings.some((r) => r.phase === "during" && r.contention === "yielding"), t.worker).toBe(true);
+      expect(
+        confirmed.some((x) => x.r.phase === "during"),
+        t.worker,
+      ).toBe(true);
+      expect(
+        t.readings.some((r) => r.phase === "during" && r.contention === "yielding"),
+        t.worker,
+      ).toBe(true);
     }
   });
 
   it("undoes every probe beside a neighbour that is not starving (one core half busy)", () => {
     for (const t of named("background")) {
       const out = replay(t);
-      expect(out.some((x) => x.verdict === "confirmed"), t.worker).toBe(false);
-      expect(t.readings.some((r) => r.contention === "yielding"), t.worker).toBe(false);
+      expect(
+        out.some((x) => x.verdict === "confirmed"),
+        t.worker,
+      ).toBe(false);
+      expect(
+        t.readings.some((r) => r.contention === "yielding"),
+        t.worker,
+      ).toBe(false);
     }
   });
 });

@@ -58,7 +58,11 @@ describe("nextContention: whose CPU the host's is", () => {
   });
 
   it("does not probe below the saturation threshold or below the others' minimum share", () => {
-    expect(run(repeat(20, { hostPercent: HIGH - 1, fleetPercent: 40 })).decisions.every((d) => d.verdict === "none")).toBe(true);
+    expect(
+      run(repeat(20, { hostPercent: HIGH - 1, fleetPercent: 40 })).decisions.every(
+        (d) => d.verdict === "none",
+      ),
+    ).toBe(true);
     expect(
       run(repeat(20, { hostPercent: 100, fleetPercent: 100 - OTHERS_MIN_PERCENT + 1 })).decisions.every(
         (d) => d.verdict === "none",
@@ -68,7 +72,10 @@ describe("nextContention: whose CPU the host's is", () => {
 
   it("confirms a co-tenant that takes the CPU the fleet gives up, and yields until it leaves", () => {
     // Probe from 50/50; the fleet falls to 20 and the host stays full: the others took it all.
-    const probe = [{ hostPercent: 100, fleetPercent: 50 }, ...repeat(PROBE_TICKS, { hostPercent: 100, fleetPercent: 20 })];
+    const probe = [
+      { hostPercent: 100, fleetPercent: 50 },
+      ...repeat(PROBE_TICKS, { hostPercent: 100, fleetPercent: 20 }),
+    ];
     const { decisions, state } = run(probe);
     expect(decisions[0]!.verdict).toBe("probe");
     expect(decisions[0]!.yieldStep).toBe(true);
