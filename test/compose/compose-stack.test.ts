@@ -187,13 +187,28 @@ describe.skipIf(unavailable !== null)(
     const basic = `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString("base64")}`;
 
     /** Every registered token's mint and fetchedAt (null before its first score), page by page. */
+    /**
+     * Every registered token with its last fetch. Offset pages over a live sort can skip a token
+     * that a refresh moves forward during the walk (value scheduling refreshes exported tokens every
+     * 5 s), so the walk is repeated, up to 5 times, until it has seen as many tokens as the total.
+     */
     async function allTokens(): Promise<Map<string, number | null>> {
       const out = new Map<string, number | null>();
-      for (let offset = 0; ; offset += 100) {
-        const page = await getJson(`/tokens?limit=100&offset=${offset}&sort=updated_desc`);
-        for (const t of page.items) out.set(t.mint, t.fetchedAt ? Date.parse(t.fetchedAt) : null);
-        if (page.items.length < 100 || offset + 100 >= page.total) return out;
+      for (let walk = 0; walk < 5; walk++) {
+        let total: number;
+        for (let offset = 0; ; offset += 100) {
+          const page = await getJson(`/tokens?limit=100&offset=${offset}&sort=updated_desc`);
+          total = Number(page.total);
+          for (const t of page.items) {
+            const at = t.fetchedAt ? Date.parse(t.fetchedAt) : null;
+            const seen = out.get(t.mint);
+            out.set(t.mint, seen === undefined || seen === null ? at : Math.max(seen, at ?? seen));
+          }
+          if (page.items.length < 100 || offset + 100 >= page.total) break;
+        }
+        if (out.size >= total) break;
       }
+      return out;
     }
     const scoredCount = async () => Number((await getJson("/tokens?limit=1&sort=score_asc")).total);
 
