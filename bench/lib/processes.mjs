@@ -4,7 +4,6 @@
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -121,12 +120,6 @@ export class Fleet {
     for (const [label, c] of this.children) if (c.role !== "hog") out[label] = peakRssMb(c.pid);
     return out;
   }
-}
-
-/** One busy loop per CPU: a neighbour that takes every core. */
-export function startHogs(fleet, count = availableParallelism()) {
-  for (let i = 0; i < count; i++)
-    fleet.start(`hog${i + 1}`, ["-e", "for(;;){}"], process.env, { role: "hog" });
 }
 
 export async function waitFor(url, what, timeoutMs = 30_000) {
