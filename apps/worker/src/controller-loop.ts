@@ -140,6 +140,12 @@ export function createController(deps: ControllerDeps) {
       );
   }
 
+  /** `{ cpu }` once the controller has split the host's CPU, else nothing. */
+  function withCpu(): { cpu?: FleetCpu } {
+    const cpu = fleetCpuView();
+    return cpu ? { cpu } : {};
+  }
+
   /** Whose CPU the host's is, for the heartbeat and the decision log. */
   function fleetCpuView(): FleetCpu | undefined {
     if (!smoothed || !cpuSplit) return undefined;
@@ -229,7 +235,7 @@ export function createController(deps: ControllerDeps) {
         processCpuPercent: round(r.processCpuPercent) ?? 0,
         eventLoopP99Ms: round(r.eventLoopDelayP99Ms) ?? 0,
       },
-      ...(fleetCpuView() ? { cpu: fleetCpuView() } : {}),
+      ...withCpu(),
       signals: {
         waiting,
         active: lanes[lane].active,
@@ -321,7 +327,7 @@ export function createController(deps: ControllerDeps) {
       readings: readings ? { ...readings } : {},
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
       kernel,
-      ...(fleetCpuView() ? { cpu: fleetCpuView() } : {}),
+      ...withCpu(),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };
   }

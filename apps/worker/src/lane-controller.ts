@@ -14,6 +14,7 @@ import {
   type LatencyBuckets,
   type UpstreamSignals,
   type ContentionVerdict,
+  type TimeoutInput,
 } from "@moonfleet/adaptive";
 import { startTimeoutMs, type ConcurrencyPolicy, type LanePolicy } from "@moonfleet/config";
 
@@ -175,17 +176,7 @@ export class LaneController {
   private raiseOnTimeout(): void {
     const p = this.policy.timeout;
     if (p.kind !== "dynamic") return;
-    const t = nextTimeout({
-      estimateP99Ms: this.estimate(0.99),
-      estimateP95Ms: this.estimate(0.95),
-      currentMs: this.timeoutMs,
-      timeoutsThisTick: this.tickCounts.timeouts,
-      recentTimeouts: this.window.timeouts,
-      baseMs: startTimeoutMs(p),
-      underLoadMs: p.underLoadMs,
-      level: "normal",
-      dynamic: true,
-    });
+    const t = nextTimeout(this.timeoutInput(p, "normal", this.tickCounts.timeouts));
     if (t.reason === "timeout_burst" && t.timeoutMs > this.timeoutMs) {
       this.timeoutMs = Math.round(t.timeoutMs);
       this.timeoutReason = t.reason;
@@ -203,6 +194,21 @@ export class LaneController {
     this.timeoutReason = "timeout_burst";
     this.raisedAtOnce = true;
     return true;
+  }
+
+  /** What nextTimeout decides from: this lane's estimates and timeouts, under `p` at `level`. */
+  private timeoutInput(p: LanePolicy["timeout"], level: LoadLevel, timeoutsThisTick: number): TimeoutInput {
+    return {
+      estimateP99Ms: this.estimate(0.99),
+      estimateP95Ms: this.estimate(0.95),
+      currentMs: this.timeoutMs,
+      timeoutsThisTick,
+      recentTimeouts: this.window.timeouts,
+      baseMs: startTimeoutMs(p),
+      underLoadMs: p.kind === "dynamic" ? p.underLoadMs : p.ms,
+      level,
+      dynamic: p.kind === "dynamic",
+    };
   }
 
   private share(ms: number): void {
@@ -293,17 +299,9 @@ export class LaneController {
       this.changedAt = now;
     }
     const fromTimeout = this.tickTimeoutMs;
-    const timeout = nextTimeout({
-      estimateP99Ms: this.estimate(0.99),
-      estimateP95Ms: this.estimate(0.95),
-      currentMs: this.timeoutMs,
-      timeoutsThisTick: this.raisedAtOnce ? 0 : this.tickCounts.timeouts,
-      recentTimeouts: this.window.timeouts,
-      baseMs: startTimeoutMs(policy.timeout),
-      underLoadMs: policy.timeout.kind === "dynamic" ? policy.timeout.underLoadMs : policy.timeout.ms,
-      level,
-      dynamic: policy.timeout.kind === "dynamic",
-    });
+    const timeout = nextTimeout(
+      this.timeoutInput(policy.timeout, level, this.raisedAtOnce ? 0 : this.tickCounts.timeouts),
+    );
     // A raise at once stands for this tick's decision when the tick would not go higher.
     const raised = this.raisedAtOnce && this.timeoutMs >= timeout.timeoutMs;
     if (!raised) {
