@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { LANE_STATUS, redisKeys, type Lane } from "@moonfleet/domain";
+import { LANE_STATUS, redisKeys, type ClaimTierKind, type Lane } from "@moonfleet/domain";
 import { DEADLINE_SLACK, INTERVAL_JITTER, packCalls, updateOptimizationConfig } from "@moonfleet/config";
 import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
 import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
@@ -79,20 +79,26 @@ describe("the value schedules in Redis", () => {
     const o = {
       now: T0 + 1_000,
       leaseMs: 20_000,
-      max: 10,
       leadMs: 500,
-      fill: 1,
       lookaheadMs: 0,
-      already: 0,
-      leaseDeadlineMs: 60_000,
+      budget: 10,
+      room: { hot: 10, cold: 10 },
+      fill: { hot: 1, cold: 1 },
+      hotFirst: 0,
+      withValues: true,
+      leaseDeadlineMs: { hot: 60_000, cold: 60_000 },
     };
-    const urgentCold = await store.claimValue("cold", "urgent", o);
-    expect(urgentCold).toEqual([{ mint: b, value: 0.1, deadlineAt: T0 + 900 }]);
-    expect(await store.claimValue("hot", "urgent", o)).toEqual([]);
-    const wantedCold = await store.claimValue("cold", "wanted", o);
-    const wantedHot = await store.claimValue("hot", "wanted", o);
-    expect(wantedCold.map((t) => t.mint)).toEqual([a]);
-    expect(wantedHot).toEqual([{ mint: c, value: 5, deadlineAt: T0 + 60_000 }]);
+    const step = (lane: Lane, tier: ClaimTierKind) => ({ lane, tier, hotFirst: false, topUp: false });
+    // one call, the steps in order: urgent before wanted, each lane's claim apart
+    const got = await store.claimPlan(
+      [step("cold", "urgent"), step("hot", "urgent"), step("cold", "wanted"), step("hot", "wanted")],
+      o,
+    );
+    expect(got.cold).toEqual([
+      { mint: b, value: 0.1, deadlineAt: T0 + 900 },
+      { mint: a, value: 1, deadlineAt: T0 + 50_000 },
+    ]);
+    expect(got.hot).toEqual([{ mint: c, value: 5, deadlineAt: T0 + 60_000 }]);
     // leased: due again one lease ahead (taken back if the job is lost), the deadline one more
     // lease past that, behind every real deadline, so an early claim never takes a token in flight
     for (const [lane, mint] of [
@@ -104,9 +110,9 @@ describe("the value schedules in Redis", () => {
       expect(Number(await redis.zscore(k.deadline(lane), mint))).toBe(T0 + 81_000);
     }
     // early: the earliest deadlines ahead, whatever their due time (d is not due)
-    const early = await store.claimValue("hot", "early", { ...o, max: 1 });
-    expect(early.map((t) => t.mint)).toEqual([d]);
-    expect(packCalls([...urgentCold, ...wantedCold], 1)).toEqual([[a], [b]]);
+    const early = await store.claimPlan([step("hot", "early")], { ...o, budget: 1 });
+    expect(early.hot.map((t) => t.mint)).toEqual([d]);
+    expect(packCalls(got.cold, 1)).toEqual([[a], [b]]);
     // a failed fetch brings a token back in both schedules; an operator's delete removes both
     await store.reschedule("cold", [a], T0 + 2_000);
     expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(T0 + 2_000);

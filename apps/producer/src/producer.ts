@@ -1,4 +1,5 @@
 import {
+  perLane,
   redisKeys,
   type Lane,
   LANES,
@@ -35,7 +36,7 @@ import {
 import { parseExportDocument } from "@moonfleet/exports";
 import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { LeaderLock, TokenStore, liveWorkers } from "@moonfleet/store";
+import { LeaderLock, TokenStore, liveWorkers, type ScheduleView } from "@moonfleet/store";
 import { EVENTS, redisLogging, type Logger } from "@moonfleet/telemetry";
 
 export interface ProducerOptions {
@@ -148,13 +149,12 @@ export function createProducer(opts: ProducerOptions) {
 
   async function decideBatchSize(
     lane: Lane,
-    at: number,
     workers: readonly WorkerHeartbeat[],
     waiting: number,
+    dueNow: number,
   ) {
     const c = config();
     const previous = await sizerState(lane);
-    const dueNow = await store.countDue(lane, at);
     const view = fleetView(workers, lane);
     const d = nextBatchSize(
       previous,
@@ -221,10 +221,10 @@ export function createProducer(opts: ProducerOptions) {
     return new Set(members);
   }
 
-  async function updatePressure(at: number, c: Config): Promise<void> {
+  async function updatePressure(c: Config, view: ScheduleView): Promise<void> {
     pressure ??= (await store.scheduleContext()).pressure;
     const target = Math.max(2 * c.producerTickMs, c.dueMarginMs);
-    const lateness = { hot: await store.dueLateness("hot", at), cold: await store.dueLateness("cold", at) };
+    const lateness = perLane((l) => view.lanes[l].dueLatenessMs);
     const next = nextPressures(pressure, lateness, target, refreshParams(c));
     const changed = LANES.some((l) => Math.abs(next[l] - pressure![l]) > 1e-9);
     pressure = next;
@@ -233,9 +233,14 @@ export function createProducer(opts: ProducerOptions) {
   let pressureTicks = 0;
 
   /** Mint slots per class of the tokens claimed this tick (the health's callShare). */
-  async function countClasses(at: number, exportedSet: Set<string>, claimed: Record<Lane, string[]>) {
+  async function countClasses(
+    at: number,
+    exportedSet: Set<string>,
+    topMints: readonly string[],
+    claimed: Record<Lane, string[]>,
+  ) {
     if (claimed.hot.length + claimed.cold.length === 0) return;
-    const top = new Set(await store.topByScore(TOP_CLASS_SIZE));
+    const top = new Set(topMints);
     const slots: Partial<Record<TokenClass, number>> = {};
     for (const lane of LANES)
       for (const mint of claimed[lane]) {
@@ -257,49 +262,35 @@ export function createProducer(opts: ProducerOptions) {
   async function claimByValue(
     at: number,
     c: Config,
+    view: ScheduleView,
     waiting: Record<Lane, number>,
     size: Record<Lane, number>,
   ): Promise<Record<Lane, ClaimedToken[]>> {
-    const got: Record<Lane, ClaimedToken[]> = { hot: [], cold: [] };
-    let budget = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
+    const slots = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
-    const rooms = LANES.map((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
-    const binds = budget < rooms.reduce((a, b) => a + b, 0);
-    for (const lane of LANES) budget -= waiting[lane] * size[lane];
+    const room = perLane((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
+    const binds = slots < LANES.reduce((a, l) => a + room[l], 0);
+    const budget = slots - LANES.reduce((a, l) => a + waiting[l] * size[l], 0);
     const params = refreshParams(c);
     const share = hotFirstShare(
-      await store.scheduledCount("cold"),
+      view.lanes.cold.scheduled,
       c.upstreamRpm,
       params,
-      await store.deadlineLateness("cold", at),
+      view.lanes.cold.deadlineLatenessMs,
       c.producerTickMs,
     );
-    const hotFirst = Math.floor(Math.max(0, budget) * share);
-    for (const step of claimTiers(binds)) {
-      const { lane, tier } = step;
-      const room = Math.max(0, (c.maxQueuedJobs - waiting[lane]) * size[lane] - got[lane].length);
-      const fill = lanePolicies(c)[lane].mintsPerCall;
-      let max = Math.min(Math.max(0, budget), room);
-      if (step.hotFirst) max = Math.min(max, Math.max(0, hotFirst - got.hot.length));
-      // Completing the lane's last call costs no more calls: it may go past the slots left.
-      if (step.topUp) max = Math.min(room, (fill - (got[lane].length % fill)) % fill);
-      else if (tier !== "urgent" && max >= fill) max -= (got[lane].length + max) % fill;
-      if (max <= 0) continue;
-      const claimed = await store.claimValue(lane, tier, {
-        now: at,
-        leaseMs: c.leaseMs,
-        max,
-        leadMs: c.producerTickMs,
-        fill,
-        lookaheadMs: c.dueMarginMs,
-        already: got[lane].length,
-        withValues: binds,
-        leaseDeadlineMs: floorMs(lane, params),
-      });
-      got[lane].push(...claimed);
-      budget -= claimed.length;
-    }
-    return got;
+    return store.claimPlan(claimTiers(binds), {
+      now: at,
+      leaseMs: c.leaseMs,
+      leadMs: c.producerTickMs,
+      lookaheadMs: c.dueMarginMs,
+      budget,
+      room,
+      fill: perLane((l) => lanePolicies(c)[l].mintsPerCall),
+      hotFirst: Math.floor(Math.max(0, budget) * share),
+      withValues: binds,
+      leaseDeadlineMs: perLane((l) => floorMs(l, params)),
+    });
   }
 
   async function enqueue(lane: Lane, at: number, groups: string[][]): Promise<number> {
@@ -317,10 +308,14 @@ export function createProducer(opts: ProducerOptions) {
     return batch.length;
   }
 
+  // A tick makes few round trips to Redis (each waits behind the workers' commits on a busy one):
+  // what it reads it reads at once, each lane's claim and enqueue go side by side.
   async function tick(): Promise<TickResult> {
-    await live.refresh().catch(() => false);
-    await returnUnqueued(now());
-    const leader = await lock.acquireOrRenew();
+    const [, , leader] = await Promise.all([
+      live.refresh().catch(() => false),
+      returnUnqueued(now()),
+      lock.acquireOrRenew(),
+    ]);
     if (leader !== leading) {
       leading = leader;
       logger.info(
@@ -333,68 +328,65 @@ export function createProducer(opts: ProducerOptions) {
     const batchSize = { hot: sizers.hot?.size ?? 0, cold: sizers.cold?.size ?? 0 };
     if (!leader) return { leader, claimed, jobs, batchSize };
     const c = config();
-    const workers = await liveWorkers(redis, prefix, now(), Math.max(5_000, c.controllerIntervalMs * 5));
     const value = schedulingMode(c) === "value";
-    const exportedSet = await readExports(now(), c, value);
+    const at = now();
+    const [workers, exportedSet, view, waiting] = await Promise.all([
+      liveWorkers(redis, prefix, at, Math.max(5_000, c.controllerIntervalMs * 5)),
+      readExports(at, c, value),
+      store.scheduleView(at, TOP_CLASS_SIZE),
+      Promise.all(LANES.map((l) => queues[l].getWaitingCount())).then((n) =>
+        perLane((l) => n[LANES.indexOf(l)]!),
+      ),
+    ]);
+    const sizes = await Promise.all(
+      LANES.map((l) => decideBatchSize(l, workers, waiting[l], view.lanes[l].dueNow)),
+    );
+    for (const [i, l] of LANES.entries()) batchSize[l] = sizes[i]!;
     const claimedMints: Record<Lane, string[]> = { hot: [], cold: [] };
     if (value) {
-      const at = now();
-      await updatePressure(at, c);
-      const waiting = { hot: 0, cold: 0 };
-      for (const lane of LANES) {
-        waiting[lane] = await queues[lane].getWaitingCount();
-        batchSize[lane] = await decideBatchSize(lane, at, workers, waiting[lane]);
-      }
       // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
-      const jobSize = { hot: wholeCallGroup(batchSize.hot), cold: wholeCallGroup(batchSize.cold) };
-      const got = await claimByValue(at, c, waiting, jobSize);
-      for (const lane of LANES) {
-        if (got[lane].length === 0) continue;
-        claimedMints[lane] = got[lane].map((t) => t.mint);
-        jobs[lane] = await enqueue(lane, at, packCalls(got[lane], batchSize[lane]));
-        claimed[lane] = got[lane].length;
-      }
+      const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
+      const [, got] = await Promise.all([
+        updatePressure(c, view),
+        claimByValue(at, c, view, waiting, jobSize),
+      ]);
+      await Promise.all(
+        LANES.map(async (lane) => {
+          if (got[lane].length === 0) return;
+          claimedMints[lane] = got[lane].map((t) => t.mint);
+          claimed[lane] = got[lane].length;
+          jobs[lane] = await enqueue(lane, at, packCalls(got[lane], batchSize[lane]));
+        }),
+      );
+    } else {
+      // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
+      await Promise.all(
+        LANES.map(async (lane) => {
+          // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
+          // their staleness is visible) rather than as leased jobs that might outlive their lease.
+          const size = batchSize[lane];
+          const room = c.maxQueuedJobs - waiting[lane];
+          if (room <= 0) return;
+          // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
+          // last call is topped up with tokens due within the margin (legacy calls carry one mint).
+          const fill = lanePolicies(c)[lane].mintsPerCall;
+          const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
+            ms: c.dueMarginMs,
+            fill,
+            holdMs: c.dueMarginMs / 2,
+          });
+          if (mints.length === 0) return;
+          const groups = [];
+          for (let i = 0; i < mints.length; i += size) groups.push(mints.slice(i, i + size));
+          claimed[lane] = mints.length;
+          claimedMints[lane] = mints;
+          jobs[lane] = await enqueue(lane, at, groups);
+        }),
+      );
     }
-    // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
-    for (const lane of value ? [] : LANES) {
-      const at = now();
-      // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
-      // their staleness is visible) rather than as leased jobs that might outlive their lease.
-      const waiting = await queues[lane].getWaitingCount();
-      const size = await decideBatchSize(lane, at, workers, waiting);
-      batchSize[lane] = size;
-      const room = c.maxQueuedJobs - waiting;
-      if (room <= 0) continue;
-      // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
-      // last call is topped up with tokens due within the margin (legacy calls carry one mint).
-      const fill = lanePolicies(c)[lane].mintsPerCall;
-      const mints = await store.claimDue(lane, at, c.leaseMs, room * size, {
-        ms: c.dueMarginMs,
-        fill,
-        holdMs: c.dueMarginMs / 2,
-      });
-      if (mints.length === 0) continue;
-      const batch = [];
-      for (let i = 0; i < mints.length; i += size)
-        batch.push({
-          name: batchJobName(lane, Math.min(size, mints.length - i)),
-          data: { lane, mints: mints.slice(i, i + size), claimedAt: at },
-          opts: JOB_OPTIONS,
-        });
-      try {
-        await queues[lane].addBulk(batch);
-      } catch (err) {
-        unqueued[lane].push(...mints);
-        throw err;
-      }
-      claimed[lane] = mints.length;
-      claimedMints[lane] = mints;
-      jobs[lane] = batch.length;
-    }
-    await countClasses(now(), exportedSet, claimedMints);
+    await Promise.all([countClasses(at, exportedSet, view.top, claimedMints), purgeArchived(at)]);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
-    await purgeArchived(now());
     return { leader, claimed, jobs, batchSize };
   }
 

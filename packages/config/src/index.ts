@@ -58,6 +58,7 @@ export {
   packCalls,
   wholeCallGroup,
   selectClaims,
+  stepMax,
   slotsPerTick,
   floorCoverage,
   tokenClass,
@@ -74,6 +75,6 @@ export {
   type RefreshInput,
   type RefreshPlan,
   type ClaimedToken,
-  type ClaimTier,
+  type ClaimLimits,
   type ScheduledToken,
 } from "./refresh-value.js";

@@ -1,6 +1,7 @@
 import {
   LANES,
   MINTS_PER_CALL,
+  type ClaimTier,
   type Lane,
   type PerLane,
   type SchedulingMode,
@@ -299,18 +300,6 @@ export function selectClaims(
   return [...urgent, ...wanted, ...early].map((t) => t.mint);
 }
 
-/**
- * One step of a value claim: a lane's tier; `hotFirst`: bounded by hot's first share; `topUp`: only
- * as many tokens as complete the lane's last call, even past the budget's slots (a call costs the
- * same with 3 mints or 30).
- */
-export interface ClaimTier {
-  readonly lane: Lane;
-  readonly tier: "urgent" | "wanted" | "early";
-  readonly hotFirst: boolean;
-  readonly topUp: boolean;
-}
-
 const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): ClaimTier => ({
   lane,
   tier,
@@ -343,6 +332,41 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
       step("cold", "early"),
     );
   return tiers;
+}
+
+/** What bounds a value claim's steps (the claim script applies stepMax with them in Redis). */
+export interface ClaimLimits {
+  /** Mint slots the budget leaves this claim (the steps spend it; top-ups may go past it). */
+  readonly budget: number;
+  /** Mint slots each lane's queue has room for. */
+  readonly room: PerLane<number>;
+  /** How many hot tokens the hotFirst steps may have claimed in all (hotFirstShare of the budget). */
+  readonly hotFirst: number;
+  /** Mints per upstream call of each lane. */
+  readonly fill: PerLane<number>;
+}
+
+/**
+ * How many tokens a step of a value claim may take, given what the claim holds so far per lane
+ * (`got`) and the budget it has left: the budget and the lane's room; a hotFirst step no more than
+ * hot's first share; a top-up only what completes the lane's last call (a call costs the same with
+ * 3 mints or 30); a wanted or early step whole calls (with what the lane holds). Urgent steps take
+ * what they can: a deadline is not traded for a full call.
+ */
+export function stepMax(
+  step: ClaimTier,
+  got: PerLane<number>,
+  budgetLeft: number,
+  limits: ClaimLimits,
+): number {
+  const fill = Math.max(1, limits.fill[step.lane]);
+  const have = got[step.lane];
+  const room = Math.max(0, limits.room[step.lane] - have);
+  if (step.topUp) return Math.min(room, (fill - (have % fill)) % fill);
+  let max = Math.min(Math.max(0, budgetLeft), room);
+  if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
+  if (step.tier !== "urgent" && max >= fill) max -= (have + max) % fill;
+  return Math.max(0, max);
 }
 
 /** Mint slots per producer tick the budget pays for: UPSTREAM_RPM calls a minute of 30 mints. */

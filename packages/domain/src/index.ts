@@ -37,11 +37,14 @@ export {
 } from "./heartbeat.js";
 export { EVENT_TYPES, eventTypeSchema, EVENTS_STREAM_MAXLEN, type EventType } from "./events.js";
 export {
+  CLAIM_TIER_KINDS,
   SCHEDULING_MODES,
   schedulingModeSchema,
   TOKEN_CLASSES,
   tokenClassSchema,
   TOP_CLASS_SIZE,
+  type ClaimTier,
+  type ClaimTierKind,
   type SchedulingMode,
   type TokenClass,
 } from "./scheduling.js";

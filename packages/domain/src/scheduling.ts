@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Lane } from "./lanes.js";
 
 /**
  * How the producer spends the upstream budget: `value` gives each token a due time from what a
@@ -18,3 +19,22 @@ export type TokenClass = z.infer<typeof tokenClassSchema>;
 
 /** How many tokens by score make the `top50` class. */
 export const TOP_CLASS_SIZE = 50;
+
+/**
+ * The tiers of a value claim: `urgent` tokens whose deadline is within a tick, `wanted` tokens that
+ * are due, `early` the earliest deadlines ahead (budget that would go unspent).
+ */
+export const CLAIM_TIER_KINDS = ["urgent", "wanted", "early"] as const;
+export type ClaimTierKind = (typeof CLAIM_TIER_KINDS)[number];
+
+/**
+ * One step of a value claim: a lane's tier; `hotFirst`: bounded by the hot lane's first share;
+ * `topUp`: only as many tokens as complete the lane's last call, even past the budget's slots (a
+ * call costs the same with 3 mints or 30).
+ */
+export interface ClaimTier {
+  readonly lane: Lane;
+  readonly tier: ClaimTierKind;
+  readonly hotFirst: boolean;
+  readonly topUp: boolean;
+}

@@ -1,4 +1,4 @@
-export { TokenStore, HISTORY_LENGTH } from "./token-store.js";
+export { TokenStore, HISTORY_LENGTH, type ScheduleView, type LaneScheduleView } from "./token-store.js";
 export type {
   TokenRecord,
   NewToken,

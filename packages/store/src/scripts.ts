@@ -31,48 +31,87 @@ return due
 `;
 
 /**
- * The value scheduler's claim of one lane (the rule of selectClaims in @moonfleet/config).
- * KEYS[1] due zset, KEYS[2] deadline zset; ARGV root, now, leaseMs, max, tier, leadMs, fill,
- * lookaheadMs, already, withValues, leaseDeadlineMs. Tier 'urgent' takes the tokens whose deadline is
- * within leadMs, earliest deadline first; tier 'wanted' the due tokens, earliest due first, topped up
- * from tokens due within lookaheadMs so that already + claimed fills whole calls of \`fill\`; tier
- * 'early' the earliest deadlines ahead, whatever their due time (budget that would go unspent). Each
+ * The value scheduler's claim of one tick, every step in one call (a round trip per step waited
+ * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
+ * deadline zset. ARGV: root, now, leaseMs, leadMs, lookaheadMs, withValues, budget, hotFirst, then per
+ * lane room, fill, leaseDeadlineMs, then per step lane index (1-based, LANES order), tier, hotFirst
+ * ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config) tokens: tier
+ * 'urgent' the tokens whose deadline is within leadMs, earliest deadline first; 'wanted' the due
+ * tokens, earliest due first, topped up from tokens due within lookaheadMs so that the lane's claim
+ * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time. Each
  * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
- * leaseDeadlineMs past that, behind every real deadline, so no tier takes a token already in flight.
- * Returns mint, value, deadline (before the lease) per token; value and deadline are 0 unless
- * withValues is '1' (packing matters only when the budget binds).
+ * the lane's leaseDeadlineMs past that, behind every real deadline, so no later step takes a token
+ * already claimed. Returns per lane a flat list of mint, value, deadline (before the lease); value and
+ * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
  */
-export const CLAIM_VALUE = `
-local root, now, max, tier = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
-local lead, fill, lookahead, already = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local withValues = ARGV[10] == '1'
-local picked
-if tier == 'urgent' then
-  picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now + lead, 'LIMIT', 0, max)
-elseif tier == 'early' then
-  picked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '+inf', 'LIMIT', 0, max)
-else
-  picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
-  local short = (fill - ((already + #picked) % fill)) % fill
-  if short > 0 and #picked + short <= max then
-    local soon = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, now + lookahead, 'LIMIT', 0, short)
-    for _, m in ipairs(soon) do picked[#picked + 1] = m end
+export const CLAIM_PLAN = `
+local root, now, leaseMs, lead = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local lookahead, withValues = tonumber(ARGV[5]), ARGV[6] == '1'
+local budget, hotFirstCap = tonumber(ARGV[7]), tonumber(ARGV[8])
+local nLanes = ${LANES.length}
+local hot = ${LANES.indexOf("hot") + 1}
+local rooms, fills, leaseDeadline, got, out = {}, {}, {}, {}, {}
+for l = 1, nLanes do
+  rooms[l] = tonumber(ARGV[9 + (l - 1) * 3])
+  fills[l] = math.max(1, tonumber(ARGV[10 + (l - 1) * 3]))
+  leaseDeadline[l] = now + leaseMs + tonumber(ARGV[11 + (l - 1) * 3])
+  got[l] = 0
+  out[l] = {}
+end
+local leaseUntil = now + leaseMs
+local function stepMax(l, tier, hotFirst, topUp)
+  local fill, have = fills[l], got[l]
+  local room = math.max(0, rooms[l] - have)
+  if topUp then return math.min(room, (fill - (have % fill)) % fill) end
+  local m = math.min(math.max(0, budget), room)
+  if hotFirst then m = math.min(m, math.max(0, hotFirstCap - got[hot])) end
+  if tier ~= 'urgent' and m >= fill then m = m - ((have + m) % fill) end
+  return math.max(0, m)
+end
+local function lease(key, score, mints)
+  for j = 1, #mints, 500 do
+    local args = {}
+    for k = j, math.min(j + 499, #mints) do
+      args[#args + 1] = score
+      args[#args + 1] = mints[k]
+    end
+    redis.call('ZADD', key, 'XX', unpack(args))
   end
 end
-local leaseUntil = now + tonumber(ARGV[3])
-local leaseDeadline = leaseUntil + tonumber(ARGV[11])
-local out = {}
-for _, mint in ipairs(picked) do
-  local deadline, value = '0', '0'
-  if withValues then
-    deadline = redis.call('ZSCORE', KEYS[2], mint) or tostring(now)
-    value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
+for s = 9 + nLanes * 3, #ARGV, 4 do
+  local l, tier = tonumber(ARGV[s]), ARGV[s + 1]
+  local m = stepMax(l, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
+  if m > 0 then
+    local dueKey, deadlineKey = KEYS[2 * l - 1], KEYS[2 * l]
+    local picked
+    if tier == 'urgent' then
+      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', now + lead, 'LIMIT', 0, m)
+    elseif tier == 'early' then
+      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '+inf', 'LIMIT', 0, m)
+    else
+      picked = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, m)
+      local short = (fills[l] - ((got[l] + #picked) % fills[l])) % fills[l]
+      if short > 0 and #picked + short <= m then
+        local soon = redis.call('ZRANGEBYSCORE', dueKey, '(' .. now, now + lookahead, 'LIMIT', 0, short)
+        for _, mint in ipairs(soon) do picked[#picked + 1] = mint end
+      end
+    end
+    local o = out[l]
+    for _, mint in ipairs(picked) do
+      local deadline, value = '0', '0'
+      if withValues then
+        deadline = redis.call('ZSCORE', deadlineKey, mint) or tostring(now)
+        value = redis.call('HGET', ${luaKey("token", "root", "mint")}, 'value') or '0'
+      end
+      o[#o + 1] = mint
+      o[#o + 1] = value
+      o[#o + 1] = deadline
+    end
+    lease(dueKey, leaseUntil, picked)
+    lease(deadlineKey, leaseDeadline[l], picked)
+    got[l] = got[l] + #picked
+    budget = budget - #picked
   end
-  redis.call('ZADD', KEYS[1], 'XX', leaseUntil, mint)
-  redis.call('ZADD', KEYS[2], 'XX', leaseDeadline, mint)
-  out[#out + 1] = mint
-  out[#out + 1] = value
-  out[#out + 1] = deadline
 end
 return out
 `;

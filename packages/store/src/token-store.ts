@@ -3,13 +3,16 @@ import {
   LANE_STATUS,
   LANES,
   TOKEN_STATUSES,
+  perLane,
   redisKeys,
+  type ClaimTier,
+  type PerLane,
   type TokenSource,
   type Lane,
   type RedisKeys,
   type TokenStatus,
 } from "@moonfleet/domain";
-import { CLAIM_DUE, CLAIM_VALUE, COMMIT, LOAD, PAGE_FILTERED, REGISTER, TOKEN_FIELDS } from "./scripts.js";
+import { CLAIM_DUE, CLAIM_PLAN, COMMIT, LOAD, PAGE_FILTERED, REGISTER, TOKEN_FIELDS } from "./scripts.js";
 import { Script } from "./script.js";
 import type {
   HistoryEntry,
@@ -81,11 +84,25 @@ const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
 
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
+const claimPlanScript = new Script(CLAIM_PLAN);
 
 /** The value scheduler's shared state: pressure per lane and the exported mints. */
 export interface ScheduleContext {
   pressure: Record<Lane, number>;
   exported: Set<string>;
+}
+
+/** A lane's schedules as the producer's tick reads them (scheduleView). */
+export interface LaneScheduleView {
+  readonly scheduled: number;
+  readonly dueNow: number;
+  readonly dueLatenessMs: number;
+  readonly deadlineLatenessMs: number;
+}
+
+export interface ScheduleView {
+  readonly lanes: Record<Lane, LaneScheduleView>;
+  readonly top: string[];
 }
 
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
@@ -221,49 +238,61 @@ export class TokenStore {
   }
 
   /**
-   * The value scheduler's claim of one lane: `urgent` takes tokens whose deadline is within
-   * `leadMs`, `wanted` the due ones (topped up from the next `lookaheadMs` to whole calls of
-   * `fill`, counting `already` claimed this tick), `early` the earliest deadlines ahead. Each is
-   * due again one lease ahead, its deadline `leaseDeadlineMs` after that (behind every real one).
+   * The value scheduler's claim of one tick (CLAIM_PLAN): the steps in order, each taking at most
+   * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within `leadMs`, `wanted`
+   * the due ones (topped up from the next `lookaheadMs` to whole calls), `early` the earliest
+   * deadlines ahead. Each is due again one lease ahead, its deadline the lane's `leaseDeadlineMs`
+   * after that (behind every real one). One call to Redis for the whole tick.
    */
-  async claimValue(
-    lane: Lane,
-    tier: "urgent" | "wanted" | "early",
+  async claimPlan(
+    steps: readonly ClaimTier[],
     o: {
       now: number;
       leaseMs: number;
-      max: number;
       leadMs: number;
-      fill: number;
       lookaheadMs: number;
-      already: number;
+      /** Mint slots the budget leaves the claim, the queues' room and calls' fill per lane. */
+      budget: number;
+      room: PerLane<number>;
+      fill: PerLane<number>;
+      /** How many hot tokens the hotFirst steps may have claimed in all. */
+      hotFirst: number;
       /** Read each token's value and deadline for the packing (else 0). */
-      withValues?: boolean;
-      /** How far past the lease a claimed token's deadline goes, ms (default: one lease). */
-      leaseDeadlineMs?: number;
+      withValues: boolean;
+      /** How far past the lease a claimed token's deadline goes, ms, per lane. */
+      leaseDeadlineMs: PerLane<number>;
     },
-  ): Promise<Array<{ mint: string; value: number; deadlineAt: number }>> {
-    if (o.max <= 0) return [];
-    const flat = (await this.redis.eval(
-      CLAIM_VALUE,
-      2,
-      this.keys.due(lane),
-      this.keys.deadline(lane),
+  ): Promise<Record<Lane, Array<{ mint: string; value: number; deadlineAt: number }>>> {
+    const out = perLane(() => [] as Array<{ mint: string; value: number; deadlineAt: number }>);
+    if (steps.length === 0) return out;
+    const whole = (n: number) => String(Math.max(0, Math.floor(n)));
+    const flat = (await claimPlanScript.run(this.redis, LANES.length * 2, [
+      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
       this.keys.root,
       String(o.now),
       String(o.leaseMs),
-      String(o.max),
-      tier,
       String(o.leadMs),
-      String(Math.max(1, o.fill)),
       String(o.lookaheadMs),
-      String(o.already),
-      o.withValues === false ? "0" : "1",
-      String(o.leaseDeadlineMs ?? o.leaseMs),
-    )) as string[];
-    const out = [];
-    for (let i = 0; i + 2 < flat.length; i += 3)
-      out.push({ mint: flat[i]!, value: Number(flat[i + 1]) || 0, deadlineAt: Number(flat[i + 2]) });
+      o.withValues ? "1" : "0",
+      whole(o.budget),
+      whole(o.hotFirst),
+      ...LANES.flatMap((l) => [
+        whole(o.room[l]),
+        whole(Math.max(1, o.fill[l])),
+        String(o.leaseDeadlineMs[l]),
+      ]),
+      ...steps.flatMap((s) => [
+        String(LANES.indexOf(s.lane) + 1),
+        s.tier,
+        s.hotFirst ? "1" : "0",
+        s.topUp ? "1" : "0",
+      ]),
+    ])) as string[][];
+    LANES.forEach((lane, i) => {
+      const got = flat[i] ?? [];
+      for (let j = 0; j + 2 < got.length; j += 3)
+        out[lane].push({ mint: got[j]!, value: Number(got[j + 1]) || 0, deadlineAt: Number(got[j + 2]) });
+    });
     return out;
   }
 
@@ -280,21 +309,36 @@ export class TokenStore {
       .exec();
   }
 
-  /** How many tokens a lane schedules (each non-archived token is in one lane's schedule). */
-  async scheduledCount(lane: Lane): Promise<number> {
-    return await this.redis.zcard(this.keys.due(lane));
-  }
-
-  /** How far past its deadline a lane's most overdue token is, ms (0 when none is). */
-  async deadlineLateness(lane: Lane, now: number): Promise<number> {
-    const [, score] = await this.redis.zrange(this.keys.deadline(lane), 0, 0, "WITHSCORES");
-    return score === undefined ? 0 : Math.max(0, now - Number(score));
-  }
-
-  /** How long the oldest due token of a lane has been waiting, ms (0 when none is). */
-  async dueLateness(lane: Lane, now: number): Promise<number> {
-    const [, score] = await this.redis.zrange(this.keys.due(lane), 0, 0, "WITHSCORES");
-    return score === undefined ? 0 : Math.max(0, now - Number(score));
+  /**
+   * The schedules as a producer tick reads them, in one round trip: per lane how many tokens it
+   * schedules (each non-archived token is in one lane's schedule), how many are due now, how long the
+   * oldest due token has waited and how far past its deadline the most overdue one is (ms, 0 when
+   * none); and the top `top` mints by score.
+   */
+  async scheduleView(now: number, top: number): Promise<ScheduleView> {
+    const k = this.keys;
+    const p = this.redis.pipeline();
+    for (const l of LANES)
+      p.zcard(k.due(l))
+        .zcount(k.due(l), "-inf", now)
+        .zrange(k.due(l), 0, 0, "WITHSCORES")
+        .zrange(k.deadline(l), 0, 0, "WITHSCORES");
+    p.zrevrangebyscore(k.byScore("all"), "+inf", "(-inf", "LIMIT", 0, top);
+    const res = (await execOrThrow(p)).map(([, v]) => v);
+    const late = (v: unknown) => {
+      const score = (v as string[])[1];
+      return score === undefined ? 0 : Math.max(0, now - Number(score));
+    };
+    const lanes = perLane((l) => {
+      const at = LANES.indexOf(l) * 4;
+      return {
+        scheduled: Number(res[at]),
+        dueNow: Number(res[at + 1]),
+        dueLatenessMs: late(res[at + 2]),
+        deadlineLatenessMs: late(res[at + 3]),
+      };
+    });
+    return { lanes, top: res[LANES.length * 4] as string[] };
   }
 
   /** The value scheduler's shared state: pressure per lane and the exported mints. */
