@@ -118,6 +118,7 @@ const plan: fc.Arbitrary<Plan> = fc
         budget: fc.integer({ min: -5, max: 30 }),
         room: fc.record({ hot: fc.integer({ min: 0, max: 20 }), cold: fc.integer({ min: 0, max: 20 }) }),
         hotFirst: fc.integer({ min: 0, max: 15 }),
+        hotPasses: fc.integer({ min: 0, max: 10 }),
         fill: fc.record({ hot: fc.integer({ min: 1, max: 5 }), cold: fc.integer({ min: 1, max: 5 }) }),
       }),
       leadMs: fc.integer({ min: 0, max: 3 }).map((s) => s * 1_000),
@@ -151,6 +152,7 @@ describe("the value claim of a tick in one script", () => {
           room: p.limits.room,
           fill: p.limits.fill,
           hotFirst: p.limits.hotFirst,
+          hotPasses: p.limits.hotPasses,
           withValues: p.withValues,
           leaseDeadlineMs: p.leaseDeadlineMs,
         });

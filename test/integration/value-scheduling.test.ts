@@ -85,6 +85,7 @@ describe("the value schedules in Redis", () => {
       room: { hot: 10, cold: 10 },
       fill: { hot: 1, cold: 1 },
       hotFirst: 0,
+      hotPasses: 0,
       withValues: true,
       leaseDeadlineMs: { hot: 60_000, cold: 60_000 },
     };

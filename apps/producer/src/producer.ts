@@ -251,26 +251,32 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less what waits in the queues, in
-   * the tiers of claimTiers: hot's urgent tokens (deadline within a tick); hot's wanted ones within
-   * the share of the budget beyond the cold floor (hotFirstShare; none while a cold deadline has
-   * passed); cold's urgent ones; every lane's
-   * wanted ones; then, while the budget binds and has room, cold's earliest deadlines ahead, so no
-   * call goes unspent and deadlines that came bunched spread out. Each lane's claim is packed most
-   * valuable first into jobs of `size`.
+   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less the jobs not done yet (waiting
+   * or taken by a worker), in the tiers of claimTiers: hot's urgent tokens (deadline within a tick);
+   * hot's wanted ones within the share of the budget beyond the cold floor (hotFirstShare; none
+   * while a cold deadline has passed), these two past cold's queued jobs (the budget serves hot
+   * first); cold's urgent ones; every lane's wanted ones; then, while the budget binds and has room,
+   * cold's earliest deadlines ahead, so no call goes unspent and deadlines that came bunched spread
+   * out. One script call (CLAIM_PLAN); each lane's claim is packed most valuable first into jobs of
+   * `size`.
    */
   async function claimByValue(
     at: number,
     c: Config,
     view: ScheduleView,
-    waiting: Record<Lane, number>,
+    queued: Record<Lane, { waiting: number; active: number }>,
     size: Record<Lane, number>,
   ): Promise<Record<Lane, ClaimedToken[]>> {
     const slots = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
-    const room = perLane((l) => Math.max(0, c.maxQueuedJobs - waiting[l]) * size[l]);
+    const room = perLane((l) => Math.max(0, c.maxQueuedJobs - queued[l].waiting) * size[l]);
     const binds = slots < LANES.reduce((a, l) => a + room[l], 0);
-    const budget = slots - LANES.reduce((a, l) => a + waiting[l] * size[l], 0);
+    // Jobs a worker took are not fetched yet either while the budget binds (they wait for permits):
+    // what the claim may add is what the budget pays for beyond every job not yet done.
+    const ahead = perLane((l) => (queued[l].waiting + queued[l].active) * size[l]);
+    const budget = slots - LANES.reduce((a, l) => a + ahead[l], 0);
+    // hot is fetched before the cold jobs already queued (the budget serves hot first)
+    const hotPasses = ahead.cold;
     const params = refreshParams(c);
     const share = hotFirstShare(
       view.lanes.cold.scheduled,
@@ -287,7 +293,8 @@ export function createProducer(opts: ProducerOptions) {
       budget,
       room,
       fill: perLane((l) => lanePolicies(c)[l].mintsPerCall),
-      hotFirst: Math.floor(Math.max(0, budget) * share),
+      hotFirst: Math.floor(Math.max(0, budget + hotPasses) * share),
+      hotPasses,
       withValues: binds,
       leaseDeadlineMs: perLane((l) => floorMs(l, params)),
     });
@@ -330,16 +337,19 @@ export function createProducer(opts: ProducerOptions) {
     const c = config();
     const value = schedulingMode(c) === "value";
     const at = now();
-    const [workers, exportedSet, view, waiting] = await Promise.all([
+    const [workers, exportedSet, view, queued] = await Promise.all([
       liveWorkers(redis, prefix, at, Math.max(5_000, c.controllerIntervalMs * 5)),
       readExports(at, c, value),
       store.scheduleView(at, TOP_CLASS_SIZE),
-      Promise.all(LANES.map((l) => queues[l].getWaitingCount())).then((n) =>
-        perLane((l) => n[LANES.indexOf(l)]!),
+      Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active"))).then((n) =>
+        perLane((l) => ({
+          waiting: n[LANES.indexOf(l)]!.wait ?? 0,
+          active: n[LANES.indexOf(l)]!.active ?? 0,
+        })),
       ),
     ]);
     const sizes = await Promise.all(
-      LANES.map((l) => decideBatchSize(l, workers, waiting[l], view.lanes[l].dueNow)),
+      LANES.map((l) => decideBatchSize(l, workers, queued[l].waiting, view.lanes[l].dueNow)),
     );
     for (const [i, l] of LANES.entries()) batchSize[l] = sizes[i]!;
     const claimedMints: Record<Lane, string[]> = { hot: [], cold: [] };
@@ -348,7 +358,7 @@ export function createProducer(opts: ProducerOptions) {
       const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
       const [, got] = await Promise.all([
         updatePressure(c, view),
-        claimByValue(at, c, view, waiting, jobSize),
+        claimByValue(at, c, view, queued, jobSize),
       ]);
       await Promise.all(
         LANES.map(async (lane) => {
@@ -365,7 +375,7 @@ export function createProducer(opts: ProducerOptions) {
           // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
           // their staleness is visible) rather than as leased jobs that might outlive their lease.
           const size = batchSize[lane];
-          const room = c.maxQueuedJobs - waiting[lane];
+          const room = c.maxQueuedJobs - queued[lane].waiting;
           if (room <= 0) return;
           // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
           // last call is topped up with tokens due within the margin (legacy calls carry one mint).

@@ -338,6 +338,12 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
 export interface ClaimLimits {
   /** Mint slots the budget leaves this claim (the steps spend it; top-ups may go past it). */
   readonly budget: number;
+  /**
+   * Mint slots queued in the cold lane that hot's urgent and first-share steps may spend on top of
+   * the budget: the budget serves hot first (UPSTREAM_HOT_RESERVE), so a hot job claimed now is
+   * fetched before the cold jobs already waiting, and cold's queue must not keep hot past its TTL.
+   */
+  readonly hotPasses: number;
   /** Mint slots each lane's queue has room for. */
   readonly room: PerLane<number>;
   /** How many hot tokens the hotFirst steps may have claimed in all (hotFirstShare of the budget). */
@@ -363,7 +369,8 @@ export function stepMax(
   const have = got[step.lane];
   const room = Math.max(0, limits.room[step.lane] - have);
   if (step.topUp) return Math.min(room, (fill - (have % fill)) % fill);
-  let max = Math.min(Math.max(0, budgetLeft), room);
+  const passes = step.lane === "hot" && (step.tier === "urgent" || step.hotFirst) ? limits.hotPasses : 0;
+  let max = Math.min(Math.max(0, budgetLeft + passes), room);
   if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
   if (step.tier !== "urgent" && max >= fill) max -= (have + max) % fill;
   return Math.max(0, max);

@@ -20,6 +20,7 @@ import {
   refreshPlan,
   refreshValue,
   selectClaims,
+  stepMax,
   slotsPerTick,
   tokenClass,
   type RefreshInput,
@@ -234,6 +235,42 @@ describe("packing and claims", () => {
     // a cold deadline passed by more than a tick: cold's urgent tokens first, hot gets no share
     expect(hotFirstShare(9_500, 240, params, 1_000, 1_000)).toBe(share);
     expect(hotFirstShare(9_500, 240, params, 1_001, 1_000)).toBe(0);
+  });
+
+  it("bounds each step of a claim: budget, room, hot's first share, whole calls, top-ups", () => {
+    const limits = {
+      budget: 70,
+      hotPasses: 60,
+      room: { hot: 200, cold: 200 },
+      hotFirst: 40,
+      fill: { hot: 30, cold: 30 },
+    };
+    const none = { hot: 0, cold: 0 };
+    const s = (lane: "hot" | "cold", tier: "urgent" | "wanted" | "early", o = {}) => ({
+      lane,
+      tier,
+      hotFirst: false,
+      topUp: false,
+      ...o,
+    });
+    // urgent takes what budget and room allow, not cut to whole calls
+    expect(stepMax(s("cold", "urgent"), none, 70, limits)).toBe(70);
+    expect(stepMax(s("cold", "urgent"), { hot: 0, cold: 190 }, 70, limits)).toBe(10);
+    // wanted and early whole calls, counting what the lane holds
+    expect(stepMax(s("cold", "wanted"), none, 70, limits)).toBe(60);
+    expect(stepMax(s("cold", "early"), { hot: 0, cold: 10 }, 70, limits)).toBe(50);
+    expect(stepMax(s("cold", "wanted"), none, 20, limits)).toBe(20);
+    // hot's first share caps the hot tokens of the claim
+    expect(stepMax(s("hot", "wanted", { hotFirst: true }), { hot: 10, cold: 0 }, 70, limits)).toBe(20);
+    // queued cold jobs do not hold hot's urgent and first-share steps back (hot is fetched first) ...
+    expect(stepMax(s("hot", "urgent"), none, 0, limits)).toBe(60);
+    expect(stepMax(s("hot", "wanted", { hotFirst: true }), none, 0, limits)).toBe(30);
+    // ... but do hold back hot's other wanted tokens and every cold step
+    expect(stepMax(s("hot", "wanted"), none, 0, limits)).toBe(0);
+    expect(stepMax(s("cold", "urgent"), none, 0, limits)).toBe(0);
+    // a top-up completes the lane's last call even with no budget left
+    expect(stepMax(s("hot", "early", { topUp: true }), { hot: 35, cold: 0 }, 0, limits)).toBe(25);
+    expect(stepMax(s("hot", "early", { topUp: true }), { hot: 60, cold: 0 }, 0, limits)).toBe(0);
   });
 
   it("counts the budget's mint slots per tick and whether the floor is covered", () => {

@@ -33,8 +33,8 @@ return due
 /**
  * The value scheduler's claim of one tick, every step in one call (a round trip per step waited
  * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
- * deadline zset. ARGV: root, now, leaseMs, leadMs, lookaheadMs, withValues, budget, hotFirst, then per
- * lane room, fill, leaseDeadlineMs, then per step lane index (1-based, LANES order), tier, hotFirst
+ * deadline zset. ARGV: root, now, leaseMs, leadMs, lookaheadMs, withValues, budget, hotFirst,
+ * hotPasses, then per lane room, fill, leaseDeadlineMs, then per step lane index (1-based, LANES order), tier, hotFirst
  * ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config) tokens: tier
  * 'urgent' the tokens whose deadline is within leadMs, earliest deadline first; 'wanted' the due
  * tokens, earliest due first, topped up from tokens due within lookaheadMs so that the lane's claim
@@ -47,14 +47,14 @@ return due
 export const CLAIM_PLAN = `
 local root, now, leaseMs, lead = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local lookahead, withValues = tonumber(ARGV[5]), ARGV[6] == '1'
-local budget, hotFirstCap = tonumber(ARGV[7]), tonumber(ARGV[8])
+local budget, hotFirstCap, hotPasses = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local nLanes = ${LANES.length}
 local hot = ${LANES.indexOf("hot") + 1}
 local rooms, fills, leaseDeadline, got, out = {}, {}, {}, {}, {}
 for l = 1, nLanes do
-  rooms[l] = tonumber(ARGV[9 + (l - 1) * 3])
-  fills[l] = math.max(1, tonumber(ARGV[10 + (l - 1) * 3]))
-  leaseDeadline[l] = now + leaseMs + tonumber(ARGV[11 + (l - 1) * 3])
+  rooms[l] = tonumber(ARGV[10 + (l - 1) * 3])
+  fills[l] = math.max(1, tonumber(ARGV[11 + (l - 1) * 3]))
+  leaseDeadline[l] = now + leaseMs + tonumber(ARGV[12 + (l - 1) * 3])
   got[l] = 0
   out[l] = {}
 end
@@ -63,7 +63,9 @@ local function stepMax(l, tier, hotFirst, topUp)
   local fill, have = fills[l], got[l]
   local room = math.max(0, rooms[l] - have)
   if topUp then return math.min(room, (fill - (have % fill)) % fill) end
-  local m = math.min(math.max(0, budget), room)
+  local passes = 0
+  if l == hot and (tier == 'urgent' or hotFirst) then passes = hotPasses end
+  local m = math.min(math.max(0, budget + passes), room)
   if hotFirst then m = math.min(m, math.max(0, hotFirstCap - got[hot])) end
   if tier ~= 'urgent' and m >= fill then m = m - ((have + m) % fill) end
   return math.max(0, m)
@@ -78,7 +80,7 @@ local function lease(key, score, mints)
     redis.call('ZADD', key, 'XX', unpack(args))
   end
 end
-for s = 9 + nLanes * 3, #ARGV, 4 do
+for s = 10 + nLanes * 3, #ARGV, 4 do
   local l, tier = tonumber(ARGV[s]), ARGV[s + 1]
   local m = stepMax(l, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
   if m > 0 then

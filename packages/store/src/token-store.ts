@@ -257,6 +257,8 @@ export class TokenStore {
       fill: PerLane<number>;
       /** How many hot tokens the hotFirst steps may have claimed in all. */
       hotFirst: number;
+      /** Cold mint slots queued that hot's urgent and first-share steps may spend past the budget. */
+      hotPasses: number;
       /** Read each token's value and deadline for the packing (else 0). */
       withValues: boolean;
       /** How far past the lease a claimed token's deadline goes, ms, per lane. */
@@ -274,8 +276,9 @@ export class TokenStore {
       String(o.leadMs),
       String(o.lookaheadMs),
       o.withValues ? "1" : "0",
-      whole(o.budget),
+      String(Math.floor(o.budget)),
       whole(o.hotFirst),
+      whole(o.hotPasses),
       ...LANES.flatMap((l) => [
         whole(o.room[l]),
         whole(Math.max(1, o.fill[l])),
