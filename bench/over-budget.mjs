@@ -53,6 +53,8 @@ const HOT_SHARE = Number(args["hot-share"]);
 const SAMPLE_PER_STATUS = 200;
 const TOP = 50;
 const BUCKET_S = 30;
+/** Age buckets (s) of the top 50's served snapshots for their error by age. */
+const AGE_EDGES = [0, 5, 10, 20, 40, 80];
 const OUT_DIR = join(ROOT, "bench", "results");
 const PREFIX = "ob";
 const keys = redisKeys(PREFIX);
@@ -178,6 +180,8 @@ async function runMode(mode, mints) {
     let falseExports = 0;
     let exportedSeconds = 0;
     let missedEntries = 0;
+    // the top 50's error by the age of what is served: does a fresher snapshot serve a truer score?
+    const byAge = AGE_EDGES.map(() => []);
     let maxStale = { hot: 0, cold: 0, exported: 0 };
     let top = [];
     let status = new Map();
@@ -226,6 +230,7 @@ async function runMode(mode, mints) {
         err[c].push(e);
         stale[c].push(age);
         if (c === "exported" || c === "top50") bucket[c].push(e);
+        if (c === "top50") byAge[AGE_EDGES.findLastIndex((edge) => age >= edge)].push(e);
         if (c === "exported") {
           exportedSeconds++;
           maxStale.exported = Math.max(maxStale.exported, age);
@@ -276,6 +281,13 @@ async function runMode(mode, mints) {
           },
         ]),
       ),
+      top50ErrorByAge: AGE_EDGES.map((edge, i) => ({
+        fromS: edge,
+        toS: AGE_EDGES[i + 1] ?? null,
+        samples: byAge[i].length,
+        errorMean: r3(mean(byAge[i])),
+        errorP95: r3(pct(byAge[i], 0.95)),
+      })),
       falseExports,
       exportedTokenSeconds: exportedSeconds,
       missedEntries,
@@ -385,6 +397,18 @@ export function table(results) {
     rows.push(
       `| ${r.mode} | ${r.falseExports} (${r.exportedTokenSeconds}) | ${r.missedEntries} | ${r.maxStalenessS.hot} / ${r.maxStalenessS.cold} / ${r.maxStalenessS.exported} (${r.guaranteeS.hot} / ${r.guaranteeS.cold} / ${r.guaranteeS.exported}) | ${r.upstreamCallsPerMin} (${Math.round(r.budgetUse * 1000) / 10} %) | ${r.rateLimited} | ${r.lostJobs} |`,
     );
+  const ages = results.find((r) => r.top50ErrorByAge)?.top50ErrorByAge;
+  if (ages) {
+    rows.push("");
+    rows.push(
+      `| mode | top 50 error mean / p95 (samples) by age of the served snapshot: ${ages.map((a) => `${a.fromS}-${a.toS ?? ""} s`).join(" | ")} |`,
+    );
+    rows.push(`| --- | ${ages.map(() => "---").join(" | ")} |`);
+    for (const r of results.filter((x) => x.top50ErrorByAge))
+      rows.push(
+        `| ${r.mode} | ${r.top50ErrorByAge.map((a) => `${a.errorMean} / ${a.errorP95} (${a.samples})`).join(" | ")} |`,
+      );
+  }
   return rows.join("\n");
 }
 
