@@ -55,7 +55,12 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
         .filter((e) => e.deadline <= NOW + p.leadMs)
         .sort(byScoreThenMint((e) => e.deadline))
         .slice(0, m);
-    else if (s.tier === "early") picked = [...lane].sort(byScoreThenMint((e) => e.deadline)).slice(0, m);
+    else if (s.tier === "early")
+      // not the tokens in flight: their deadline went a lease and a floor ahead
+      picked = lane
+        .filter((e) => e.deadline < NOW + p.leaseDeadlineMs[s.lane])
+        .sort(byScoreThenMint((e) => e.deadline))
+        .slice(0, m);
     else {
       picked = lane
         .filter((e) => e.due <= NOW)

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LANE_STATUS, redisKeys, type ClaimTierKind, type Lane } from "@moonfleet/domain";
 import { DEADLINE_SLACK, INTERVAL_JITTER, packCalls, updateOptimizationConfig } from "@moonfleet/config";
 import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
+import type { ExportDocument } from "@moonfleet/exports";
 import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
 import { createProducer } from "../../apps/producer/src/producer.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
@@ -218,5 +219,87 @@ describe("the producer under a budget", () => {
     const l = await producer.tick();
     // lanes: every due hot token (the 70 the value tick left), however many calls that takes
     expect(l.claimed.hot).toBe(70);
+  });
+});
+
+describe("a token that enters the exports", () => {
+  const prefix = uniquePrefix();
+  // a budget that does not bind: no early claims, only what is due or urgent
+  const env = {
+    REDIS_KEY_PREFIX: prefix,
+    SCHEDULING: "value",
+    UPSTREAM_RPM: "100000",
+    UPSTREAM_BURST: "1000",
+  };
+  const store = new TokenStore(redis, prefix);
+  const k = redisKeys(prefix);
+  let clock = T0;
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+    now: () => clock,
+  });
+  afterAll(async () => {
+    await producer.close();
+  });
+
+  it("is refreshed at once when its snapshot is older than an exported token's may be", async () => {
+    const [old, fresh] = demoMints(2, `entry-${prefix}`) as [string, string];
+    await store.register([{ mint: old }, { mint: fresh }], T0);
+    clock = T0 + 60_000;
+    await store.commit([
+      update(old, "hot", {
+        fetchedAt: clock - 20_000,
+        dueAt: clock + 30_000,
+        deadlineAt: clock + 40_000,
+        value: 1,
+      }),
+      update(fresh, "hot", {
+        fetchedAt: clock - 500,
+        dueAt: clock + 30_000,
+        deadlineAt: clock + 40_000,
+        value: 1,
+      }),
+    ]);
+    await producer.tick(); // the producer knows the exports before the entry (none)
+    const member = (mint: string, fetchedAt: number) => ({
+      mint,
+      symbol: null,
+      name: null,
+      smoothedScore: 0.9,
+      band: "high",
+      fetchedAt,
+      maxStalenessMs: 30_000,
+      since: clock,
+      outOfTopSince: null,
+      pools: [],
+    });
+    const doc: ExportDocument = {
+      version: 1,
+      changedAt: clock,
+      generatedAt: clock,
+      members: [member(old, clock - 20_000), member(fresh, clock)],
+      settings: {
+        topN: 10,
+        minScore: 0.5,
+        exitScore: 0.4,
+        minPoolLiquidityUsd: 0,
+        poolsPerToken: 2,
+        maxStalenessMs: { hot: 30_000, cold: 60_000 },
+        minHoldMs: 0,
+      },
+      excluded: {},
+      changes: {},
+    };
+    await redis.set(k.exportDocument, JSON.stringify(doc));
+    clock += 100;
+    const t = await producer.tick();
+    // the old one was due at once and claimed in the same tick; the fresh one waits its interval
+    expect(t.claimed.hot).toBe(1);
+    expect(Number(await redis.zscore(k.due("hot"), old))).toBeGreaterThan(clock);
+    const config = testConfig(env);
+    const interval = config.exportRefreshS * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs;
+    expect(Number(await redis.zscore(k.deadline("hot"), fresh))).toBe(clock - 100 + interval);
   });
 });

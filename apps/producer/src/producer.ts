@@ -19,6 +19,7 @@ import {
   LiveConfig,
   lanePolicies,
   claimTiers,
+  entryDeadline,
   floorMs,
   hotFirstShare,
   nextPressures,
@@ -211,13 +212,19 @@ export function createProducer(opts: ProducerOptions) {
     exported = members;
     exportedKey = key;
     await store.publishSchedule(pressure ?? { hot: 1, cold: 1 }, members);
-    // A token that just entered the exports gets its first EXPORT_REFRESH_S deadline now.
-    const entered = members.filter((m) => !before.has(m));
-    if (value && entered.length > 0)
-      for (const lane of LANES) {
-        const deadline = at + c.exportRefreshS * 1000 - c.dueMarginMs;
-        await store.expedite(lane, entered, deadline, deadline);
-      }
+    // A token that just entered the exports gets its exported deadline, counted from its last fetch.
+    const entered = (doc?.members ?? []).filter((m) => !before.has(m.mint));
+    if (value && entered.length > 0) {
+      const params = refreshParams(c);
+      await Promise.all(
+        LANES.map((lane) =>
+          store.expedite(
+            lane,
+            entered.map((m) => ({ mint: m.mint, at: entryDeadline(lane, m.fetchedAt, at, params) })),
+          ),
+        ),
+      );
+    }
     return new Set(members);
   }
 

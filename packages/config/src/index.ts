@@ -59,6 +59,7 @@ export {
   wholeCallGroup,
   selectClaims,
   stepMax,
+  entryDeadline,
   slotsPerTick,
   floorCoverage,
   tokenClass,

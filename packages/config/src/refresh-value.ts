@@ -121,6 +121,17 @@ export const deadlineIntervalMs = (lane: Lane, exported: boolean, p: RefreshPara
   Math.max(MIN_INTERVAL_MS, guaranteeMs(lane, exported, p) * (1 - DEADLINE_SLACK) - p.dueMarginMs);
 
 /**
+ * The deadline of a token that just entered the exports: its exported guarantee counted from its
+ * last fetch (deadlineIntervalMs), so a snapshot already older than an exported token may be is
+ * refreshed at once (the deadline is `now`), not a whole EXPORT_REFRESH_S after the entry.
+ */
+export const entryDeadline = (lane: Lane, fetchedAt: number, now: number, p: RefreshParams): number =>
+  Math.max(
+    now,
+    Math.min(now + deadlineIntervalMs(lane, true, p), fetchedAt + deadlineIntervalMs(lane, true, p)),
+  );
+
+/**
  * A number in [0, 1) that differs from fetch to fetch and token to token, from the fetch time and
  * the score (pure: the same fetch always gets the same one).
  */

@@ -21,6 +21,8 @@ import {
   refreshValue,
   selectClaims,
   stepMax,
+  entryDeadline,
+  deadlineIntervalMs,
   slotsPerTick,
   tokenClass,
   type RefreshInput,
@@ -109,6 +111,20 @@ describe("the refresh plan", () => {
   it("stretches the wanted interval with the pressure", () => {
     const t = token({ volatility: 0.01 });
     expect(refreshPlan(t, 0, 3, params).dueAt).toBeGreaterThan(refreshPlan(t, 0, 1, params).dueAt);
+  });
+});
+
+describe("a token that enters the exports", () => {
+  it("is due by its exported guarantee counted from its last fetch, at once when its snapshot is older", () => {
+    const now = 1_000_000;
+    const interval = deadlineIntervalMs("hot", true, params);
+    expect(interval).toBeLessThan(params.exportRefreshMs);
+    // fetched a moment ago: the rest of its exported interval
+    expect(entryDeadline("hot", now - 500, now, params)).toBe(now - 500 + interval);
+    // fetched 20 s ago, past what an exported token may be: refreshed now
+    expect(entryDeadline("hot", now - 20_000, now, params)).toBe(now);
+    // a fetch time from a clock ahead never puts the deadline past a whole interval from now
+    expect(entryDeadline("hot", now + 60_000, now, params)).toBe(now + interval);
   });
 });
 

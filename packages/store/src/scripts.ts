@@ -38,7 +38,7 @@ return due
  * ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config) tokens: tier
  * 'urgent' the tokens whose deadline is within leadMs, earliest deadline first; 'wanted' the due
  * tokens, earliest due first, topped up from tokens due within lookaheadMs so that the lane's claim
- * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time. Each
+ * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time, short of the tokens in flight. Each
  * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
  * the lane's leaseDeadlineMs past that, behind every real deadline, so no later step takes a token
  * already claimed. Returns per lane a flat list of mint, value, deadline (before the lease); value and
@@ -50,11 +50,13 @@ local lookahead, withValues = tonumber(ARGV[5]), ARGV[6] == '1'
 local budget, hotFirstCap, hotPasses = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local nLanes = ${LANES.length}
 local hot = ${LANES.indexOf("hot") + 1}
-local rooms, fills, leaseDeadline, got, out = {}, {}, {}, {}, {}
+local rooms, fills, leaseDeadline, inFlight, got, out = {}, {}, {}, {}, {}, {}
 for l = 1, nLanes do
   rooms[l] = tonumber(ARGV[10 + (l - 1) * 3])
   fills[l] = math.max(1, tonumber(ARGV[11 + (l - 1) * 3]))
   leaseDeadline[l] = now + leaseMs + tonumber(ARGV[12 + (l - 1) * 3])
+  -- a deadline at or past this belongs to a token in flight (claimed within its lease)
+  inFlight[l] = now + tonumber(ARGV[12 + (l - 1) * 3])
   got[l] = 0
   out[l] = {}
 end
@@ -89,7 +91,7 @@ for s = 10 + nLanes * 3, #ARGV, 4 do
     if tier == 'urgent' then
       picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', now + lead, 'LIMIT', 0, m)
     elseif tier == 'early' then
-      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '+inf', 'LIMIT', 0, m)
+      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '(' .. inFlight[l], 'LIMIT', 0, m)
     else
       picked = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, m)
       local short = (fills[l] - ((got[l] + #picked) % fills[l])) % fills[l]

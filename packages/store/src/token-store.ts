@@ -300,15 +300,16 @@ export class TokenStore {
   }
 
   /**
-   * Pulls tokens' due time and deadline in to at most these times (tokens that just entered the
+   * Pulls tokens' due time and deadline in to at most `at` each (tokens that just entered the
    * exports), if they are still scheduled in the lane.
    */
-  async expedite(lane: Lane, mints: readonly string[], dueAt: number, deadlineAt: number): Promise<void> {
-    if (mints.length === 0) return;
+  async expedite(lane: Lane, tokens: ReadonlyArray<{ mint: string; at: number }>): Promise<void> {
+    if (tokens.length === 0) return;
+    const pairs = tokens.flatMap((t) => [t.at, t.mint]);
     await this.redis
       .multi()
-      .zadd(this.keys.due(lane), "XX", "LT", ...mints.flatMap((m) => [dueAt, m]))
-      .zadd(this.keys.deadline(lane), "XX", "LT", ...mints.flatMap((m) => [deadlineAt, m]))
+      .zadd(this.keys.due(lane), "XX", "LT", ...pairs)
+      .zadd(this.keys.deadline(lane), "XX", "LT", ...pairs)
       .exec();
   }
 
