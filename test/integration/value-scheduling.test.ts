@@ -245,8 +245,8 @@ describe("a token that enters the exports", () => {
   });
 
   it("is refreshed at once when its snapshot is older than an exported token's may be", async () => {
-    const [old, fresh] = demoMints(2, `entry-${prefix}`) as [string, string];
-    await store.register([{ mint: old }, { mint: fresh }], T0);
+    const [old, fresh, flying] = demoMints(3, `entry-${prefix}`) as [string, string, string];
+    await store.register([{ mint: old }, { mint: fresh }, { mint: flying }], T0);
     clock = T0 + 60_000;
     await store.commit([
       update(old, "hot", {
@@ -263,6 +263,17 @@ describe("a token that enters the exports", () => {
       }),
     ]);
     await producer.tick(); // the producer knows the exports before the entry (none)
+    // a token in flight (claimed: due a lease ahead, its deadline a floor past that) stays as it is
+    const config = testConfig(env);
+    const leased = { due: clock + config.leaseMs, deadline: clock + config.leaseMs + 100_000_000 };
+    await store.commit([
+      update(flying, "hot", {
+        fetchedAt: clock - 20_000,
+        dueAt: leased.due,
+        deadlineAt: leased.deadline,
+        value: 1,
+      }),
+    ]);
     const member = (mint: string, fetchedAt: number) => ({
       mint,
       symbol: null,
@@ -279,7 +290,7 @@ describe("a token that enters the exports", () => {
       version: 1,
       changedAt: clock,
       generatedAt: clock,
-      members: [member(old, clock - 20_000), member(fresh, clock)],
+      members: [member(old, clock - 20_000), member(fresh, clock), member(flying, clock - 20_000)],
       settings: {
         topN: 10,
         minScore: 0.5,
@@ -298,7 +309,8 @@ describe("a token that enters the exports", () => {
     // the old one was due at once and claimed in the same tick; the fresh one waits its interval
     expect(t.claimed.hot).toBe(1);
     expect(Number(await redis.zscore(k.due("hot"), old))).toBeGreaterThan(clock);
-    const config = testConfig(env);
+    expect(Number(await redis.zscore(k.due("hot"), flying))).toBe(leased.due);
+    expect(Number(await redis.zscore(k.deadline("hot"), flying))).toBe(leased.deadline);
     const interval = config.exportRefreshS * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs;
     expect(Number(await redis.zscore(k.deadline("hot"), fresh))).toBe(clock - 100 + interval);
   });

@@ -126,13 +126,20 @@ export function createProducer(opts: ProducerOptions) {
   const unqueued: Record<Lane, string[]> = { hot: [], cold: [] };
   async function returnUnqueued(at: number): Promise<void> {
     for (const lane of LANES) {
-      if (unqueued[lane].length === 0) continue;
-      await store.reschedule(lane, unqueued[lane], at);
+      // taken out first: an enqueue that fails meanwhile adds to a fresh list, not to one cleared after
+      const mints = unqueued[lane];
+      if (mints.length === 0) continue;
+      unqueued[lane] = [];
+      try {
+        await store.reschedule(lane, mints, at);
+      } catch (err) {
+        unqueued[lane].push(...mints);
+        throw err;
+      }
       logger.info(
-        { event: EVENTS.producerTick, lane, tokens: unqueued[lane].length },
+        { event: EVENTS.producerTick, lane, tokens: mints.length },
         "returned claimed tokens whose jobs were not enqueued",
       );
-      unqueued[lane] = [];
     }
   }
 
@@ -209,9 +216,9 @@ export function createProducer(opts: ProducerOptions) {
     const key = members.join(",");
     if (key === exportedKey) return new Set(exported);
     const before = new Set(exported);
-    exported = members;
-    exportedKey = key;
-    await store.publishSchedule(pressure ?? { hot: 1, cold: 1 }, members);
+    // a new leader goes on from the stored pressure rather than publishing 1 over it
+    pressure ??= (await store.scheduleContext()).pressure;
+    await store.publishSchedule(pressure, members);
     // A token that just entered the exports gets its exported deadline, counted from its last fetch.
     const entered = (doc?.members ?? []).filter((m) => !before.has(m.mint));
     if (value && entered.length > 0) {
@@ -221,10 +228,14 @@ export function createProducer(opts: ProducerOptions) {
           store.expedite(
             lane,
             entered.map((m) => ({ mint: m.mint, at: entryDeadline(lane, m.fetchedAt, at, params) })),
+            at + floorMs(lane, params),
           ),
         ),
       );
     }
+    // only now: a failed write above is tried again at the next tick
+    exported = members;
+    exportedKey = key;
     return new Set(members);
   }
 
@@ -363,10 +374,7 @@ export function createProducer(opts: ProducerOptions) {
     if (value) {
       // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
       const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
-      const [, got] = await Promise.all([
-        updatePressure(c, view),
-        claimByValue(at, c, view, queued, jobSize),
-      ]);
+      const got = await claimByValue(at, c, view, queued, jobSize);
       await Promise.all(
         LANES.map(async (lane) => {
           if (got[lane].length === 0) return;
@@ -401,7 +409,12 @@ export function createProducer(opts: ProducerOptions) {
         }),
       );
     }
-    await Promise.all([countClasses(at, exportedSet, view.top, claimedMints), purgeArchived(at)]);
+    // after the enqueue: a failed write here must not strand tokens the claim leased
+    await Promise.all([
+      countClasses(at, exportedSet, view.top, claimedMints),
+      purgeArchived(at),
+      value ? updatePressure(c, view) : undefined,
+    ]);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     return { leader, claimed, jobs, batchSize };

@@ -120,6 +120,25 @@ end
 return out
 `;
 
+/**
+ * Pulls tokens' due time and deadline in (tokens that just entered the exports). KEYS: the lane's due
+ * zset, its deadline zset. ARGV: inFlightFrom, then mint, at per token. A token scheduled in the lane
+ * whose deadline is before inFlightFrom (not claimed: a claim moves the deadline a floor past its
+ * lease) gets each schedule lowered to at most `at`; others are left as they are.
+ */
+export const EXPEDITE = `
+local inFlight = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local mint, at = ARGV[i], ARGV[i + 1]
+  local deadline = redis.call('ZSCORE', KEYS[2], mint)
+  if deadline and tonumber(deadline) < inFlight then
+    redis.call('ZADD', KEYS[1], 'XX', 'LT', at, mint)
+    redis.call('ZADD', KEYS[2], 'XX', 'LT', at, mint)
+  end
+end
+return 0
+`;
+
 export const REGISTER_FIELDS = 5;
 
 /**

@@ -12,7 +12,16 @@ import {
   type RedisKeys,
   type TokenStatus,
 } from "@moonfleet/domain";
-import { CLAIM_DUE, CLAIM_PLAN, COMMIT, LOAD, PAGE_FILTERED, REGISTER, TOKEN_FIELDS } from "./scripts.js";
+import {
+  CLAIM_DUE,
+  CLAIM_PLAN,
+  COMMIT,
+  EXPEDITE,
+  LOAD,
+  PAGE_FILTERED,
+  REGISTER,
+  TOKEN_FIELDS,
+} from "./scripts.js";
 import { Script } from "./script.js";
 import type {
   HistoryEntry,
@@ -85,6 +94,7 @@ const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
 const claimPlanScript = new Script(CLAIM_PLAN);
+const expediteScript = new Script(EXPEDITE);
 
 /** The value scheduler's shared state: pressure per lane and the exported mints. */
 export interface ScheduleContext {
@@ -301,16 +311,21 @@ export class TokenStore {
 
   /**
    * Pulls tokens' due time and deadline in to at most `at` each (tokens that just entered the
-   * exports), if they are still scheduled in the lane.
+   * exports), if they are still scheduled in the lane and not in flight: a claimed token's deadline
+   * sits at or past `inFlightFrom` (a floor ahead), and pulling it in would fetch it twice.
    */
-  async expedite(lane: Lane, tokens: ReadonlyArray<{ mint: string; at: number }>): Promise<void> {
+  async expedite(
+    lane: Lane,
+    tokens: ReadonlyArray<{ mint: string; at: number }>,
+    inFlightFrom: number,
+  ): Promise<void> {
     if (tokens.length === 0) return;
-    const pairs = tokens.flatMap((t) => [t.at, t.mint]);
-    await this.redis
-      .multi()
-      .zadd(this.keys.due(lane), "XX", "LT", ...pairs)
-      .zadd(this.keys.deadline(lane), "XX", "LT", ...pairs)
-      .exec();
+    await expediteScript.run(this.redis, 2, [
+      this.keys.due(lane),
+      this.keys.deadline(lane),
+      String(inFlightFrom),
+      ...tokens.flatMap((t) => [t.mint, String(Math.round(t.at))]),
+    ]);
   }
 
   /**
