@@ -90,12 +90,16 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
   return out;
 }
 
-const entry = (mint: string) =>
+/** A scheduled token; in flight (claimed in an earlier tick) its deadline is a floor past its lease. */
+const entry = (mint: string, floorMs: number) =>
   fc.record({
     mint: fc.constant(mint),
     // whole seconds around now, so ties (broken by mint, as Redis does) happen often
     due: fc.integer({ min: -5, max: 5 }).map((s) => NOW + s * 1_000),
-    deadline: fc.integer({ min: -5, max: 30 }).map((s) => NOW + s * 1_000),
+    deadline: fc.oneof(
+      fc.integer({ min: -5, max: floorMs / 1_000 - 1 }).map((s) => NOW + s * 1_000),
+      fc.integer({ min: 0, max: LEASE_MS / 1_000 }).map((s) => NOW + floorMs + s * 1_000),
+    ),
     value: fc.integer({ min: 0, max: 50 }).map((v) => v / 10),
   });
 
@@ -107,13 +111,19 @@ const step = fc.record({
 });
 
 const plan: fc.Arbitrary<Plan> = fc
-  .subarray(MINTS, { minLength: 0 })
-  .chain((mints) => {
+  .tuple(
+    fc.subarray(MINTS, { minLength: 0 }),
+    fc.record({
+      hot: fc.integer({ min: 5, max: 60 }).map((s) => s * 1_000),
+      cold: fc.integer({ min: 5, max: 150 }).map((s) => s * 1_000),
+    }),
+  )
+  .chain(([mints, leaseDeadlineMs]) => {
     const cut = Math.floor(mints.length / 2);
     return fc.record({
       schedules: fc.record({
-        hot: fc.tuple(...mints.slice(0, cut).map(entry)),
-        cold: fc.tuple(...mints.slice(cut).map(entry)),
+        hot: fc.tuple(...mints.slice(0, cut).map((m) => entry(m, leaseDeadlineMs.hot))),
+        cold: fc.tuple(...mints.slice(cut).map((m) => entry(m, leaseDeadlineMs.cold))),
       }),
       steps: fc.oneof(
         fc.boolean().map((binds) => claimTiers(binds)),
@@ -128,7 +138,7 @@ const plan: fc.Arbitrary<Plan> = fc
       }),
       leadMs: fc.integer({ min: 0, max: 3 }).map((s) => s * 1_000),
       lookaheadMs: fc.integer({ min: 0, max: 4 }).map((s) => s * 1_000),
-      leaseDeadlineMs: fc.record({ hot: fc.constant(40_000), cold: fc.constant(100_000) }),
+      leaseDeadlineMs: fc.constant(leaseDeadlineMs),
       withValues: fc.boolean(),
     });
   })
