@@ -139,6 +139,12 @@ export function crossChecks(c: Config): string[] {
     problems.push(
       `DUE_MARGIN_MS=${c.dueMarginMs} must be below EXPORT_REFRESH_S=${c.exportRefreshS} (${c.exportRefreshS * 1000} ms): an exported token is due EXPORT_REFRESH_S - margin after its fetch`,
     );
+  // a claimed token is due again a lease ahead: within the margin, the claim that tops its call up
+  // from the tokens due within the margin would take a token in flight again
+  if (c.leaseMs <= c.dueMarginMs)
+    problems.push(
+      `LEASE_MS=${c.leaseMs} must be above DUE_MARGIN_MS=${c.dueMarginMs}: a claimed token is due again a lease ahead, and tokens due within the margin top a claim up`,
+    );
   if (c.exportExitScore > c.exportMinScore)
     problems.push(
       `EXPORT_EXIT_SCORE=${c.exportExitScore} must be at most EXPORT_MIN_SCORE=${c.exportMinScore}`,

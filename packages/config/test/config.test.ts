@@ -283,6 +283,25 @@ describe("cross checks", () => {
     expect(problems.filter((p) => p.includes(ttl))).toHaveLength(1);
   });
 
+  it("reject a LEASE_MS not above DUE_MARGIN_MS, naming both", () => {
+    const problems = problemsOf({
+      CACHE_TTL_HOT: "10",
+      CACHE_TTL_COLD: "10",
+      DUE_MARGIN_MS: "4000",
+      LEASE_MS: "4000",
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("LEASE_MS=4000");
+    expect(problems[0]).toContain("DUE_MARGIN_MS=4000");
+    const ok = loadConfig({
+      CACHE_TTL_HOT: "10",
+      CACHE_TTL_COLD: "10",
+      DUE_MARGIN_MS: "4000",
+      LEASE_MS: "4001",
+    });
+    expect(ok.leaseMs).toBe(4001);
+  });
+
   it("allow a DUE_MARGIN_MS just below both TTLs", () => {
     const c = loadConfig({ CACHE_TTL_HOT: "3", CACHE_TTL_COLD: "4", DUE_MARGIN_MS: "2999" });
     expect([c.cacheTtlHot, c.cacheTtlCold, c.dueMarginMs]).toEqual([3, 4, 2999]);
