@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLAIM_TIER_KINDS, LANES, perLane, type ClaimTier, type Lane } from "@moonfleet/domain";
-import { claimTiers, stepMax, type ClaimLimits } from "@moonfleet/config";
+import {
+  CLAIM_TIER_KINDS,
+  LANES,
+  perLane,
+  type ClaimLimits,
+  type ClaimTier,
+  type Lane,
+} from "@moonfleet/domain";
+import { claimTiers, stepMax } from "@moonfleet/config";
 import { TokenStore } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { testRedis, uniquePrefix } from "../support/harness.js";
@@ -158,16 +165,11 @@ describe("the value claim of a tick in one script", () => {
             tx.hset(`${k.root}:tok:${e.mint}`, "value", String(e.value));
           }
         await tx.exec();
-        const got = await store.claimPlan(p.steps, {
+        const got = await store.claimPlan(p.steps, p.limits, {
           now: NOW,
           leaseMs: LEASE_MS,
           leadMs: p.leadMs,
           lookaheadMs: p.lookaheadMs,
-          budget: p.limits.budget,
-          room: p.limits.room,
-          fill: p.limits.fill,
-          hotFirst: p.limits.hotFirst,
-          hotPasses: p.limits.hotPasses,
           withValues: p.withValues,
           leaseDeadlineMs: p.leaseDeadlineMs,
         });

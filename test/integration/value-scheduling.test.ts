@@ -77,16 +77,18 @@ describe("the value schedules in Redis", () => {
     ]);
     // a token that moved to the hot lane left the cold deadlines
     expect(await redis.zscore(k.deadline("cold"), c)).toBeNull();
-    const o = {
-      now: T0 + 1_000,
-      leaseMs: 20_000,
-      leadMs: 500,
-      lookaheadMs: 0,
+    const limits = {
       budget: 10,
       room: { hot: 10, cold: 10 },
       fill: { hot: 1, cold: 1 },
       hotFirst: 0,
       hotPasses: 0,
+    };
+    const o = {
+      now: T0 + 1_000,
+      leaseMs: 20_000,
+      leadMs: 500,
+      lookaheadMs: 0,
       withValues: true,
       leaseDeadlineMs: { hot: 60_000, cold: 60_000 },
     };
@@ -94,6 +96,7 @@ describe("the value schedules in Redis", () => {
     // one call, the steps in order: urgent before wanted, each lane's claim apart
     const got = await store.claimPlan(
       [step("cold", "urgent"), step("hot", "urgent"), step("cold", "wanted"), step("hot", "wanted")],
+      limits,
       o,
     );
     expect(got.cold).toEqual([
@@ -112,7 +115,7 @@ describe("the value schedules in Redis", () => {
       expect(Number(await redis.zscore(k.deadline(lane), mint))).toBe(T0 + 81_000);
     }
     // early: the earliest deadlines ahead, whatever their due time (d is not due)
-    const early = await store.claimPlan([step("hot", "early")], { ...o, budget: 1 });
+    const early = await store.claimPlan([step("hot", "early")], { ...limits, budget: 1 }, o);
     expect(early.hot.map((t) => t.mint)).toEqual([d]);
     expect(packCalls(got.cold, 1)).toEqual([[a], [b]]);
     // a failed fetch brings a token back in both schedules; an operator's delete removes both
@@ -162,20 +165,26 @@ describe("the value schedules in Redis", () => {
   });
 });
 
+/** A producer on the test's clock, closed after the file. */
+function producerAt(env: Record<string, string>, now: () => number) {
+  const producer = createProducer({
+    resolved: testResolved(env),
+    redisUrl: redisUrl(),
+    logger: silentLogger(),
+    now,
+  });
+  afterAll(async () => {
+    await producer.close();
+  });
+  return producer;
+}
+
 describe("the producer under a budget", () => {
   const prefix = uniquePrefix();
   const env = { REDIS_KEY_PREFIX: prefix, UPSTREAM_RPM: "60", PRODUCER_TICK_MS: "1000", SCHEDULING: "value" };
   const store = new TokenStore(redis, prefix);
   let clock = T0;
-  const producer = createProducer({
-    resolved: testResolved(env),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-    now: () => clock,
-  });
-  afterAll(async () => {
-    await producer.close();
-  });
+  const producer = producerAt(env, () => clock);
 
   it("spends a tick's budget on hot's share beyond the cold floor, then cold's urgent tokens; with SCHEDULING=lanes it claims as the lanes do", async () => {
     const mints = demoMints(200);
@@ -234,15 +243,7 @@ describe("a token that enters the exports", () => {
   const store = new TokenStore(redis, prefix);
   const k = redisKeys(prefix);
   let clock = T0;
-  const producer = createProducer({
-    resolved: testResolved(env),
-    redisUrl: redisUrl(),
-    logger: silentLogger(),
-    now: () => clock,
-  });
-  afterAll(async () => {
-    await producer.close();
-  });
+  const producer = producerAt(env, () => clock);
 
   it("is refreshed at once when its snapshot is older than an exported token's may be", async () => {
     const [old, fresh, flying] = demoMints(3, `entry-${prefix}`) as [string, string, string];

@@ -303,16 +303,18 @@ export function createProducer(opts: ProducerOptions) {
       view.lanes.cold.deadlineLatenessMs,
       c.producerTickMs,
     );
-    return store.claimPlan(claimTiers(binds), {
-      now: at,
-      leaseMs: c.leaseMs,
-      leadMs: c.producerTickMs,
-      lookaheadMs: c.dueMarginMs,
+    const limits = {
       budget,
       room,
       fill: perLane((l) => lanePolicies(c)[l].mintsPerCall),
       hotFirst: Math.floor(Math.max(0, budget + hotPasses) * share),
       hotPasses,
+    };
+    return store.claimPlan(claimTiers(binds), limits, {
+      now: at,
+      leaseMs: c.leaseMs,
+      leadMs: c.producerTickMs,
+      lookaheadMs: c.dueMarginMs,
       withValues: binds,
       leaseDeadlineMs: perLane((l) => floorMs(l, params)),
     });
@@ -331,6 +333,13 @@ export function createProducer(opts: ProducerOptions) {
       throw err;
     }
     return batch.length;
+  }
+
+  /** Jobs per lane not done yet: waiting, and taken by a worker (under a binding budget, waiting for a permit). */
+  async function queuedJobs(): Promise<Record<Lane, { waiting: number; active: number }>> {
+    const [hot, cold] = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active")));
+    const of = (n: Record<string, number> | undefined) => ({ waiting: n?.wait ?? 0, active: n?.active ?? 0 });
+    return { hot: of(hot), cold: of(cold) };
   }
 
   // A tick makes few round trips to Redis (each waits behind the workers' commits on a busy one):
@@ -359,12 +368,7 @@ export function createProducer(opts: ProducerOptions) {
       liveWorkers(redis, prefix, at, Math.max(5_000, c.controllerIntervalMs * 5)),
       readExports(at, c, value),
       store.scheduleView(at, TOP_CLASS_SIZE),
-      Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active"))).then((n) =>
-        perLane((l) => ({
-          waiting: n[LANES.indexOf(l)]!.wait ?? 0,
-          active: n[LANES.indexOf(l)]!.active ?? 0,
-        })),
-      ),
+      queuedJobs(),
     ]);
     const sizes = await Promise.all(
       LANES.map((l) => decideBatchSize(l, workers, queued[l].waiting, view.lanes[l].dueNow)),

@@ -76,6 +76,5 @@ export {
   type RefreshInput,
   type RefreshPlan,
   type ClaimedToken,
-  type ClaimLimits,
   type ScheduledToken,
 } from "./refresh-value.js";

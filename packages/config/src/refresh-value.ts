@@ -1,6 +1,7 @@
 import {
   LANES,
   MINTS_PER_CALL,
+  type ClaimLimits,
   type ClaimTier,
   type Lane,
   type PerLane,
@@ -125,11 +126,10 @@ export const deadlineIntervalMs = (lane: Lane, exported: boolean, p: RefreshPara
  * last fetch (deadlineIntervalMs), so a snapshot already older than an exported token may be is
  * refreshed at once (the deadline is `now`), not a whole EXPORT_REFRESH_S after the entry.
  */
-export const entryDeadline = (lane: Lane, fetchedAt: number, now: number, p: RefreshParams): number =>
-  Math.max(
-    now,
-    Math.min(now + deadlineIntervalMs(lane, true, p), fetchedAt + deadlineIntervalMs(lane, true, p)),
-  );
+export function entryDeadline(lane: Lane, fetchedAt: number, now: number, p: RefreshParams): number {
+  const intervalMs = deadlineIntervalMs(lane, true, p);
+  return Math.max(now, Math.min(now, fetchedAt) + intervalMs);
+}
 
 /**
  * A number in [0, 1) that differs from fetch to fetch and token to token, from the fetch time and
@@ -281,7 +281,8 @@ export interface ScheduledToken {
 }
 
 /**
- * Which tokens a claim takes, the rule the claim script applies in Redis: first every token whose
+ * Which tokens a claim of one lane takes, in the order of the claim script's tiers (CLAIM_PLAN, whose
+ * steps are bounded by stepMax; this model has one bound, `max`): first every token whose
  * deadline falls within `leadMs` (earliest deadline first), then tokens that are due (earliest due
  * first), then, while the budget still has room, the earliest deadlines ahead ("early": a budget
  * left idle now is a deadline missed later), at most `max`. Urgent tokens never wait behind wanted
@@ -343,24 +344,6 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
       step("cold", "early"),
     );
   return tiers;
-}
-
-/** What bounds a value claim's steps (the claim script applies stepMax with them in Redis). */
-export interface ClaimLimits {
-  /** Mint slots the budget leaves this claim (the steps spend it; top-ups may go past it). */
-  readonly budget: number;
-  /**
-   * Mint slots queued in the cold lane that hot's urgent and first-share steps may spend on top of
-   * the budget: the budget serves hot first (UPSTREAM_HOT_RESERVE), so a hot job claimed now is
-   * fetched before the cold jobs already waiting, and cold's queue must not keep hot past its TTL.
-   */
-  readonly hotPasses: number;
-  /** Mint slots each lane's queue has room for. */
-  readonly room: PerLane<number>;
-  /** How many hot tokens the hotFirst steps may have claimed in all (hotFirstShare of the budget). */
-  readonly hotFirst: number;
-  /** Mints per upstream call of each lane. */
-  readonly fill: PerLane<number>;
 }
 
 /**

@@ -43,6 +43,7 @@ export {
   TOKEN_CLASSES,
   tokenClassSchema,
   TOP_CLASS_SIZE,
+  type ClaimLimits,
   type ClaimTier,
   type ClaimTierKind,
   type SchedulingMode,

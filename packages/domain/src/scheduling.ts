@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Lane } from "./lanes.js";
+import type { Lane, PerLane } from "./lanes.js";
 
 /**
  * How the producer spends the upstream budget: `value` gives each token a due time from what a
@@ -37,4 +37,22 @@ export interface ClaimTier {
   readonly tier: ClaimTierKind;
   readonly hotFirst: boolean;
   readonly topUp: boolean;
+}
+
+/** What bounds a value claim's steps (stepMax in @moonfleet/config; the claim script in Redis). */
+export interface ClaimLimits {
+  /** Mint slots the budget leaves this claim (the steps spend it; top-ups may go past it). */
+  readonly budget: number;
+  /**
+   * Mint slots queued in the cold lane that hot's urgent and first-share steps may spend on top of
+   * the budget: the budget serves hot first (UPSTREAM_HOT_RESERVE), so a hot job claimed now is
+   * fetched before the cold jobs already waiting, and cold's queue must not keep hot past its TTL.
+   */
+  readonly hotPasses: number;
+  /** Mint slots each lane's queue has room for. */
+  readonly room: PerLane<number>;
+  /** How many hot tokens the hotFirst steps may have claimed in all (hotFirstShare of the budget). */
+  readonly hotFirst: number;
+  /** Mints per upstream call of each lane. */
+  readonly fill: PerLane<number>;
 }

@@ -5,6 +5,7 @@ import {
   TOKEN_STATUSES,
   perLane,
   redisKeys,
+  type ClaimLimits,
   type ClaimTier,
   type PerLane,
   type TokenSource,
@@ -256,19 +257,12 @@ export class TokenStore {
    */
   async claimPlan(
     steps: readonly ClaimTier[],
+    limits: ClaimLimits,
     o: {
       now: number;
       leaseMs: number;
       leadMs: number;
       lookaheadMs: number;
-      /** Mint slots the budget leaves the claim, the queues' room and calls' fill per lane. */
-      budget: number;
-      room: PerLane<number>;
-      fill: PerLane<number>;
-      /** How many hot tokens the hotFirst steps may have claimed in all. */
-      hotFirst: number;
-      /** Cold mint slots queued that hot's urgent and first-share steps may spend past the budget. */
-      hotPasses: number;
       /** Read each token's value and deadline for the packing (else 0). */
       withValues: boolean;
       /** How far past the lease a claimed token's deadline goes, ms, per lane. */
@@ -286,12 +280,12 @@ export class TokenStore {
       String(o.leadMs),
       String(o.lookaheadMs),
       o.withValues ? "1" : "0",
-      String(Math.floor(o.budget)),
-      whole(o.hotFirst),
-      whole(o.hotPasses),
+      String(Math.floor(limits.budget)),
+      whole(limits.hotFirst),
+      whole(limits.hotPasses),
       ...LANES.flatMap((l) => [
-        whole(o.room[l]),
-        whole(Math.max(1, o.fill[l])),
+        whole(limits.room[l]),
+        whole(Math.max(1, limits.fill[l])),
         String(o.leaseDeadlineMs[l]),
       ]),
       ...steps.flatMap((s) => [
