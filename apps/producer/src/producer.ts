@@ -337,9 +337,11 @@ export function createProducer(opts: ProducerOptions) {
 
   /** Jobs per lane not done yet: waiting, and taken by a worker (under a binding budget, waiting for a permit). */
   async function queuedJobs(): Promise<Record<Lane, { waiting: number; active: number }>> {
-    const [hot, cold] = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active")));
-    const of = (n: Record<string, number> | undefined) => ({ waiting: n?.wait ?? 0, active: n?.active ?? 0 });
-    return { hot: of(hot), cold: of(cold) };
+    const counts = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active")));
+    return perLane((l) => {
+      const n = counts[LANES.indexOf(l)];
+      return { waiting: n?.wait ?? 0, active: n?.active ?? 0 };
+    });
   }
 
   // A tick makes few round trips to Redis (each waits behind the workers' commits on a busy one):
