@@ -18,10 +18,14 @@ import {
 import {
   LiveConfig,
   lanePolicies,
+  accrueCredit,
+  budgetPerMs,
   claimTiers,
+  coldSlackMs,
   entryDeadline,
   floorMs,
   hotFirstShare,
+  hotPressureCeiling,
   nextPressures,
   refreshParams,
   packCalls,
@@ -243,7 +247,15 @@ export function createProducer(opts: ProducerOptions) {
     pressure ??= (await store.scheduleContext()).pressure;
     const target = Math.max(2 * c.producerTickMs, c.dueMarginMs);
     const lateness = perLane((l) => view.lanes[l].dueLatenessMs);
-    const next = nextPressures(pressure, lateness, target, refreshParams(c));
+    const params = refreshParams(c);
+    const tokens = perLane((l) => view.lanes[l].scheduled);
+    const next = nextPressures(
+      pressure,
+      lateness,
+      target,
+      params,
+      hotPressureCeiling(tokens, c.upstreamRpm, params),
+    );
     const changed = LANES.some((l) => Math.abs(next[l] - pressure![l]) > 1e-9);
     pressure = next;
     if (changed || ++pressureTicks % 10 === 0) await store.publishSchedule(next, null);
@@ -269,11 +281,11 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less the jobs not done yet (waiting
-   * or taken by a worker), in the tiers of claimTiers: hot's urgent tokens (deadline within a tick);
-   * hot's wanted ones within the share of the budget beyond the cold floor (hotFirstShare; none
-   * while a cold deadline has passed), these two past cold's queued jobs (the budget serves hot
-   * first); cold's urgent ones; every lane's wanted ones; then, while the budget binds and has room,
+   * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less the jobs not done yet (waiting,
+   * taken by a worker, or delayed), in the tiers of claimTiers: hot's urgent tokens (deadline within
+   * a tick); hot's wanted ones within its credit of the share of the budget beyond the cold floor
+   * (hotFirstShare, less while a cold deadline has passed), these two past cold's queued jobs (the
+   * budget serves hot first); cold's urgent ones; every lane's wanted ones; then, while the budget binds and has room,
    * cold's earliest deadlines ahead, so no call goes unspent and deadlines that came bunched spread
    * out. One script call (CLAIM_PLAN); each lane's claim is packed most valuable first into jobs of
    * `size`.
@@ -303,14 +315,28 @@ export function createProducer(opts: ProducerOptions) {
       view.lanes.cold.deadlineLatenessMs,
       c.producerTickMs,
     );
+    // hot's first share is a rate: it accrues with the time between ticks (the budget's rate times
+    // the share); hot passes cold's queue, so a share counted against the queue instead would hand
+    // hot the queue's whole budget again every tick. It saves up at most half the cold slack's
+    // worth (or the queue's), so hot tokens that came due together go at once and cold's deadlines
+    // keep within their floor. A new leader starts with the share of the queue's budget.
+    const rate = share * budgetPerMs(c.upstreamRpm);
+    const cap = rate * Math.max(QUEUED_TICKS * c.producerTickMs, coldSlackMs(params) / 2);
+    hotCredit = accrueCredit(
+      hotCredit ?? Math.min(cap, share * slots),
+      hotCreditAt === null ? 0 : at - hotCreditAt,
+      rate,
+      cap,
+    );
+    hotCreditAt = at;
     const limits = {
       budget,
       room,
       fill: perLane((l) => lanePolicies(c)[l].mintsPerCall),
-      hotFirst: Math.floor(Math.max(0, budget + hotPasses) * share),
+      hotFirst: Math.max(0, Math.min(Math.floor(hotCredit), budget + hotPasses)),
       hotPasses,
     };
-    return store.claimPlan(claimTiers(binds), limits, {
+    const got = await store.claimPlan(claimTiers(binds), limits, {
       now: at,
       leaseMs: c.leaseMs,
       leadMs: c.producerTickMs,
@@ -318,7 +344,14 @@ export function createProducer(opts: ProducerOptions) {
       withValues: binds,
       leaseDeadlineMs: perLane((l) => floorMs(l, params)),
     });
+    // what hot claimed under its first share counts against it as the calls it costs (a top-up
+    // fills a call the share began): a share spent ahead is paid back before hot goes first again
+    const fill = Math.max(1, limits.fill.hot);
+    hotCredit -= Math.ceil(Math.min(got.hot.length, limits.hotFirst) / fill) * fill;
+    return got;
   }
+  let hotCredit: number | null = null;
+  let hotCreditAt: number | null = null;
 
   async function enqueue(lane: Lane, at: number, groups: string[][]): Promise<number> {
     const batch = groups.map((mints) => ({
@@ -335,12 +368,15 @@ export function createProducer(opts: ProducerOptions) {
     return batch.length;
   }
 
-  /** Jobs per lane not done yet: waiting, and taken by a worker (under a binding budget, waiting for a permit). */
+  /**
+   * Jobs per lane not done yet: waiting; taken by a worker (under a binding budget, waiting for a
+   * permit); delayed (a worker's breaker or Redis said "not now": they come back with their tokens).
+   */
   async function queuedJobs(): Promise<Record<Lane, { waiting: number; active: number }>> {
-    const counts = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active")));
+    const counts = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed")));
     return perLane((l) => {
       const n = counts[LANES.indexOf(l)];
-      return { waiting: n?.wait ?? 0, active: n?.active ?? 0 };
+      return { waiting: n?.wait ?? 0, active: (n?.active ?? 0) + (n?.delayed ?? 0) };
     });
   }
 

@@ -63,6 +63,13 @@ export const INTERVAL_JITTER = 0.08;
 /** Pressure bounds: 1 is the lanes' own targets, more stretches the wanted intervals. */
 export const PRESSURE_MIN = 1;
 export const PRESSURE_MAX = 64;
+/**
+ * Pressure that only takes back the bonuses (tokens wanted sooner than their lane's target, for
+ * their volatility or the exports) before any token of the lane waits past its target: the lane's
+ * cap stretches by pressure / BONUS_PRESSURE once the pressure is above it. A few volatile tokens
+ * that want more than the budget leaves slow down themselves, not every quiet token of their lane.
+ */
+export const BONUS_PRESSURE = 2;
 
 /**
  * The learned volatility after a fetch: an EWMA of |raw score change| per second between two
@@ -153,8 +160,8 @@ export interface RefreshPlan {
  * The plan after a fetch at `fetchedAt`. Wanted interval: the time the expected drift takes to reach
  * DRIFT_TOLERANCE at this token's value, stretched by the lane's budget pressure, at least
  * MIN_INTERVAL_MS (MIN_INTERVAL_UNEXPORTED_MS outside the exports) and at most the lane's target
- * (TTL - margin) times the pressure (nextPressures stretches cold first, hot only once cold is at
- * its floor), never past the deadline. At pressure 1 no token waits longer than SCHEDULING=lanes
+ * (TTL - margin), stretched by laneStretch once the pressure has taken back the bonuses
+ * (nextPressures stretches cold first, hot only once cold is at its floor), never past the deadline. At pressure 1 no token waits longer than SCHEDULING=lanes
  * would make it. Deadline: the guarantee (the floor, or EXPORT_REFRESH_S for an exported token)
  * less its slack and the due margin (deadlineIntervalMs). An interval at its cap, and the deadline,
  * lose up to INTERVAL_JITTER at random (fetchJitter), so tokens fetched together come due apart.
@@ -169,7 +176,7 @@ export function refreshPlan(
   const hardMs = deadlineIntervalMs(t.lane, t.exported, p);
   const press = Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, pressure));
   const targetMs = Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
-  const laneCapMs = press * targetMs;
+  const laneCapMs = targetMs * laneStretch(press);
   const minMs = t.exported ? MIN_INTERVAL_MS : MIN_INTERVAL_UNEXPORTED_MS;
   const wantedMs = (1000 * press * DRIFT_TOLERANCE) / value;
   const capMs = Math.min(hardMs, laneCapMs);
@@ -185,11 +192,17 @@ export function refreshPlan(
   };
 }
 
+/** How far a pressure stretches a lane's target: not at all up to BONUS_PRESSURE (bonuses go first). */
+export const laneStretch = (pressure: number): number => Math.max(1, pressure / BONUS_PRESSURE);
+
 /** The pressure at which a lane's target (TTL - margin) reaches its floor: more only cuts bonuses. */
 export const floorPressure = (lane: Lane, p: RefreshParams): number =>
   Math.min(
     PRESSURE_MAX,
-    Math.max(PRESSURE_MIN, deadlineIntervalMs(lane, false, p) / Math.max(1, p.ttlMs[lane] - p.dueMarginMs)),
+    Math.max(
+      PRESSURE_MIN,
+      (BONUS_PRESSURE * deadlineIntervalMs(lane, false, p)) / Math.max(1, p.ttlMs[lane] - p.dueMarginMs),
+    ),
   );
 
 /**
@@ -205,9 +218,11 @@ export function nextPressures(
   latenessMs: PerLane<number>,
   targetMs: number,
   p: RefreshParams,
+  hotCeiling: number = floorPressure("hot", p),
 ): Record<Lane, number> {
+  const top = (lane: Lane) => Math.min(floorPressure(lane, p), lane === "hot" ? hotCeiling : Infinity);
   const clamp = (v: number, lane: Lane) =>
-    Math.min(floorPressure(lane, p), Math.max(PRESSURE_MIN, Number.isFinite(v) ? v : PRESSURE_MIN));
+    Math.min(top(lane), Math.max(PRESSURE_MIN, Number.isFinite(v) ? v : PRESSURE_MIN));
   const next = { hot: clamp(pressure.hot, "hot"), cold: clamp(pressure.cold, "cold") };
   const late = (l: Lane) => latenessMs[l] > targetMs;
   const calm = (l: Lane) => latenessMs[l] < targetMs / 2;
@@ -220,11 +235,29 @@ export function nextPressures(
 }
 
 /**
+ * The most pressure the hot lane needs: past BONUS_PRESSURE only as far as its tokens at their
+ * target (TTL - margin, less the jitter) need more than the share of the budget beyond the cold
+ * floor (hotFirstShare). Hot tokens that came due together make the lane late for a call or two;
+ * that lateness takes back bonuses, it does not stretch every hot token past its TTL while the
+ * budget pays for them.
+ */
+export function hotPressureCeiling(tokens: PerLane<number>, upstreamRpm: number, p: RefreshParams): number {
+  const hotPerS =
+    tokens.hot / ((Math.max(MIN_INTERVAL_MS, p.ttlMs.hot - p.dueMarginMs) * (1 - INTERVAL_JITTER)) / 1000);
+  const sharePerS = hotFirstShare(tokens.cold, upstreamRpm, p) * budgetPerMs(upstreamRpm) * 1000;
+  const need = sharePerS > 0 ? hotPerS / sharePerS : Infinity;
+  return Math.min(floorPressure("hot", p), BONUS_PRESSURE * Math.max(1, need));
+}
+
+/**
  * The share of a tick's claim the hot lane's wanted tokens may take before the cold lane's urgent
  * ones: what the budget pays for beyond the cold lane's staleness floor (every cold token once per
  * its shortest deadline interval). The rest goes to cold's deadlines first, so hot stays at its
- * TTL while the budget has room and the cold floor holds whatever hot wants. None while a cold
- * deadline has passed by more than a tick (`coldLateMs`): then cold's urgent tokens go first.
+ * TTL while the budget has room and the cold floor holds whatever hot wants. While a cold deadline
+ * has passed by more than a tick (`coldLateMs`: tokens fetched together came due together), the
+ * share shrinks with that lateness and is gone once the lateness has used up the cold slack
+ * (coldSlackMs, what lies between a deadline and the floor): cold catches up before its floor,
+ * and a few seconds of cold lateness inside the guarantee do not stop hot at once.
  */
 export function hotFirstShare(
   coldTokens: number,
@@ -234,11 +267,16 @@ export function hotFirstShare(
   tickMs = 1_000,
 ): number {
   const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
-  // cold deadlines already passed (tokens fetched together came due together): cold goes first
-  if (!(budgetPerS > 0) || coldLateMs > tickMs) return 0;
+  if (!(budgetPerS > 0)) return 0;
   const coldPerS = coldTokens / (shortestDeadlineMs("cold", false, p) / 1000);
-  return Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
+  const share = Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
+  if (!(coldLateMs > tickMs)) return share;
+  return share * Math.max(0, 1 - coldLateMs / Math.max(tickMs, coldSlackMs(p)));
 }
+
+/** What lies between a cold deadline and the cold floor, ms: the slack and the due margin. */
+export const coldSlackMs = (p: RefreshParams): number =>
+  Math.max(0, floorMs("cold", p) - deadlineIntervalMs("cold", false, p));
 
 /** The shortest interval a plan can give to its deadline (deadlineIntervalMs less all its jitter). */
 const shortestDeadlineMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
@@ -368,6 +406,22 @@ export function stepMax(
   if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
   if (step.tier !== "urgent" && max >= fill) max -= (have + max) % fill;
   return Math.max(0, max);
+}
+
+/** Mint slots per ms the budget pays for: UPSTREAM_RPM calls a minute of 30 mints. */
+export const budgetPerMs = (upstreamRpm: number): number =>
+  (Math.max(0, upstreamRpm) / 60_000) * MINTS_PER_CALL;
+
+/**
+ * A share of the budget as a credit: it grows at `ratePerMs` for the time since the last claim, up to
+ * `cap`, and what a claim spends under the share is taken off it, down to -cap (a whole call spent on
+ * a little credit is paid back before the share goes first again). A share handed out per claim
+ * instead would grow with how often the producer claims, not with what the budget pays for.
+ */
+export function accrueCredit(credit: number, elapsedMs: number, ratePerMs: number, cap: number): number {
+  const c = Math.max(0, cap);
+  const grown = credit + Math.max(0, elapsedMs) * Math.max(0, ratePerMs);
+  return Math.max(-c, Math.min(c, Number.isFinite(grown) ? grown : 0));
 }
 
 /** Mint slots per producer tick the budget pays for: UPSTREAM_RPM calls a minute of 30 mints. */

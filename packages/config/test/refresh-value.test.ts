@@ -14,6 +14,12 @@ import {
   loadConfig,
   nextPressures,
   floorPressure,
+  laneStretch,
+  coldSlackMs,
+  hotPressureCeiling,
+  accrueCredit,
+  budgetPerMs,
+  BONUS_PRESSURE,
   nextVolatility,
   packCalls,
   refreshParams,
@@ -112,6 +118,26 @@ describe("the refresh plan", () => {
     const t = token({ volatility: 0.01 });
     expect(refreshPlan(t, 0, 3, params).dueAt).toBeGreaterThan(refreshPlan(t, 0, 1, params).dueAt);
   });
+
+  it("takes back the bonuses before any quiet token of the lane waits past its target", () => {
+    const target = params.ttlMs.hot - params.dueMarginMs;
+    const quiet = token({ volatility: 0 });
+    const busy = token({ volatility: 0.02 });
+    // up to BONUS_PRESSURE a quiet token keeps its target, a volatile one slows down towards it
+    for (const press of [1, 1.5, BONUS_PRESSURE]) {
+      expect(refreshPlan(quiet, 0, press, params).dueAt).toBeLessThanOrEqual(target);
+      expect(laneStretch(press)).toBe(1);
+    }
+    expect(refreshPlan(busy, 0, BONUS_PRESSURE, params).dueAt).toBeGreaterThan(
+      refreshPlan(busy, 0, 1, params).dueAt,
+    );
+    // past it the target stretches by pressure / BONUS_PRESSURE
+    expect(laneStretch(3 * BONUS_PRESSURE)).toBe(3);
+    const stretched = refreshPlan(quiet, 0, 3 * BONUS_PRESSURE, params).dueAt;
+    expect(stretched).toBeGreaterThan(target);
+    expect(stretched).toBeLessThanOrEqual(3 * target);
+    expect(stretched).toBeGreaterThanOrEqual(3 * target * (1 - INTERVAL_JITTER) - 1e-6);
+  });
 });
 
 describe("a token that enters the exports", () => {
@@ -140,12 +166,49 @@ describe("volatility and pressure", () => {
     expect(nextVolatility({ volatility: 0.02, score: 0.2, at: 0 }, 0.2, 30_000)).toBeLessThan(0.02);
   });
 
+  it("stretches hot past its bonuses only as far as its tokens at their target need more than its share", () => {
+    const hotLate = { hot: 10_000, cold: 0 };
+    // 121 hot tokens at an 8 s target need ~16/s; 179 cold ones leave hot ~18/s of 30/s: no stretch
+    const small = { ...params, ttlMs: { hot: 10_000, cold: 5_000 } };
+    const fits = hotPressureCeiling({ hot: 121, cold: 179 }, 60, small);
+    expect(fits).toBe(BONUS_PRESSURE);
+    let press = { hot: 1, cold: floorPressure("cold", small) };
+    for (let i = 0; i < 200; i++) press = nextPressures(press, hotLate, 1_000, small, fits);
+    expect(press.hot).toBe(BONUS_PRESSURE);
+    expect(laneStretch(press.hot)).toBe(1);
+    // three times the tokens: stretched by about what they need beyond the share
+    const over = hotPressureCeiling({ hot: 363, cold: 179 }, 60, small);
+    const needPerS = 363 / ((8_000 * (1 - INTERVAL_JITTER)) / 1000);
+    const sharePerS = hotFirstShare(179, 60, small) * 30;
+    expect(over).toBeCloseTo(BONUS_PRESSURE * (needPerS / sharePerS));
+    // no share at all (the cold floor takes the budget): up to the hot floor, as before
+    expect(hotPressureCeiling({ hot: 10, cold: 1_000_000 }, 60, small)).toBe(floorPressure("hot", small));
+  });
+
+  it("hands out a share of the budget as a credit that grows with time, not with the claims", () => {
+    const rate = 0.5 * budgetPerMs(240); // half of 120 tokens/s
+    expect(budgetPerMs(240)).toBeCloseTo(0.12);
+    // a second at 60/s, then the cap
+    expect(accrueCredit(0, 1_000, rate, 500)).toBeCloseTo(60);
+    expect(accrueCredit(450, 1_000, rate, 500)).toBe(500);
+    // ten claims in one second earn what one claim a second earns
+    let many = 0;
+    for (let i = 0; i < 10; i++) many = accrueCredit(many, 100, rate, 500);
+    expect(many).toBeCloseTo(accrueCredit(0, 1_000, rate, 500));
+    // a whole call spent on a little credit is paid back first, never more than the cap
+    expect(accrueCredit(9 - 30, 0, rate, 500)).toBe(-21);
+    expect(accrueCredit(-10_000, 0, rate, 500)).toBe(-500);
+    expect(accrueCredit(-21, 1_000, rate, 500)).toBeCloseTo(39);
+    // a clock that went back adds nothing
+    expect(accrueCredit(10, -5_000, rate, 500)).toBe(10);
+  });
+
   it("stretches a lane only while it is late itself, cold first, and relaxes hot first", () => {
     const coldLate = { hot: 0, cold: 10_000 };
     const bothLate = { hot: 10_000, cold: 10_000 };
     expect(nextPressures({ hot: 1, cold: 1 }, coldLate, 2_000, params)).toEqual({ hot: 1, cold: 1.05 });
     const coldFloor = floorPressure("cold", params);
-    expect(coldFloor).toBeCloseTo((4 * 30_000 * (1 - DEADLINE_SLACK) - 2_000) / 28_000);
+    expect(coldFloor).toBeCloseTo((BONUS_PRESSURE * (4 * 30_000 * (1 - DEADLINE_SLACK) - 2_000)) / 28_000);
     // cold late at its floor never stretches hot while hot is on time (the budget-fleet case)
     expect(nextPressures({ hot: 1, cold: coldFloor }, coldLate, 2_000, params)).toEqual({
       hot: 1,
@@ -248,9 +311,15 @@ describe("packing and claims", () => {
     expect(hotFirstShare(0, 240, params)).toBe(1);
     expect(hotFirstShare(1_000_000, 240, params)).toBe(0);
     expect(hotFirstShare(10, 0, params)).toBe(0);
-    // a cold deadline passed by more than a tick: cold's urgent tokens first, hot gets no share
+    // a cold deadline passed by up to a tick: the whole share
     expect(hotFirstShare(9_500, 240, params, 1_000, 1_000)).toBe(share);
-    expect(hotFirstShare(9_500, 240, params, 1_001, 1_000)).toBe(0);
+    // later: the share shrinks with the cold lateness, gone once it has used up the cold slack
+    const slack = coldSlackMs(params);
+    expect(slack).toBeCloseTo(4 * 30_000 * DEADLINE_SLACK + 2_000);
+    expect(hotFirstShare(9_500, 240, params, slack / 2, 1_000)).toBeCloseTo(share / 2);
+    expect(hotFirstShare(9_500, 240, params, slack / 4, 1_000)).toBeCloseTo((share * 3) / 4);
+    expect(hotFirstShare(9_500, 240, params, slack, 1_000)).toBe(0);
+    expect(hotFirstShare(9_500, 240, params, slack * 3, 1_000)).toBe(0);
   });
 
   it("bounds each step of a claim: budget, room, hot's first share, whole calls, top-ups", () => {
