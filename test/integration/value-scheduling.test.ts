@@ -5,6 +5,7 @@ import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
 import type { ExportDocument } from "@moonfleet/exports";
 import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
 import { createProducer } from "../../apps/producer/src/producer.js";
+import { createExporter } from "../../apps/api/src/exporter.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { readClasses, type FleetDeps } from "../../apps/api/src/fleet-status.js";
 import {
@@ -314,5 +315,67 @@ describe("a token that enters the exports", () => {
     expect(Number(await redis.zscore(k.deadline("hot"), flying))).toBe(leased.deadline);
     const interval = config.exportRefreshS * 1000 * (1 - DEADLINE_SLACK) - config.dueMarginMs;
     expect(Number(await redis.zscore(k.deadline("hot"), fresh))).toBe(clock - 100 + interval);
+  });
+
+  it("holds a token at the door of the exports while its snapshot is older than EXPORT_REFRESH_S, due at once meanwhile", async () => {
+    const [stale, ok] = demoMints(2, `door-${prefix}`) as [string, string];
+    await store.register([{ mint: stale }, { mint: ok }], T0);
+    clock = T0 + 200_000;
+    const tradable = (mint: string, u: TokenUpdate): TokenUpdate => ({
+      ...u,
+      snapshot: {
+        ...u.snapshot,
+        smoothedScore: 0.9,
+        metrics: {
+          pools: [0, 1].map((i) => ({
+            address: `${mint}-${i}`,
+            dexId: "raydium",
+            poolType: "raydium_clmm",
+            quote: "SOL",
+            liquidityUsd: 50_000,
+          })),
+        },
+      } as unknown as Snapshot,
+    });
+    const plan = { dueAt: clock + 30_000, deadlineAt: clock + 40_000, value: 1 };
+    await store.commit([
+      tradable(stale, update(stale, "hot", { fetchedAt: clock - 20_000, ...plan })),
+      tradable(ok, update(ok, "hot", { fetchedAt: clock - 1_000, ...plan })),
+    ]);
+    const config = testConfig({ ...env, EXPORT_MIN_SCORE: "0.5", EXPORT_EXIT_SCORE: "0.4" });
+    const exporter = createExporter({
+      redis,
+      config: () => config,
+      logger: silentLogger(),
+      id: `door-${prefix}`,
+      now: () => clock,
+    });
+    const first = await exporter.tick();
+    // 20 s old: within the 2 x TTL any export allows, but older than an exported token may be
+    expect(first?.state.members.map((m) => m.mint)).toEqual([ok]);
+    expect(first?.held.map((h) => h.mint)).toEqual([stale]);
+    expect(Number(await redis.zscore(k.due("hot"), stale))).toBe(clock);
+    expect(Number(await redis.zscore(k.deadline("hot"), stale))).toBe(clock);
+    expect(Number(await redis.zscore(k.due("hot"), ok))).toBe(plan.dueAt);
+    // refreshed: it enters
+    clock += 1_000;
+    await store.commit([tradable(stale, update(stale, "hot", { fetchedAt: clock - 200, ...plan }))]);
+    const second = await exporter.tick();
+    expect(new Set(second?.state.members.map((m) => m.mint))).toEqual(new Set([stale, ok]));
+    expect(second?.held).toEqual([]);
+    // SCHEDULING=lanes: the old snapshot enters at once, as it always did
+    const lanes = createExporter({
+      redis,
+      config: () => ({ ...config, scheduling: "lanes" }),
+      logger: silentLogger(),
+      id: `door-${prefix}`,
+      now: () => clock,
+    });
+    await redis.del(k.exportDocument);
+    clock += 1_000;
+    await store.commit([tradable(stale, update(stale, "hot", { fetchedAt: clock - 20_000, ...plan }))]);
+    const third = await lanes.tick();
+    expect(third?.state.members).toHaveLength(2);
+    expect(third?.held).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Config } from "@moonfleet/config";
+import { schedulingMode, type Config } from "@moonfleet/config";
 import {
   marketsJson,
   notArbMarketsJson,
@@ -22,6 +22,8 @@ export function exportSettingsOf(c: Config): ExportSettings {
       cold: Math.round((bound ?? 2 * c.cacheTtlCold) * 1000),
     },
     minHoldMs: Math.round(c.exportMinHoldS * 1000),
+    // value scheduling refreshes an exported token every EXPORT_REFRESH_S: one enters no staler
+    ...(schedulingMode(c) === "value" ? { entryMaxAgeMs: Math.round(c.exportRefreshS * 1000) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Config } from "@moonfleet/config";
+import { floorMs, refreshParams, type Config } from "@moonfleet/config";
 import {
   nextDocument,
   parseCandidate,
@@ -7,12 +7,13 @@ import {
   stepExport,
   type ExportCandidate,
   type ExportDocument,
+  type HeldEntry,
   type StepResult,
 } from "@moonfleet/exports";
-import { EVENTS_STREAM_MAXLEN, redisKeys } from "@moonfleet/domain";
+import { EVENTS_STREAM_MAXLEN, LANES, redisKeys } from "@moonfleet/domain";
 import type { Redis } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { LeaderLock } from "@moonfleet/store";
+import { LeaderLock, TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import { z } from "zod";
 import { exportBodies, exportSettingsOf } from "./export-bodies.js";
@@ -97,6 +98,21 @@ export function createExporter(deps: ExporterDeps) {
   let leading = false;
   let files: ExportStatus["files"] = null;
   let lastLoggedError: string | null = null;
+  const store = new TokenStore(deps.redis, prefix);
+
+  /**
+   * Tokens held at the door for a fresher snapshot are due at once (a token in flight is left to
+   * its fetch): they enter a tick or two later instead of on a snapshot older than a member's may be.
+   */
+  async function refreshHeld(held: readonly HeldEntry[], t: number, config: Config): Promise<void> {
+    const params = refreshParams(config);
+    await Promise.all(
+      LANES.map((lane) => {
+        const mints = held.filter((h) => h.lane === lane).map((h) => ({ mint: h.mint, at: t }));
+        return mints.length > 0 ? store.expedite(lane, mints, t + floorMs(lane, params)) : undefined;
+      }),
+    );
+  }
 
   async function writeFiles(dir: string, doc: ExportDocument, t: number): Promise<void> {
     if (files && files.dir === dir && files.ok && files.version === doc.version) return;
@@ -163,7 +179,7 @@ export function createExporter(deps: ExporterDeps) {
         "data",
         changeEvent(doc, step),
       );
-    await tx.exec();
+    await Promise.all([tx.exec(), step.held.length > 0 ? refreshHeld(step.held, t, config) : undefined]);
     if (step.changed)
       deps.logger.info(
         {

@@ -1,3 +1,4 @@
+import type { Lane } from "@moonfleet/domain";
 import type { ExportCandidate, ExportPool } from "./candidate.js";
 import { judge, maxStalenessOf, type ExclusionReason, type Judged } from "./selection.js";
 import type { ExportSettings } from "./settings.js";
@@ -30,6 +31,13 @@ export interface ExportState {
 
 export const EMPTY_EXPORT_STATE: ExportState = { version: 0, changedAt: 0, members: [] };
 
+/** A token held at the door of the export set until its snapshot is fresh enough to enter. */
+export interface HeldEntry {
+  readonly mint: string;
+  readonly lane: Lane;
+  readonly fetchedAt: number;
+}
+
 export type LeaveReason = Exclude<ExclusionReason, "below_min"> | "out_of_top";
 export interface SetChange {
   readonly mint: string;
@@ -43,6 +51,11 @@ export interface StepResult {
   readonly left: readonly SetChange[];
   /** Members whose pool list (or symbol) changed without leaving. */
   readonly updated: readonly string[];
+  /**
+   * Tokens that would enter but whose snapshot is older than entryMaxAgeMs: their slots stay free
+   * for them, and the exporter has them refreshed at once.
+   */
+  readonly held: readonly HeldEntry[];
   readonly changed: boolean;
   /** Candidates not exported, by reason (what the health shows when the list is empty). */
   readonly excluded: Readonly<Record<ExclusionReason, number>>;
@@ -161,10 +174,16 @@ export function stepExport(
     }
   }
 
+  const waiting: HeldEntry[] = [];
   for (const j of ranked) {
-    if (members.length >= s.topN) break;
+    if (members.length + waiting.length >= s.topN) break;
     const c = j.candidate;
     if (held.has(c.mint) || !top.has(c.mint)) continue;
+    if (s.entryMaxAgeMs !== undefined && now - c.fetchedAt > s.entryMaxAgeMs) {
+      // the bots would trade on a snapshot older than a member's may be: wait for a fresh one
+      waiting.push({ mint: c.mint, lane: c.lane ?? "hot", fetchedAt: c.fetchedAt });
+      continue;
+    }
     members.push(memberOf(j, j.pools.slice(0, s.poolsPerToken), now, null, s));
     entered.push({ mint: c.mint, symbol: c.symbol, reason: "qualified" });
   }
@@ -188,6 +207,7 @@ export function stepExport(
     entered,
     left,
     updated,
+    held: waiting,
     changed,
     excluded,
   };

@@ -13,7 +13,14 @@ export {
 } from "./selection.js";
 export type { ExclusionReason, Judged } from "./selection.js";
 export { EMPTY_EXPORT_STATE, POOL_SWAP_MARGIN, stickyPools, stepExport } from "./hysteresis.js";
-export type { ExportMember, ExportState, LeaveReason, SetChange, StepResult } from "./hysteresis.js";
+export type {
+  ExportMember,
+  ExportState,
+  HeldEntry,
+  LeaveReason,
+  SetChange,
+  StepResult,
+} from "./hysteresis.js";
 export {
   SMB_POOL_LISTS,
   notArbMarkets,

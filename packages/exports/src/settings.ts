@@ -16,6 +16,12 @@ export interface ExportSettings {
   readonly maxStalenessMs: PerLane<number>;
   /** A member out of the top N leaves after this long (EXPORT_MIN_HOLD_S). */
   readonly minHoldMs: number;
+  /**
+   * A token enters only with a snapshot at most this old (SCHEDULING=value: EXPORT_REFRESH_S, the
+   * age an exported token's snapshot keeps); an older one is held, its slot kept, until it is
+   * refreshed. Unset: any snapshot within maxStalenessMs enters.
+   */
+  readonly entryMaxAgeMs?: number;
 }
 
 /** The same rule without damping: plain top N every tick (the churn baseline). */

@@ -59,6 +59,37 @@ describe("tradable pools: one rule for every format", () => {
     for (const p of state.members[0]?.pools ?? []) expect(decodeBase58(p.address)?.length).toBe(32);
   });
 
+  it("holds a token whose snapshot is older than entryMaxAgeMs at the door, its slot kept, until a fresh one", () => {
+    const s = { ...SETTINGS, entryMaxAgeMs: 5_000 };
+    const cands = [
+      candidate("old", 0.95, { fetchedAt: NOW - 5_001 }),
+      candidate("fresh", 0.9, { fetchedAt: NOW - 5_000 }),
+      candidate("coldold", 0.85, { fetchedAt: NOW - 20_000, lane: "cold" }),
+      candidate("next", 0.8, { fetchedAt: NOW }),
+    ];
+    const r = stepExport(EMPTY_EXPORT_STATE, cands, NOW, s);
+    // the two held tokens keep their slots: "next" does not take one
+    expect(r.state.members.map((m) => m.mint)).toEqual([addr("fresh")]);
+    expect(r.held).toEqual([
+      { mint: addr("old"), lane: "hot", fetchedAt: NOW - 5_001 },
+      { mint: addr("coldold"), lane: "cold", fetchedAt: NOW - 20_000 },
+    ]);
+    // refreshed: they enter
+    const later = NOW + 1_000;
+    const refreshed = cands.map((c) => ({ ...c, fetchedAt: later - 500 }));
+    const r2 = stepExport(r.state, refreshed, later, s);
+    expect(new Set(r2.state.members.map((m) => m.mint))).toEqual(
+      new Set([addr("old"), addr("fresh"), addr("coldold")]),
+    );
+    expect(r2.held).toEqual([]);
+    // a member is not held: it keeps its place on a snapshot within maxStalenessMs
+    const aged = refreshed.map((c) => ({ ...c, fetchedAt: later - 20_000 }));
+    expect(stepExport(r2.state, aged, later, s).state.members).toHaveLength(3);
+    // without the bound (SCHEDULING=lanes) the old snapshot enters at once
+    expect(stepExport(EMPTY_EXPORT_STATE, cands, NOW, SETTINGS).held).toEqual([]);
+    expect(stepExport(EMPTY_EXPORT_STATE, cands, NOW, SETTINGS).state.members).toHaveLength(3);
+  });
+
   it("takes the top N active tokens at or above the minimum score", () => {
     const cands = [
       candidate("a", 0.95),
