@@ -107,9 +107,9 @@ export function createExporter(deps: ExporterDeps) {
   async function refreshHeld(held: readonly HeldEntry[], t: number, config: Config): Promise<void> {
     const params = refreshParams(config);
     await Promise.all(
-      LANES.map((lane) => {
+      LANES.map(async (lane) => {
         const mints = held.filter((h) => h.lane === lane).map((h) => ({ mint: h.mint, at: t }));
-        return mints.length > 0 ? store.expedite(lane, mints, t + floorMs(lane, params)) : undefined;
+        if (mints.length > 0) await store.expedite(lane, mints, t + floorMs(lane, params));
       }),
     );
   }
