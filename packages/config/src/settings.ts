@@ -313,7 +313,7 @@ export const SETTINGS = [
   spec(
     "SCHEDULING",
     plain(schedulingModeSchema),
-    "lanes",
+    "value",
     "value: a token's next refresh comes from what it is worth (exported, near the export threshold, volatile) within the staleness guarantees; lanes: each lane's TTL alone",
     live,
   ),
