@@ -4,7 +4,7 @@ import { DEADLINE_SLACK, INTERVAL_JITTER, packCalls, updateOptimizationConfig } 
 import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
 import type { ExportDocument } from "@moonfleet/exports";
 import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
-import { createProducer } from "../../apps/producer/src/producer.js";
+import { MAX_CLAIM_PER_TICK, createProducer } from "../../apps/producer/src/producer.js";
 import { createExporter } from "../../apps/api/src/exporter.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { readClasses, type FleetDeps } from "../../apps/api/src/fleet-status.js";
@@ -378,4 +378,43 @@ describe("a token that enters the exports", () => {
     expect(third?.state.members).toHaveLength(2);
     expect(third?.held).toEqual([]);
   });
+});
+
+describe("a claim larger than a tick should hold Redis for", () => {
+  it.each(["value", "lanes"] as const)(
+    "SCHEDULING=%s: takes at most MAX_CLAIM_PER_TICK a lane a tick, says there is more, and takes the rest in the next ticks",
+    async (scheduling) => {
+      const prefix = uniquePrefix();
+      // no budget to speak of and room for every job: only the cap stops the claim
+      const env = {
+        REDIS_KEY_PREFIX: prefix,
+        SCHEDULING: scheduling,
+        UPSTREAM_RPM: "100000",
+        UPSTREAM_BURST: "1000",
+        MAX_QUEUED_JOBS: "10000",
+      };
+      const store = new TokenStore(redis, prefix);
+      const count = 2 * MAX_CLAIM_PER_TICK + 500;
+      const mints = demoMints(count, `cap-${prefix}-`);
+      await store.register(
+        mints.map((mint) => ({ mint })),
+        T0,
+      );
+      let clock = T0 + 1_000;
+      const producer = producerAt(env, () => clock);
+      const claims: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t = await producer.tick();
+        expect(t.leader).toBe(true);
+        expect(t.claimed.cold).toBeLessThanOrEqual(MAX_CLAIM_PER_TICK);
+        claims.push(t.claimed.cold);
+        if (!t.more) break;
+        clock += 10;
+      }
+      // three ticks: two at the cap (less a partial call), then the rest, and no more after it
+      expect(claims).toHaveLength(3);
+      expect(claims[0]).toBeGreaterThan(MAX_CLAIM_PER_TICK - 30);
+      expect(claims.reduce((a, b) => a + b, 0)).toBe(count);
+    },
+  );
 });
