@@ -65,7 +65,7 @@ export interface TickResult {
  * token and addBulk as long again, so a fleet that moves thousands of tokens a second claims them
  * in several short ticks, one after another, not in one that stalls every other client of Redis.
  */
-export const MAX_CLAIM_PER_TICK = 1_000;
+export const MAX_CLAIM_PER_TICK = 500;
 
 const LEVEL_RANK: Record<string, number> = { normal: 0, reduced: 1, high: 2 };
 
