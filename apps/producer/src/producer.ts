@@ -56,7 +56,10 @@ export interface TickResult {
   readonly claimed: Record<Lane, number>;
   readonly jobs: Record<Lane, number>;
   readonly batchSize: Record<Lane, number>;
-  /** A lane's claim stopped at MAX_CLAIM_PER_TICK with more to take: tick again at once. */
+  /**
+   * A lane's claim came within a call of MAX_CLAIM_PER_TICK (it may have stopped there with more
+   * to take): tick again at once. At worst one tick that claims nothing.
+   */
   readonly more: boolean;
 }
 
@@ -252,10 +255,7 @@ export function createProducer(opts: ProducerOptions) {
     return new Set(members);
   }
 
-  async function updatePressure(at: number, c: Config, view: ScheduleView): Promise<void> {
-    // once a tick interval: the pressure steps per tick, and a cut claim ticks again at once
-    if (at - pressureAt < c.producerTickMs) return;
-    pressureAt = at;
+  async function updatePressure(c: Config, view: ScheduleView): Promise<void> {
     pressure ??= (await store.scheduleContext()).pressure;
     const target = Math.max(2 * c.producerTickMs, c.dueMarginMs);
     const lateness = perLane((l) => view.lanes[l].dueLatenessMs);
@@ -273,7 +273,8 @@ export function createProducer(opts: ProducerOptions) {
     if (changed || ++pressureTicks % 10 === 0) await store.publishSchedule(next, null);
   }
   let pressureTicks = 0;
-  let pressureAt = -Infinity;
+  // the last tick stopped at MAX_CLAIM_PER_TICK: this one goes on with its claim at once
+  let subTick = false;
 
   /** Mint slots per class of the tokens claimed this tick (the health's callShare). */
   async function countClasses(
@@ -468,12 +469,14 @@ export function createProducer(opts: ProducerOptions) {
     await Promise.all([
       countClasses(at, exportedSet, view.top, claimedMints),
       purgeArchived(at),
-      value ? updatePressure(at, c, view) : undefined,
+      // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
+      value && !subTick ? updatePressure(c, view) : undefined,
     ]);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     // a claim within a call of the cap stopped there: the rest goes in the next tick, at once
     const more = LANES.some((l) => claimed[l] > MAX_CLAIM_PER_TICK - lanePolicies(c)[l].mintsPerCall);
+    subTick = more;
     return { leader, claimed, jobs, batchSize, more };
   }
 

@@ -250,8 +250,8 @@ export function hotPressureCeiling(tokens: PerLane<number>, upstreamRpm: number,
 }
 
 /**
- * The share of a tick's claim the hot lane's wanted tokens may take before the cold lane's urgent
- * ones: what the budget pays for beyond the cold lane's staleness floor (every cold token once per
+ * The share of the budget the hot lane's wanted tokens may take before the cold lane's urgent
+ * ones (the producer hands it out as a credit that grows at this share of the budget's rate): what the budget pays for beyond the cold lane's staleness floor (every cold token once per
  * its shortest deadline interval). The rest goes to cold's deadlines first, so hot stays at its
  * TTL while the budget has room and the cold floor holds whatever hot wants. While a cold deadline
  * has passed by more than a tick (`coldLateMs`: tokens fetched together came due together), the
@@ -360,7 +360,7 @@ const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): 
 
 /**
  * The order a value claim takes the lanes' tiers in. Hot's urgent tokens, then hot's wanted ones
- * up to hotFirstShare of the claim (the budget beyond the cold floor: hot keeps its TTL while cold
+ * within hot's credit (hotFirstShare of the budget's rate, the budget beyond the cold floor: hot keeps its TTL while cold
  * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first. While the
  * budget binds, what is left goes early to the earliest deadlines ahead: first each lane's last
  * call is completed (a few exported tokens would otherwise cost a whole call every tick), then

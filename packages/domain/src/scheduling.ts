@@ -51,7 +51,10 @@ export interface ClaimLimits {
   readonly hotPasses: number;
   /** Mint slots each lane's queue has room for. */
   readonly room: PerLane<number>;
-  /** How many hot tokens the hotFirst steps may have claimed in all (hotFirstShare of the budget). */
+  /**
+   * How many hot tokens the urgent and hotFirst steps may have claimed in all: hot's credit, which
+   * grows at hotFirstShare of the budget's rate.
+   */
   readonly hotFirst: number;
   /** Mints per upstream call of each lane. */
   readonly fill: PerLane<number>;

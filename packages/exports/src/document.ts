@@ -71,7 +71,8 @@ export function nextDocument(
     generatedAt: now,
     members: step.state.members.map((m) => ({ ...m, pools: [...m.pools] })),
     settings: { ...settings, maxStalenessMs: { ...settings.maxStalenessMs } },
-    excluded: { ...step.excluded },
+    // tokens held at the door for a fresh snapshot are why an empty export is empty, for a tick or two
+    excluded: { ...step.excluded, ...(step.held.length > 0 ? { awaiting_refresh: step.held.length } : {}) },
     changes,
   };
 }

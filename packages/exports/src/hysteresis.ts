@@ -119,7 +119,8 @@ function memberOf(
 
 /**
  * One tick of the export set. A token enters when it is in the top N with a smoothed score of at
- * least minScore and a slot is free; a member leaves at once when it goes stale, loses its route,
+ * least minScore and a slot is free (and, with entryMaxAgeMs, a snapshot no older: else it is held,
+ * its slot kept); a member leaves at once when it goes stale, loses its route,
  * stops being active or falls below exitScore, and after minHoldMs out of the top N otherwise.
  * `candidates` are the latest snapshots of the best-ranked active tokens and of every member. Pure.
  */

@@ -85,6 +85,18 @@ describe("tradable pools: one rule for every format", () => {
     // a member is not held: it keeps its place on a snapshot within maxStalenessMs
     const aged = refreshed.map((c) => ({ ...c, fetchedAt: later - 20_000 }));
     expect(stepExport(r2.state, aged, later, s).state.members).toHaveLength(3);
+    // a member kept out of the top by minHoldMs holds a slot: the held token keeps the other one,
+    // so the lower-ranked fresh token does not take it
+    const kept = stepExport(EMPTY_EXPORT_STATE, [candidate("keep", 0.9, { fetchedAt: NOW })], NOW, s);
+    const crowd = [
+      candidate("keep", 0.5, { fetchedAt: NOW }),
+      candidate("late", 0.95, { fetchedAt: NOW - 6_000 }),
+      candidate("c", 0.9, { fetchedAt: NOW }),
+      candidate("d", 0.85, { fetchedAt: NOW }),
+    ];
+    const r3 = stepExport(kept.state, crowd, NOW + 1_000, s);
+    expect(new Set(r3.state.members.map((m) => m.mint))).toEqual(new Set([addr("keep"), addr("c")]));
+    expect(r3.held.map((h) => h.mint)).toEqual([addr("late")]);
     // without the bound (SCHEDULING=lanes) the old snapshot enters at once
     expect(stepExport(EMPTY_EXPORT_STATE, cands, NOW, SETTINGS).held).toEqual([]);
     expect(stepExport(EMPTY_EXPORT_STATE, cands, NOW, SETTINGS).state.members).toHaveLength(3);
