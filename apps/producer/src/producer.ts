@@ -308,7 +308,7 @@ export function createProducer(opts: ProducerOptions) {
     at: number,
     c: Config,
     view: ScheduleView,
-    queued: Record<Lane, { waiting: number; active: number }>,
+    queued: Record<Lane, { waiting: number; taken: number }>,
     size: Record<Lane, number>,
   ): Promise<Record<Lane, ClaimedToken[]>> {
     const slots = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
@@ -317,7 +317,7 @@ export function createProducer(opts: ProducerOptions) {
     const binds = slots < LANES.reduce((a, l) => a + room[l], 0);
     // Jobs a worker took are not fetched yet either while the budget binds (they wait for permits):
     // what the claim may add is what the budget pays for beyond every job not yet done.
-    const ahead = perLane((l) => (queued[l].waiting + queued[l].active) * size[l]);
+    const ahead = perLane((l) => (queued[l].waiting + queued[l].taken) * size[l]);
     const budget = slots - LANES.reduce((a, l) => a + ahead[l], 0);
     // hot is fetched before the cold jobs already queued (the budget serves hot first)
     const hotPasses = ahead.cold;
@@ -383,14 +383,15 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * Jobs per lane not done yet: waiting; taken by a worker (under a binding budget, waiting for a
-   * permit); delayed (a worker's breaker or Redis said "not now": they come back with their tokens).
+   * Jobs per lane not done yet: waiting, and taken (active with a worker, under a binding budget
+   * waiting for a permit, or delayed because a worker's breaker or Redis said "not now": they come
+   * back with their tokens).
    */
-  async function queuedJobs(): Promise<Record<Lane, { waiting: number; active: number }>> {
+  async function queuedJobs(): Promise<Record<Lane, { waiting: number; taken: number }>> {
     const counts = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed")));
     return perLane((l) => {
       const n = counts[LANES.indexOf(l)];
-      return { waiting: n?.wait ?? 0, active: (n?.active ?? 0) + (n?.delayed ?? 0) };
+      return { waiting: n?.wait ?? 0, taken: (n?.active ?? 0) + (n?.delayed ?? 0) };
     });
   }
 
@@ -412,7 +413,10 @@ export function createProducer(opts: ProducerOptions) {
     const claimed = { hot: 0, cold: 0 };
     const jobs = { hot: 0, cold: 0 };
     const batchSize = { hot: sizers.hot?.size ?? 0, cold: sizers.cold?.size ?? 0 };
-    if (!leader) return { leader, claimed, jobs, batchSize, more: false };
+    if (!leader) {
+      subTick = false;
+      return { leader, claimed, jobs, batchSize, more: false };
+    }
     const c = config();
     const value = schedulingMode(c) === "value";
     const at = now();

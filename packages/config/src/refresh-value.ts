@@ -118,6 +118,10 @@ export function refreshValue(t: RefreshInput, p: RefreshParams): number {
 export const guaranteeMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
   exported ? Math.min(p.exportRefreshMs, floorMs(lane, p)) : floorMs(lane, p);
 
+/** A lane's own target between two refreshes, ms: its TTL less the due margin (pressure 1). */
+export const laneTargetMs = (lane: Lane, p: RefreshParams): number =>
+  Math.max(MIN_INTERVAL_MS, p.ttlMs[lane] - p.dueMarginMs);
+
 /** MAX_STALENESS_FACTOR x the lane's TTL, ms. */
 export const floorMs = (lane: Lane, p: RefreshParams): number => p.maxStalenessFactor * p.ttlMs[lane];
 
@@ -175,7 +179,7 @@ export function refreshPlan(
   const value = refreshValue(t, p);
   const hardMs = deadlineIntervalMs(t.lane, t.exported, p);
   const press = Math.min(PRESSURE_MAX, Math.max(PRESSURE_MIN, pressure));
-  const targetMs = Math.max(MIN_INTERVAL_MS, p.ttlMs[t.lane] - p.dueMarginMs);
+  const targetMs = laneTargetMs(t.lane, p);
   const laneCapMs = targetMs * laneStretch(press);
   const minMs = t.exported ? MIN_INTERVAL_MS : MIN_INTERVAL_UNEXPORTED_MS;
   const wantedMs = (1000 * press * DRIFT_TOLERANCE) / value;
@@ -242,8 +246,7 @@ export function nextPressures(
  * budget pays for them.
  */
 export function hotPressureCeiling(tokens: PerLane<number>, upstreamRpm: number, p: RefreshParams): number {
-  const hotPerS =
-    tokens.hot / ((Math.max(MIN_INTERVAL_MS, p.ttlMs.hot - p.dueMarginMs) * (1 - INTERVAL_JITTER)) / 1000);
+  const hotPerS = tokens.hot / ((laneTargetMs("hot", p) * (1 - INTERVAL_JITTER)) / 1000);
   const sharePerS = hotFirstShare(tokens.cold, upstreamRpm, p) * budgetPerMs(upstreamRpm) * 1000;
   const need = sharePerS > 0 ? hotPerS / sharePerS : Infinity;
   return Math.min(floorPressure("hot", p), BONUS_PRESSURE * Math.max(1, need));
@@ -266,7 +269,7 @@ export function hotFirstShare(
   coldLateMs = 0,
   tickMs = 1_000,
 ): number {
-  const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
+  const budgetPerS = budgetPerMs(upstreamRpm) * 1000;
   if (!(budgetPerS > 0)) return 0;
   const coldPerS = coldTokens / (shortestDeadlineMs("cold", false, p) / 1000);
   const share = Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
@@ -442,7 +445,7 @@ export function floorCoverage(
   let neededPerS = 0;
   for (const lane of LANES) neededPerS += tokens[lane] / (shortestDeadlineMs(lane, false, p) / 1000);
   neededPerS += exported / (shortestDeadlineMs("hot", true, p) / 1000);
-  const budgetPerS = (upstreamRpm / 60) * MINTS_PER_CALL;
+  const budgetPerS = budgetPerMs(upstreamRpm) * 1000;
   return { neededPerS, budgetPerS, covered: neededPerS <= budgetPerS };
 }
 
