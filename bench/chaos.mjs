@@ -32,7 +32,7 @@ import { freePort } from "../apps/launcher/dist/free-port.js";
 import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
 import { demoMints } from "../apps/simulator/dist/index.js";
 import { SETTINGS } from "../packages/config/dist/index.js";
-import { LANE_STATUS, redisKeys } from "../packages/domain/dist/index.js";
+import { LANE_STATUS, SCHEDULING_MODES, redisKeys } from "../packages/domain/dist/index.js";
 import { bullPrefix, createRedis } from "../packages/queues/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
 import {
@@ -69,6 +69,7 @@ const { values: args } = parseArgs({
     "restart-allowance": { type: "string", default: "5" },
     slack: { type: "string", default: "5" },
     seed: { type: "string", default: "1" },
+    scheduling: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -76,7 +77,7 @@ if (args.help) {
   say(
     "node bench/chaos.mjs [--minutes N | --seconds N] [--tokens 1500] [--workers 3] [--kill-every 20] " +
       "[--outage-every 60] [--outage 5] [--ttl-hot 15] [--ttl-cold 30] [--lease 30] [--breaker-cooldown 5] " +
-      "[--warmup 60] [--rss-every 10] [--rss-warmup 180] [--rss-tolerance 0.2] [--restart-allowance 5] [--slack 5] [--seed 1]" +
+      "[--warmup 60] [--rss-every 10] [--rss-warmup 180] [--rss-tolerance 0.2] [--restart-allowance 5] [--slack 5] [--seed 1] [--scheduling value|lanes]" +
       " (times in seconds; the chaos lasts --minutes/--seconds after the warm-up)",
   );
   process.exit(0);
@@ -107,7 +108,14 @@ const O = {
   restartAllowanceMs: num("restart-allowance") * 1000,
   slackMs: num("slack") * 1000,
   seed: num("seed"),
+  scheduling: args.scheduling,
 };
+if (O.scheduling !== undefined && !SCHEDULING_MODES.includes(O.scheduling)) {
+  process.stderr.write(
+    `chaos: --scheduling must be one of ${SCHEDULING_MODES.join(", ")}, got ${O.scheduling}\n`,
+  );
+  process.exit(2);
+}
 // The dexscreener-like upstream: ~250 ms median latency with jitter, 1% errors, 300/min limit;
 // the fleet's budget stays at its default 240/min.
 const SIMULATOR = { latencyMs: 150, jitterMs: 200, errorRate: 0.01, rateLimitRpm: 300 };
@@ -368,6 +376,7 @@ async function run() {
     UPSTREAM_RPM: String(UPSTREAM_RPM),
     UPSTREAM_BURST: String(UPSTREAM_BURST),
     BREAKER_COOLDOWN_MS: String(O.cooldownMs),
+    ...(O.scheduling ? { SCHEDULING: O.scheduling } : {}),
   };
   start("simulator", "simulator", {
     ...env,

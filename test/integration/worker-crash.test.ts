@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
+import { redisKeys } from "@moonfleet/domain";
 import { bullPrefix, type BatchJob } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
@@ -13,78 +14,131 @@ import {
 } from "../support/harness.js";
 import { runApp, stopApp, type AppProcess } from "../support/processes.js";
 
-const LEASE_MS = 4_000;
 const TTL_COLD_S = 3;
-const prefix = uniquePrefix();
-const env = {
-  REDIS_URL: redisUrl(),
-  REDIS_KEY_PREFIX: prefix,
-  PRODUCER_TICK_MS: "100",
-  LEASE_MS: String(LEASE_MS),
-  CACHE_TTL_COLD: String(TTL_COLD_S),
-  CACHE_TTL_HOT: "3",
-  DUE_MARGIN_MS: "0",
-  SHUTDOWN_TIMEOUT_MS: "1000",
-};
+const UPSTREAM_LATENCY_MS = 1_500;
 const redis = testRedis();
-const store = new TokenStore(redis, prefix);
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
   await redis.quit();
 });
 
+/**
+ * Registers 60 cold tokens, starts a producer and a worker against a slow upstream, SIGKILLs the
+ * worker while a batch is in flight, starts another, and returns how long after the kill every
+ * token of the killed batch was scored again.
+ */
+async function killMidBatch(leaseMs: number): Promise<number> {
+  const prefix = uniquePrefix();
+  const store = new TokenStore(redis, prefix);
+  const env = {
+    REDIS_URL: redisUrl(),
+    REDIS_KEY_PREFIX: prefix,
+    PRODUCER_TICK_MS: "100",
+    LEASE_MS: String(leaseMs),
+    CACHE_TTL_COLD: String(TTL_COLD_S),
+    CACHE_TTL_HOT: "3",
+    DUE_MARGIN_MS: "0",
+    SHUTDOWN_TIMEOUT_MS: "1000",
+  };
+  // Slow upstream so the batch is surely in flight when the worker dies.
+  const { sim, url } = await startSimulator({ latencyMs: UPSTREAM_LATENCY_MS });
+  cleanup.push(() => sim.close());
+  const { stop: stopProducer } = runTestProducer(env);
+  cleanup.push(stopProducer);
+
+  const mints = demoMints(60, `crash-${prefix}`);
+  await store.register(
+    mints.map((mint) => ({ mint })),
+    Date.now(),
+  );
+
+  const workerEnv = { ...env, UPSTREAM_URL: url };
+  const victim: AppProcess = runApp("worker", workerEnv);
+  cleanup.push(() => stopApp(victim));
+  const queue = new Queue<BatchJob>("cold", { connection: redis, prefix: bullPrefix(prefix) });
+  cleanup.push(() => queue.close());
+
+  const active = await waitUntil(
+    "a batch in flight",
+    async () => {
+      const jobs = await queue.getActive();
+      return jobs.length > 0 ? jobs : null;
+    },
+    20_000,
+    50,
+  );
+  const batch = active.flatMap((j) => j.data.mints);
+  expect(batch.length).toBeGreaterThan(0);
+  const before = await store.load(batch);
+  expect(before.every((x) => x?.snapshot === null)).toBe(true); // not scored yet: the kill lands mid-batch
+
+  victim.child.kill("SIGKILL");
+  const killedAt = Date.now();
+  await victim.exited;
+  const survivor = runApp("worker", workerEnv);
+  cleanup.push(() => stopApp(survivor));
+
+  await waitUntil(
+    "every token of the killed batch scored again",
+    async () => {
+      const loaded = await store.load(batch);
+      return loaded.every((x) => (x?.snapshot?.fetchedAt ?? 0) > killedAt);
+    },
+    leaseMs + 60_000,
+    100,
+  );
+  return Date.now() - killedAt;
+}
+
 describe("a worker killed in the middle of a batch", () => {
   it("loses no token: every token of the batch is scored again within the lease plus its TTL", async () => {
-    // Slow upstream so the batch is surely in flight when the worker dies.
-    const { sim, url } = await startSimulator({ latencyMs: 1_500 });
-    cleanup.push(() => sim.close());
-    const { stop: stopProducer } = runTestProducer(env);
-    cleanup.push(stopProducer);
-
-    const mints = demoMints(60, `crash-${prefix}`);
-    await store.register(
-      mints.map((mint) => ({ mint })),
-      Date.now(),
-    );
-
-    const workerEnv = { ...env, UPSTREAM_URL: url };
-    const victim: AppProcess = runApp("worker", workerEnv);
-    cleanup.push(() => stopApp(victim));
-    const queue = new Queue<BatchJob>("cold", { connection: redis, prefix: bullPrefix(prefix) });
-    cleanup.push(() => queue.close());
-
-    const active = await waitUntil(
-      "a batch in flight",
-      async () => {
-        const jobs = await queue.getActive();
-        return jobs.length > 0 ? jobs : null;
-      },
-      20_000,
-      50,
-    );
-    const batch = active.flatMap((j) => j.data.mints);
-    expect(batch.length).toBeGreaterThan(0);
-    const before = await store.load(batch);
-    expect(before.every((x) => x?.snapshot === null)).toBe(true); // not scored yet: the kill lands mid-batch
-
-    victim.child.kill("SIGKILL");
-    const killedAt = Date.now();
-    await victim.exited;
-    const survivor = runApp("worker", workerEnv);
-    cleanup.push(() => stopApp(survivor));
-
-    await waitUntil(
-      "every token of the killed batch scored again",
-      async () => {
-        const loaded = await store.load(batch);
-        return loaded.every((x) => (x?.snapshot?.fetchedAt ?? 0) > killedAt);
-      },
-      60_000,
-      100,
-    );
-    const elapsed = Date.now() - killedAt;
+    const leaseMs = 4_000;
+    const elapsed = await killMidBatch(leaseMs);
     // The bound of the acceptance: lease + TTL (plus the slow upstream's latency for the refetch and a second of slack).
-    expect(elapsed).toBeLessThanOrEqual(LEASE_MS + TTL_COLD_S * 1_000 + 1_500 + 1_000);
+    expect(elapsed).toBeLessThanOrEqual(leaseMs + TTL_COLD_S * 1_000 + UPSTREAM_LATENCY_MS + 1_000);
+  });
+
+  it("hands the dead worker's tokens back once its heartbeat is gone, long before a 60 s lease ends", async () => {
+    const leaseMs = 60_000;
+    const elapsed = await killMidBatch(leaseMs);
+    // The heartbeat outlives its worker by up to its TTL (5 s at CONTROLLER_INTERVAL_MS 1000), the
+    // job must be that old, the producer looks once a second, then a claim and a slow call.
+    expect(elapsed).toBeLessThan(5_000 + 5_000 + 1_000 + UPSTREAM_LATENCY_MS + 2_500);
+  }, 150_000);
+});
+
+describe("TokenStore.releaseLeased", () => {
+  it("makes due now only the tokens still at their job's lease end", async () => {
+    const prefix = uniquePrefix();
+    const store = new TokenStore(redis, prefix);
+    const k = redisKeys(prefix);
+    const t0 = Date.now();
+    await store.register(
+      ["a", "b", "c"].map((mint) => ({ mint: `${mint}-${prefix}` })),
+      t0,
+    );
+    const [a, b, c] = ["a", "b", "c"].map((m) => `${m}-${prefix}`) as [string, string, string];
+    const claimed = await store.claimDue("cold", t0, 10_000, 3);
+    expect(claimed.sort()).toEqual([a, b, c].sort());
+    const leaseUntil = t0 + 10_000;
+    await store.reschedule("cold", [b], t0 + 123); // fetched (or claimed again) since
+    const n = await store.releaseLeased(
+      "cold",
+      [
+        { mint: a, leaseUntil },
+        { mint: b, leaseUntil },
+        { mint: c, leaseUntil: leaseUntil - 1 }, // another claim's lease
+        { mint: "not-registered", leaseUntil },
+      ],
+      t0 + 1,
+    );
+    expect(n).toBe(1);
+    expect(Number(await redis.zscore(k.due("cold"), a))).toBe(t0 + 1);
+    expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(t0 + 1);
+    expect(Number(await redis.zscore(k.due("cold"), b))).toBe(t0 + 123);
+    expect(Number(await redis.zscore(k.due("cold"), c))).toBe(leaseUntil);
+    expect(await redis.zscore(k.due("cold"), "not-registered")).toBeNull();
+    expect(await redis.zscore(k.due("hot"), a)).toBeNull(); // no lane it was not in
   });
 });

@@ -1,4 +1,5 @@
 import {
+  heartbeatTtlMs,
   perLane,
   redisKeys,
   type Lane,
@@ -43,6 +44,7 @@ import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers, type ScheduleView } from "@moonfleet/store";
 import { EVENTS, redisLogging, type Logger } from "@moonfleet/telemetry";
+import { createLostJobSweeper } from "./lost-jobs.js";
 
 export interface ProducerOptions {
   readonly resolved: ResolvedConfig;
@@ -96,6 +98,23 @@ export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
   };
 }
 
+/**
+ * Jobs of a lane that live workers hold: the queue's active count, but no more than the live
+ * heartbeats say they hold. A SIGKILLed worker's jobs stay active in BullMQ until their lock runs
+ * out (lockDuration, then the stalled check: 30-45 s), and their tokens come back with the lease
+ * long before; counted as taken, they would fill the claim's budget with work nobody does.
+ * A heartbeat lags its worker by a controller tick at most, so jobs taken since are missed for
+ * that long (the next tick counts them).
+ */
+export function jobsTakenByLiveWorkers(
+  activeInQueue: number,
+  workers: readonly WorkerHeartbeat[],
+  lane: Lane,
+): number {
+  const held = workers.reduce((a, w) => a + Math.max(0, w.lanes[lane].active), 0);
+  return Math.max(0, Math.min(activeInQueue, held));
+}
+
 /** The batch sizer's bounds under the lane's batch policy. */
 export function batchBounds(p: BatchPolicy): BatchSizerBounds {
   return p.kind === "adaptive"
@@ -130,6 +149,7 @@ export function createProducer(opts: ProducerOptions) {
   );
   const config = () => live.config;
   const queues = openLaneQueues<BatchJob>(redis, prefix);
+  const lost = createLostJobSweeper({ redis, queues, store, logger });
   const lock = new LeaderLock(
     redis,
     redisKeys(prefix).producerLeader,
@@ -367,10 +387,10 @@ export function createProducer(opts: ProducerOptions) {
   let hotCredit: number | null = null;
   let hotCreditAt: number | null = null;
 
-  async function enqueue(lane: Lane, at: number, groups: string[][]): Promise<number> {
+  async function enqueue(lane: Lane, at: number, leaseMs: number, groups: string[][]): Promise<number> {
     const batch = groups.map((mints) => ({
       name: batchJobName(lane, mints.length),
-      data: { lane, mints, claimedAt: at },
+      data: { lane, mints, claimedAt: at, leaseUntil: at + leaseMs },
       opts: JOB_OPTIONS,
     }));
     try {
@@ -383,15 +403,23 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * Jobs per lane not done yet: waiting, and taken (active with a worker, under a binding budget
-   * waiting for a permit, or delayed because a worker's breaker or Redis said "not now": they come
-   * back with their tokens).
+   * Jobs per lane not done yet: waiting, and taken (active with a live worker, under a binding
+   * budget waiting for a permit: jobsTakenByLiveWorkers; or delayed because a worker's breaker or
+   * Redis said "not now": they come back with their tokens).
    */
-  async function queuedJobs(): Promise<Record<Lane, { waiting: number; taken: number }>> {
-    const counts = await Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed")));
+  async function queuedJobs(
+    workers: Promise<readonly WorkerHeartbeat[]>,
+  ): Promise<Record<Lane, { waiting: number; taken: number }>> {
+    const [counts, live] = await Promise.all([
+      Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed"))),
+      workers,
+    ]);
     return perLane((l) => {
       const n = counts[LANES.indexOf(l)];
-      return { waiting: n?.wait ?? 0, taken: (n?.active ?? 0) + (n?.delayed ?? 0) };
+      return {
+        waiting: n?.wait ?? 0,
+        taken: jobsTakenByLiveWorkers(n?.active ?? 0, live, l) + (n?.delayed ?? 0),
+      };
     });
   }
 
@@ -420,11 +448,12 @@ export function createProducer(opts: ProducerOptions) {
     const c = config();
     const value = schedulingMode(c) === "value";
     const at = now();
+    const fleet = liveWorkers(redis, prefix, at, heartbeatTtlMs(c.controllerIntervalMs));
     const [workers, exportedSet, view, queued] = await Promise.all([
-      liveWorkers(redis, prefix, at, Math.max(5_000, c.controllerIntervalMs * 5)),
+      fleet,
       readExports(at, c, value),
       store.scheduleView(at, TOP_CLASS_SIZE),
-      queuedJobs(),
+      queuedJobs(fleet),
     ]);
     const sizes = await Promise.all(
       LANES.map((l) => decideBatchSize(l, workers, queued[l].waiting, view.lanes[l].dueNow)),
@@ -440,7 +469,7 @@ export function createProducer(opts: ProducerOptions) {
           if (got[lane].length === 0) return;
           claimedMints[lane] = got[lane].map((t) => t.mint);
           claimed[lane] = got[lane].length;
-          jobs[lane] = await enqueue(lane, at, packCalls(got[lane], batchSize[lane]));
+          jobs[lane] = await enqueue(lane, at, c.leaseMs, packCalls(got[lane], batchSize[lane]));
         }),
       );
     } else {
@@ -465,7 +494,7 @@ export function createProducer(opts: ProducerOptions) {
           for (let i = 0; i < mints.length; i += size) groups.push(mints.slice(i, i + size));
           claimed[lane] = mints.length;
           claimedMints[lane] = mints;
-          jobs[lane] = await enqueue(lane, at, groups);
+          jobs[lane] = await enqueue(lane, at, c.leaseMs, groups);
         }),
       );
     }
@@ -475,6 +504,7 @@ export function createProducer(opts: ProducerOptions) {
       purgeArchived(at),
       // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
       value && !subTick ? updatePressure(c, view) : undefined,
+      lost.sweep(at, c, workers),
     ]);
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");

@@ -327,6 +327,7 @@ export function createController(deps: ControllerDeps) {
       readings: readings ? { ...readings } : {},
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
       kernel,
+      jobHolders: LANES.map((l) => deps.workers[l].id),
       ...withCpu(),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };

@@ -86,6 +86,11 @@ export const workerHeartbeatSchema = z.object({
   kernel: z.string().optional(),
   /** Whose CPU the host's is, as this worker's controller saw it (see packages/adaptive contention.ts). */
   cpu: fleetCpuSchema.optional(),
+  /**
+   * The ids of this process's BullMQ workers (one per lane): a job's lock token begins with the id
+   * of the worker that holds it, so a job held by an id no live heartbeat names is a dead worker's.
+   */
+  jobHolders: z.array(z.string()).optional(),
 });
 export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
 

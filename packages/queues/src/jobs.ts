@@ -7,6 +7,9 @@ export const batchJobSchema = z.object({
   mints: z.array(z.string().min(1)).min(1).max(1_000),
   /** When the producer claimed the batch (epoch ms). */
   claimedAt: z.number(),
+  /** Its tokens' due time while the job holds them (claimedAt + LEASE_MS): a lost job's tokens are
+   * handed back only while they still carry it (not fetched, not claimed again since). */
+  leaseUntil: z.number().optional(),
 });
 export type BatchJob = z.infer<typeof batchJobSchema>;
 

@@ -139,6 +139,25 @@ end
 return 0
 `;
 
+/**
+ * Hands back the tokens of jobs a dead worker held. KEYS: the lane's due zset, its deadline zset.
+ * ARGV: now, then mint, leaseUntil per token. A token still due at its job's lease end (not
+ * fetched, not claimed again since) is due now, with its deadline now; others are left alone.
+ * Returns how many were handed back.
+ */
+export const RELEASE_LEASED = `
+local now, n = ARGV[1], 0
+for i = 2, #ARGV, 2 do
+  local due = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if due and tonumber(due) == tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], 'XX', now, ARGV[i])
+    redis.call('ZADD', KEYS[2], 'XX', now, ARGV[i])
+    n = n + 1
+  end
+end
+return n
+`;
+
 export const REGISTER_FIELDS = 5;
 
 /**

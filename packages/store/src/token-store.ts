@@ -21,6 +21,7 @@ import {
   LOAD,
   PAGE_FILTERED,
   REGISTER,
+  RELEASE_LEASED,
   TOKEN_FIELDS,
 } from "./scripts.js";
 import { Script } from "./script.js";
@@ -96,6 +97,7 @@ const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
 const claimPlanScript = new Script(CLAIM_PLAN);
 const expediteScript = new Script(EXPEDITE);
+const releaseLeasedScript = new Script(RELEASE_LEASED);
 
 /** The value scheduler's shared state: pressure per lane and the exported mints. */
 export interface ScheduleContext {
@@ -301,6 +303,26 @@ export class TokenStore {
         out[lane].push({ mint: got[j]!, value: Number(got[j + 1]) || 0, deadlineAt: Number(got[j + 2]) });
     });
     return out;
+  }
+
+  /**
+   * Hands back tokens a lost job held (its worker died): each one still due at `leaseUntil` (its
+   * job's lease: not fetched, not claimed again since) is due now, its deadline now, so the next
+   * claim takes it first instead of a lease later. Returns how many were handed back.
+   */
+  async releaseLeased(
+    lane: Lane,
+    tokens: ReadonlyArray<{ mint: string; leaseUntil: number }>,
+    now: number,
+  ): Promise<number> {
+    if (tokens.length === 0) return 0;
+    const n = await releaseLeasedScript.run(this.redis, 2, [
+      this.keys.due(lane),
+      this.keys.deadline(lane),
+      String(Math.round(now)),
+      ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
+    ]);
+    return Number(n) || 0;
   }
 
   /**

@@ -13,6 +13,7 @@ export const EVENTS = {
   batchSizeChange: "batch_size_change",
   timeoutChange: "timeout_change",
   producerTick: "producer_tick",
+  lostJobs: "lost_jobs",
   leadership: "leadership",
   configChange: "config_change",
   loadLevel: "load_level",

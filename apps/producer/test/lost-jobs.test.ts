@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { WorkerHeartbeat } from "@moonfleet/domain";
+import { jobsTakenByLiveWorkers } from "../src/producer.js";
+import { leasedTokens, lockHolder, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
+
+const lane = (active: number) => ({
+  concurrency: 4,
+  active,
+  reason: "",
+  changedAt: 0,
+  timeoutMs: 1500,
+  timeoutReason: "",
+  jobs: 0,
+  tokens: 0,
+  failedTokens: 0,
+  calls: 0,
+  timeouts: 0,
+  errors: 0,
+  rateLimited: 0,
+  budgetWaits: 0,
+  tokensPerSecond: 0,
+  recentCalls: 0,
+  recentTimeouts: 0,
+  recentErrors: 0,
+  avgJobMs: null,
+  latencyP50Ms: null,
+  latencyP95Ms: null,
+});
+
+const worker = (
+  id: string,
+  o: { holders?: string[]; hot?: number; cold?: number } = {},
+): WorkerHeartbeat => ({
+  id,
+  pid: 1,
+  host: "h",
+  startedAt: 0,
+  at: 0,
+  level: "normal",
+  readings: {},
+  lanes: { hot: lane(o.hot ?? 0), cold: lane(o.cold ?? 0) },
+  ...(o.holders ? { jobHolders: o.holders } : {}),
+});
+
+const NOW = 100_000;
+const GRACE = 5_000;
+const job = (id: string, lock: string | null, agoMs: number | null): ActiveJob => ({
+  id,
+  lock,
+  takenAt: agoMs === null ? null : NOW - agoMs,
+});
+
+describe("lockHolder", () => {
+  it("is the worker id before the lock's last ':' (the id itself holds none)", () => {
+    expect(lockHolder("2a65f541-3d5b-44ef-bd0c-563a21fa48a7:30")).toBe(
+      "2a65f541-3d5b-44ef-bd0c-563a21fa48a7",
+    );
+    expect(lockHolder("a:b:7")).toBe("a:b");
+    expect(lockHolder("bare")).toBe("bare");
+  });
+});
+
+describe("lostJobs", () => {
+  const live = [worker("w1", { holders: ["A", "B"] }), worker("w2", { holders: ["C"] })];
+
+  it("names the jobs whose lock a live worker does not hold, once they are older than the grace", () => {
+    const active = [
+      job("1", "A:1", 10_000), // held by a live worker
+      job("2", "D:4", 10_000), // a dead worker's
+      job("3", null, 40_000), // its lock ran out
+      job("4", "D:5", 1_000), // a dead worker's, but too young: a new worker before its first heartbeat
+      job("5", "C:9", 60_000), // held by a live worker, however long
+      job("6", "E:1", null), // unknown age: left alone
+    ];
+    expect(lostJobs(active, live, NOW, GRACE)).toEqual(["2", "3"]);
+  });
+
+  it("counts a job at exactly the grace as lost", () => {
+    expect(lostJobs([job("1", "D:1", GRACE)], live, NOW, GRACE)).toEqual(["1"]);
+    expect(lostJobs([job("1", "D:1", GRACE - 1)], live, NOW, GRACE)).toEqual([]);
+  });
+
+  it("with no live worker, every job old enough is lost", () => {
+    expect(lostJobs([job("1", "A:1", 6_000), job("2", "A:2", 100)], [], NOW, GRACE)).toEqual(["1"]);
+  });
+
+  it("cannot tell (null) while a live worker's heartbeat names no holders (an older release)", () => {
+    expect(lostJobs([job("1", "D:1", 60_000)], [...live, worker("old")], NOW, GRACE)).toBeNull();
+  });
+});
+
+describe("leasedTokens", () => {
+  it("gives each mint the job's lease end, or claimedAt + LEASE_MS for a job without one", () => {
+    expect(leasedTokens({ lane: "hot", mints: ["a", "b"], claimedAt: 10, leaseUntil: 500 }, 30_000)).toEqual([
+      { mint: "a", leaseUntil: 500 },
+      { mint: "b", leaseUntil: 500 },
+    ]);
+    expect(leasedTokens({ lane: "cold", mints: ["a"], claimedAt: 10 }, 30_000)).toEqual([
+      { mint: "a", leaseUntil: 30_010 },
+    ]);
+  });
+});
+
+describe("jobsTakenByLiveWorkers", () => {
+  it("is the queue's active count, but no more than the live heartbeats hold", () => {
+    const ws = [worker("w1", { hot: 3, cold: 1 }), worker("w2", { hot: 2 })];
+    expect(jobsTakenByLiveWorkers(12, ws, "hot")).toBe(5); // 7 belong to a dead worker
+    expect(jobsTakenByLiveWorkers(4, ws, "hot")).toBe(4); // heartbeats not yet down from jobs done
+    expect(jobsTakenByLiveWorkers(9, ws, "cold")).toBe(1);
+    expect(jobsTakenByLiveWorkers(9, [], "cold")).toBe(0);
+  });
+});
