@@ -56,6 +56,7 @@ export {
   deadlineIntervalMs,
   fetchJitter,
   hotFirstShare,
+  HOT_SHARE_SLACK,
   hotPressureCeiling,
   claimTiers,
   claimOrder,

@@ -258,9 +258,10 @@ export function hotPressureCeiling(tokens: PerLane<number>, upstreamRpm: number,
  * its shortest deadline interval). The rest goes to cold's deadlines first, so hot stays at its
  * TTL while the budget has room and the cold floor holds whatever hot wants. While a cold deadline
  * has passed by more than a tick (`coldLateMs`: tokens fetched together came due together), the
- * share shrinks with that lateness and is gone once the lateness has used up the cold slack
- * (coldSlackMs, what lies between a deadline and the floor): cold catches up before its floor,
- * and a few seconds of cold lateness inside the guarantee do not stop hot at once.
+ * share shrinks with that lateness and is gone once the lateness has used HOT_SHARE_SLACK of the
+ * cold slack (coldSlackMs, what lies between a deadline and the floor): cold catches up in the
+ * rest before its floor, and a few seconds of cold lateness inside the guarantee do not stop hot
+ * at once.
  */
 export function hotFirstShare(
   coldTokens: number,
@@ -274,8 +275,16 @@ export function hotFirstShare(
   const coldPerS = coldTokens / (shortestDeadlineMs("cold", false, p) / 1000);
   const share = Math.max(0, Math.min(1, 1 - coldPerS / budgetPerS));
   if (!(coldLateMs > tickMs)) return share;
-  return share * Math.max(0, 1 - coldLateMs / Math.max(tickMs, coldSlackMs(p)));
+  return share * Math.max(0, 1 - coldLateMs / Math.max(tickMs, HOT_SHARE_SLACK * coldSlackMs(p)));
 }
+
+/**
+ * The part of the cold slack a cold deadline's lateness may use before hot's first share is gone:
+ * the rest is cold's to catch up in (with the whole slack, cold's worst was 121.5 s against a 120 s
+ * floor in the 20-minute over-budget run: the slack was spent twice, by bunched deadlines and by
+ * hot's share).
+ */
+export const HOT_SHARE_SLACK = 0.5;
 
 /** What lies between a cold deadline and the cold floor, ms: the slack and the due margin. */
 export const coldSlackMs = (p: RefreshParams): number =>

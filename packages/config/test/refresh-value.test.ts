@@ -11,6 +11,7 @@ import {
   fetchJitter,
   floorCoverage,
   hotFirstShare,
+  HOT_SHARE_SLACK,
   loadConfig,
   nextPressures,
   floorPressure,
@@ -313,11 +314,13 @@ describe("packing and claims", () => {
     expect(hotFirstShare(10, 0, params)).toBe(0);
     // a cold deadline passed by up to a tick: the whole share
     expect(hotFirstShare(9_500, 240, params, 1_000, 1_000)).toBe(share);
-    // later: the share shrinks with the cold lateness, gone once it has used up the cold slack
+    // later: the share shrinks with the cold lateness, gone once it has used HOT_SHARE_SLACK of the cold slack
     const slack = coldSlackMs(params);
     expect(slack).toBeCloseTo(4 * 30_000 * DEADLINE_SLACK + 2_000);
-    expect(hotFirstShare(9_500, 240, params, slack / 2, 1_000)).toBeCloseTo(share / 2);
-    expect(hotFirstShare(9_500, 240, params, slack / 4, 1_000)).toBeCloseTo((share * 3) / 4);
+    const used = HOT_SHARE_SLACK * slack;
+    expect(hotFirstShare(9_500, 240, params, used / 2, 1_000)).toBeCloseTo(share / 2);
+    expect(hotFirstShare(9_500, 240, params, used / 4, 1_000)).toBeCloseTo((share * 3) / 4);
+    expect(hotFirstShare(9_500, 240, params, used, 1_000)).toBe(0);
     expect(hotFirstShare(9_500, 240, params, slack, 1_000)).toBe(0);
     expect(hotFirstShare(9_500, 240, params, slack * 3, 1_000)).toBe(0);
   });
