@@ -24,37 +24,64 @@ export interface ActiveJob {
   readonly lock: string | null;
 }
 
+/** How long a job's holder must stay unknown to the sweeps before its job counts as lost, ms. */
+export interface LostJobTimes {
+  /** A worker took it at least this long ago (a worker publishes its heartbeat before it takes jobs). */
+  readonly graceMs: number;
+  /**
+   * Its holder has been missing from every sweep for this long: after a Redis outage every
+   * heartbeat may have expired while the locks live on, and the workers publish again within a
+   * controller tick or two.
+   */
+  readonly missingForMs: number;
+}
+
+/** The times a producer under `c` judges lost jobs by: the heartbeat's TTL, and half of it. */
+export const lostJobTimes = (c: Pick<Config, "controllerIntervalMs">): LostJobTimes => ({
+  graceMs: heartbeatTtlMs(c.controllerIntervalMs),
+  missingForMs: heartbeatTtlMs(c.controllerIntervalMs) / 2,
+});
+
 /** The BullMQ worker id a lock token names: all before its last ':'. */
 export function lockHolder(lock: string): string {
   const i = lock.lastIndexOf(":");
   return i > 0 ? lock.slice(0, i) : lock;
 }
 
+/** A job as the sweeps remember it: its id and the lock it had when its holder went missing. */
+const suspectKey = (j: ActiveJob): string => `${j.id} ${j.lock ?? ""}`;
+
 /**
- * The active jobs no live worker holds: their lock has run out or names a worker no live heartbeat
- * lists (`jobHolders`), and a worker took them at least `graceMs` ago (a worker just started takes
- * jobs before its first heartbeat; one alive that long has published one). Null when the fleet
- * cannot tell: a live worker's heartbeat lists no holders (a release before this one).
+ * The active jobs no live worker holds. A job is suspect while its lock has run out or names a
+ * worker that no live heartbeat lists (`jobHolders`); `missingSince` says since when each suspect
+ * (id and lock) has been one, and the result carries it on for the next sweep (suspects only: a job
+ * gone or held again is forgotten). A suspect is lost once it has been one for `missingForMs` and a
+ * worker took it at least `graceMs` ago. `lost` is null when the fleet cannot tell: a live worker's
+ * heartbeat lists no holders (a release before this one).
  */
 export function lostJobs(
   active: readonly ActiveJob[],
   workers: readonly WorkerHeartbeat[],
   now: number,
-  graceMs: number,
-): string[] | null {
+  times: LostJobTimes,
+  missingSince: ReadonlyMap<string, number>,
+): { lost: string[] | null; missingSince: Map<string, number> } {
   const holders = new Set<string>();
   for (const w of workers) {
-    if (!w.jobHolders) return null;
+    if (!w.jobHolders) return { lost: null, missingSince: new Map() };
     for (const h of w.jobHolders) holders.add(h);
   }
-  return active
-    .filter(
-      (j) =>
-        j.takenAt !== null &&
-        now - j.takenAt >= graceMs &&
-        (j.lock === null || !holders.has(lockHolder(j.lock))),
-    )
-    .map((j) => j.id);
+  const next = new Map<string, number>();
+  const lost: string[] = [];
+  for (const j of active) {
+    if (j.lock !== null && holders.has(lockHolder(j.lock))) continue;
+    const key = suspectKey(j);
+    const since = missingSince.get(key) ?? now;
+    next.set(key, since);
+    if (now - since >= times.missingForMs && j.takenAt !== null && now - j.takenAt >= times.graceMs)
+      lost.push(j.id);
+  }
+  return { lost, missingSince: next };
 }
 
 /** The tokens a lost job holds and the due time its claim gave them. */
@@ -72,18 +99,18 @@ export function createLostJobSweeper(deps: {
 }) {
   const { redis, queues, store, logger } = deps;
   let lastAt = -Infinity;
+  let lastOkAt = -Infinity;
+  const missing: Record<Lane, Map<string, number>> = { hot: new Map(), cold: new Map() };
   // lost jobs already handled stay active until BullMQ moves them: one log line each, not one a sweep
   const handled: Record<Lane, Set<string>> = { hot: new Set(), cold: new Set() };
 
-  async function sweepLane(lane: Lane, at: number, c: Config, workers: readonly WorkerHeartbeat[]) {
-    const q = queues[lane];
+  async function readActive(q: Queue<BatchJob>): Promise<ActiveJob[]> {
     const ids = await redis.lrange(q.toKey("active"), 0, -1);
-    for (const id of handled[lane]) if (!ids.includes(id)) handled[lane].delete(id);
-    if (ids.length === 0) return;
+    if (ids.length === 0) return [];
     const p = redis.pipeline();
     for (const id of ids) p.hget(q.toKey(id), "processedOn").get(`${q.toKey(id)}:lock`);
     const r = (await p.exec()) ?? [];
-    const active: ActiveJob[] = ids.map((id, i) => {
+    return ids.map((id, i) => {
       const takenAt = Number(r[2 * i]?.[1] ?? NaN);
       const lock = r[2 * i + 1]?.[1];
       return {
@@ -92,24 +119,36 @@ export function createLostJobSweeper(deps: {
         lock: typeof lock === "string" ? lock : null,
       };
     });
-    const lost = (lostJobs(active, workers, at, heartbeatTtlMs(c.controllerIntervalMs)) ?? []).filter(
-      (id) => !handled[lane].has(id),
-    );
+  }
+
+  async function sweepLane(lane: Lane, at: number, c: Config, workers: readonly WorkerHeartbeat[]) {
+    const q = queues[lane];
+    const active = await readActive(q);
+    const ids = new Set(active.map((j) => j.id));
+    for (const id of handled[lane]) if (!ids.has(id)) handled[lane].delete(id);
+    const judged = lostJobs(active, workers, at, lostJobTimes(c), missing[lane]);
+    missing[lane] = judged.missingSince;
+    const lost = (judged.lost ?? []).filter((id) => !handled[lane].has(id));
     if (lost.length === 0) return;
-    const dp = redis.pipeline();
-    for (const id of lost) dp.hget(q.toKey(id), "data");
-    const raw = ((await dp.exec()) ?? []).map(([, v]) => v);
-    const tokens = raw.flatMap((json) => {
-      if (typeof json !== "string") return [];
-      try {
-        const job = batchJobSchema.safeParse(JSON.parse(json));
-        return job.success ? leasedTokens(job.data, c.leaseMs) : [];
-      } catch {
-        return [];
-      }
-    });
-    const released = await store.releaseLeased(lane, tokens, at);
-    for (const id of lost) handled[lane].add(id);
+    const byId = new Map(active.map((j) => [j.id, j]));
+    let released = 0;
+    for (const id of lost) {
+      handled[lane].add(id);
+      const json = await redis.hget(q.toKey(id), "data");
+      const job = json === null ? null : parseJob(json);
+      if (!job) continue;
+      released += await store.releaseLeased(
+        lane,
+        {
+          id,
+          activeKey: q.toKey("active"),
+          lockKey: `${q.toKey(id)}:lock`,
+          lock: byId.get(id)?.lock ?? null,
+        },
+        leasedTokens(job, c.leaseMs),
+        at,
+      );
+    }
     logger.warn(
       { event: EVENTS.lostJobs, lane, jobs: lost.length, tokens: released },
       "handed back the tokens of jobs no live worker holds",
@@ -117,11 +156,33 @@ export function createLostJobSweeper(deps: {
   }
 
   return {
-    /** Looks at most once per LOST_JOB_SWEEP_MS; returns nothing, logs what it hands back. */
+    /** Looks at most once per LOST_JOB_SWEEP_MS; logs what it hands back. */
     async sweep(at: number, c: Config, workers: readonly WorkerHeartbeat[]): Promise<void> {
       if (at - lastAt < LOST_JOB_SWEEP_MS) return;
       lastAt = at;
+      // sweeps stopped a while (Redis away, a long tick): what went missing before is not known to
+      // have stayed missing, so the watch starts again
+      if (at - lastOkAt > 3 * LOST_JOB_SWEEP_MS) for (const lane of LANES) missing[lane].clear();
       await Promise.all(LANES.map((lane) => sweepLane(lane, at, c, workers)));
+      lastOkAt = at;
+    },
+    /** A producer that loses the lead forgets what it saw: a new lead watches afresh. */
+    reset(): void {
+      lastAt = -Infinity;
+      lastOkAt = -Infinity;
+      for (const lane of LANES) {
+        missing[lane].clear();
+        handled[lane].clear();
+      }
     },
   };
+}
+
+function parseJob(json: string): BatchJob | null {
+  try {
+    const job = batchJobSchema.safeParse(JSON.parse(json));
+    return job.success ? job.data : null;
+  } catch {
+    return null;
+  }
 }

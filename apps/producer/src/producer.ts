@@ -1,5 +1,5 @@
 import {
-  heartbeatTtlMs,
+  heartbeatIndexWindowMs,
   perLane,
   redisKeys,
   type Lane,
@@ -101,8 +101,9 @@ export function fleetView(workers: readonly WorkerHeartbeat[], lane: Lane) {
 /**
  * Jobs of a lane that live workers hold: the queue's active count, but no more than the live
  * heartbeats say they hold. A SIGKILLed worker's jobs stay active in BullMQ until their lock runs
- * out (lockDuration, then the stalled check: 30-45 s), and their tokens come back with the lease
- * long before; counted as taken, they would fill the claim's budget with work nobody does.
+ * out (lockDuration, then the stalled check: 30-45 s), and their tokens come back long before
+ * (lost-jobs.ts, or their lease); counted as taken, they would fill the claim's budget with work
+ * nobody does.
  * A heartbeat lags its worker by a controller tick at most, so jobs taken since are missed for
  * that long (the next tick counts them).
  */
@@ -443,12 +444,15 @@ export function createProducer(opts: ProducerOptions) {
     const batchSize = { hot: sizers.hot?.size ?? 0, cold: sizers.cold?.size ?? 0 };
     if (!leader) {
       subTick = false;
+      lost.reset();
       return { leader, claimed, jobs, batchSize, more: false };
     }
     const c = config();
     const value = schedulingMode(c) === "value";
     const at = now();
-    const fleet = liveWorkers(redis, prefix, at, heartbeatTtlMs(c.controllerIntervalMs));
+    // every heartbeat whose key lives, whatever interval its worker beats at: a live worker read as
+    // dead would have its jobs handed back (lost-jobs.ts) and not counted as taken
+    const fleet = liveWorkers(redis, prefix, at, heartbeatIndexWindowMs(c.controllerIntervalMs));
     const [workers, exportedSet, view, queued] = await Promise.all([
       fleet,
       readExports(at, c, value),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { WorkerHeartbeat } from "@moonfleet/domain";
 import { jobsTakenByLiveWorkers } from "../src/producer.js";
-import { leasedTokens, lockHolder, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
+import { leasedTokens, lockHolder, lostJobTimes, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
 
 const lane = (active: number) => ({
   concurrency: 4,
@@ -62,30 +62,63 @@ describe("lockHolder", () => {
 
 describe("lostJobs", () => {
   const live = [worker("w1", { holders: ["A", "B"] }), worker("w2", { holders: ["C"] })];
+  const times = { graceMs: GRACE, missingForMs: 2_500 };
+  const active = [
+    job("1", "A:1", 10_000), // held by a live worker
+    job("2", "D:4", 10_000), // a dead worker's
+    job("3", null, 40_000), // its lock ran out
+    job("4", "D:5", 1_000), // a dead worker's, but too young: a new worker before its first heartbeat
+    job("5", "C:9", 60_000), // held by a live worker, however long
+    job("6", "E:1", null), // unknown age
+  ];
 
-  it("names the jobs whose lock a live worker does not hold, once they are older than the grace", () => {
-    const active = [
-      job("1", "A:1", 10_000), // held by a live worker
-      job("2", "D:4", 10_000), // a dead worker's
-      job("3", null, 40_000), // its lock ran out
-      job("4", "D:5", 1_000), // a dead worker's, but too young: a new worker before its first heartbeat
-      job("5", "C:9", 60_000), // held by a live worker, however long
-      job("6", "E:1", null), // unknown age: left alone
-    ];
-    expect(lostJobs(active, live, NOW, GRACE)).toEqual(["2", "3"]);
+  it("first only watches the jobs whose lock no live worker holds", () => {
+    const first = lostJobs(active, live, NOW, times, new Map());
+    expect(first.lost).toEqual([]);
+    expect([...first.missingSince.keys()].sort()).toEqual(["2 D:4", "3 ", "4 D:5", "6 E:1"]);
+    expect([...first.missingSince.values()].every((t) => t === NOW)).toBe(true);
   });
 
-  it("counts a job at exactly the grace as lost", () => {
-    expect(lostJobs([job("1", "D:1", GRACE)], live, NOW, GRACE)).toEqual(["1"]);
-    expect(lostJobs([job("1", "D:1", GRACE - 1)], live, NOW, GRACE)).toEqual([]);
+  it("names them once their holder has stayed missing for missingForMs and they are older than the grace", () => {
+    const first = lostJobs(active, live, NOW, times, new Map());
+    const later = lostJobs(active, live, NOW + 2_499, times, first.missingSince);
+    expect(later.lost).toEqual([]);
+    const then = lostJobs(active, live, NOW + 2_500, times, later.missingSince);
+    expect(then.lost).toEqual(["2", "3"]); // "4" is still younger than the grace, "6" of unknown age
+    expect(then.missingSince.get("2 D:4")).toBe(NOW); // the watch goes on from when it began
   });
 
-  it("with no live worker, every job old enough is lost", () => {
-    expect(lostJobs([job("1", "A:1", 6_000), job("2", "A:2", 100)], [], NOW, GRACE)).toEqual(["1"]);
+  it("forgets a suspect that a live worker holds again, or that left the active list", () => {
+    const first = lostJobs(active, live, NOW, times, new Map());
+    const back = [job("2", "C:10", 10_000)]; // taken again by a live worker; the others finished
+    const later = lostJobs(back, live, NOW + 3_000, times, first.missingSince);
+    expect(later.lost).toEqual([]);
+    expect(later.missingSince.size).toBe(0);
+  });
+
+  it("starts the watch again when a suspect's lock changes (another dead holder)", () => {
+    const first = lostJobs([job("2", "D:4", 10_000)], live, NOW, times, new Map());
+    const later = lostJobs([job("2", "F:1", 10_000)], live, NOW + 3_000, times, first.missingSince);
+    expect(later.lost).toEqual([]);
+    expect(later.missingSince.get("2 F:1")).toBe(NOW + 3_000);
+  });
+
+  it("with no live worker, every job old enough is lost once the watch has run", () => {
+    const jobs = [job("1", "A:1", 6_000), job("2", "A:2", 100)];
+    const first = lostJobs(jobs, [], NOW, times, new Map());
+    expect(lostJobs(jobs, [], NOW + 2_500, times, first.missingSince).lost).toEqual(["1"]);
   });
 
   it("cannot tell (null) while a live worker's heartbeat names no holders (an older release)", () => {
-    expect(lostJobs([job("1", "D:1", 60_000)], [...live, worker("old")], NOW, GRACE)).toBeNull();
+    const watched = new Map([["2 D:4", NOW - 60_000]]);
+    expect(
+      lostJobs([job("2", "D:4", 60_000)], [...live, worker("old")], NOW, times, watched).lost,
+    ).toBeNull();
+  });
+
+  it("lostJobTimes: the grace is the heartbeat's TTL, the watch half of it", () => {
+    expect(lostJobTimes({ controllerIntervalMs: 1_000 })).toEqual({ graceMs: 5_000, missingForMs: 2_500 });
+    expect(lostJobTimes({ controllerIntervalMs: 4_000 })).toEqual({ graceMs: 20_000, missingForMs: 10_000 });
   });
 });
 

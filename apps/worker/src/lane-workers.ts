@@ -6,7 +6,11 @@ import type { BatchHandler } from "./job-handler.js";
 
 export type LaneWorkers = Readonly<Record<Lane, Worker<BatchJob, BatchResult>>>;
 
-/** A BullMQ worker per lane on one blocking connection, starting at each lane's concurrency. */
+/**
+ * A BullMQ worker per lane on one blocking connection, at each lane's concurrency. They take no job
+ * until `runLaneWorkers`: a process takes jobs only once its heartbeat names them (jobHolders), so
+ * the producer never reads a job a live worker holds as a dead worker's.
+ */
 export function startLaneWorkers(o: {
   readonly handler: (lane: Lane) => BatchHandler;
   readonly connection: Redis;
@@ -22,7 +26,7 @@ export function startLaneWorkers(o: {
       lockDuration: 30_000,
       stalledInterval: 15_000,
       maxStalledCount: 3,
-      autorun: true,
+      autorun: false,
     });
     worker.on("error", (err) =>
       o.errors.log(`worker_error:${lane}:${err.message}`, { lane, err: err.message }, "worker error"),
@@ -40,6 +44,17 @@ export function startLaneWorkers(o: {
     Lane,
     Worker<BatchJob, BatchResult>
   >;
+}
+
+/** Starts taking jobs (each worker's run loop goes until close; what it throws goes to the log). */
+export function runLaneWorkers(workers: LaneWorkers, errors: ErrorLog): void {
+  for (const lane of LANES)
+    if (!workers[lane].closing && !workers[lane].isRunning())
+      workers[lane]
+        .run()
+        .catch((err: unknown) =>
+          errors.log(`worker_run:${lane}:${String(err)}`, { lane, err: String(err) }, "worker stopped"),
+        );
 }
 
 /** Stops taking jobs and waits for the ones in flight. */

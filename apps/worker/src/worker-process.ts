@@ -13,7 +13,7 @@ import { createController, startControlLoop } from "./controller-loop.js";
 import { startErrorLog } from "./error-log.js";
 import { createJobHandler } from "./job-handler.js";
 import { LaneController } from "./lane-controller.js";
-import { closeLaneWorkers, startLaneWorkers } from "./lane-workers.js";
+import { closeLaneWorkers, runLaneWorkers, startLaneWorkers } from "./lane-workers.js";
 import { stopInOrder } from "./shutdown.js";
 import { shareTimeoutBursts } from "./timeout-bursts.js";
 import { startSummaries } from "./summaries.js";
@@ -148,6 +148,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     ...(opts.sampler ? { sampler: opts.sampler } : {}),
   });
   const control = startControlLoop(controller, live, errors);
+  // jobs only after the first heartbeat (published or tried): it names this process's job holders
+  void control.ready.then(() => runLaneWorkers(workers, errors));
   const summaries = startSummaries({
     events,
     logger,

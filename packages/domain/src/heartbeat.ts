@@ -98,6 +98,14 @@ export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
 export const heartbeatTtlMs = (controllerIntervalMs: number): number =>
   Math.max(5_000, controllerIntervalMs * 5);
 
+/**
+ * How far back the heartbeat index keeps (and a reader that must not miss a live worker reads)
+ * entries: ten TTLs. Whether an entry is live is its own key's expiry (its worker's TTL, on Redis's
+ * clock), so a worker with a longer CONTROLLER_INTERVAL_MS, or a clock behind, is still seen.
+ */
+export const heartbeatIndexWindowMs = (controllerIntervalMs: number): number =>
+  10 * heartbeatTtlMs(controllerIntervalMs);
+
 /** The heartbeat in `raw` (JSON), or null when it does not parse: a bad entry never breaks a reader. */
 export function parseHeartbeat(raw: string): WorkerHeartbeat | null {
   try {

@@ -30,6 +30,7 @@ export {
   type FleetCpu,
   workerHeartbeatSchema,
   heartbeatTtlMs,
+  heartbeatIndexWindowMs,
   parseHeartbeat,
   type Readings,
   type LaneState,

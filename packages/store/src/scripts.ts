@@ -140,18 +140,23 @@ return 0
 `;
 
 /**
- * Hands back the tokens of jobs a dead worker held. KEYS: the lane's due zset, its deadline zset.
- * ARGV: now, then mint, leaseUntil per token. A token still due at its job's lease end (not
- * fetched, not claimed again since) is due now, with its deadline now; others are left alone.
- * Returns how many were handed back.
+ * Hands back the tokens of a job a dead worker held. KEYS: the lane's due zset, its deadline zset,
+ * the queue's active list, the job's lock key. ARGV: now, job id, the lock as the caller read it
+ * ('' for none), then mint, leaseUntil per token. Nothing happens unless the job is still active
+ * with that same lock (it did not finish, move to delayed or get taken again meanwhile). Then a
+ * token still due at its job's lease end (not fetched, not claimed again since) is due now at the
+ * latest, its deadline too; others are left alone. Returns how many were handed back.
  */
 export const RELEASE_LEASED = `
 local now, n = ARGV[1], 0
-for i = 2, #ARGV, 2 do
+if not redis.call('LPOS', KEYS[3], ARGV[2]) then return 0 end
+local lock = redis.call('GET', KEYS[4])
+if (lock or '') ~= ARGV[3] then return 0 end
+for i = 4, #ARGV, 2 do
   local due = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if due and tonumber(due) == tonumber(ARGV[i + 1]) then
-    redis.call('ZADD', KEYS[1], 'XX', now, ARGV[i])
-    redis.call('ZADD', KEYS[2], 'XX', now, ARGV[i])
+    redis.call('ZADD', KEYS[1], 'XX', 'LT', now, ARGV[i])
+    redis.call('ZADD', KEYS[2], 'XX', 'LT', now, ARGV[i])
     n = n + 1
   end
 end

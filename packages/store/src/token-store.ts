@@ -306,20 +306,32 @@ export class TokenStore {
   }
 
   /**
-   * Hands back tokens a lost job held (its worker died): each one still due at `leaseUntil` (its
-   * job's lease: not fetched, not claimed again since) is due now, its deadline now, so the next
-   * claim takes it first instead of a lease later. Returns how many were handed back.
+   * Hands back the tokens of a job a dead worker held, if the job is still in `job.activeKey` with
+   * the lock `job.lock` as read (null: none) at `job.lockKey`: each token still due at
+   * `leaseUntil` (its job's lease: not fetched, not claimed again since) is due now, its deadline
+   * now, so the next claim takes it first instead of a lease later. Returns how many were handed
+   * back.
    */
   async releaseLeased(
     lane: Lane,
+    job: {
+      readonly id: string;
+      readonly activeKey: string;
+      readonly lockKey: string;
+      readonly lock: string | null;
+    },
     tokens: ReadonlyArray<{ mint: string; leaseUntil: number }>,
     now: number,
   ): Promise<number> {
     if (tokens.length === 0) return 0;
-    const n = await releaseLeasedScript.run(this.redis, 2, [
+    const n = await releaseLeasedScript.run(this.redis, 4, [
       this.keys.due(lane),
       this.keys.deadline(lane),
+      job.activeKey,
+      job.lockKey,
       String(Math.round(now)),
+      job.id,
+      job.lock ?? "",
       ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
     ]);
     return Number(n) || 0;
