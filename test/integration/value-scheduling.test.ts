@@ -418,3 +418,47 @@ describe("a claim larger than a tick should hold Redis for", () => {
     },
   );
 });
+
+describe("the producer's run loop", () => {
+  it("ticks again at once after a claim cut at MAX_CLAIM_PER_TICK, not a tick interval later", async () => {
+    const prefix = uniquePrefix();
+    const tickMs = 20_000;
+    const env = {
+      REDIS_KEY_PREFIX: prefix,
+      SCHEDULING: "value",
+      UPSTREAM_RPM: "100000",
+      UPSTREAM_BURST: "1000",
+      MAX_QUEUED_JOBS: "10000",
+      PRODUCER_TICK_MS: String(tickMs),
+    };
+    const store = new TokenStore(redis, prefix);
+    const count = 2 * MAX_CLAIM_PER_TICK + MAX_CLAIM_PER_TICK / 2;
+    const t0 = Date.now();
+    await store.register(
+      demoMints(count, `loop-${prefix}-`).map((mint) => ({ mint })),
+      t0,
+    );
+    const producer = createProducer({
+      resolved: testResolved(env),
+      redisUrl: redisUrl(),
+      logger: silentLogger(),
+    });
+    const abort = new AbortController();
+    const loop = producer.run(abort.signal);
+    try {
+      // three claims (two cut at the cap): with a tick interval between them they would take 40 s
+      const deadline = Date.now() + tickMs / 2;
+      let due = count;
+      while (Date.now() < deadline) {
+        due = await redis.zcount(redisKeys(prefix).due("cold"), "-inf", t0 + 1_000);
+        if (due === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(due, "tokens still unclaimed half a tick interval after the start").toBe(0);
+    } finally {
+      abort.abort();
+      await loop;
+      await producer.close();
+    }
+  });
+});
