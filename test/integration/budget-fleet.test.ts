@@ -86,6 +86,9 @@ describe("the fleet-wide request budget", () => {
       for (let t = s; t < s + 60; t++) sum += counts.get(t) ?? 0;
       worstWindow = Math.max(worstWindow, sum);
     }
+    console.info(
+      `budget-fleet: worst 60 s window ${worstWindow} calls (RPM ${RPM}), worst staleness hot ${worstHotStaleness} s, cold ${worstColdStaleness} s`,
+    );
     expect(sim.stats().rateLimited).toBe(0);
     expect(worstWindow).toBeLessThanOrEqual(RPM);
     // The budget was used, not left idle: the window held most of what it allows.
