@@ -99,12 +99,15 @@ export const heartbeatTtlMs = (controllerIntervalMs: number): number =>
   Math.max(5_000, controllerIntervalMs * 5);
 
 /**
- * How far back the heartbeat index keeps (and a reader that must not miss a live worker reads)
- * entries: ten TTLs. Whether an entry is live is its own key's expiry (its worker's TTL, on Redis's
+ * How many of its TTLs the heartbeat index keeps an entry (and a reader that must not miss a live
+ * worker reads back). Whether an entry is live is its own key's expiry (its worker's TTL, on Redis's
  * clock), so a worker with a longer CONTROLLER_INTERVAL_MS, or a clock behind, is still seen.
  */
+export const HEARTBEAT_INDEX_TTLS = 10;
+
+/** How far back the heartbeat index reaches, ms (HEARTBEAT_INDEX_TTLS heartbeat TTLs). */
 export const heartbeatIndexWindowMs = (controllerIntervalMs: number): number =>
-  10 * heartbeatTtlMs(controllerIntervalMs);
+  HEARTBEAT_INDEX_TTLS * heartbeatTtlMs(controllerIntervalMs);
 
 /** The heartbeat in `raw` (JSON), or null when it does not parse: a bad entry never breaks a reader. */
 export function parseHeartbeat(raw: string): WorkerHeartbeat | null {

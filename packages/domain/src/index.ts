@@ -31,6 +31,7 @@ export {
   workerHeartbeatSchema,
   heartbeatTtlMs,
   heartbeatIndexWindowMs,
+  HEARTBEAT_INDEX_TTLS,
   parseHeartbeat,
   type Readings,
   type LaneState,

@@ -1,5 +1,5 @@
 import type { Redis } from "@moonfleet/queues";
-import { parseHeartbeat, redisKeys, type WorkerHeartbeat } from "@moonfleet/domain";
+import { HEARTBEAT_INDEX_TTLS, parseHeartbeat, redisKeys, type WorkerHeartbeat } from "@moonfleet/domain";
 
 const keys = (prefix: string) => {
   const k = redisKeys(prefix);
@@ -21,7 +21,7 @@ export async function publishHeartbeat(
   await tx
     .set(k.worker(hb.id), JSON.stringify(hb), "PX", ttlMs)
     .zadd(k.index, hb.at, hb.id)
-    .zremrangebyscore(k.index, "-inf", hb.at - 10 * ttlMs)
+    .zremrangebyscore(k.index, "-inf", hb.at - HEARTBEAT_INDEX_TTLS * ttlMs)
     .exec();
 }
 
