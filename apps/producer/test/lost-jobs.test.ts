@@ -1,46 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { WorkerHeartbeat } from "@moonfleet/domain";
 import { jobsTakenByLiveWorkers } from "../src/producer.js";
+import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
 import { leasedTokens, lockHolder, lostJobTimes, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
 
-const lane = (active: number) => ({
-  concurrency: 4,
-  active,
-  reason: "",
-  changedAt: 0,
-  timeoutMs: 1500,
-  timeoutReason: "",
-  jobs: 0,
-  tokens: 0,
-  failedTokens: 0,
-  calls: 0,
-  timeouts: 0,
-  errors: 0,
-  rateLimited: 0,
-  budgetWaits: 0,
-  tokensPerSecond: 0,
-  recentCalls: 0,
-  recentTimeouts: 0,
-  recentErrors: 0,
-  avgJobMs: null,
-  latencyP50Ms: null,
-  latencyP95Ms: null,
-});
-
-const worker = (
-  id: string,
-  o: { holders?: string[]; hot?: number; cold?: number } = {},
-): WorkerHeartbeat => ({
-  id,
-  pid: 1,
-  host: "h",
-  startedAt: 0,
-  at: 0,
-  level: "normal",
-  readings: {},
-  lanes: { hot: lane(o.hot ?? 0), cold: lane(o.cold ?? 0) },
-  ...(o.holders ? { jobHolders: o.holders } : {}),
-});
+const worker = (id: string, o: { holders?: string[]; hot?: number; cold?: number } = {}): WorkerHeartbeat =>
+  testHeartbeat({
+    id,
+    lanes: { hot: testLaneState({ active: o.hot ?? 0 }), cold: testLaneState({ active: o.cold ?? 0 }) },
+    ...(o.holders ? { jobHolders: o.holders } : {}),
+  });
 
 const NOW = 100_000;
 const GRACE = 5_000;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
 import {
   KEY_SEGMENTS,
   LANES,
@@ -12,7 +13,6 @@ import {
   luaKey,
   parseHeartbeat,
   redisKeys,
-  type WorkerHeartbeat,
 } from "../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -97,8 +97,7 @@ describe("the key layout", () => {
 });
 
 describe("the heartbeat", () => {
-  const lane = {
-    concurrency: 4,
+  const lane = testLaneState({
     active: 1,
     reason: "grow",
     changedAt: 1,
@@ -106,31 +105,18 @@ describe("the heartbeat", () => {
     timeoutReason: "p95",
     jobs: 1,
     tokens: 30,
-    failedTokens: 0,
     calls: 1,
-    timeouts: 0,
-    errors: 0,
-    rateLimited: 0,
-    budgetWaits: 0,
     tokensPerSecond: 1.5,
     recentCalls: 1,
-    recentTimeouts: 0,
-    recentErrors: 0,
-    avgJobMs: null,
     latencyP50Ms: 120,
-    latencyP95Ms: null,
-  };
-  const hb: WorkerHeartbeat = {
-    id: "w1",
+  });
+  const hb = testHeartbeat({
     pid: 7,
-    host: "h",
     startedAt: 1,
     at: 2,
-    level: "normal",
-    readings: {},
     lanes: { hot: lane, cold: lane },
     breaker: "closed",
-  };
+  });
 
   it("round-trips through JSON", () => {
     expect(parseHeartbeat(JSON.stringify(hb))).toEqual(hb);
