@@ -10,11 +10,13 @@ import { demoMints } from "../../apps/simulator/src/index.js";
 import { readClasses, type FleetDeps } from "../../apps/api/src/fleet-status.js";
 import {
   redisUrl,
+  runTestProducer,
   silentLogger,
   testConfig,
   testRedis,
   testResolved,
   uniquePrefix,
+  waitUntil,
 } from "../support/harness.js";
 
 // SCHEDULING=value against a real Redis: the commit writes the wanted due time and the deadline,
@@ -438,27 +440,19 @@ describe("the producer's run loop", () => {
       demoMints(count, `loop-${prefix}-`).map((mint) => ({ mint })),
       t0,
     );
-    const producer = createProducer({
-      resolved: testResolved(env),
-      redisUrl: redisUrl(),
-      logger: silentLogger(),
-    });
-    const abort = new AbortController();
-    const loop = producer.run(abort.signal);
+    const { stop } = runTestProducer(env);
     try {
       // three claims (two cut at the cap): with a tick interval between them they would take 40 s
-      const deadline = Date.now() + tickMs / 2;
-      let due = count;
-      while (Date.now() < deadline) {
-        due = await redis.zcount(redisKeys(prefix).due("cold"), "-inf", t0 + 1_000);
-        if (due === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(due, "tokens still unclaimed half a tick interval after the start").toBe(0);
+      const stillDue = () => redis.zcount(redisKeys(prefix).due("cold"), "-inf", t0 + 1_000);
+      await waitUntil(
+        "every token claimed, half a tick interval after the start",
+        async () => (await stillDue()) === 0,
+        tickMs / 2,
+        50,
+      );
+      expect(await stillDue()).toBe(0);
     } finally {
-      abort.abort();
-      await loop;
-      await producer.close();
+      await stop();
     }
   });
 });
