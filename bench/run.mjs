@@ -241,7 +241,8 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     }
     if (obj.event === "startup" || obj.event === "bench_tick" || obj.event === "bare_done")
       started.add(label);
-    if (obj.event === "bench_tick") ticks.push({ tMs: Date.now() - t0, ms: obj.ms, claimed: obj.claimed });
+    if (obj.event === "bench_tick")
+      ticks.push({ tMs: Date.now() - t0, ms: obj.ms, pingMs: obj.pingMs, claimed: obj.claimed });
     else if (obj.event === "bare_done") bareTotals[label] = obj.tokens;
     else if (obj.event)
       eventCounts[`${label.replace(/\d+$/, "")} ${obj.event}`] =
@@ -526,6 +527,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       const inWin = ticks.filter((t) => t.tMs >= windowStart && t.tMs <= windowEnd);
       const ms = inWin.map((t) => t.ms);
       const claimed = inWin.map((t) => t.claimed.hot + t.claimed.cold);
+      const pings = inWin.map((t) => t.pingMs).filter((x) => typeof x === "number");
       result.largeRegistry = {
         registered: mints.length,
         registerMs: reg.ms,
@@ -538,6 +540,8 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
             ? Math.round(claimed.reduce((a, b) => a + b, 0) / claimed.length)
             : null,
         },
+        // one PING from the producer's process beside each tick: what a round trip waits then
+        redisRoundTripMs: { p50: percentile(pings, 0.5), p95: percentile(pings, 0.95) },
         apiTokensMs: {
           count: apiTimes.length,
           p50: percentile(apiTimes, 0.5),

@@ -206,7 +206,11 @@ export function targetLines(cells) {
     const tick = lr.producerTickMs;
     const api = lr.apiTokensMs;
     out.push(
-      `large-registry ${c.mode}: ${lr.registered} tokens; producer tick p50/p95/max ${n(tick.p50, 1)}/${n(tick.p95, 1)}/${n(tick.max, 1)} ms (target p95 < 50): ${mark(tick.p95 === null ? null : tick.p95 < 50)}; ` +
+      `large-registry ${c.mode}: ${lr.registered} tokens; producer tick p50/p95/max ${n(tick.p50, 1)}/${n(tick.p95, 1)}/${n(tick.max, 1)} ms (target p95 < 50): ${mark(tick.p95 === null ? null : tick.p95 < 50)}` +
+        (lr.redisRoundTripMs
+          ? ` (one Redis round trip from its process beside it p50/p95 ${n(lr.redisRoundTripMs.p50, 1)}/${n(lr.redisRoundTripMs.p95, 1)} ms; a tick is three)`
+          : "") +
+        "; " +
         `GET /tokens?limit=50 p50/p95 ${n(api.p50, 1)}/${n(api.p95, 1)} ms over ${api.count} calls (target p95 < 50): ${mark(api.p95 === null ? null : api.p95 < 50)}; ` +
         `Redis ${n(c.redis.bytesPerToken)} B/token at the end (${n(c.redis.bytesPerTokenRegistered)} B/token registered, before any snapshot), ${c.summary.all.lanes.hot.tokensAtEnd + c.summary.all.lanes.cold.tokensAtEnd - c.lost.unscored} tokens scored`,
     );

@@ -192,14 +192,15 @@ export function createProducer(opts: ProducerOptions) {
     return (sizers[lane] = stored ?? initialBatchSizerState(batchBounds(lanePolicies(config())[lane].batch)));
   }
 
-  async function decideBatchSize(
+  /** The lane's batch size for this tick, from the sizer's state (read by sizerState beforehand). */
+  function decideBatchSize(
     lane: Lane,
+    previous: BatchSizerState,
     workers: readonly WorkerHeartbeat[],
     waiting: number,
     dueNow: number,
-  ) {
+  ): number {
     const c = config();
-    const previous = await sizerState(lane);
     const view = fleetView(workers, lane);
     const d = nextBatchSize(
       previous,
@@ -208,6 +209,7 @@ export function createProducer(opts: ProducerOptions) {
     );
     sizers[lane] = d.state;
     if (d.changed) {
+      sizerDirty[lane] = true;
       logger.info(
         {
           event: EVENTS.batchSizeChange,
@@ -223,10 +225,26 @@ export function createProducer(opts: ProducerOptions) {
         `batch size ${previous.size} -> ${d.size} (${d.reason})`,
       );
     }
-    if (d.changed || ++persistTicks % 10 === 0) await redis.set(sizerKey(lane), JSON.stringify(d.state));
     return d.size;
   }
+  // The state is written after the claim, off the tick's path: when it changed, and every tenth
+  // tick (a new leader reads it back).
+  const sizerDirty: Record<Lane, boolean> = { hot: false, cold: false };
   let persistTicks = 0;
+  async function persistSizers(): Promise<void> {
+    const every = ++persistTicks % 10 === 0;
+    await Promise.all(
+      LANES.map(async (lane) => {
+        const state = sizers[lane];
+        if (!state || !(every || sizerDirty[lane])) return;
+        sizerDirty[lane] = false;
+        await redis.set(sizerKey(lane), JSON.stringify(state)).catch((err: unknown) => {
+          sizerDirty[lane] = true;
+          throw err;
+        });
+      }),
+    );
+  }
 
   // The registry stays bounded: archived tokens keep their last snapshot for
   // ARCHIVE_RETENTION_HOURS, then leave with their history and indexes (a batch per sweep).
@@ -424,14 +442,38 @@ export function createProducer(opts: ProducerOptions) {
     });
   }
 
-  // A tick makes few round trips to Redis (each waits behind the workers' commits on a busy one):
-  // what it reads it reads at once, each lane's claim and enqueue go side by side.
-  async function tick(): Promise<TickResult> {
-    const [, , leader] = await Promise.all([
-      live.refresh().catch(() => false),
-      returnUnqueued(now()),
-      lock.acquireOrRenew(),
+  /**
+   * What a leader's tick reads before it claims, all at once: the live workers (every heartbeat whose
+   * key lives, whatever interval its worker beats at: a live worker read as dead would have its jobs
+   * handed back, lost-jobs.ts, and not counted as taken), the exports, the schedules, the queues and
+   * the batch sizers' state.
+   */
+  async function readTick(at: number, c: Config) {
+    const fleet = liveWorkers(redis, prefix, at, heartbeatIndexWindowMs(c.controllerIntervalMs));
+    const [workers, exportedSet, view, queued, sizer] = await Promise.all([
+      fleet,
+      readExports(at, c, schedulingMode(c) === "value"),
+      store.scheduleView(at, TOP_CLASS_SIZE),
+      queuedJobs(fleet),
+      Promise.all(LANES.map(sizerState)),
     ]);
+    return { workers, exportedSet, view, queued, sizer: perLane((l) => sizer[LANES.indexOf(l)]!) };
+  }
+
+  // A tick's path is three round trips to Redis (each waits behind the workers' commits on a busy
+  // one): the lead, the config and, for a leader, everything the claim reads, at once; the claim;
+  // the enqueue, beside the bookkeeping (call shares, purge, pressure, lost jobs, sizer state).
+  async function tick(): Promise<TickResult> {
+    const at = now();
+    const before = config();
+    const [, , leader, early] = await Promise.all([
+      live.refresh().catch(() => false),
+      returnUnqueued(at),
+      lock.acquireOrRenew(),
+      // a leader reads beside its renewal; what a lead lost meanwhile read goes unused
+      leading ? readTick(at, before) : null,
+    ]);
+    const c = config();
     if (leader !== leading) {
       leading = leader;
       logger.info(
@@ -447,44 +489,29 @@ export function createProducer(opts: ProducerOptions) {
       lost.reset();
       return { leader, claimed, jobs, batchSize, more: false };
     }
-    const c = config();
     const value = schedulingMode(c) === "value";
-    const at = now();
-    // every heartbeat whose key lives, whatever interval its worker beats at: a live worker read as
-    // dead would have its jobs handed back (lost-jobs.ts) and not counted as taken
-    const fleet = liveWorkers(redis, prefix, at, heartbeatIndexWindowMs(c.controllerIntervalMs));
-    const [workers, exportedSet, view, queued] = await Promise.all([
-      fleet,
-      readExports(at, c, value),
-      store.scheduleView(at, TOP_CLASS_SIZE),
-      queuedJobs(fleet),
-    ]);
-    const sizes = await Promise.all(
-      LANES.map((l) => decideBatchSize(l, workers, queued[l].waiting, view.lanes[l].dueNow)),
-    );
-    for (const [i, l] of LANES.entries()) batchSize[l] = sizes[i]!;
-    const claimedMints: Record<Lane, string[]> = { hot: [], cold: [] };
+    // a new leader reads once it knows it leads, and a tick whose config changed meanwhile (by
+    // broadcast or refresh) reads again under the new one: a change applies from the tick it lands in
+    const { workers, exportedSet, view, queued, sizer } =
+      early && c === before ? early : await readTick(at, c);
+    for (const l of LANES)
+      batchSize[l] = decideBatchSize(l, sizer[l], workers, queued[l].waiting, view.lanes[l].dueNow);
+    // each lane's claimed mints in jobs of batchSize
+    let groups: Record<Lane, string[][]> = { hot: [], cold: [] };
     if (value) {
       // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
       const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
       const got = await claimByValue(at, c, view, queued, jobSize);
-      await Promise.all(
-        LANES.map(async (lane) => {
-          if (got[lane].length === 0) return;
-          claimedMints[lane] = got[lane].map((t) => t.mint);
-          claimed[lane] = got[lane].length;
-          jobs[lane] = await enqueue(lane, at, c.leaseMs, packCalls(got[lane], batchSize[lane]));
-        }),
-      );
+      groups = perLane((l) => (got[l].length === 0 ? [] : packCalls(got[l], batchSize[l])));
     } else {
       // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
-      await Promise.all(
+      const got = await Promise.all(
         LANES.map(async (lane) => {
           // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
           // their staleness is visible) rather than as leased jobs that might outlive their lease.
           const size = batchSize[lane];
           const room = c.maxQueuedJobs - queued[lane].waiting;
-          if (room <= 0) return;
+          if (room <= 0) return [];
           // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
           // last call is topped up with tokens due within the margin (legacy calls carry one mint).
           const fill = lanePolicies(c)[lane].mintsPerCall;
@@ -493,23 +520,34 @@ export function createProducer(opts: ProducerOptions) {
             fill,
             holdMs: c.dueMarginMs / 2,
           });
-          if (mints.length === 0) return;
-          const groups = [];
-          for (let i = 0; i < mints.length; i += size) groups.push(mints.slice(i, i + size));
-          claimed[lane] = mints.length;
-          claimedMints[lane] = mints;
-          jobs[lane] = await enqueue(lane, at, c.leaseMs, groups);
+          const lanes: string[][] = [];
+          for (let i = 0; i < mints.length; i += size) lanes.push(mints.slice(i, i + size));
+          return lanes;
         }),
       );
+      groups = perLane((l) => got[LANES.indexOf(l)]!);
     }
-    // after the enqueue: a failed write here must not strand tokens the claim leased
-    await Promise.all([
-      countClasses(at, exportedSet, view.top, claimedMints),
-      purgeArchived(at),
-      // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
-      value && !subTick ? updatePressure(c, view) : undefined,
-      lost.sweep(at, c, workers),
+    const claimedMints = perLane((l) => groups[l].flat());
+    for (const l of LANES) claimed[l] = claimedMints[l].length;
+    // The bookkeeping goes beside the enqueue; a failed write there must not keep the enqueue from
+    // handing over what the claim leased (a failed enqueue returns its tokens: returnUnqueued).
+    const [enqueued, kept] = await Promise.allSettled([
+      Promise.all(
+        LANES.map(async (lane) => {
+          if (groups[lane].length > 0) jobs[lane] = await enqueue(lane, at, c.leaseMs, groups[lane]);
+        }),
+      ),
+      Promise.all([
+        countClasses(at, exportedSet, view.top, claimedMints),
+        purgeArchived(at),
+        // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
+        value && !subTick ? updatePressure(c, view) : undefined,
+        lost.sweep(at, c, workers),
+        persistSizers(),
+      ]),
     ]);
+    if (enqueued.status === "rejected") throw enqueued.reason;
+    if (kept.status === "rejected") throw kept.reason;
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     // a claim within a call of the cap stopped there: the rest goes in the next tick, at once
