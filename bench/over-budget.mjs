@@ -176,7 +176,8 @@ async function runMode(mode, mints) {
     const err = Object.fromEntries(classes.map((c) => [c, []]));
     const stale = Object.fromEntries(classes.map((c) => [c, []]));
     const series = [];
-    let bucket = { t: 0, exported: [], top50: [] };
+    const emptyBucket = () => ({ exported: [], top50: [], hotMax: 0, coldMax: 0, coldLateMs: 0 });
+    let bucket = emptyBucket();
     let falseExports = 0;
     let exportedSeconds = 0;
     let missedEntries = 0;
@@ -245,15 +246,24 @@ async function runMode(mode, mints) {
       missedEntries += trueTopN.filter((m) => !exported.has(m)).length;
       for (const lane of LANES) {
         const st = await store.staleness(lane === "hot" ? "active" : "monitoring", now);
-        if (st.max !== null) maxStale[lane] = Math.max(maxStale[lane], st.max);
+        if (st.max === null) continue;
+        maxStale[lane] = Math.max(maxStale[lane], st.max);
+        bucket[`${lane}Max`] = Math.max(bucket[`${lane}Max`], st.max);
       }
+      // how far past its deadline the cold lane's oldest unclaimed token is (the claim's input)
+      const view = await store.scheduleView(now, 0);
+      bucket.coldLateMs = Math.max(bucket.coldLateMs, view.lanes.cold.deadlineLatenessMs);
       if ((s + 1) % BUCKET_S === 0) {
         series.push({
           t: Math.round((now - started) / 1000),
           exported: r3(pct(bucket.exported, 0.95)),
           top50: r3(pct(bucket.top50, 0.95)),
+          // the bucket's largest staleness per lane and cold deadline lateness, s
+          hotMax: r1(bucket.hotMax),
+          coldMax: r1(bucket.coldMax),
+          coldLate: r1(bucket.coldLateMs / 1000),
         });
-        bucket = { t: 0, exported: [], top50: [] };
+        bucket = emptyBucket();
       }
       const wait = 1_000 - (Date.now() - tickStart);
       if (wait > 0) await sleep(wait);
