@@ -208,7 +208,7 @@ export function targetLines(cells) {
     out.push(
       `large-registry ${c.mode}: ${lr.registered} tokens; producer tick p50/p95/max ${n(tick.p50, 1)}/${n(tick.p95, 1)}/${n(tick.max, 1)} ms (target p95 < 50): ${mark(tick.p95 === null ? null : tick.p95 < 50)}` +
         (lr.redisRoundTripMs
-          ? ` (one Redis round trip from its process beside it p50/p95 ${n(lr.redisRoundTripMs.p50, 1)}/${n(lr.redisRoundTripMs.p95, 1)} ms; a tick is three)`
+          ? ` (one Redis round trip from its process beside it p50/p95 ${n(lr.redisRoundTripMs.p50, 1)}/${n(lr.redisRoundTripMs.p95, 1)} ms; a tick waits on three steps in a row, each a round trip or two)`
           : "") +
         "; " +
         `GET /tokens?limit=50 p50/p95 ${n(api.p50, 1)}/${n(api.p95, 1)} ms over ${api.count} calls (target p95 < 50): ${mark(api.p95 === null ? null : api.p95 < 50)}; ` +

@@ -2,7 +2,7 @@
 // a JSON line `{ "event": "bench_tick", "ms": ..., "claimed": {...}, "jobs": {...} }` per tick.
 // Used by `large-registry`, where the tick's cost at 100,000 registered tokens is the question.
 // Beside each tick it times one PING on a connection of its own (`pingMs`): the round trip any
-// command from this process waits at that moment, the floor under a tick's three.
+// command from this process waits at that moment, the floor under each of the three steps a tick waits on in a row.
 
 import { detectMachine } from "../../packages/adaptive/dist/index.js";
 import { resolveConfigOrExit } from "../../packages/config/dist/index.js";

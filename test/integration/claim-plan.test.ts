@@ -37,7 +37,7 @@ interface Plan {
   schedules: Record<Lane, Entry[]>;
   steps: ClaimTier[];
   limits: ClaimLimits;
-  leadMs: number;
+  leadMs: Record<Lane, number>;
   lookaheadMs: number;
   leaseDeadlineMs: Record<Lane, number>;
   withValues: boolean;
@@ -59,7 +59,8 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
     let picked: Entry[];
     if (s.tier === "urgent")
       picked = lane
-        .filter((e) => e.deadline <= NOW + p.leadMs)
+        // within the lead, but never a token in flight, however long the lead
+        .filter((e) => e.deadline <= NOW + p.leadMs[s.lane] && e.deadline < NOW + p.leaseDeadlineMs[s.lane])
         .sort(byScoreThenMint((e) => e.deadline))
         .slice(0, m);
     else if (s.tier === "early")
@@ -143,7 +144,16 @@ const plan: fc.Arbitrary<Plan> = fc
         hotPasses: fc.integer({ min: 0, max: 10 }),
         fill: fc.record({ hot: fc.integer({ min: 1, max: 5 }), cold: fc.integer({ min: 1, max: 5 }) }),
       }),
-      leadMs: fc.integer({ min: 0, max: 3 }).map((s) => s * 1_000),
+      // each lane its own lead (urgentLeadMs: cold's takes in the queue hot passes)
+      leadMs: fc
+        .record({
+          hot: fc.integer({ min: 0, max: 3 }).map((s) => s * 1_000),
+          cold: fc.integer({ min: 0, max: 6 }).map((s) => s * 1_000),
+        })
+        .chain((lead) =>
+          // now and then a lead past the floor (a long tick, a short TTL), which must not reach in flight
+          fc.oneof(fc.constant(lead), fc.constant({ hot: lead.hot + 200_000, cold: lead.cold + 200_000 })),
+        ),
       lookaheadMs: fc.integer({ min: 0, max: 4 }).map((s) => s * 1_000),
       leaseDeadlineMs: fc.constant(leaseDeadlineMs),
       withValues: fc.boolean(),

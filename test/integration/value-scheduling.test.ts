@@ -20,7 +20,7 @@ import {
 } from "../support/harness.js";
 
 // SCHEDULING=value against a real Redis: the commit writes the wanted due time and the deadline,
-// the claim takes urgent tokens before wanted ones and packs the most valuable first, and the
+// the claim takes urgent tokens before wanted ones and packs them first, then the most valuable, and the
 // producer spends no more than the budget on a tick, urgent first; SCHEDULING=lanes (changed at
 // runtime) claims as the lanes always did.
 const redis = testRedis();
@@ -90,7 +90,7 @@ describe("the value schedules in Redis", () => {
     const o = {
       now: T0 + 1_000,
       leaseMs: 20_000,
-      leadMs: 500,
+      leadMs: { hot: 500, cold: 500 },
       lookaheadMs: 0,
       withValues: true,
       leaseDeadlineMs: { hot: 60_000, cold: 60_000 },
@@ -121,6 +121,8 @@ describe("the value schedules in Redis", () => {
     const early = await store.claimPlan([step("hot", "early")], { ...limits, budget: 1 }, o);
     expect(early.hot.map((t) => t.mint)).toEqual([d]);
     expect(packCalls(got.cold, 1)).toEqual([[a], [b]]);
+    // ... but a token at its deadline (within the lane's lead) goes before value
+    expect(packCalls(got.cold, 1, o.now + o.leadMs.cold)).toEqual([[b], [a]]);
     // a failed fetch brings a token back in both schedules; an operator's delete removes both
     await store.reschedule("cold", [a], T0 + 2_000);
     expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(T0 + 2_000);

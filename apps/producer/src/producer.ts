@@ -30,6 +30,7 @@ import {
   nextPressures,
   refreshParams,
   packCalls,
+  urgentLeadMs,
   wholeCallGroup,
   schedulingMode,
   slotsPerTick,
@@ -134,6 +135,12 @@ const PURGE_EVERY_MS = 10_000;
 /** Value scheduling keeps this many ticks of budget queued: enough to spend it all, little to wait behind. */
 const QUEUED_TICKS = 2;
 const PURGE_BATCH = 1_000;
+
+/** Waits for every promise, then throws the first failure: one failing never stops the others. */
+async function settled(work: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
 
 /** Claims due tokens per lane and enqueues them as batch jobs; one producer leads at a time. */
 export function createProducer(opts: ProducerOptions) {
@@ -265,8 +272,19 @@ export function createProducer(opts: ProducerOptions) {
   let pressure: Record<Lane, number> | null = null;
   let exported: string[] = [];
   let exportedKey = "";
-  async function readExports(at: number, c: Config, value: boolean): Promise<Set<string>> {
-    const doc = parseExportDocument(await redis.get(redisKeys(prefix).exportDocument));
+  const readExportDocument = async () =>
+    parseExportDocument(await redis.get(redisKeys(prefix).exportDocument));
+  /**
+   * The exported mints, from the document read this tick. When they changed (only then: a round trip
+   * or two), a leader publishes them and, under value, pulls a token that just entered in to its
+   * exported deadline, counted from its last fetch.
+   */
+  async function applyExports(
+    doc: ReturnType<typeof parseExportDocument>,
+    at: number,
+    c: Config,
+    value: boolean,
+  ): Promise<Set<string>> {
     const members = (doc?.members ?? []).map((m) => m.mint).sort();
     const key = members.join(",");
     if (key === exportedKey) return new Set(exported);
@@ -274,7 +292,6 @@ export function createProducer(opts: ProducerOptions) {
     // a new leader goes on from the stored pressure rather than publishing 1 over it
     pressure ??= (await store.scheduleContext()).pressure;
     await store.publishSchedule(pressure, members);
-    // A token that just entered the exports gets its exported deadline, counted from its last fetch.
     const entered = (doc?.members ?? []).filter((m) => !before.has(m.mint));
     if (value && entered.length > 0) {
       const params = refreshParams(c);
@@ -336,12 +353,13 @@ export function createProducer(opts: ProducerOptions) {
   /**
    * SCHEDULING=value: claim at most QUEUED_TICKS ticks of budget, less the jobs not done yet (waiting,
    * taken by a worker, or delayed), in the tiers of claimTiers: hot's urgent tokens (deadline within
-   * a tick); hot's wanted ones within its credit of the share of the budget beyond the cold floor
+   * the lane's lead); hot's wanted ones within its credit of the share of the budget beyond the cold floor
    * (hotFirstShare, less while a cold deadline has passed), these two past cold's queued jobs (the
    * budget serves hot first); cold's urgent ones; every lane's wanted ones; then, while the budget binds and has room,
    * cold's earliest deadlines ahead, so no call goes unspent and deadlines that came bunched spread
-   * out. One script call (CLAIM_PLAN); each lane's claim is packed most valuable first into jobs of
-   * `size`.
+   * out. A lane's token is urgent a tick and its queue's wait before its deadline (urgentLeadMs). One
+   * script call (CLAIM_PLAN); returns each lane's claim and where its urgent tokens end (the packing
+   * puts them first).
    */
   async function claimByValue(
     at: number,
@@ -349,7 +367,7 @@ export function createProducer(opts: ProducerOptions) {
     view: ScheduleView,
     queued: Record<Lane, { waiting: number; taken: number }>,
     size: Record<Lane, number>,
-  ): Promise<Record<Lane, ClaimedToken[]>> {
+  ): Promise<{ got: Record<Lane, ClaimedToken[]>; urgentUntil: Record<Lane, number> }> {
     const slots = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
     const room = perLane((l) => Math.max(0, c.maxQueuedJobs - queued[l].waiting) * size[l]);
@@ -389,10 +407,11 @@ export function createProducer(opts: ProducerOptions) {
       hotFirst: Math.max(0, Math.min(Math.floor(hotCredit), budget + hotPasses)),
       hotPasses,
     };
+    const leadMs = perLane((l) => urgentLeadMs(l, ahead, size[l], c.upstreamRpm, c.producerTickMs, params));
     const got = await store.claimPlan(claimTiers(binds), limits, {
       now: at,
       leaseMs: c.leaseMs,
-      leadMs: c.producerTickMs,
+      leadMs,
       lookaheadMs: c.dueMarginMs,
       withValues: binds,
       leaseDeadlineMs: perLane((l) => floorMs(l, params)),
@@ -401,7 +420,7 @@ export function createProducer(opts: ProducerOptions) {
     // fills a call the share began): a share spent ahead is paid back before hot goes first again
     const fill = Math.max(1, limits.fill.hot);
     hotCredit -= Math.ceil(Math.min(got.hot.length, limits.hotFirst) / fill) * fill;
-    return got;
+    return { got, urgentUntil: perLane((l) => at + leadMs[l]) };
   }
   let hotCredit: number | null = null;
   let hotCreditAt: number | null = null;
@@ -443,35 +462,39 @@ export function createProducer(opts: ProducerOptions) {
   }
 
   /**
-   * What a leader's tick reads before it claims, all at once: the live workers (every heartbeat whose
-   * key lives, whatever interval its worker beats at: a live worker read as dead would have its jobs
-   * handed back, lost-jobs.ts, and not counted as taken), the exports, the schedules, the queues and
-   * the batch sizers' state.
+   * What a leader's tick reads before it claims, all at once and without writing: the live workers
+   * (every heartbeat whose key lives, whatever interval its worker beats at: a live worker read as
+   * dead would have its jobs handed back, lost-jobs.ts, and not counted as taken), the export
+   * document, the schedules, the queues and the batch sizers' state.
    */
   async function readTick(at: number, c: Config) {
     const fleet = liveWorkers(redis, prefix, at, heartbeatIndexWindowMs(c.controllerIntervalMs));
-    const [workers, exportedSet, view, queued, sizer] = await Promise.all([
+    const [workers, doc, view, queued, sizer] = await Promise.all([
       fleet,
-      readExports(at, c, schedulingMode(c) === "value"),
+      readExportDocument(),
       store.scheduleView(at, TOP_CLASS_SIZE),
       queuedJobs(fleet),
       Promise.all(LANES.map(sizerState)),
     ]);
-    return { workers, exportedSet, view, queued, sizer: perLane((l) => sizer[LANES.indexOf(l)]!) };
+    return { workers, doc, view, queued, sizer: perLane((l) => sizer[LANES.indexOf(l)]!) };
   }
 
-  // A tick's path is three round trips to Redis (each waits behind the workers' commits on a busy
-  // one): the lead, the config and, for a leader, everything the claim reads, at once; the claim;
-  // the enqueue, beside the bookkeeping (call shares, purge, pressure, lost jobs, sizer state).
+  // A tick waits on three steps in a row (each a round trip or two to Redis, and each waits behind
+  // the workers' commits on a busy one): the lead and the config, with everything the claim reads
+  // beside them for a leader; the claim; each lane's enqueue. The bookkeeping (call shares, purge,
+  // pressure, lost jobs, sizer state) goes beside the last two. What was claimed is handed over
+  // whatever else fails: a lane's failed enqueue returns its tokens (returnUnqueued), and one
+  // lane's failure keeps nothing from the other.
   async function tick(): Promise<TickResult> {
-    const at = now();
     const before = config();
+    const readAt = now();
     const [, , leader, early] = await Promise.all([
       live.refresh().catch(() => false),
-      returnUnqueued(at),
+      returnUnqueued(readAt),
       lock.acquireOrRenew(),
-      // a leader reads beside its renewal; what a lead lost meanwhile read goes unused
-      leading ? readTick(at, before) : null,
+      // a leader reads beside its renewal (writing nothing: a lead lost meanwhile reads in vain);
+      // a failed read is tried again below, once the lead is known
+      leading ? readTick(readAt, before).catch(() => null) : null,
     ]);
     const c = config();
     if (leader !== leading) {
@@ -492,26 +515,47 @@ export function createProducer(opts: ProducerOptions) {
     const value = schedulingMode(c) === "value";
     // a new leader reads once it knows it leads, and a tick whose config changed meanwhile (by
     // broadcast or refresh) reads again under the new one: a change applies from the tick it lands in
-    const { workers, exportedSet, view, queued, sizer } =
-      early && c === before ? early : await readTick(at, c);
+    const { workers, doc, view, queued, sizer } = early && c === before ? early : await readTick(readAt, c);
+    const at = now();
+    const exportedSet = await applyExports(doc, at, c, value);
     for (const l of LANES)
       batchSize[l] = decideBatchSize(l, sizer[l], workers, queued[l].waiting, view.lanes[l].dueNow);
-    // each lane's claimed mints in jobs of batchSize
-    let groups: Record<Lane, string[][]> = { hot: [], cold: [] };
-    if (value) {
-      // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
-      const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
-      const got = await claimByValue(at, c, view, queued, jobSize);
-      groups = perLane((l) => (got[l].length === 0 ? [] : packCalls(got[l], batchSize[l])));
-    } else {
+
+    // a lane's claimed jobs go to its queue; their mint slots per class are counted beside (a lane
+    // whose enqueue fails has its tokens counted again when they are claimed again)
+    const handOver = async (lane: Lane, groups: string[][]) => {
+      if (groups.length === 0) return;
+      const mints = groups.flat();
+      claimed[lane] = mints.length;
+      const [sent, counted] = await Promise.allSettled([
+        enqueue(lane, at, c.leaseMs, groups),
+        countClasses(
+          at,
+          exportedSet,
+          view.top,
+          perLane((l) => (l === lane ? mints : [])),
+        ),
+      ]);
+      if (sent.status === "rejected") throw sent.reason;
+      jobs[lane] = sent.value;
+      if (counted.status === "rejected") throw counted.reason;
+    };
+    const claim = async () => {
+      if (value) {
+        // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
+        const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
+        const { got, urgentUntil } = await claimByValue(at, c, view, queued, jobSize);
+        await settled(LANES.map((l) => handOver(l, packCalls(got[l], batchSize[l], urgentUntil[l]))));
+        return;
+      }
       // SCHEDULING=lanes: each lane claims its due tokens, as it always has.
-      const got = await Promise.all(
+      await settled(
         LANES.map(async (lane) => {
           // Backpressure: claim only what the queue can absorb, so tokens wait in the schedule (where
           // their staleness is visible) rather than as leased jobs that might outlive their lease.
           const size = batchSize[lane];
           const room = c.maxQueuedJobs - queued[lane].waiting;
-          if (room <= 0) return [];
+          if (room <= 0) return;
           // Full upstream calls: a few due tokens wait up to half the due margin for company, and the
           // last call is topped up with tokens due within the margin (legacy calls carry one mint).
           const fill = lanePolicies(c)[lane].mintsPerCall;
@@ -520,34 +564,20 @@ export function createProducer(opts: ProducerOptions) {
             fill,
             holdMs: c.dueMarginMs / 2,
           });
-          const lanes: string[][] = [];
-          for (let i = 0; i < mints.length; i += size) lanes.push(mints.slice(i, i + size));
-          return lanes;
+          const groups: string[][] = [];
+          for (let i = 0; i < mints.length; i += size) groups.push(mints.slice(i, i + size));
+          await handOver(lane, groups);
         }),
       );
-      groups = perLane((l) => got[LANES.indexOf(l)]!);
-    }
-    const claimedMints = perLane((l) => groups[l].flat());
-    for (const l of LANES) claimed[l] = claimedMints[l].length;
-    // The bookkeeping goes beside the enqueue; a failed write there must not keep the enqueue from
-    // handing over what the claim leased (a failed enqueue returns its tokens: returnUnqueued).
-    const [enqueued, kept] = await Promise.allSettled([
-      Promise.all(
-        LANES.map(async (lane) => {
-          if (groups[lane].length > 0) jobs[lane] = await enqueue(lane, at, c.leaseMs, groups[lane]);
-        }),
-      ),
-      Promise.all([
-        countClasses(at, exportedSet, view.top, claimedMints),
-        purgeArchived(at),
-        // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
-        value && !subTick ? updatePressure(c, view) : undefined,
-        lost.sweep(at, c, workers),
-        persistSizers(),
-      ]),
+    };
+    await settled([
+      claim(),
+      purgeArchived(at),
+      // the pressure steps once a tick interval, not again in the ticks that go on with a cut claim
+      value && !subTick ? updatePressure(c, view) : Promise.resolve(),
+      lost.sweep(at, c, workers),
+      persistSizers(),
     ]);
-    if (enqueued.status === "rejected") throw enqueued.reason;
-    if (kept.status === "rejected") throw kept.reason;
     if (claimed.hot + claimed.cold > 0)
       logger.debug({ event: EVENTS.producerTick, claimed, jobs }, "enqueued");
     // a claim within a call of the cap stopped there: the rest goes in the next tick, at once

@@ -286,9 +286,12 @@ export function hotFirstShare(
  */
 export const HOT_SHARE_SLACK = 0.5;
 
+/** What lies between a deadline and its guarantee, ms: the slack and the due margin. */
+export const guaranteeSlackMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
+  Math.max(0, guaranteeMs(lane, exported, p) - deadlineIntervalMs(lane, exported, p));
+
 /** What lies between a cold deadline and the cold floor, ms: the slack and the due margin. */
-export const coldSlackMs = (p: RefreshParams): number =>
-  Math.max(0, floorMs("cold", p) - deadlineIntervalMs("cold", false, p));
+export const coldSlackMs = (p: RefreshParams): number => guaranteeSlackMs("cold", false, p);
 
 /** The shortest interval a plan can give to its deadline (deadlineIntervalMs less all its jitter). */
 const shortestDeadlineMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
@@ -312,15 +315,52 @@ export const wholeCallGroup = (perGroup: number): number => {
 };
 
 /**
- * Packs claimed tokens into groups of `perGroup` (a job, cut to whole calls: wholeCallGroup), the
- * most valuable first, so a budget that runs short spends what it has on them.
+ * Packs claimed tokens into groups of `perGroup` (a job, cut to whole calls: wholeCallGroup): first
+ * the urgent ones (deadline at or before `urgentUntil`, earliest first: the guarantee does not wait
+ * behind value), then the most valuable, so a budget that runs short spends what it has on them.
  */
-export function packCalls(tokens: readonly ClaimedToken[], perGroup: number = MINTS_PER_CALL): string[][] {
+export function packCalls(
+  tokens: readonly ClaimedToken[],
+  perGroup: number = MINTS_PER_CALL,
+  urgentUntil = -Infinity,
+): string[][] {
   const size = wholeCallGroup(perGroup);
-  const sorted = [...tokens].sort(claimOrder);
+  const urgent = (t: ClaimedToken) => t.deadlineAt <= urgentUntil;
+  const sorted = [...tokens].sort((a, b) =>
+    urgent(a) !== urgent(b)
+      ? urgent(a)
+        ? -1
+        : 1
+      : urgent(a)
+        ? a.deadlineAt - b.deadlineAt || claimOrder(a, b)
+        : claimOrder(a, b),
+  );
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size).map((t) => t.mint));
   return out;
+}
+
+/**
+ * How far ahead of its deadline a lane's token is urgent, ms: a producer tick, plus the wait a job
+ * claimed now has before its calls (the slots the budget serves before it, `aheadSlots`: hot's queue
+ * for hot, which passes cold's; both for cold; and its own job's `jobSlots`, at the budget's rate).
+ * At most half the slack of the lane's tightest guarantee (guaranteeSlackMs: the exported one for
+ * hot, whose exported tokens would otherwise be urgent again right after each fetch), so a long
+ * queue does not make every token urgent. A cold token claimed at its deadline with one tick of lead
+ * still waited out that queue: that is where cold's guarantee was missed.
+ */
+export function urgentLeadMs(
+  lane: Lane,
+  aheadSlots: PerLane<number>,
+  jobSlots: number,
+  upstreamRpm: number,
+  tickMs: number,
+  p: RefreshParams,
+): number {
+  const rate = budgetPerMs(upstreamRpm);
+  const before = lane === "hot" ? aheadSlots.hot : aheadSlots.hot + aheadSlots.cold;
+  const waitMs = rate > 0 ? Math.max(0, before + jobSlots) / rate : 0;
+  return tickMs + Math.min(waitMs, guaranteeSlackMs(lane, lane === "hot", p) / 2);
 }
 
 /** A scheduled token as the claim sees it (the due and deadline schedules' scores). */

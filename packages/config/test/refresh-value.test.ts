@@ -17,12 +17,14 @@ import {
   floorPressure,
   laneStretch,
   coldSlackMs,
+  guaranteeSlackMs,
   hotPressureCeiling,
   accrueCredit,
   budgetPerMs,
   BONUS_PRESSURE,
   nextVolatility,
   packCalls,
+  urgentLeadMs,
   refreshParams,
   refreshPlan,
   refreshValue,
@@ -256,6 +258,42 @@ describe("packing and claims", () => {
     const many = Array.from({ length: 90 }, (_, i) => ({ mint: `m${i}`, value: 1, deadlineAt: i }));
     expect(packCalls(many, 45).map((g) => g.length)).toEqual([30, 30, 30]);
     expect(packCalls(many, 60).map((g) => g.length)).toEqual([60, 30]);
+  });
+
+  it("packs the tokens at their deadline first, earliest first, then the rest by value", () => {
+    const tokens = [
+      { mint: "a", value: 1, deadlineAt: 5 },
+      { mint: "b", value: 3, deadlineAt: 9 },
+      { mint: "c", value: 1, deadlineAt: 2 },
+      { mint: "d", value: 2, deadlineAt: 1 },
+      { mint: "e", value: 3, deadlineAt: 4 },
+    ];
+    // urgent up to 4: d (1), c (2), e (4) by deadline; then b before a by value
+    expect(packCalls(tokens, 2, 4)).toEqual([["d", "c"], ["e", "b"], ["a"]]);
+    // nothing urgent: value order, as without the bound
+    expect(packCalls(tokens, 2, 0)).toEqual(packCalls(tokens, 2));
+  });
+
+  it("makes a lane's token urgent from the wait its job has before its calls, within half its slack", () => {
+    const c = loadConfig({ UPSTREAM_RPM: "240" }, HIGH);
+    const p = refreshParams(c);
+    // 240 calls/min of 30 mints: 0.12 mint slots per ms
+    const rate = budgetPerMs(240);
+    const ahead = { hot: 60, cold: 240 };
+    // hot passes cold's queue: its own queue and its job (here within its cap)
+    const hotCap = guaranteeSlackMs("hot", true, p) / 2;
+    expect(hotCap).toBeGreaterThan((60 + 30) / rate);
+    expect(urgentLeadMs("hot", ahead, 30, 240, 1_000, p)).toBeCloseTo(1_000 + (60 + 30) / rate, 6);
+    // cold waits behind both queues and its job
+    expect(urgentLeadMs("cold", ahead, 30, 240, 1_000, p)).toBeCloseTo(1_000 + (60 + 240 + 30) / rate, 6);
+    // a long queue makes a token urgent at most half its lane's tightest slack ahead (plus the
+    // tick): cold's floor slack; for hot the exported tokens' slack, far less than its floor's
+    const long = { hot: 1e6, cold: 1e6 };
+    expect(urgentLeadMs("cold", long, 30, 240, 1_000, p)).toBeCloseTo(1_000 + coldSlackMs(p) / 2, 6);
+    expect(urgentLeadMs("hot", long, 30, 240, 1_000, p)).toBeCloseTo(1_000 + hotCap, 6);
+    expect(hotCap).toBeLessThan(guaranteeSlackMs("hot", false, p) / 2);
+    // a budget far above the queue: about one tick
+    expect(urgentLeadMs("cold", ahead, 30, 1_000_000, 1_000, p)).toBeLessThan(1_001);
   });
 
   it("takes urgent tokens before wanted ones, then wanted ones by due time", () => {

@@ -21,7 +21,8 @@ export type TokenClass = z.infer<typeof tokenClassSchema>;
 export const TOP_CLASS_SIZE = 50;
 
 /**
- * The tiers of a value claim: `urgent` tokens whose deadline is within a tick, `wanted` tokens that
+ * The tiers of a value claim: `urgent` tokens whose deadline is within the lane's lead (a tick and
+ * the wait its job will have: urgentLeadMs in @moonfleet/config), `wanted` tokens that
  * are due, `early` the earliest deadlines ahead (budget that would go unspent).
  */
 export const CLAIM_TIER_KINDS = ["urgent", "wanted", "early"] as const;

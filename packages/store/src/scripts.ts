@@ -33,10 +33,11 @@ return due
 /**
  * The value scheduler's claim of one tick, every step in one call (a round trip per step waited
  * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
- * deadline zset. ARGV: root, now, leaseMs, leadMs, lookaheadMs, withValues, budget, hotFirst,
- * hotPasses, then per lane room, fill, leaseDeadlineMs, then per step lane index (1-based, LANES order), tier, hotFirst
- * ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config) tokens: tier
- * 'urgent' the tokens whose deadline is within leadMs, earliest deadline first; 'wanted' the due
+ * deadline zset. ARGV: root, now, leaseMs, lookaheadMs, withValues, budget, hotFirst, hotPasses,
+ * then per lane room, fill, leaseDeadlineMs, leadMs, then per step lane index (1-based, LANES order),
+ * tier, hotFirst ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config)
+ * tokens: tier 'urgent' the tokens whose deadline is within the lane's leadMs (short of the tokens in
+ * flight), earliest deadline first; 'wanted' the due
  * tokens, earliest due first, topped up from tokens due within lookaheadMs so that the lane's claim
  * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time, short of the tokens in flight. Each
  * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
@@ -45,18 +46,20 @@ return due
  * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
  */
 export const CLAIM_PLAN = `
-local root, now, leaseMs, lead = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local lookahead, withValues = tonumber(ARGV[5]), ARGV[6] == '1'
-local budget, hotFirstCap, hotPasses = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local root, now, leaseMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local lookahead, withValues = tonumber(ARGV[4]), ARGV[5] == '1'
+local budget, hotFirstCap, hotPasses = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local nLanes = ${LANES.length}
 local hot = ${LANES.indexOf("hot") + 1}
-local rooms, fills, leaseDeadline, inFlight, got, out = {}, {}, {}, {}, {}, {}
+local rooms, fills, leaseDeadline, inFlight, lead, got, out = {}, {}, {}, {}, {}, {}, {}
 for l = 1, nLanes do
-  rooms[l] = tonumber(ARGV[10 + (l - 1) * 3])
-  fills[l] = math.max(1, tonumber(ARGV[11 + (l - 1) * 3]))
-  leaseDeadline[l] = now + leaseMs + tonumber(ARGV[12 + (l - 1) * 3])
+  local a = 9 + (l - 1) * 4
+  rooms[l] = tonumber(ARGV[a])
+  fills[l] = math.max(1, tonumber(ARGV[a + 1]))
+  leaseDeadline[l] = now + leaseMs + tonumber(ARGV[a + 2])
   -- a deadline at or past this belongs to a token in flight (claimed within its lease)
-  inFlight[l] = now + tonumber(ARGV[12 + (l - 1) * 3])
+  inFlight[l] = now + tonumber(ARGV[a + 2])
+  lead[l] = tonumber(ARGV[a + 3])
   got[l] = 0
   out[l] = {}
 end
@@ -82,14 +85,17 @@ local function lease(key, score, mints)
     redis.call('ZADD', key, 'XX', unpack(args))
   end
 end
-for s = 10 + nLanes * 3, #ARGV, 4 do
+for s = 9 + nLanes * 4, #ARGV, 4 do
   local l, tier = tonumber(ARGV[s]), ARGV[s + 1]
   local m = stepMax(l, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
   if m > 0 then
     local dueKey, deadlineKey = KEYS[2 * l - 1], KEYS[2 * l]
     local picked
     if tier == 'urgent' then
-      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', now + lead, 'LIMIT', 0, m)
+      -- within the lead, short of the tokens in flight whatever the lead
+      local upto = now + lead[l]
+      if upto >= inFlight[l] then upto = '(' .. inFlight[l] end
+      picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', upto, 'LIMIT', 0, m)
     elseif tier == 'early' then
       picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '(' .. inFlight[l], 'LIMIT', 0, m)
     else

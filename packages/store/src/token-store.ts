@@ -252,7 +252,7 @@ export class TokenStore {
 
   /**
    * The value scheduler's claim of one tick (CLAIM_PLAN): the steps in order, each taking at most
-   * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within `leadMs`, `wanted`
+   * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within the lane's `leadMs`, `wanted`
    * the due ones (topped up from the next `lookaheadMs` to whole calls), `early` the earliest
    * deadlines ahead. Each is due again one lease ahead, its deadline the lane's `leaseDeadlineMs`
    * after that (behind every real one). One call to Redis for the whole tick.
@@ -263,7 +263,8 @@ export class TokenStore {
     o: {
       now: number;
       leaseMs: number;
-      leadMs: number;
+      /** How far ahead of its deadline a token is urgent, ms, per lane (urgentLeadMs). */
+      leadMs: PerLane<number>;
       lookaheadMs: number;
       /** Read each token's value and deadline for the packing (else 0). */
       withValues: boolean;
@@ -279,7 +280,6 @@ export class TokenStore {
       this.keys.root,
       String(o.now),
       String(o.leaseMs),
-      String(o.leadMs),
       String(o.lookaheadMs),
       o.withValues ? "1" : "0",
       String(Math.floor(limits.budget)),
@@ -289,6 +289,7 @@ export class TokenStore {
         whole(limits.room[l]),
         whole(Math.max(1, limits.fill[l])),
         String(o.leaseDeadlineMs[l]),
+        String(o.leadMs[l]),
       ]),
       ...steps.flatMap((s) => [
         String(LANES.indexOf(s.lane) + 1),

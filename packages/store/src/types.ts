@@ -62,7 +62,7 @@ export interface TokenUpdate {
   readonly dueAt: number;
   /** The latest start of its next refresh that keeps the staleness guarantee; absent: dueAt. */
   readonly deadlineAt?: number;
-  /** What a refresh of it is worth (the claim packs the most valuable first); absent: 0. */
+  /** What a refresh of it is worth (the claim packs the most valuable first after the urgent); absent: 0. */
   readonly value?: number;
   readonly lastGoodScoreAt: number | null;
   readonly activeSince: number | null;
