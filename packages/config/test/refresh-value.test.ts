@@ -18,6 +18,7 @@ import {
   laneStretch,
   coldSlackMs,
   guaranteeSlackMs,
+  guaranteeMs,
   hotPressureCeiling,
   accrueCredit,
   budgetPerMs,
@@ -487,5 +488,170 @@ describe("the staleness guarantee (property)", () => {
       }
     }
     expect(worst).toBeGreaterThan(limit);
+  });
+});
+
+/**
+ * Both lanes in one claim, in ticks of 1 s: claimTiers' steps, each bounded by stepMax, with hot's
+ * first share handed out as the producer does (hotFirstShare accrued by accrueCredit, shrinking
+ * while a cold deadline has passed, paid back for what hot took under it); every claimed token is
+ * fetched within its tick and gets a new plan from its (arbitrary) value and pressure. While the
+ * budget covers the floors and the exported guarantee (floorCoverage), no token of either lane waits
+ * past its guarantee, whatever the values, pressures and the share want.
+ */
+describe("the staleness guarantee over both lanes and hot's first share (property)", () => {
+  const TICK = 1_000;
+  const p = { ...params, dueMarginMs: TICK };
+  type Lane = "hot" | "cold";
+  interface Sim extends RefreshInput {
+    readonly mint: string;
+    readonly pressure: number;
+    fetchedAt: number;
+    dueAt: number;
+    deadlineAt: number;
+  }
+  const limitOf = (t: Sim) => guaranteeMs(t.lane, t.exported, p) - p.dueMarginMs;
+  const refresh = (t: Sim, at: number) => {
+    const plan = refreshPlan(t, at, t.pressure, p);
+    Object.assign(t, { fetchedAt: at, dueAt: plan.dueAt, deadlineAt: plan.deadlineAt });
+  };
+  const byThenMint = (key: (t: Sim) => number) => (a: Sim, b: Sim) =>
+    key(a) - key(b) || (a.mint < b.mint ? -1 : 1);
+
+  /** One tick's claim over both lanes: the tiers in order, as CLAIM_PLAN takes them (fill 1). */
+  function claim(state: Sim[], now: number, capacity: number, hotFirst: number) {
+    const limits = {
+      budget: capacity,
+      room: { hot: capacity * 10, cold: capacity * 10 },
+      fill: { hot: 1, cold: 1 },
+      hotFirst,
+      hotPasses: 0,
+    };
+    const taken = new Set<string>();
+    const got = { hot: 0, cold: 0 };
+    let budget = capacity;
+    for (const s of claimTiers(true)) {
+      const m = stepMax(s, got, budget, limits);
+      if (m <= 0) continue;
+      const lane = state.filter((t) => t.lane === s.lane && !taken.has(t.mint));
+      const picked =
+        s.tier === "urgent"
+          ? lane.filter((t) => t.deadlineAt <= now + TICK).sort(byThenMint((t) => t.deadlineAt))
+          : s.tier === "wanted"
+            ? lane.filter((t) => t.dueAt <= now).sort(byThenMint((t) => t.dueAt))
+            : lane.sort(byThenMint((t) => t.deadlineAt));
+      for (const t of picked.slice(0, m)) taken.add(t.mint);
+      got[s.lane] += Math.min(m, picked.length);
+      budget -= Math.min(m, picked.length);
+    }
+    return { taken, got };
+  }
+
+  /** The largest wait past its guarantee any token had over `horizon` (0: none), and refreshes made. */
+  function run(state: Sim[], capacity: number, horizon: number) {
+    const rpm = 2 * capacity; // 30 mints a call: `capacity` mint slots a second
+    const cold = state.filter((t) => t.lane === "cold").length;
+    let credit: number | null = null;
+    let worstOver = 0;
+    let refreshed = 0;
+    for (let now = 0; now <= horizon; now += TICK) {
+      const coldDeadlines = state.filter((t) => t.lane === "cold").map((t) => t.deadlineAt);
+      const coldLate = Math.max(0, now - Math.min(Infinity, ...coldDeadlines));
+      const share = hotFirstShare(cold, rpm, p, coldLate, TICK);
+      const rate = share * budgetPerMs(rpm);
+      const cap = rate * Math.max(2 * TICK, coldSlackMs(p) / 2);
+      credit = accrueCredit(credit ?? Math.min(cap, share * capacity), credit === null ? 0 : TICK, rate, cap);
+      const hotFirst = Math.max(0, Math.min(Math.floor(credit), capacity));
+      const { taken, got } = claim(state, now, capacity, hotFirst);
+      expect(taken.size).toBeLessThanOrEqual(capacity);
+      credit -= Math.min(got.hot, hotFirst);
+      for (const t of state) {
+        if (taken.has(t.mint)) {
+          refresh(t, now);
+          refreshed++;
+        } else worstOver = Math.max(worstOver, now - t.fetchedAt - limitOf(t));
+      }
+    }
+    return { worstOver, refreshed };
+  }
+
+  const spec = fc.record({
+    smoothedScore: fc.double({ min: -1, max: 3, noNaN: true }),
+    volatility: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 5, noNaN: true })),
+    pressure: fc.double({ min: 1, max: 64, noNaN: true }),
+  });
+
+  /** The shortest interval a token of this kind gets to its deadline (all its jitter taken). */
+  const shortest = (lane: Lane, exported: boolean) =>
+    deadlineIntervalMs(lane, exported, p) * (1 - INTERVAL_JITTER);
+
+  /**
+   * Exported, hot and cold tokens, each kind's last fetches spread evenly over its shortest deadline
+   * interval before the start (a registry that has run a while), in whole ticks.
+   */
+  function registry(exported: unknown[], hot: unknown[], cold: unknown[]): Sim[] {
+    const kinds: Array<[Lane, boolean, unknown[]]> = [
+      ["hot", true, exported],
+      ["hot", false, hot],
+      ["cold", false, cold],
+    ];
+    let i = 0;
+    return kinds.flatMap(([lane, isExported, specs]) =>
+      specs.map((s, j) => {
+        const t = { ...(s as object), lane, exported: isExported, mint: `m${i++}` } as Sim;
+        const ago = Math.floor((j * shortest(lane, isExported)) / specs.length / TICK) * TICK;
+        refresh(t, -ago);
+        return t;
+      }),
+    );
+  }
+
+  /** A registry whose floors need `load` of `capacity` slots a second: exported, hot, then cold. */
+  const mix = fc
+    .record({
+      capacity: fc.integer({ min: 2, max: 6 }),
+      load: fc.double({ min: 0.5, max: 1, noNaN: true }),
+      exported: fc.integer({ min: 0, max: 3 }),
+      hot: fc.integer({ min: 0, max: 40 }),
+    })
+    .chain((m) => {
+      const perS = (lane: Lane, exported: boolean) => 1000 / shortest(lane, exported);
+      const left = m.load * m.capacity - m.exported * perS("hot", true) - m.hot * perS("hot", false);
+      const cold = Math.max(1, Math.floor(left / perS("cold", false)));
+      const specs = (n: number) => fc.array(spec, { minLength: n, maxLength: n });
+      return fc.record({
+        capacity: fc.constant(m.capacity),
+        exported: specs(m.exported),
+        hot: specs(m.hot),
+        cold: specs(cold),
+      });
+    });
+
+  it("holds for any mix of values, pressures and share while the budget covers the floors", () => {
+    fc.assert(
+      fc.property(mix, ({ capacity, exported, hot, cold }) => {
+        const need = floorCoverage({ hot: hot.length, cold: cold.length }, 2 * capacity, p, exported.length);
+        fc.pre(need.covered);
+        const state = registry(exported, hot, cold);
+        const { worstOver, refreshed } = run(state, capacity, 2 * guaranteeMs("cold", false, p));
+        expect(worstOver).toBeLessThanOrEqual(0);
+        expect(refreshed).toBeGreaterThanOrEqual(state.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("fails when the cold floor is not covered (the property can fail)", () => {
+    const capacity = 2;
+    // more cold tokens than two slots a second keep within the cold floor
+    const quiet = { smoothedScore: 0, volatility: 0, pressure: 64 };
+    const n = Math.ceil((capacity * deadlineIntervalMs("cold", false, p)) / TICK) + 40;
+    const state = registry(
+      [],
+      [quiet, quiet],
+      Array.from({ length: n }, () => quiet),
+    );
+    expect(floorCoverage({ hot: 2, cold: n }, 2 * capacity, p).covered).toBe(false);
+    expect(run(state, capacity, 2 * guaranteeMs("cold", false, p)).worstOver).toBeGreaterThan(0);
   });
 });
