@@ -332,21 +332,19 @@ export function createProducer(opts: ProducerOptions) {
   // the last tick stopped at MAX_CLAIM_PER_TICK: this one goes on with its claim at once
   let subTick = false;
 
-  /** Mint slots per class of the tokens claimed this tick (the health's callShare). */
+  /** Mint slots per class of a lane's tokens claimed this tick (the health's callShare). */
   async function countClasses(
     at: number,
-    exportedSet: Set<string>,
-    topMints: readonly string[],
-    claimed: Record<Lane, string[]>,
+    lane: Lane,
+    mints: readonly string[],
+    exportedSet: ReadonlySet<string>,
+    top: ReadonlySet<string>,
   ) {
-    if (claimed.hot.length + claimed.cold.length === 0) return;
-    const top = new Set(topMints);
     const slots: Partial<Record<TokenClass, number>> = {};
-    for (const lane of LANES)
-      for (const mint of claimed[lane]) {
-        const cls = tokenClass({ lane, exported: exportedSet.has(mint), top: top.has(mint) });
-        if (cls) slots[cls] = (slots[cls] ?? 0) + 1;
-      }
+    for (const mint of mints) {
+      const cls = tokenClass({ lane, exported: exportedSet.has(mint), top: top.has(mint) });
+      if (cls) slots[cls] = (slots[cls] ?? 0) + 1;
+    }
     await store.countClassSlots(at, slots);
   }
 
@@ -521,6 +519,7 @@ export function createProducer(opts: ProducerOptions) {
     for (const l of LANES)
       batchSize[l] = decideBatchSize(l, sizer[l], workers, queued[l].waiting, view.lanes[l].dueNow);
 
+    const top = new Set(view.top);
     // a lane's claimed jobs go to its queue; their mint slots per class are counted beside (a lane
     // whose enqueue fails has its tokens counted again when they are claimed again)
     const handOver = async (lane: Lane, groups: string[][]) => {
@@ -529,12 +528,7 @@ export function createProducer(opts: ProducerOptions) {
       claimed[lane] = mints.length;
       const [sent, counted] = await Promise.allSettled([
         enqueue(lane, at, c.leaseMs, groups),
-        countClasses(
-          at,
-          exportedSet,
-          view.top,
-          perLane((l) => (l === lane ? mints : [])),
-        ),
+        countClasses(at, lane, mints, exportedSet, top),
       ]);
       if (sent.status === "rejected") throw sent.reason;
       jobs[lane] = sent.value;

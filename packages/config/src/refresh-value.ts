@@ -326,14 +326,11 @@ export function packCalls(
 ): string[][] {
   const size = wholeCallGroup(perGroup);
   const urgent = (t: ClaimedToken) => t.deadlineAt <= urgentUntil;
-  const sorted = [...tokens].sort((a, b) =>
-    urgent(a) !== urgent(b)
-      ? urgent(a)
-        ? -1
-        : 1
-      : urgent(a)
-        ? a.deadlineAt - b.deadlineAt || claimOrder(a, b)
-        : claimOrder(a, b),
+  const sorted = [...tokens].sort(
+    (a, b) =>
+      Number(urgent(b)) - Number(urgent(a)) ||
+      (urgent(a) ? a.deadlineAt - b.deadlineAt : 0) ||
+      claimOrder(a, b),
   );
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size).map((t) => t.mint));
