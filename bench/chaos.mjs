@@ -226,6 +226,8 @@ const rssSamples = [];
 const restarts = []; // { label, killedPid, newPid, readyMs }
 const outages = [];
 const minutes = []; // per-minute figures
+/** Every check's largest staleness and value scheduling's pressure per lane, to read a failure by. */
+const trace = [];
 const worst = { hot: 0, cold: 0 };
 let lastCounts = null;
 let failedJobs = 0;
@@ -249,6 +251,7 @@ async function readState(now) {
       .zcount(k.byUpdated(s), 0, 0)
       .zrangebyscore(k.byUpdated(s), "(0", "+inf", "WITHSCORES", "LIMIT", 0, 1)
       .zcount(k.byUpdated(s), "(0", now - ttlMs[s]);
+  p.hgetall(k.schedulePressure);
   const r = (await p.exec()).map(([err, v]) => {
     if (err) throw err;
     return v;
@@ -261,14 +264,55 @@ async function readState(now) {
       unscored: Number(unscored),
       overTtl: Number(overTtl),
       maxStalenessMs: oldest.length ? now - Number(oldest[1]) : null,
+      oldestMint: oldest.length ? oldest[0] : null,
     };
   });
-  return { registered: Number(r[0]), scheduled: { hot: Number(r[1]), cold: Number(r[2]) }, status };
+  const pressure = r[15] ?? {};
+  return {
+    registered: Number(r[0]),
+    scheduled: { hot: Number(r[1]), cold: Number(r[2]) },
+    status,
+    // value scheduling's stretch per lane (absent under lanes, or before the first publish)
+    pressure: { hot: Number(pressure.hot) || 1, cold: Number(pressure.cold) || 1 },
+  };
 }
 
 async function failedCount() {
   const counts = await Promise.all(queues.map((q) => q.getFailedCount()));
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Where a stale token stands in its lane's schedules (due and deadline, relative to now), to read a failure by. */
+async function whereIs(mint, lane, now) {
+  if (!mint) return "-";
+  const k = redisKeys(PREFIX);
+  const [due, deadline] = await Promise.all([
+    redis.zscore(k.due(lane), mint),
+    redis.zscore(k.deadline(lane), mint),
+  ]);
+  const rel = (v) => (v === null ? "absent" : `${((Number(v) - now) / 1000).toFixed(1)} s from now`);
+  return `${mint} due ${rel(due)}, deadline ${rel(deadline)}`;
+}
+
+/** The lane's recent jobs that carried `mint`, with their times relative to the run's start. */
+async function jobsOf(mint, lane) {
+  const q = queues.find((x) => x.name === lane);
+  if (!mint || !q) return "-";
+  const jobs = await q.getJobs(
+    ["active", "waiting", "delayed", "prioritized", "completed", "failed"],
+    0,
+    600,
+  );
+  const t = (ms) => (ms ? `${((ms - t0) / 1000).toFixed(1)}` : "-");
+  const mine = jobs.filter((j) => j?.data?.mints?.includes(mint)).sort((a, b) => a.timestamp - b.timestamp);
+  if (mine.length === 0) return "none kept";
+  const states = await Promise.all(mine.map((j) => j.getState()));
+  return mine
+    .map(
+      (j, i) =>
+        `#${j.id} ${states[i]} claimed ${t(j.data.claimedAt)} taken ${t(j.processedOn)} done ${t(j.finishedOn)} attempts ${j.attemptsMade}`,
+    )
+    .join(", ");
 }
 
 /** The invariants that hold at every check once the warm-up is over. */
@@ -277,6 +321,15 @@ async function check(inChaos) {
   const s = await readState(now);
   lastCounts = s;
   if (!inChaos) return s;
+  trace.push({
+    t: elapsed(),
+    staleS: {
+      hot: (s.status[LANE_STATUS.hot].maxStalenessMs ?? 0) / 1000,
+      cold: (s.status[LANE_STATUS.cold].maxStalenessMs ?? 0) / 1000,
+    },
+    pressure: s.pressure,
+    oldestCold: await whereIs(s.status[LANE_STATUS.cold].oldestMint, "cold", now),
+  });
   if (s.registered !== O.tokens) violation("tokens", `${s.registered} registered, expected ${O.tokens}`);
   const scheduled = s.scheduled.hot + s.scheduled.cold;
   if (scheduled !== s.registered - s.status.archived.total)
@@ -298,7 +351,8 @@ async function check(inChaos) {
     if (st.maxStalenessMs > bounds[lane].boundMs)
       violation(
         "staleness",
-        `a ${lane} token is ${(st.maxStalenessMs / 1000).toFixed(1)} s stale (bound ${bounds[lane].boundMs / 1000} s)`,
+        `a ${lane} token is ${(st.maxStalenessMs / 1000).toFixed(1)} s stale (bound ${bounds[lane].boundMs / 1000} s): ` +
+          `${await whereIs(st.oldestMint, lane, now)}; its jobs: ${await jobsOf(st.oldestMint, lane)}`,
       );
   }
   failedJobs = await failedCount();
@@ -622,6 +676,17 @@ const detail = {
 say("");
 for (const k of kinds) say(`invariant ${k.padEnd(12)} ${broken.has(k) ? "BROKEN" : "ok    "} ${detail[k]}`);
 for (const v of violations) say(`  at ${v.t} s [${v.kind}] ${v.msg}`);
+const maxPressure = (l) => Math.max(1, ...trace.map((x) => x.pressure[l]));
+say(
+  `scheduling pressure: hot up to ${maxPressure("hot").toFixed(2)}, cold up to ${maxPressure("cold").toFixed(2)}`,
+);
+if (broken.has("staleness")) {
+  say("check  stale hot/cold (s)  pressure hot/cold");
+  for (const x of trace)
+    say(
+      `${String(x.t).padStart(5)}  ${`${x.staleS.hot.toFixed(1)} / ${x.staleS.cold.toFixed(1)}`.padStart(18)}  ${`${x.pressure.hot.toFixed(2)} / ${x.pressure.cold.toFixed(2)}`.padStart(17)}`,
+    );
+}
 const pass = violations.length === 0;
 say(`result ${pass ? "PASS" : "FAIL"}`);
 process.stdout.write(
@@ -635,6 +700,7 @@ process.stdout.write(
     restarts,
     outages,
     minutes,
+    trace,
     memory,
     violations,
     upstream: simStats,
