@@ -35,6 +35,7 @@ import { SETTINGS } from "../packages/config/dist/index.js";
 import { LANE_STATUS, SCHEDULING_MODES, redisKeys } from "../packages/domain/dist/index.js";
 import { bullPrefix, createRedis } from "../packages/queues/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
+import { EVENTS } from "../packages/telemetry/dist/index.js";
 import {
   demandPerMinute,
   memoryVerdict,
@@ -147,6 +148,8 @@ const baseEnv = Object.fromEntries(
 const children = new Map(); // label -> current instance
 const instances = []; // every instance ever started
 const eventCounts = {};
+/** The producer's hand-backs of lost jobs (lost_jobs), with their time in the run. */
+const lostJobLog = [];
 const expectedExit = new Set();
 const violations = [];
 const violation = (kind, msg) => {
@@ -182,6 +185,8 @@ function start(label, app, env) {
       if (o.level === "error" || o.level === "fatal" || o.level === "warn") {
         const k = `${app} ${o.level} ${o.event ?? o.msg}`;
         eventCounts[k] = (eventCounts[k] ?? 0) + 1;
+        if (o.event === EVENTS.lostJobs)
+          lostJobLog.push({ t: elapsed(), lane: o.lane, jobs: o.jobs, tokens: o.tokens });
       }
     } catch {
       // not JSON: ignored
@@ -383,7 +388,13 @@ async function killAndRestart(rand, env) {
   }
   restartStarts.delete(killedAt);
   if (readyMs !== null) longestRestartMs = Math.max(longestRestartMs, readyMs);
-  restarts.push({ label, killedPid: victim.pid, newPid: next.pid, readyMs });
+  restarts.push({
+    label,
+    killedPid: victim.pid,
+    newPid: next.pid,
+    killedAtS: Math.round((killedAt - t0) / 100) / 10,
+    readyMs,
+  });
   const cur = minutes.at(-1);
   if (cur) cur.kills++;
   if (readyMs === null)
@@ -681,6 +692,10 @@ say(
   `scheduling pressure: hot up to ${maxPressure("hot").toFixed(2)}, cold up to ${maxPressure("cold").toFixed(2)}`,
 );
 if (broken.has("staleness")) {
+  say(`kills at ${restarts.map((r) => `${r.killedAtS} s (${r.label})`).join(", ")}`);
+  say(
+    `lost jobs handed back at ${lostJobLog.map((x) => `${x.t} s (${x.lane}: ${x.jobs} jobs, ${x.tokens} tokens)`).join(", ") || "-"}`,
+  );
   say("check  stale hot/cold (s)  pressure hot/cold");
   for (const x of trace)
     say(
@@ -701,6 +716,7 @@ process.stdout.write(
     outages,
     minutes,
     trace,
+    lostJobs: lostJobLog,
     memory,
     violations,
     upstream: simStats,

@@ -28,7 +28,7 @@ afterAll(async () => {
  * worker while a batch is in flight, starts another, and returns how long after the kill every
  * token of the killed batch was scored again.
  */
-async function killMidBatch(leaseMs: number): Promise<number> {
+async function killMidBatch(leaseMs: number, extraEnv: Record<string, string> = {}): Promise<number> {
   const prefix = uniquePrefix();
   const store = new TokenStore(redis, prefix);
   const env = {
@@ -40,6 +40,7 @@ async function killMidBatch(leaseMs: number): Promise<number> {
     CACHE_TTL_HOT: "3",
     DUE_MARGIN_MS: "0",
     SHUTDOWN_TIMEOUT_MS: "1000",
+    ...extraEnv,
   };
   // Slow upstream so the batch is surely in flight when the worker dies.
   const { sim, url } = await startSimulator({ latencyMs: UPSTREAM_LATENCY_MS });
@@ -99,15 +100,25 @@ describe("a worker killed in the middle of a batch", () => {
     expect(elapsed).toBeLessThanOrEqual(leaseMs + TTL_COLD_S * 1_000 + UPSTREAM_LATENCY_MS + 1_000);
   });
 
-  it("hands the dead worker's tokens back once its heartbeat is gone, long before a 60 s lease ends", async () => {
+  it("hands the dead worker's tokens back within seconds, long before a 60 s lease ends", async () => {
     const leaseMs = 60_000;
     const elapsed = await killMidBatch(leaseMs);
-    // The heartbeat outlives its worker by up to its TTL (5 s at CONTROLLER_INTERVAL_MS 1000), the
-    // sweep watches a missing holder for half that and looks once a second, the survivor takes jobs
-    // after its first heartbeat, then a claim and a 1.5 s call: ~10 s, a third of the lease at most
-    // (with the sweep off, BullMQ's stalled check brought them back after 32 s).
+    // The killed worker's connections close at once; the sweep looks once a second and watches a
+    // missing holder for 2.5 s (half the heartbeat's TTL at CONTROLLER_INTERVAL_MS 1000), then a
+    // claim and a 1.5 s call: ~5 s (~10 s when only the heartbeat's expiry told), a third of the
+    // lease at most (with the sweep off, BullMQ's stalled check brought them back after 32 s).
     console.info(`killed batch scored again ${elapsed} ms after the kill (lease ${leaseMs} ms)`);
     expect(elapsed).toBeLessThan(leaseMs / 3);
+  }, 150_000);
+
+  it("hands them back once its connections close, before its heartbeat expires", async () => {
+    // CONTROLLER_INTERVAL_MS 4000: the heartbeat lives 20 s and a holder no heartbeat lists is
+    // watched for 10 s, so by the heartbeat alone the tokens would come back ~30 s after the kill.
+    // The killed process's named connections close at once: the sweep sees it gone within a
+    // second, watches 10 s, and the survivor refetches (~12-13 s).
+    const elapsed = await killMidBatch(60_000, { CONTROLLER_INTERVAL_MS: "4000" });
+    console.info(`killed batch scored again ${elapsed} ms after the kill (heartbeat TTL 20 s)`);
+    expect(elapsed).toBeLessThan(20_000);
   }, 150_000);
 });
 

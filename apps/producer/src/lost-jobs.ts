@@ -1,4 +1,4 @@
-import { LANES, heartbeatTtlMs, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
+import { LANES, clientNames, heartbeatTtlMs, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
 import type { Config } from "@moonfleet/config";
 import { batchJobSchema, type BatchJob, type Redis } from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
@@ -7,10 +7,13 @@ import type { Queue } from "bullmq";
 
 // A worker that is SIGKILLed (an OOM kill, a crash, a node lost) leaves its jobs active in BullMQ
 // until their locks run out and a stalled check moves them (lockDuration 30 s, then up to 15 s),
-// and their tokens due again only when their lease ends (LEASE_MS). Its heartbeat is gone within
-// a heartbeat TTL (5 s). The producer looks at the active jobs about once a second and hands back
-// the tokens of those no live worker holds: they are due at once, not a lease later. The job
-// itself runs later if BullMQ moves it on, and skips every token fetched since it was claimed.
+// and their tokens due again only when their lease ends (LEASE_MS). The producer looks at the
+// active jobs about once a second and hands back the tokens of those no live worker holds: they
+// are due at once, not a lease later. A killed process's Redis connections close at once (its
+// heartbeat names the one it is written on, which CLIENT LIST then no longer shows), so its jobs
+// count as lost a watch (missingForMs) after that; a lost node keeps its connections open until TCP
+// gives up, and its heartbeat is gone within a heartbeat TTL (5 s). The job itself runs later if
+// BullMQ moves it on, and skips every token fetched since it was claimed.
 
 /** How often the producer looks for jobs a dead worker held, ms. */
 export const LOST_JOB_SWEEP_MS = 1_000;
@@ -53,11 +56,13 @@ const suspectKey = (j: ActiveJob): string => `${j.id} ${j.lock ?? ""}`;
 
 /**
  * The active jobs no live worker holds. A job is suspect while its lock has run out or names a
- * worker that no live heartbeat lists (`jobHolders`); `missingSince` says since when each suspect
+ * worker that no live heartbeat lists (`jobHolders`), or one whose process is `gone` (its
+ * connections closed while its heartbeat lives on); `missingSince` says since when each suspect
  * (id and lock) has been one, and the result carries it on for the next sweep (suspects only: a job
- * gone or held again is forgotten). A suspect is lost once it has been one for `missingForMs` and a
- * worker took it at least `graceMs` ago. `lost` is null when the fleet cannot tell: a live worker's
- * heartbeat lists no holders (a release before this one).
+ * gone or held again is forgotten). A suspect is lost once it has been one for `missingForMs` and,
+ * unless a gone process held it, a worker took it at least `graceMs` ago (a holder no heartbeat
+ * lists may be a new worker's whose first heartbeat this sweep did not read). `lost` is null when
+ * the fleet cannot tell: a live worker's heartbeat lists no holders (a release before this one).
  */
 export function lostJobs(
   active: readonly ActiveJob[],
@@ -65,23 +70,42 @@ export function lostJobs(
   now: number,
   times: LostJobTimes,
   missingSince: ReadonlyMap<string, number>,
+  gone: ReadonlySet<string> = new Set(),
 ): { lost: string[] | null; missingSince: Map<string, number> } {
   const holders = new Set<string>();
+  const goneHolders = new Set<string>();
   for (const w of workers) {
     if (!w.jobHolders) return { lost: null, missingSince: new Map() };
-    for (const h of w.jobHolders) holders.add(h);
+    for (const h of w.jobHolders) (gone.has(w.id) ? goneHolders : holders).add(h);
   }
   const next = new Map<string, number>();
   const lost: string[] = [];
   for (const j of active) {
-    if (j.lock !== null && holders.has(lockHolder(j.lock))) continue;
+    const holder = j.lock === null ? null : lockHolder(j.lock);
+    if (holder !== null && holders.has(holder)) continue;
     const key = suspectKey(j);
     const since = missingSince.get(key) ?? now;
     next.set(key, since);
-    if (now - since >= times.missingForMs && j.takenAt !== null && now - j.takenAt >= times.graceMs)
+    const pastGrace = j.takenAt !== null && now - j.takenAt >= times.graceMs;
+    if (now - since >= times.missingForMs && (pastGrace || (holder !== null && goneHolders.has(holder))))
       lost.push(j.id);
   }
   return { lost, missingSince: next };
+}
+
+/**
+ * The processes gone from Redis: live by their heartbeat, but the connection it says it is written
+ * on (`connection`) is not among the server's clients (`names`, null when the server does not list
+ * them). A heartbeat without it (an older release) judges nobody.
+ */
+export function goneWorkers(
+  names: ReadonlySet<string> | null,
+  workers: readonly WorkerHeartbeat[],
+): Set<string> {
+  const gone = new Set<string>();
+  if (names === null) return gone;
+  for (const w of workers) if (w.connection !== undefined && !names.has(w.connection)) gone.add(w.id);
+  return gone;
 }
 
 /** The tokens a lost job holds and the due time its claim gave them. */
@@ -121,12 +145,27 @@ export function createLostJobSweeper(deps: {
     });
   }
 
-  async function sweepLane(lane: Lane, at: number, c: Config, workers: readonly WorkerHeartbeat[]) {
+  /** The names of the server's connections, null when it does not list them. */
+  async function connections(): Promise<Set<string> | null> {
+    try {
+      return clientNames(String(await redis.client("LIST")));
+    } catch {
+      return null;
+    }
+  }
+
+  async function sweepLane(
+    lane: Lane,
+    at: number,
+    c: Config,
+    workers: readonly WorkerHeartbeat[],
+    gone: ReadonlySet<string>,
+  ) {
     const q = queues[lane];
     const active = await readActive(q);
     const ids = new Set(active.map((j) => j.id));
     for (const id of handled[lane]) if (!ids.has(id)) handled[lane].delete(id);
-    const judged = lostJobs(active, workers, at, lostJobTimes(c), missing[lane]);
+    const judged = lostJobs(active, workers, at, lostJobTimes(c), missing[lane], gone);
     missing[lane] = judged.missingSince;
     const lost = (judged.lost ?? []).filter((id) => !handled[lane].has(id));
     if (lost.length === 0) return;
@@ -163,7 +202,8 @@ export function createLostJobSweeper(deps: {
       // sweeps stopped a while (Redis away, a long tick): what went missing before is not known to
       // have stayed missing, so the watch starts again
       if (at - lastOkAt > 3 * LOST_JOB_SWEEP_MS) for (const lane of LANES) missing[lane].clear();
-      await Promise.all(LANES.map((lane) => sweepLane(lane, at, c, workers)));
+      const gone = goneWorkers(await connections(), workers);
+      await Promise.all(LANES.map((lane) => sweepLane(lane, at, c, workers, gone)));
       lastOkAt = at;
     },
     /** A producer that loses the lead forgets what it saw: a new lead watches afresh. */

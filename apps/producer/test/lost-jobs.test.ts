@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { WorkerHeartbeat } from "@moonfleet/domain";
 import { jobsTakenByLiveWorkers } from "../src/producer.js";
 import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
-import { leasedTokens, lockHolder, lostJobTimes, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
+import {
+  goneWorkers,
+  leasedTokens,
+  lockHolder,
+  lostJobTimes,
+  lostJobs,
+  type ActiveJob,
+} from "../src/lost-jobs.js";
 
 const worker = (id: string, o: { holders?: string[]; hot?: number; cold?: number } = {}): WorkerHeartbeat =>
   testHeartbeat({
@@ -85,9 +92,38 @@ describe("lostJobs", () => {
     ).toBeNull();
   });
 
+  it("reads a gone process's jobs as lost after the watch alone, however young, while its heartbeat lives on", () => {
+    const jobs = [job("1", "A:1", 300), job("2", "C:2", 300), job("3", "Z:1", 300)];
+    const gone = new Set(["w1"]); // w1 (holders A and B) closed its connections; w2 did not
+    const first = lostJobs(jobs, live, NOW, times, new Map(), gone);
+    expect(first.lost).toEqual([]);
+    expect([...first.missingSince.keys()].sort()).toEqual(["1 A:1", "3 Z:1"]);
+    const later = lostJobs(jobs, live, NOW + 2_500, times, first.missingSince, gone);
+    // "1" is a gone process's; "3" names no heartbeat and is younger than the grace: maybe a new worker's
+    expect(later.lost).toEqual(["1"]);
+    // without the connections the same jobs wait out the grace
+    expect(lostJobs(jobs, live, NOW + 2_500, times, first.missingSince).lost).toEqual([]);
+  });
+
   it("lostJobTimes: the grace is the heartbeat's TTL, the watch half of it", () => {
     expect(lostJobTimes({ controllerIntervalMs: 1_000 })).toEqual({ graceMs: 5_000, missingForMs: 2_500 });
     expect(lostJobTimes({ controllerIntervalMs: 4_000 })).toEqual({ graceMs: 20_000, missingForMs: 10_000 });
+  });
+});
+
+describe("goneWorkers", () => {
+  const hb = (id: string, connection?: string) =>
+    testHeartbeat({ id, jobHolders: [`${id}-bull`], ...(connection ? { connection } : {}) });
+
+  it("is a live process whose heartbeat's connection the server no longer lists", () => {
+    const workers = [hb("w1", "moonfleet:worker:w1"), hb("w2", "moonfleet:worker:w2")];
+    expect(goneWorkers(new Set(["moonfleet:worker:w2", "other"]), workers)).toEqual(new Set(["w1"]));
+    expect(goneWorkers(new Set(["moonfleet:worker:w1", "moonfleet:worker:w2"]), workers)).toEqual(new Set());
+  });
+
+  it("judges nobody when the server does not list its clients, nor a heartbeat that names no connection", () => {
+    expect(goneWorkers(null, [hb("w1", "moonfleet:worker:w1")])).toEqual(new Set());
+    expect(goneWorkers(new Set(), [hb("old")])).toEqual(new Set());
   });
 });
 

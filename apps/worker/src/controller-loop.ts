@@ -328,6 +328,7 @@ export function createController(deps: ControllerDeps) {
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
       kernel,
       jobHolders: LANES.map((l) => deps.workers[l].id),
+      ...(deps.redis.options.connectionName ? { connection: deps.redis.options.connectionName } : {}),
       ...withCpu(),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };

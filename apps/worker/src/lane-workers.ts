@@ -7,11 +7,14 @@ import type { BatchHandler } from "./job-handler.js";
 export type LaneWorkers = Readonly<Record<Lane, Worker<BatchJob, BatchResult>>>;
 
 /**
- * A BullMQ worker per lane on one blocking connection, at each lane's concurrency. They take no job
- * until `runLaneWorkers`: a process takes jobs only once its heartbeat names them (jobHolders), so
- * the producer never reads a job a live worker holds as a dead worker's.
+ * A BullMQ worker per lane on one blocking connection, at each lane's concurrency, named for the
+ * process (Bull Board and a job's processedBy show which one). They take no job until
+ * `runLaneWorkers`: a process takes jobs only once its heartbeat names them (jobHolders), so the
+ * producer never reads a job a live worker holds as a dead worker's.
  */
 export function startLaneWorkers(o: {
+  /** The process's heartbeat id. */
+  readonly name: string;
   readonly handler: (lane: Lane) => BatchHandler;
   readonly connection: Redis;
   readonly prefix: string;
@@ -20,6 +23,7 @@ export function startLaneWorkers(o: {
 }): LaneWorkers {
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(QUEUE_NAMES[lane], o.handler(lane), {
+      name: o.name,
       connection: o.connection,
       prefix: bullPrefix(o.prefix),
       concurrency: o.concurrency(lane),

@@ -1,4 +1,4 @@
-import { LANES, type Lane } from "@moonfleet/domain";
+import { LANES, workerConnectionName, type Lane } from "@moonfleet/domain";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Worker } from "bullmq";
@@ -58,8 +58,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const now = opts.now ?? Date.now;
   const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const prefix = opts.resolved.config.redisKeyPrefix;
+  // the heartbeat's connection carries the process's id: the producer reads a killed process as
+  // gone once it has closed (lost-jobs.ts)
   const redis = createRedis(opts.redisUrl, {
-    name: "worker-store",
+    name: workerConnectionName(id),
     ...redisLogging(logger, opts.redisUrl, "worker-store"),
   });
   const blocking = createRedis(opts.redisUrl, {
@@ -127,6 +129,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const queues = openLaneQueues(redis, prefix);
   const handler = createJobHandler({ processBatch, lanes, queues, events, now });
   const workers = startLaneWorkers({
+    name: id,
     handler,
     connection: blocking,
     prefix,

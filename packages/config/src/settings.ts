@@ -294,7 +294,7 @@ export const SETTINGS = [
     "LEASE_MS",
     int(1_000, 3_600_000),
     "30000",
-    "the longest a claimed token is held before it is due again if its job dies (sooner once the dead worker's heartbeat has expired), ms; above DUE_MARGIN_MS",
+    "the longest a claimed token is held before it is due again if its job dies (sooner once the producer sees its worker gone: the worker's Redis connection closed, or its heartbeat expired), ms; above DUE_MARGIN_MS",
   ),
   spec(
     "DUE_MARGIN_MS",

@@ -91,8 +91,33 @@ export const workerHeartbeatSchema = z.object({
    * of the worker that holds it, so a job held by an id no live heartbeat names is a dead worker's.
    */
   jobHolders: z.array(z.string()).optional(),
+  /**
+   * The name of the Redis connection this heartbeat is written on. CLIENT LIST shows it exactly
+   * while the process lives: a killed process's connections close at once, long before its
+   * heartbeat expires.
+   */
+  connection: z.string().optional(),
 });
 export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
+
+/** What every moonfleet connection's name (CLIENT SETNAME) begins with. */
+export const CONNECTION_NAME_PREFIX = "moonfleet:";
+
+/** The name (after CONNECTION_NAME_PREFIX) of the connection a worker process writes its heartbeat on. */
+export const workerConnectionName = (id: string): string => `worker:${id}`;
+
+/** The connections' names in a CLIENT LIST answer (one line per connection, `name=` among its fields). */
+export function clientNames(clientList: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of clientList.split("\n")) {
+    const at = line.indexOf(" name=");
+    if (at < 0) continue;
+    const end = line.indexOf(" ", at + 6);
+    const name = line.slice(at + 6, end < 0 ? undefined : end).trim();
+    if (name) names.add(name);
+  }
+  return names;
+}
 
 /** A heartbeat outlives a few missed ticks, then the worker drops out of the fleet view. */
 export const heartbeatTtlMs = (controllerIntervalMs: number): number =>

@@ -4,15 +4,18 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
 import {
+  CONNECTION_NAME_PREFIX,
   KEY_SEGMENTS,
   LANES,
   LANE_STATUS,
   TOKEN_STATUSES,
+  clientNames,
   heartbeatTtlMs,
   laneOf,
   luaKey,
   parseHeartbeat,
   redisKeys,
+  workerConnectionName,
 } from "../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -132,5 +135,25 @@ describe("the heartbeat", () => {
   it("outlives a few missed controller ticks, never less than 5 s", () => {
     expect(heartbeatTtlMs(1_000)).toBe(5_000);
     expect(heartbeatTtlMs(2_000)).toBe(10_000);
+  });
+});
+
+describe("clientNames", () => {
+  it("reads each connection's name from a CLIENT LIST answer, skipping the unnamed", () => {
+    const line = (id: number, name: string) =>
+      `id=${id} addr=127.0.0.1:${50000 + id} laddr=127.0.0.1:6379 fd=${id} name=${name} age=4 idle=0 flags=N db=0 cmd=evalsha user=default resp=2`;
+    const worker = `${CONNECTION_NAME_PREFIX}${workerConnectionName("host-12-ab12cd34")}`;
+    const list = [
+      line(1, worker),
+      line(2, `${CONNECTION_NAME_PREFIX}worker-queue`),
+      line(3, ""),
+      line(4, "{mf}:q:aG90:w:host-12-ab12cd34"),
+      `id=5 addr=127.0.0.1:5 name=last`,
+      "",
+    ].join("\r\n");
+    expect(clientNames(list)).toEqual(
+      new Set([worker, `${CONNECTION_NAME_PREFIX}worker-queue`, "{mf}:q:aG90:w:host-12-ab12cd34", "last"]),
+    );
+    expect(clientNames("")).toEqual(new Set());
   });
 });

@@ -1,3 +1,4 @@
+import { CONNECTION_NAME_PREFIX } from "@moonfleet/domain";
 import { Redis, type RedisOptions } from "ioredis";
 
 export type { Redis };
@@ -26,7 +27,7 @@ export const UNAVAILABLE_REPORT_MS = 30_000;
 /** One Redis connection, reconnecting with capped backoff. */
 export function createRedis(url: string, opts: ConnectionOptions): Redis {
   const options: RedisOptions = {
-    connectionName: `moonfleet:${opts.name}`,
+    connectionName: `${CONNECTION_NAME_PREFIX}${opts.name}`,
     maxRetriesPerRequest: opts.blocking ? null : 2,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
