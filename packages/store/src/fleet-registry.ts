@@ -1,5 +1,9 @@
 import type { Redis } from "@moonfleet/queues";
 import { HEARTBEAT_INDEX_TTLS, parseHeartbeat, redisKeys, type WorkerHeartbeat } from "@moonfleet/domain";
+import { Script } from "./script.js";
+import { LIVE_WORKERS } from "./scripts.js";
+
+const liveWorkersScript = new Script(LIVE_WORKERS);
 
 const keys = (prefix: string) => {
   const k = redisKeys(prefix);
@@ -37,11 +41,9 @@ export async function liveWorkers(
   now: number,
   ttlMs: number,
 ): Promise<WorkerHeartbeat[]> {
-  const k = keys(prefix);
-  const ids = await redis.zrangebyscore(k.index, now - ttlMs, "+inf");
-  if (ids.length === 0) return [];
-  const raw = await redis.mget(...ids.map((id) => k.worker(id)));
-  return raw.filter((r): r is string => r !== null).flatMap((r) => parseHeartbeat(r) ?? []);
+  const k = redisKeys(prefix);
+  const raw = (await liveWorkersScript.run(redis, 1, [k.workers, k.root, now - ttlMs])) as string[];
+  return raw.flatMap((r) => parseHeartbeat(r) ?? []);
 }
 
 /** The metrics JSON of live workers (prom-client's getMetricsAsJSON), for aggregation. */

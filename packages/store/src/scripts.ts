@@ -373,3 +373,17 @@ while #out < limit and pos < cap do
 end
 return out
 `;
+
+/**
+ * The heartbeats of the workers whose index entry is at least ARGV[2] (epoch ms), in one round
+ * trip (the index read, then a GET per id, was two in a row on the producer's tick). KEYS[1]: the
+ * heartbeat index. ARGV: root, minAt. Returns the heartbeat JSONs; an expired one is left out.
+ */
+export const LIVE_WORKERS = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
+  local hb = redis.call('GET', ${luaKey("worker", "ARGV[1]", "id")})
+  if hb then out[#out + 1] = hb end
+end
+return out
+`;
