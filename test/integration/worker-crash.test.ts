@@ -1,8 +1,9 @@
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import { redisKeys } from "@moonfleet/domain";
 import { bullPrefix, type BatchJob } from "@moonfleet/queues";
-import { TokenStore } from "@moonfleet/store";
+import { TokenStore, liveWorkers } from "@moonfleet/store";
+import { clientNames, heartbeatTtlMs, redisKeys } from "@moonfleet/domain";
+import { goneWorkers } from "../../apps/producer/src/lost-jobs.js";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import {
   redisUrl,
@@ -104,9 +105,9 @@ describe("a worker killed in the middle of a batch", () => {
     const leaseMs = 60_000;
     const elapsed = await killMidBatch(leaseMs);
     // The killed worker's connections close at once; the sweep looks once a second and watches a
-    // missing holder for 2.5 s (half the heartbeat's TTL at CONTROLLER_INTERVAL_MS 1000), then a
-    // claim and a 1.5 s call: ~5 s (~10 s when only the heartbeat's expiry told), a third of the
-    // lease at most (with the sweep off, BullMQ's stalled check brought them back after 32 s).
+    // gone process's jobs for 5 s (two reconnect attempts and a second), then a claim and a 1.5 s
+    // call: ~7 s (~10 s when only the heartbeat's expiry told), a third of the lease at most (with
+    // the sweep off, BullMQ's stalled check brought them back after 32 s).
     console.info(`killed batch scored again ${elapsed} ms after the kill (lease ${leaseMs} ms)`);
     expect(elapsed).toBeLessThan(leaseMs / 3);
   }, 150_000);
@@ -115,11 +116,46 @@ describe("a worker killed in the middle of a batch", () => {
     // CONTROLLER_INTERVAL_MS 4000: the heartbeat lives 20 s and a holder no heartbeat lists is
     // watched for 10 s, so by the heartbeat alone the tokens would come back ~30 s after the kill.
     // The killed process's named connections close at once: the sweep sees it gone within a
-    // second, watches 10 s, and the survivor refetches (~12-13 s).
+    // second, watches 10 s (half the heartbeat's TTL, longer than two reconnects), and the
+    // survivor refetches (~12-13 s).
     const elapsed = await killMidBatch(60_000, { CONTROLLER_INTERVAL_MS: "4000" });
     console.info(`killed batch scored again ${elapsed} ms after the kill (heartbeat TTL 20 s)`);
     expect(elapsed).toBeLessThan(20_000);
   }, 150_000);
+});
+
+describe("a live worker", () => {
+  it("names in its heartbeat the connection CLIENT LIST shows, so the producer never reads it as gone", async () => {
+    const prefix = uniquePrefix();
+    const { sim, url } = await startSimulator();
+    cleanup.push(() => sim.close());
+    const worker = runApp("worker", { REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix, UPSTREAM_URL: url });
+    cleanup.push(() => stopApp(worker));
+    const [hb] = await waitUntil(
+      "a heartbeat that names its connection",
+      async () => {
+        const beats = await liveWorkers(redis, prefix, Date.now(), heartbeatTtlMs(1_000));
+        return beats.length > 0 && beats[0]!.connection ? beats : null;
+      },
+      20_000,
+      100,
+    );
+    const names = clientNames(String(await redis.call("CLIENT", "LIST", "TYPE", "normal")));
+    expect(names.has(hb!.connection!)).toBe(true);
+    expect(goneWorkers(names, [hb!], redis.options.connectionName)).toEqual(new Set());
+    // and once it is killed, it is
+    worker.child.kill("SIGKILL");
+    await worker.exited;
+    await waitUntil(
+      "the killed worker's connection gone from CLIENT LIST",
+      async () => {
+        const after = clientNames(String(await redis.call("CLIENT", "LIST", "TYPE", "normal")));
+        return goneWorkers(after, [hb!], redis.options.connectionName).has(hb!.id) || null;
+      },
+      5_000,
+      50,
+    );
+  }, 60_000);
 });
 
 describe("TokenStore.releaseLeased", () => {

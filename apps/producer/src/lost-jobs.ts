@@ -1,6 +1,6 @@
 import { LANES, clientNames, heartbeatTtlMs, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
 import type { Config } from "@moonfleet/config";
-import { batchJobSchema, type BatchJob, type Redis } from "@moonfleet/queues";
+import { RECONNECT_MAX_DELAY_MS, batchJobSchema, type BatchJob, type Redis } from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import type { Queue } from "bullmq";
@@ -37,12 +37,22 @@ export interface LostJobTimes {
    * controller tick or two.
    */
   readonly missingForMs: number;
+  /**
+   * Its holder's process has been gone from the server's clients (its heartbeat's connection
+   * closed) for this long: longer than two reconnect attempts, so a worker whose connection dropped
+   * and comes back is not read as dead.
+   */
+  readonly goneForMs: number;
 }
 
-/** The times a producer under `c` judges lost jobs by: the heartbeat's TTL, and half of it. */
+/**
+ * The times a producer under `c` judges lost jobs by: the heartbeat's TTL, and half of it; a gone
+ * process's for two reconnect attempts and a second, or half the TTL if that is longer.
+ */
 export const lostJobTimes = (c: Pick<Config, "controllerIntervalMs">): LostJobTimes => ({
   graceMs: heartbeatTtlMs(c.controllerIntervalMs),
   missingForMs: heartbeatTtlMs(c.controllerIntervalMs) / 2,
+  goneForMs: Math.max(heartbeatTtlMs(c.controllerIntervalMs) / 2, 2 * RECONNECT_MAX_DELAY_MS + 1_000),
 });
 
 /** The BullMQ worker id a lock token names: all before its last ':'. */
@@ -59,10 +69,11 @@ const suspectKey = (j: ActiveJob): string => `${j.id} ${j.lock ?? ""}`;
  * worker that no live heartbeat lists (`jobHolders`), or one whose process is `gone` (its
  * connections closed while its heartbeat lives on); `missingSince` says since when each suspect
  * (id and lock) has been one, and the result carries it on for the next sweep (suspects only: a job
- * gone or held again is forgotten). A suspect is lost once it has been one for `missingForMs` and,
- * unless a gone process held it, a worker took it at least `graceMs` ago (a holder no heartbeat
- * lists may be a new worker's whose first heartbeat this sweep did not read). `lost` is null when
- * the fleet cannot tell: a live worker's heartbeat lists no holders (a release before this one).
+ * gone or held again is forgotten). A gone process's job is lost once it has been one for
+ * `goneForMs`; another once it has been one for `missingForMs` and a worker took it at least
+ * `graceMs` ago (a holder no heartbeat lists may be a new worker's whose first heartbeat this sweep
+ * did not read). `lost` is null when the fleet cannot tell: a live worker's heartbeat lists no
+ * holders (a release before this one).
  */
 export function lostJobs(
   active: readonly ActiveJob[],
@@ -86,8 +97,10 @@ export function lostJobs(
     const key = suspectKey(j);
     const since = missingSince.get(key) ?? now;
     next.set(key, since);
-    const pastGrace = j.takenAt !== null && now - j.takenAt >= times.graceMs;
-    if (now - since >= times.missingForMs && (pastGrace || (holder !== null && goneHolders.has(holder))))
+    const watched = now - since;
+    if (holder !== null && goneHolders.has(holder)) {
+      if (watched >= times.goneForMs) lost.push(j.id);
+    } else if (watched >= times.missingForMs && j.takenAt !== null && now - j.takenAt >= times.graceMs)
       lost.push(j.id);
   }
   return { lost, missingSince: next };
@@ -96,14 +109,16 @@ export function lostJobs(
 /**
  * The processes gone from Redis: live by their heartbeat, but the connection it says it is written
  * on (`connection`) is not among the server's clients (`names`, null when the server does not list
- * them). A heartbeat without it (an older release) judges nobody.
+ * them). A list without the reader's own connection (`self`) is not the whole server's (a proxy, a
+ * node of several) and judges nobody, nor does a heartbeat that names no connection.
  */
 export function goneWorkers(
   names: ReadonlySet<string> | null,
   workers: readonly WorkerHeartbeat[],
+  self: string | undefined,
 ): Set<string> {
   const gone = new Set<string>();
-  if (names === null) return gone;
+  if (names === null || self === undefined || !names.has(self)) return gone;
   for (const w of workers) if (w.connection !== undefined && !names.has(w.connection)) gone.add(w.id);
   return gone;
 }
@@ -145,11 +160,20 @@ export function createLostJobSweeper(deps: {
     });
   }
 
-  /** The names of the server's connections, null when it does not list them. */
+  /** The names of the server's connections, null when it does not list them (told once). */
+  let unlisted = false;
   async function connections(): Promise<Set<string> | null> {
     try {
-      return clientNames(String(await redis.client("LIST")));
-    } catch {
+      const names = clientNames(String(await redis.call("CLIENT", "LIST", "TYPE", "normal")));
+      unlisted = false;
+      return names;
+    } catch (err) {
+      if (!unlisted)
+        logger.warn(
+          { event: EVENTS.lostJobs, err: err instanceof Error ? err.message : String(err) },
+          "CLIENT LIST is not answered: a dead worker's jobs are told by its heartbeat's expiry alone",
+        );
+      unlisted = true;
       return null;
     }
   }
@@ -202,7 +226,7 @@ export function createLostJobSweeper(deps: {
       // sweeps stopped a while (Redis away, a long tick): what went missing before is not known to
       // have stayed missing, so the watch starts again
       if (at - lastOkAt > 3 * LOST_JOB_SWEEP_MS) for (const lane of LANES) missing[lane].clear();
-      const gone = goneWorkers(await connections(), workers);
+      const gone = goneWorkers(await connections(), workers, redis.options.connectionName);
       await Promise.all(LANES.map((lane) => sweepLane(lane, at, c, workers, gone)));
       lastOkAt = at;
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WorkerHeartbeat } from "@moonfleet/domain";
+import { RECONNECT_MAX_DELAY_MS } from "@moonfleet/queues";
 import { jobsTakenByLiveWorkers } from "../src/producer.js";
 import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
 import {
@@ -38,7 +39,7 @@ describe("lockHolder", () => {
 
 describe("lostJobs", () => {
   const live = [worker("w1", { holders: ["A", "B"] }), worker("w2", { holders: ["C"] })];
-  const times = { graceMs: GRACE, missingForMs: 2_500 };
+  const times = { graceMs: GRACE, missingForMs: 2_500, goneForMs: 5_000 };
   const active = [
     job("1", "A:1", 10_000), // held by a live worker
     job("2", "D:4", 10_000), // a dead worker's
@@ -92,38 +93,58 @@ describe("lostJobs", () => {
     ).toBeNull();
   });
 
-  it("reads a gone process's jobs as lost after the watch alone, however young, while its heartbeat lives on", () => {
-    const jobs = [job("1", "A:1", 300), job("2", "C:2", 300), job("3", "Z:1", 300)];
+  it("reads a gone process's jobs as lost after goneForMs, however young or old, while its heartbeat lives on", () => {
+    const jobs = [job("1", "A:1", 300), job("2", "C:2", 300), job("3", "Z:1", 300), job("4", "B:1", 60_000)];
     const gone = new Set(["w1"]); // w1 (holders A and B) closed its connections; w2 did not
     const first = lostJobs(jobs, live, NOW, times, new Map(), gone);
     expect(first.lost).toEqual([]);
-    expect([...first.missingSince.keys()].sort()).toEqual(["1 A:1", "3 Z:1"]);
-    const later = lostJobs(jobs, live, NOW + 2_500, times, first.missingSince, gone);
-    // "1" is a gone process's; "3" names no heartbeat and is younger than the grace: maybe a new worker's
-    expect(later.lost).toEqual(["1"]);
-    // without the connections the same jobs wait out the grace
-    expect(lostJobs(jobs, live, NOW + 2_500, times, first.missingSince).lost).toEqual([]);
+    expect([...first.missingSince.keys()].sort()).toEqual(["1 A:1", "3 Z:1", "4 B:1"]);
+    // at 5 s less a millisecond only "3" is lost (no heartbeat names its holder, and it is past the
+    // watch and the grace); w1's jobs, however old, wait: its connection may be coming back
+    const early = lostJobs(jobs, live, NOW + 4_999, times, first.missingSince, gone);
+    expect(early.lost).toEqual(["3"]);
+    const later = lostJobs(jobs, live, NOW + 5_000, times, early.missingSince, gone);
+    expect(later.lost).toEqual(["1", "3", "4"]);
+    // without the connections w1's jobs are held: only "3"
+    expect(lostJobs(jobs, live, NOW + 5_000, times, early.missingSince).lost).toEqual(["3"]);
   });
 
-  it("lostJobTimes: the grace is the heartbeat's TTL, the watch half of it", () => {
-    expect(lostJobTimes({ controllerIntervalMs: 1_000 })).toEqual({ graceMs: 5_000, missingForMs: 2_500 });
-    expect(lostJobTimes({ controllerIntervalMs: 4_000 })).toEqual({ graceMs: 20_000, missingForMs: 10_000 });
+  it("lostJobTimes: the grace is the heartbeat's TTL, the watch half of it, a gone process's at least two reconnects and a second", () => {
+    expect(lostJobTimes({ controllerIntervalMs: 1_000 })).toEqual({
+      graceMs: 5_000,
+      missingForMs: 2_500,
+      goneForMs: 2 * RECONNECT_MAX_DELAY_MS + 1_000,
+    });
+    expect(lostJobTimes({ controllerIntervalMs: 4_000 })).toEqual({
+      graceMs: 20_000,
+      missingForMs: 10_000,
+      goneForMs: 10_000,
+    });
   });
 });
 
 describe("goneWorkers", () => {
   const hb = (id: string, connection?: string) =>
     testHeartbeat({ id, jobHolders: [`${id}-bull`], ...(connection ? { connection } : {}) });
+  const SELF = "moonfleet:producer";
 
   it("is a live process whose heartbeat's connection the server no longer lists", () => {
     const workers = [hb("w1", "moonfleet:worker:w1"), hb("w2", "moonfleet:worker:w2")];
-    expect(goneWorkers(new Set(["moonfleet:worker:w2", "other"]), workers)).toEqual(new Set(["w1"]));
-    expect(goneWorkers(new Set(["moonfleet:worker:w1", "moonfleet:worker:w2"]), workers)).toEqual(new Set());
+    expect(goneWorkers(new Set(["moonfleet:worker:w2", SELF]), workers, SELF)).toEqual(new Set(["w1"]));
+    expect(goneWorkers(new Set(["moonfleet:worker:w1", "moonfleet:worker:w2", SELF]), workers, SELF)).toEqual(
+      new Set(),
+    );
   });
 
   it("judges nobody when the server does not list its clients, nor a heartbeat that names no connection", () => {
-    expect(goneWorkers(null, [hb("w1", "moonfleet:worker:w1")])).toEqual(new Set());
-    expect(goneWorkers(new Set(), [hb("old")])).toEqual(new Set());
+    expect(goneWorkers(null, [hb("w1", "moonfleet:worker:w1")], SELF)).toEqual(new Set());
+    expect(goneWorkers(new Set([SELF]), [hb("old")], SELF)).toEqual(new Set());
+  });
+
+  it("judges nobody from a list without the reader's own connection (a proxy's, one node's of several)", () => {
+    const workers = [hb("w1", "moonfleet:worker:w1")];
+    expect(goneWorkers(new Set(["moonfleet:worker:w2"]), workers, SELF)).toEqual(new Set());
+    expect(goneWorkers(new Set(["moonfleet:worker:w2"]), workers, undefined)).toEqual(new Set());
   });
 });
 

@@ -69,6 +69,11 @@ export function createController(deps: ControllerDeps) {
       id: deps.id,
       kernel,
     });
+  // The name the server holds for the heartbeat's connection, asked (CLIENT GETNAME) once after
+  // each (re)connect: ioredis ignores a refused CLIENT SETNAME (an ACL, a provider that forbids
+  // it), and a heartbeat naming a connection CLIENT LIST never shows would read as a dead worker's.
+  let connectionName: string | null | undefined;
+  deps.redis.on("ready", () => (connectionName = undefined));
   let contention = initialContention();
   let cpuSplit: ContentionDecision | null = null;
   /** The last decision recorded per lane (its outcome and rules): a run of identical holds is one entry. */
@@ -307,6 +312,11 @@ export function createController(deps: ControllerDeps) {
     if (++ticks % 10 === 0) logUsage(r);
     const m = deps.metrics;
     if (m) setGauges(m, r);
+    if (connectionName === undefined)
+      connectionName = await deps.redis
+        .client("GETNAME")
+        .then((n) => (typeof n === "string" && n === deps.redis.options.connectionName ? n : null))
+        .catch(() => undefined);
     await publishHeartbeat(
       deps.redis,
       c.redisKeyPrefix,
@@ -328,7 +338,7 @@ export function createController(deps: ControllerDeps) {
       lanes: { hot: lanes.hot.state(), cold: lanes.cold.state() },
       kernel,
       jobHolders: LANES.map((l) => deps.workers[l].id),
-      ...(deps.redis.options.connectionName ? { connection: deps.redis.options.connectionName } : {}),
+      ...(connectionName ? { connection: connectionName } : {}),
       ...withCpu(),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
     };

@@ -92,9 +92,9 @@ export const workerHeartbeatSchema = z.object({
    */
   jobHolders: z.array(z.string()).optional(),
   /**
-   * The name of the Redis connection this heartbeat is written on. CLIENT LIST shows it exactly
-   * while the process lives: a killed process's connections close at once, long before its
-   * heartbeat expires.
+   * The name of the Redis connection this heartbeat is written on, once the server has confirmed it
+   * (CLIENT GETNAME). CLIENT LIST shows it while the process lives: a killed process's connections
+   * close at once, long before its heartbeat expires.
    */
   connection: z.string().optional(),
 });
@@ -103,8 +103,12 @@ export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
 /** What every moonfleet connection's name (CLIENT SETNAME) begins with. */
 export const CONNECTION_NAME_PREFIX = "moonfleet:";
 
-/** The name (after CONNECTION_NAME_PREFIX) of the connection a worker process writes its heartbeat on. */
-export const workerConnectionName = (id: string): string => `worker:${id}`;
+/**
+ * The name (after CONNECTION_NAME_PREFIX) of the connection a worker process writes its heartbeat
+ * on. Redis refuses a name with a character outside '!'..'~' (a space, a non-ASCII hostname in
+ * the id): those become '_'.
+ */
+export const workerConnectionName = (id: string): string => `worker:${id.replace(/[^!-~]/g, "_")}`;
 
 /** The connections' names in a CLIENT LIST answer (one line per connection, `name=` among its fields). */
 export function clientNames(clientList: string): Set<string> {

@@ -21,6 +21,9 @@ export interface ConnectionOptions {
   readonly onRecovered?: () => void;
 }
 
+/** The longest wait between two attempts to reconnect, ms. */
+export const RECONNECT_MAX_DELAY_MS = 2_000;
+
 /** How often a lasting Redis outage is reported again. */
 export const UNAVAILABLE_REPORT_MS = 30_000;
 
@@ -30,7 +33,7 @@ export function createRedis(url: string, opts: ConnectionOptions): Redis {
     connectionName: `${CONNECTION_NAME_PREFIX}${opts.name}`,
     maxRetriesPerRequest: opts.blocking ? null : 2,
     enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), RECONNECT_MAX_DELAY_MS),
     lazyConnect: false,
   };
   const redis = new Redis(url, options);
