@@ -228,7 +228,7 @@ let redis = null;
 const queues = [];
 const tmp = mkdtempSync(join(tmpdir(), "moonfleet-chaos-"));
 const rssSamples = [];
-const restarts = []; // { label, killedPid, newPid, readyMs }
+const restarts = []; // { label, killedPid, newPid, killedAtS, readyMs }
 const outages = [];
 const minutes = []; // per-minute figures
 /** Every check's largest staleness and value scheduling's pressure per lane, to read a failure by. */
@@ -272,7 +272,7 @@ async function readState(now) {
       oldestMint: oldest.length ? oldest[0] : null,
     };
   });
-  const pressure = r[15] ?? {};
+  const pressure = r.at(-1) ?? {}; // the HGETALL, last in the pipeline
   return {
     registered: Number(r[0]),
     scheduled: { hot: Number(r[1]), cold: Number(r[2]) },
@@ -333,7 +333,6 @@ async function check(inChaos) {
       cold: (s.status[LANE_STATUS.cold].maxStalenessMs ?? 0) / 1000,
     },
     pressure: s.pressure,
-    oldestCold: await whereIs(s.status[LANE_STATUS.cold].oldestMint, "cold", now),
   });
   if (s.registered !== O.tokens) violation("tokens", `${s.registered} registered, expected ${O.tokens}`);
   const scheduled = s.scheduled.hot + s.scheduled.cold;

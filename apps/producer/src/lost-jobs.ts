@@ -11,7 +11,7 @@ import type { Queue } from "bullmq";
 // active jobs about once a second and hands back the tokens of those no live worker holds: they
 // are due at once, not a lease later. A killed process's Redis connections close at once (its
 // heartbeat names the one it is written on, which CLIENT LIST then no longer shows), so its jobs
-// count as lost a watch (missingForMs) after that; a lost node keeps its connections open until TCP
+// count as lost a watch (goneForMs) after that; a lost node keeps its connections open until TCP
 // gives up, and its heartbeat is gone within a heartbeat TTL (5 s). The job itself runs later if
 // BullMQ moves it on, and skips every token fetched since it was claimed.
 
@@ -180,13 +180,13 @@ export function createLostJobSweeper(deps: {
 
   async function sweepLane(
     lane: Lane,
+    active: readonly ActiveJob[],
     at: number,
     c: Config,
     workers: readonly WorkerHeartbeat[],
     gone: ReadonlySet<string>,
   ) {
     const q = queues[lane];
-    const active = await readActive(q);
     const ids = new Set(active.map((j) => j.id));
     for (const id of handled[lane]) if (!ids.has(id)) handled[lane].delete(id);
     const judged = lostJobs(active, workers, at, lostJobTimes(c), missing[lane], gone);
@@ -226,8 +226,13 @@ export function createLostJobSweeper(deps: {
       // sweeps stopped a while (Redis away, a long tick): what went missing before is not known to
       // have stayed missing, so the watch starts again
       if (at - lastOkAt > 3 * LOST_JOB_SWEEP_MS) for (const lane of LANES) missing[lane].clear();
-      const gone = goneWorkers(await connections(), workers, redis.options.connectionName);
-      await Promise.all(LANES.map((lane) => sweepLane(lane, at, c, workers, gone)));
+      // the server's clients are read beside the active jobs, not before them
+      const [names, active] = await Promise.all([
+        connections(),
+        Promise.all(LANES.map((lane) => readActive(queues[lane]))),
+      ]);
+      const gone = goneWorkers(names, workers, redis.options.connectionName);
+      await Promise.all(LANES.map((lane, i) => sweepLane(lane, active[i]!, at, c, workers, gone)));
       lastOkAt = at;
     },
     /** A producer that loses the lead forgets what it saw: a new lead watches afresh. */

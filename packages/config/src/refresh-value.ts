@@ -52,8 +52,8 @@ export const NEAR_EXPORT_BAND = 0.2;
 /**
  * Share of a guarantee kept as slack before it: the deadline the claim works to is this much
  * earlier, so a burst of deadlines (tokens fetched together come due together) or a queue that
- * runs a little long still starts each refresh within the guarantee. 8 % left cold 0.6-5 s past
- * its 120 s floor in the over-budget run (the claim ran up to 2.4 s behind cold's deadlines when
+ * runs a little long still starts each refresh within the guarantee. 8 % left cold 0.6-12 s past
+ * its 120 s floor in five over-budget runs (the claim ran up to 2.4 s behind cold's deadlines when
  * hot's exported and first-share calls came together); 10 % gives it 2.4 s more for ~2 % of the
  * budget.
  */
