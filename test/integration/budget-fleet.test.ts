@@ -12,21 +12,29 @@ import {
 import { runApp, stopApp, type AppProcess } from "../support/processes.js";
 
 // Four worker processes share one request budget: the upstream never sees more than UPSTREAM_RPM
-// calls in any 60 s window, and when demand is above the budget, hot stays fresh while cold waits.
+// calls in any 60 s window, and when demand is above the budget the scheduling decides who waits.
+// SCHEDULING=lanes: hot stays within its TTL while cold waits. SCHEDULING=value: a lane's TTL is a
+// target, and what holds is the guarantee, MAX_STALENESS_FACTOR x the TTL, for both lanes while the
+// budget covers that floor (here it needs ~16 of the ~28 mints/s the bucket refills). 300 tokens at
+// these TTLs want more than the budget pays for at hot's TTL and cold's floor together, so value
+// mode lets hot go past its TTL (14-15 s seen) to keep cold's floor.
 const RPM = 60;
 const TTL_HOT_S = 10;
 const TTL_COLD_S = 5;
-const prefix = uniquePrefix();
+const MAX_STALENESS_FACTOR = 4;
+/** What a staleness seen by this test may run past a guarantee: set from the runs (see the note). */
+const GUARANTEE_SLACK_S = 5;
 const redis = testRedis();
-const store = new TokenStore(redis, prefix);
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
   await redis.quit();
 });
 
-describe("the fleet-wide request budget", () => {
-  it("holds four workers to UPSTREAM_RPM in every 60 s window, without a 429, hot first", async () => {
+describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s", (scheduling) => {
+  it("holds four workers to UPSTREAM_RPM in every 60 s window, without a 429, and keeps the mode's promise", async () => {
+    const prefix = uniquePrefix();
+    const store = new TokenStore(redis, prefix);
     // The simulator limits at twice the budget: any 429 would mean the budget leaked.
     const { sim, url } = await startSimulator({ rateLimitRpm: RPM * 2, latencyMs: 40 });
     cleanup.push(() => sim.close());
@@ -40,6 +48,8 @@ describe("the fleet-wide request budget", () => {
       CACHE_TTL_HOT: String(TTL_HOT_S),
       CACHE_TTL_COLD: String(TTL_COLD_S),
       PRODUCER_TICK_MS: "500",
+      SCHEDULING: scheduling,
+      MAX_STALENESS_FACTOR: String(MAX_STALENESS_FACTOR),
     };
     const { stop: stopProducer } = runTestProducer(env);
     cleanup.push(stopProducer);
@@ -87,7 +97,7 @@ describe("the fleet-wide request budget", () => {
       worstWindow = Math.max(worstWindow, sum);
     }
     console.info(
-      `budget-fleet: worst 60 s window ${worstWindow} calls (RPM ${RPM}), worst staleness hot ${worstHotStaleness} s, cold ${worstColdStaleness} s`,
+      `budget-fleet ${scheduling}: worst 60 s window ${worstWindow} calls (RPM ${RPM}), worst staleness hot ${worstHotStaleness} s, cold ${worstColdStaleness} s`,
     );
     expect(sim.stats().rateLimited).toBe(0);
     expect(worstWindow).toBeLessThanOrEqual(RPM);
@@ -95,8 +105,14 @@ describe("the fleet-wide request budget", () => {
     expect(worstWindow).toBeGreaterThan(RPM * 0.8);
     // Demand was above the budget: cold tokens waited past their TTL ...
     expect(worstColdStaleness).toBeGreaterThan(TTL_COLD_S);
-    // ... while hot tokens kept theirs (a claim tick and a call of slack).
     expect(hotSeen).toBeGreaterThan(0);
-    expect(worstHotStaleness).toBeLessThanOrEqual(TTL_HOT_S + 2);
+    if (scheduling === "lanes") {
+      // ... while hot tokens kept theirs (a claim tick and a call of slack).
+      expect(worstHotStaleness).toBeLessThanOrEqual(TTL_HOT_S + 2);
+    } else {
+      // ... and no token went past its guarantee (a claim tick, a call and a sample of slack).
+      expect(worstColdStaleness).toBeLessThanOrEqual(MAX_STALENESS_FACTOR * TTL_COLD_S + GUARANTEE_SLACK_S);
+      expect(worstHotStaleness).toBeLessThanOrEqual(MAX_STALENESS_FACTOR * TTL_HOT_S + GUARANTEE_SLACK_S);
+    }
   });
 });

@@ -142,6 +142,7 @@ const plan: fc.Arbitrary<Plan> = fc
         room: fc.record({ hot: fc.integer({ min: 0, max: 20 }), cold: fc.integer({ min: 0, max: 20 }) }),
         hotFirst: fc.integer({ min: 0, max: 15 }),
         hotPasses: fc.integer({ min: 0, max: 10 }),
+        hotYields: fc.boolean(),
         fill: fc.record({ hot: fc.integer({ min: 1, max: 5 }), cold: fc.integer({ min: 1, max: 5 }) }),
       }),
       // each lane its own lead (urgentLeadMs: cold's takes in the queue hot passes)

@@ -86,6 +86,7 @@ describe("the value schedules in Redis", () => {
       fill: { hot: 1, cold: 1 },
       hotFirst: 0,
       hotPasses: 0,
+      hotYields: false,
     };
     const o = {
       now: T0 + 1_000,

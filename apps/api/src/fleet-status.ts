@@ -10,7 +10,7 @@ import {
   type TokenClass,
 } from "@moonfleet/domain";
 import type { Queue } from "bullmq";
-import { floorCoverage, refreshParams, type Config } from "@moonfleet/config";
+import { floorCoverage, refreshParams, sustainedRpm, type Config } from "@moonfleet/config";
 import { liveWorkers, type TokenStore } from "@moonfleet/store";
 import type { RateBudget } from "@moonfleet/upstream";
 import { discoveryView } from "./discovery-view.js";
@@ -85,7 +85,7 @@ export async function readClasses(
   };
   const floor = floorCoverage(
     { hot: byStatus.active, cold: byStatus.monitoring },
-    c.upstreamRpm,
+    sustainedRpm(c),
     refreshParams(c),
     exported.length,
   );

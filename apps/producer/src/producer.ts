@@ -26,6 +26,8 @@ import {
   entryDeadline,
   floorMs,
   hotFirstShare,
+  coldQueueLatenessMs,
+  sustainedRpm,
   hotPressureCeiling,
   nextPressures,
   refreshParams,
@@ -41,7 +43,14 @@ import {
   type ResolvedConfig,
 } from "@moonfleet/config";
 import { parseExportDocument } from "@moonfleet/exports";
-import { JOB_RETENTION, batchJobName, createRedis, openLaneQueues, type BatchJob } from "@moonfleet/queues";
+import {
+  JOB_RETENTION,
+  batchJobName,
+  createRedis,
+  oldestQueuedAt,
+  openLaneQueues,
+  type BatchJob,
+} from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
 import { LeaderLock, TokenStore, liveWorkers, type ScheduleView } from "@moonfleet/store";
 import { EVENTS, redisLogging, type Logger } from "@moonfleet/telemetry";
@@ -134,6 +143,14 @@ const JOB_OPTIONS = {
 const PURGE_EVERY_MS = 10_000;
 /** Value scheduling keeps this many ticks of budget queued: enough to spend it all, little to wait behind. */
 const QUEUED_TICKS = 2;
+
+/** A lane's jobs not done yet, as a tick reads them (queuedJobs). */
+interface QueuedJobs {
+  readonly waiting: number;
+  readonly taken: number;
+  /** When the oldest of them was claimed, epoch ms; null for none. */
+  readonly oldestAt: number | null;
+}
 const PURGE_BATCH = 1_000;
 
 /** Waits for every promise, then throws the first failure: one failing never stops the others. */
@@ -322,7 +339,7 @@ export function createProducer(opts: ProducerOptions) {
       lateness,
       target,
       params,
-      hotPressureCeiling(tokens, c.upstreamRpm, params),
+      hotPressureCeiling(tokens, sustainedRpm(c), params),
     );
     const changed = LANES.some((l) => Math.abs(next[l] - pressure![l]) > 1e-9);
     pressure = next;
@@ -363,10 +380,11 @@ export function createProducer(opts: ProducerOptions) {
     at: number,
     c: Config,
     view: ScheduleView,
-    queued: Record<Lane, { waiting: number; taken: number }>,
+    queued: Record<Lane, QueuedJobs>,
     size: Record<Lane, number>,
   ): Promise<{ got: Record<Lane, ClaimedToken[]>; urgentUntil: Record<Lane, number> }> {
-    const slots = QUEUED_TICKS * slotsPerTick(c.upstreamRpm, c.producerTickMs);
+    const rpm = sustainedRpm(c);
+    const slots = QUEUED_TICKS * slotsPerTick(rpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
     const room = perLane((l) => Math.max(0, c.maxQueuedJobs - queued[l].waiting) * size[l]);
     const binds = slots < LANES.reduce((a, l) => a + room[l], 0);
@@ -377,11 +395,17 @@ export function createProducer(opts: ProducerOptions) {
     // hot is fetched before the cold jobs already queued (the budget serves hot first)
     const hotPasses = ahead.cold;
     const params = refreshParams(c);
+    const leadMs = perLane((l) => urgentLeadMs(l, ahead, size[l], rpm, c.producerTickMs, params));
+    // cold's oldest queued job waiting past its lead is as late as a cold deadline gone by
+    const queueLateMs = coldQueueLatenessMs(
+      queued.cold.oldestAt === null ? 0 : at - queued.cold.oldestAt,
+      leadMs.cold,
+    );
     const share = hotFirstShare(
       view.lanes.cold.scheduled,
-      c.upstreamRpm,
+      rpm,
       params,
-      view.lanes.cold.deadlineLatenessMs,
+      Math.max(view.lanes.cold.deadlineLatenessMs, queueLateMs),
       c.producerTickMs,
     );
     // hot's first share is a rate: it accrues with the time between ticks (the budget's rate times
@@ -389,7 +413,7 @@ export function createProducer(opts: ProducerOptions) {
     // hot the queue's whole budget again every tick. It saves up at most half the cold slack's
     // worth (or the queue's), so hot tokens that came due together go at once and cold's deadlines
     // keep within their floor. A new leader starts with the share of the queue's budget.
-    const rate = share * budgetPerMs(c.upstreamRpm);
+    const rate = share * budgetPerMs(rpm);
     const cap = rate * Math.max(QUEUED_TICKS * c.producerTickMs, coldSlackMs(params) / 2);
     hotCredit = accrueCredit(
       hotCredit ?? Math.min(cap, share * slots),
@@ -404,8 +428,8 @@ export function createProducer(opts: ProducerOptions) {
       fill: perLane((l) => lanePolicies(c)[l].mintsPerCall),
       hotFirst: Math.max(0, Math.min(Math.floor(hotCredit), budget + hotPasses)),
       hotPasses,
+      hotYields: queueLateMs > 0,
     };
-    const leadMs = perLane((l) => urgentLeadMs(l, ahead, size[l], c.upstreamRpm, c.producerTickMs, params));
     const got = await store.claimPlan(claimTiers(binds), limits, {
       now: at,
       leaseMs: c.leaseMs,
@@ -441,13 +465,13 @@ export function createProducer(opts: ProducerOptions) {
   /**
    * Jobs per lane not done yet: waiting, and taken (active with a live worker, under a binding
    * budget waiting for a permit: jobsTakenByLiveWorkers; or delayed because a worker's breaker or
-   * Redis said "not now": they come back with their tokens).
+   * Redis said "not now": they come back with their tokens); and when the oldest of them was
+   * claimed (null for none).
    */
-  async function queuedJobs(
-    workers: Promise<readonly WorkerHeartbeat[]>,
-  ): Promise<Record<Lane, { waiting: number; taken: number }>> {
-    const [counts, live] = await Promise.all([
+  async function queuedJobs(workers: Promise<readonly WorkerHeartbeat[]>): Promise<Record<Lane, QueuedJobs>> {
+    const [counts, oldest, live] = await Promise.all([
       Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed"))),
+      Promise.all(LANES.map((l) => oldestQueuedAt(redis, queues[l]))),
       workers,
     ]);
     return perLane((l) => {
@@ -455,6 +479,7 @@ export function createProducer(opts: ProducerOptions) {
       return {
         waiting: n?.wait ?? 0,
         taken: jobsTakenByLiveWorkers(n?.active ?? 0, live, l) + (n?.delayed ?? 0),
+        oldestAt: oldest[LANES.indexOf(l)] ?? null,
       };
     });
   }

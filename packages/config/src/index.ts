@@ -50,6 +50,8 @@ export {
   floorPressure,
   laneStretch,
   coldSlackMs,
+  coldQueueLatenessMs,
+  sustainedRpm,
   guaranteeSlackMs,
   BONUS_PRESSURE,
   guaranteeMs,

@@ -293,6 +293,19 @@ export const HOT_SHARE_SLACK = 0.5;
 export const guaranteeSlackMs = (lane: Lane, exported: boolean, p: RefreshParams): number =>
   Math.max(0, guaranteeMs(lane, exported, p) - deadlineIntervalMs(lane, exported, p));
 
+/**
+ * How late cold's queue runs, ms: how long its oldest job has waited (since its claim; 0 when cold
+ * has none) past the lead a cold token is claimed with (urgentLeadMs). The schedules do not show it:
+ * a claimed token's deadline moves past its lease. The budget serves hot first
+ * (UPSTREAM_HOT_RESERVE), so every hot job claimed while a cold job waits is fetched before it;
+ * with hot's wanted tokens taking each slot the budget freed, a queued cold job waited 10-36 s and
+ * cold tokens were 47 s stale against a 20 s floor (300 tokens at 60 rpm, 4 workers). While this is
+ * above 0, hot's wanted step beyond its first share takes nothing (ClaimLimits.hotYields), and the
+ * share shrinks with it as with a late deadline (hotFirstShare).
+ */
+export const coldQueueLatenessMs = (oldestQueuedForMs: number, coldLeadMs: number): number =>
+  Math.max(0, oldestQueuedForMs - coldLeadMs);
+
 /** What lies between a cold deadline and the cold floor, ms: the slack and the due margin. */
 export const coldSlackMs = (p: RefreshParams): number => guaranteeSlackMs("cold", false, p);
 
@@ -453,6 +466,7 @@ export function stepMax(
   const have = got[step.lane];
   const room = Math.max(0, limits.room[step.lane] - have);
   if (step.topUp) return Math.min(room, (fill - (have % fill)) % fill);
+  if (limits.hotYields && step.lane === "hot" && step.tier === "wanted" && !step.hotFirst) return 0;
   const passes = step.lane === "hot" && (step.tier === "urgent" || step.hotFirst) ? limits.hotPasses : 0;
   let max = Math.min(Math.max(0, budgetLeft + passes), room);
   if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
@@ -460,7 +474,16 @@ export function stepMax(
   return Math.max(0, max);
 }
 
-/** Mint slots per ms the budget pays for: UPSTREAM_RPM calls a minute of 30 mints. */
+/**
+ * Calls a minute the budget pays for once its burst is spent: the fleet's token bucket refills at
+ * UPSTREAM_RPM - UPSTREAM_BURST a minute (at least 1), so that no 60 s window holds more than
+ * UPSTREAM_RPM calls. The scheduler's rates use this, not UPSTREAM_RPM: at 60 rpm and a burst of 4,
+ * a share planned on 30 mints/s had 28.
+ */
+export const sustainedRpm = (c: Pick<Config, "upstreamRpm" | "upstreamBurst">): number =>
+  Math.max(1, c.upstreamRpm - c.upstreamBurst);
+
+/** Mint slots per ms the budget pays for: `upstreamRpm` calls a minute of 30 mints (sustainedRpm). */
 export const budgetPerMs = (upstreamRpm: number): number =>
   (Math.max(0, upstreamRpm) / 60_000) * MINTS_PER_CALL;
 

@@ -8,6 +8,8 @@ import {
   PRESSURE_MAX,
   VOLATILITY_PRIOR,
   claimTiers,
+  coldQueueLatenessMs,
+  sustainedRpm,
   fetchJitter,
   floorCoverage,
   hotFirstShare,
@@ -368,6 +370,7 @@ describe("packing and claims", () => {
     const limits = {
       budget: 70,
       hotPasses: 60,
+      hotYields: false,
       room: { hot: 200, cold: 200 },
       hotFirst: 40,
       fill: { hot: 30, cold: 30 },
@@ -398,6 +401,36 @@ describe("packing and claims", () => {
     // a top-up completes the lane's last call even with no budget left
     expect(stepMax(s("hot", "early", { topUp: true }), { hot: 35, cold: 0 }, 0, limits)).toBe(25);
     expect(stepMax(s("hot", "early", { topUp: true }), { hot: 60, cold: 0 }, 0, limits)).toBe(0);
+    // while cold's queue runs late, hot's wanted step beyond its first share yields; the rest do not
+    const late = { ...limits, hotYields: true };
+    expect(stepMax(s("hot", "wanted"), none, 70, late)).toBe(0);
+    expect(stepMax(s("hot", "wanted", { hotFirst: true }), none, 70, late)).toBe(30);
+    expect(stepMax(s("hot", "urgent"), none, 0, late)).toBe(60);
+    expect(stepMax(s("cold", "wanted"), none, 70, late)).toBe(60);
+    expect(stepMax(s("hot", "early", { topUp: true }), { hot: 35, cold: 0 }, 0, late)).toBe(25);
+  });
+
+  it("reads cold's queue as late once its oldest job has waited past a cold token's lead", () => {
+    expect(coldQueueLatenessMs(0, 2_500)).toBe(0);
+    expect(coldQueueLatenessMs(2_500, 2_500)).toBe(0);
+    expect(coldQueueLatenessMs(9_000, 2_500)).toBe(6_500);
+    // as late as a deadline gone by: hot's first share shrinks with it, and is gone past half the slack
+    const share = hotFirstShare(170, 56, params, 0, 500);
+    expect(share).toBeGreaterThan(0);
+    const half = (HOT_SHARE_SLACK * coldSlackMs(params)) / 2;
+    expect(hotFirstShare(170, 56, params, coldQueueLatenessMs(2_500 + half, 2_500), 500)).toBeCloseTo(
+      share / 2,
+    );
+  });
+
+  it("plans on the rate the budget's bucket refills at, UPSTREAM_RPM less its burst", () => {
+    expect(sustainedRpm({ upstreamRpm: 240, upstreamBurst: 8 })).toBe(232);
+    expect(sustainedRpm({ upstreamRpm: 60, upstreamBurst: 4 })).toBe(56);
+    expect(sustainedRpm({ upstreamRpm: 2, upstreamBurst: 1 })).toBe(1);
+    // the defaults: what the fleet's bucket (rate-budget.ts) refills at
+    const c = loadConfig({});
+    expect(sustainedRpm(c)).toBe(c.upstreamRpm - c.upstreamBurst);
+    expect(budgetPerMs(sustainedRpm(c)) * 60_000).toBe((c.upstreamRpm - c.upstreamBurst) * 30);
   });
 
   it("counts the budget's mint slots per tick and whether the floor is covered", () => {
@@ -526,6 +559,7 @@ describe("the staleness guarantee over both lanes and hot's first share (propert
       fill: { hot: 1, cold: 1 },
       hotFirst,
       hotPasses: 0,
+      hotYields: false,
     };
     const taken = new Set<string>();
     const got = { hot: 0, cold: 0 };

@@ -50,6 +50,11 @@ export interface ClaimLimits {
    * fetched before the cold jobs already waiting, and cold's queue must not keep hot past its TTL.
    */
   readonly hotPasses: number;
+  /**
+   * Cold's oldest queued job has waited past what its lead allows (hotYieldsToCold): hot's wanted
+   * step beyond its first share takes nothing, since it would pass that job again.
+   */
+  readonly hotYields: boolean;
   /** Mint slots each lane's queue has room for. */
   readonly room: PerLane<number>;
   /**

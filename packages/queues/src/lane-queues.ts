@@ -21,6 +21,30 @@ export const JOB_RETENTION = {
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
 } as const;
 
+/**
+ * When the oldest job of a queue not done yet was added: the next to be taken (the wait list's
+ * right end; a job a worker hands back for the budget goes back there) or the longest active.
+ * KEYS: wait list, active list; ARGV: the queue's job key prefix. False when neither holds a job.
+ */
+const OLDEST_QUEUED = `
+local oldest = false
+for i = 1, 2 do
+  local id = redis.call('LINDEX', KEYS[i], -1)
+  if id then
+    local at = tonumber(redis.call('HGET', ARGV[1] .. id, 'timestamp'))
+    if at and (not oldest or at < oldest) then oldest = at end
+  end
+end
+if oldest then return tostring(oldest) end
+return false
+`;
+
+/** When the oldest job of `queue` not done yet was added, epoch ms; null when it holds none. */
+export async function oldestQueuedAt(redis: Redis, queue: Queue): Promise<number | null> {
+  const at = await redis.eval(OLDEST_QUEUED, 2, queue.toKey("wait"), queue.toKey("active"), queue.toKey(""));
+  return at === null || at === undefined ? null : Number(at);
+}
+
 /** The queue of each lane, on `redis`, under the fleet's key prefix. */
 export function openLaneQueues<T = unknown>(redis: Redis, prefix: string): Record<Lane, Queue<T>> {
   const queues = Object.fromEntries(

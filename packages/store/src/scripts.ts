@@ -34,7 +34,7 @@ return due
  * The value scheduler's claim of one tick, every step in one call (a round trip per step waited
  * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
  * deadline zset. ARGV: root, now, leaseMs, lookaheadMs, withValues, budget, hotFirst, hotPasses,
- * then per lane room, fill, leaseDeadlineMs, leadMs, then per step lane index (1-based, LANES order),
+ * hotYields ('1'/'0'), then per lane room, fill, leaseDeadlineMs, leadMs, then per step lane index (1-based, LANES order),
  * tier, hotFirst ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config)
  * tokens: tier 'urgent' the tokens whose deadline is within the lane's leadMs (short of the tokens in
  * flight), earliest deadline first; 'wanted' the due
@@ -49,11 +49,12 @@ export const CLAIM_PLAN = `
 local root, now, leaseMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local lookahead, withValues = tonumber(ARGV[4]), ARGV[5] == '1'
 local budget, hotFirstCap, hotPasses = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local hotYields = ARGV[9] == '1'
 local nLanes = ${LANES.length}
 local hot = ${LANES.indexOf("hot") + 1}
 local rooms, fills, leaseDeadline, inFlight, lead, got, out = {}, {}, {}, {}, {}, {}, {}
 for l = 1, nLanes do
-  local a = 9 + (l - 1) * 4
+  local a = 10 + (l - 1) * 4
   rooms[l] = tonumber(ARGV[a])
   fills[l] = math.max(1, tonumber(ARGV[a + 1]))
   leaseDeadline[l] = now + leaseMs + tonumber(ARGV[a + 2])
@@ -68,6 +69,7 @@ local function stepMax(l, tier, hotFirst, topUp)
   local fill, have = fills[l], got[l]
   local room = math.max(0, rooms[l] - have)
   if topUp then return math.min(room, (fill - (have % fill)) % fill) end
+  if hotYields and l == hot and tier == 'wanted' and not hotFirst then return 0 end
   local passes = 0
   if l == hot and (tier == 'urgent' or hotFirst) then passes = hotPasses end
   local m = math.min(math.max(0, budget + passes), room)
@@ -85,7 +87,7 @@ local function lease(key, score, mints)
     redis.call('ZADD', key, 'XX', unpack(args))
   end
 end
-for s = 9 + nLanes * 4, #ARGV, 4 do
+for s = 10 + nLanes * 4, #ARGV, 4 do
   local l, tier = tonumber(ARGV[s]), ARGV[s + 1]
   local m = stepMax(l, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
   if m > 0 then

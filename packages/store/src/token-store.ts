@@ -285,6 +285,7 @@ export class TokenStore {
       String(Math.floor(limits.budget)),
       whole(limits.hotFirst),
       whole(limits.hotPasses),
+      limits.hotYields ? "1" : "0",
       ...LANES.flatMap((l) => [
         whole(limits.room[l]),
         whole(Math.max(1, limits.fill[l])),
