@@ -14,16 +14,22 @@ import { runApp, stopApp, type AppProcess } from "../support/processes.js";
 // Four worker processes share one request budget: the upstream never sees more than UPSTREAM_RPM
 // calls in any 60 s window, and when demand is above the budget the scheduling decides who waits.
 // SCHEDULING=lanes: hot stays within its TTL while cold waits. SCHEDULING=value: a lane's TTL is a
-// target, and what holds is the guarantee, MAX_STALENESS_FACTOR x the TTL, for both lanes while the
-// budget covers that floor (here it needs ~16 of the ~28 mints/s the bucket refills). 300 tokens at
-// these TTLs want more than the budget pays for at hot's TTL and cold's floor together, so value
-// mode lets hot go past its TTL (14-15 s seen) to keep cold's floor.
+// target, and what holds is the guarantee, MAX_STALENESS_FACTOR x the TTL, while the budget covers
+// that floor (here it needs ~16 of the 28 mints/s the bucket refills). 300 tokens at these TTLs
+// want about all the budget pays for at hot's TTL and cold's floor together, so value mode lets hot
+// go past its TTL (14-17 s seen) to keep cold's floor (20.3-21.4 s seen; before the claim read
+// cold's queue and a late cold job took the budget as hot, 38-63 s).
 const RPM = 60;
 const TTL_HOT_S = 10;
 const TTL_COLD_S = 5;
 const MAX_STALENESS_FACTOR = 4;
-/** What a staleness seen by this test may run past a guarantee: set from the runs (see the note). */
-const GUARANTEE_SLACK_S = 5;
+/** What a staleness seen here may run past a guarantee: a claim tick, a call, a 1 s sample and a margin. */
+const GUARANTEE_SLACK_S = 4;
+/**
+ * The guarantee holds once the budget covers the floor: 300 tokens registered at once are all due
+ * together, so the first pass (~11 s at 28 mints/s) and one floor after it are left out.
+ */
+const SETTLE_MS = 30_000;
 const redis = testRedis();
 const cleanup: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -31,7 +37,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s", (scheduling) => {
+describe.each(["lanes", "value"] as const)("the fleet-wide request budget, SCHEDULING=%s", (scheduling) => {
   it("holds four workers to UPSTREAM_RPM in every 60 s window, without a 429, and keeps the mode's promise", async () => {
     const prefix = uniquePrefix();
     const store = new TokenStore(redis, prefix);
@@ -67,6 +73,8 @@ describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s"
     let worstHotStaleness = 0;
     let worstColdStaleness = 0;
     let hotSeen = 0;
+    // the guarantee once the registration's burst has passed: every token fetched once, then one floor
+    const settled = { hot: 0, cold: 0 };
     await waitUntil(
       "65 s of running",
       async () => {
@@ -80,6 +88,7 @@ describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s"
             hotSeen++;
             worstHotStaleness = Math.max(worstHotStaleness, stale);
           } else if (s.lane === "cold") worstColdStaleness = Math.max(worstColdStaleness, stale);
+          if (now - started > SETTLE_MS && s.lane) settled[s.lane] = Math.max(settled[s.lane], stale);
         }
         return now - started > 65_000;
       },
@@ -97,7 +106,7 @@ describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s"
       worstWindow = Math.max(worstWindow, sum);
     }
     console.info(
-      `budget-fleet ${scheduling}: worst 60 s window ${worstWindow} calls (RPM ${RPM}), worst staleness hot ${worstHotStaleness} s, cold ${worstColdStaleness} s`,
+      `budget-fleet ${scheduling}: worst 60 s window ${worstWindow} calls (RPM ${RPM}), worst staleness hot ${worstHotStaleness} s, cold ${worstColdStaleness} s; after ${SETTLE_MS / 1000} s hot ${settled.hot} s, cold ${settled.cold} s`,
     );
     expect(sim.stats().rateLimited).toBe(0);
     expect(worstWindow).toBeLessThanOrEqual(RPM);
@@ -110,8 +119,8 @@ describe.each(["lanes"] as const)("the fleet-wide request budget, SCHEDULING=%s"
       // ... while hot tokens kept theirs (a claim tick and a call of slack).
       expect(worstHotStaleness).toBeLessThanOrEqual(TTL_HOT_S + 2);
     } else {
-      // ... and no token went past its guarantee (a claim tick, a call and a sample of slack).
-      expect(worstColdStaleness).toBeLessThanOrEqual(MAX_STALENESS_FACTOR * TTL_COLD_S + GUARANTEE_SLACK_S);
+      // ... and, once the 300 tokens registered at once have settled, none went past its guarantee
+      expect(settled.cold).toBeLessThanOrEqual(MAX_STALENESS_FACTOR * TTL_COLD_S + GUARANTEE_SLACK_S);
       expect(worstHotStaleness).toBeLessThanOrEqual(MAX_STALENESS_FACTOR * TTL_HOT_S + GUARANTEE_SLACK_S);
     }
   });

@@ -1,10 +1,10 @@
 import { Queue, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import { bullPrefix, oldestQueuedAt } from "@moonfleet/queues";
+import { bullPrefix, earliestQueuedUrgentAt } from "@moonfleet/queues";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
-// The producer reads when the oldest job of a lane not done yet was claimed (the value claim's cold
-// queue lateness, coldQueueLatenessMs): the next job a worker takes, or the longest taken one.
+// The value claim reads how late cold's queue runs (coldQueueLatenessMs): the earliest urgentAt
+// (when a job was to start at the latest) among the jobs waiting and the jobs taken.
 const redis = testRedis("queue-age");
 const prefix = uniquePrefix();
 const queue = new Queue("cold", { connection: redis, prefix: bullPrefix(prefix) });
@@ -18,30 +18,34 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const T = 1_800_000_000_000;
 
-describe("oldestQueuedAt", () => {
-  it("is when the oldest job waiting or taken was added, and null once there is none", async () => {
-    expect(await oldestQueuedAt(redis, queue)).toBeNull();
-    const first = await queue.add("a", { n: 1 });
-    await sleep(15);
-    const second = await queue.add("b", { n: 2 });
-    await sleep(15);
-    const third = await queue.add("c", { n: 3 });
-    expect(await oldestQueuedAt(redis, queue)).toBe(first.timestamp);
-    // a worker takes the first: it is still the oldest not done
-    const taken = await worker.getNextJob("t1");
-    expect(taken?.id).toBe(first.id);
-    expect(await oldestQueuedAt(redis, queue)).toBe(first.timestamp);
-    await taken.moveToCompleted("ok", "t1", false);
-    expect(await oldestQueuedAt(redis, queue)).toBe(second.timestamp);
-    // the second taken and handed back to wait (as a job waiting for the budget is): still the oldest
-    const again = await worker.getNextJob("t2");
-    expect(again?.id).toBe(second.id);
-    await again.moveToWait("t2");
-    expect(await oldestQueuedAt(redis, queue)).toBe(second.timestamp);
+describe("earliestQueuedUrgentAt", () => {
+  it("is the earliest urgentAt of the jobs waiting or taken, and null once none says", async () => {
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBeNull();
+    await queue.add("lanes", { n: 0 }); // a job without one (SCHEDULING=lanes)
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBeNull();
+    await queue.add("a", { urgentAt: T + 5_000 });
+    await queue.add("b", { urgentAt: T + 2_000 }); // behind a, yet due sooner
+    await queue.add("c", { urgentAt: T + 9_000 });
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 2_000);
+    // taken by a worker, still not done: still counted
+    const first = await worker.getNextJob("t1");
+    const second = await worker.getNextJob("t2");
+    const third = await worker.getNextJob("t3");
+    expect(third.data).toEqual({ urgentAt: T + 2_000 });
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 2_000);
+    // handed back to wait (as a job waiting for the budget is): still counted
+    await third.moveToWait("t3");
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 2_000);
+    // done: the next earliest
+    const again = await worker.getNextJob("t4");
+    await again.moveToCompleted("ok", "t4", false);
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 5_000);
+    await second.moveToCompleted("ok", "t2", false);
+    await first.moveToCompleted("ok", "t1", false);
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 9_000);
     await queue.obliterate({ force: true });
-    expect(await oldestQueuedAt(redis, queue)).toBeNull();
-    expect(third.timestamp).toBeGreaterThan(second.timestamp);
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBeNull();
   });
 });

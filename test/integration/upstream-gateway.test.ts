@@ -39,6 +39,7 @@ interface Options {
   timeoutMs?: number;
   budget?: RateBudget | null;
   wantsFallback?: (mint: string) => boolean;
+  urgentAt?: (mint: string) => number | undefined;
 }
 
 /** A client, breaker (on a hand-driven clock) and gateway to `url`; zero backoff so retries are quick. */
@@ -62,6 +63,7 @@ function gatewayTo(url: string, opts: Options = {}) {
     random: () => 0,
     onCall: (_lane, _ms, outcome) => outcomes.push(outcome),
     ...(opts.wantsFallback ? { wantsFallback: opts.wantsFallback } : {}),
+    ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
 }
@@ -367,5 +369,29 @@ describe("the pairs gateway against the simulator", () => {
     expect(error).toBeInstanceOf(UpstreamSchemaError);
     expect((error as Error).message).toMatch(/over the \d+-byte limit/);
     expect(requests).toBe(1);
+  });
+
+  it("lets a cold call whose job is past its urgentAt take the budget as hot does", async () => {
+    const { url } = await simulator();
+    const budget = new RateBudget(redis, `${prefix}:budget:urgent`, () => ({
+      rpm: 6,
+      burst: 3,
+      hotReserve: 2,
+      penaltyFactor: 0.5,
+      penaltyMs: 60_000,
+    }));
+    // hot takes one of the 3: cold now needs more than the reserve of 2 left, and does not get it
+    expect((await budget.take("hot")).granted).toBe(true);
+    const [calm, late, soon] = demoMints(3, `urgent-${prefix}`) as [string, string, string];
+    const urgentAt = new Map([
+      [late, Date.now() - 1_000],
+      [soon, Date.now() + 60_000],
+    ]);
+    const { gateway } = gatewayTo(url, { budget, urgentAt: (m) => urgentAt.get(m) });
+    expect(errorOf(await gateway.direct("cold", [calm]), calm)).toBeInstanceOf(UpstreamBudgetExhaustedError);
+    // a job that was to start by now goes as hot: the reserve is not kept from it
+    expect(pairsOf(await gateway.direct("cold", [late]), late).length).toBeGreaterThan(0);
+    // one whose deadline is ahead waits as cold (1 token left, the reserve 2)
+    expect(errorOf(await gateway.direct("cold", [soon]), soon)).toBeInstanceOf(UpstreamBudgetExhaustedError);
   });
 });

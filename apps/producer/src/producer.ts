@@ -27,6 +27,7 @@ import {
   floorMs,
   hotFirstShare,
   coldQueueLatenessMs,
+  groupDeadlines,
   sustainedRpm,
   hotPressureCeiling,
   nextPressures,
@@ -47,7 +48,7 @@ import {
   JOB_RETENTION,
   batchJobName,
   createRedis,
-  oldestQueuedAt,
+  earliestQueuedUrgentAt,
   openLaneQueues,
   type BatchJob,
 } from "@moonfleet/queues";
@@ -148,8 +149,8 @@ const QUEUED_TICKS = 2;
 interface QueuedJobs {
   readonly waiting: number;
   readonly taken: number;
-  /** When the oldest of them was claimed, epoch ms; null for none. */
-  readonly oldestAt: number | null;
+  /** The earliest time one of them was to start at the latest (BatchJob.urgentAt), epoch ms; null for none. */
+  readonly urgentAt: number | null;
 }
 const PURGE_BATCH = 1_000;
 
@@ -396,11 +397,8 @@ export function createProducer(opts: ProducerOptions) {
     const hotPasses = ahead.cold;
     const params = refreshParams(c);
     const leadMs = perLane((l) => urgentLeadMs(l, ahead, size[l], rpm, c.producerTickMs, params));
-    // cold's oldest queued job waiting past its lead is as late as a cold deadline gone by
-    const queueLateMs = coldQueueLatenessMs(
-      queued.cold.oldestAt === null ? 0 : at - queued.cold.oldestAt,
-      leadMs.cold,
-    );
+    // a cold job still queued past its tokens' deadline is as late as a deadline gone by
+    const queueLateMs = coldQueueLatenessMs(at, queued.cold.urgentAt);
     const share = hotFirstShare(
       view.lanes.cold.scheduled,
       rpm,
@@ -447,10 +445,22 @@ export function createProducer(opts: ProducerOptions) {
   let hotCredit: number | null = null;
   let hotCreditAt: number | null = null;
 
-  async function enqueue(lane: Lane, at: number, leaseMs: number, groups: string[][]): Promise<number> {
-    const batch = groups.map((mints) => ({
+  async function enqueue(
+    lane: Lane,
+    at: number,
+    leaseMs: number,
+    groups: string[][],
+    urgentAt: ReadonlyArray<number | undefined> = [],
+  ): Promise<number> {
+    const batch = groups.map((mints, i) => ({
       name: batchJobName(lane, mints.length),
-      data: { lane, mints, claimedAt: at, leaseUntil: at + leaseMs },
+      data: {
+        lane,
+        mints,
+        claimedAt: at,
+        leaseUntil: at + leaseMs,
+        ...(urgentAt[i] !== undefined ? { urgentAt: urgentAt[i] } : {}),
+      },
       opts: JOB_OPTIONS,
     }));
     try {
@@ -465,13 +475,13 @@ export function createProducer(opts: ProducerOptions) {
   /**
    * Jobs per lane not done yet: waiting, and taken (active with a live worker, under a binding
    * budget waiting for a permit: jobsTakenByLiveWorkers; or delayed because a worker's breaker or
-   * Redis said "not now": they come back with their tokens); and when the oldest of them was
-   * claimed (null for none).
+   * Redis said "not now": they come back with their tokens); and the earliest time one of them was
+   * to start at the latest (BatchJob.urgentAt; null for none).
    */
   async function queuedJobs(workers: Promise<readonly WorkerHeartbeat[]>): Promise<Record<Lane, QueuedJobs>> {
     const [counts, oldest, live] = await Promise.all([
       Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed"))),
-      Promise.all(LANES.map((l) => oldestQueuedAt(redis, queues[l]))),
+      Promise.all(LANES.map((l) => earliestQueuedUrgentAt(redis, queues[l]))),
       workers,
     ]);
     return perLane((l) => {
@@ -479,7 +489,7 @@ export function createProducer(opts: ProducerOptions) {
       return {
         waiting: n?.wait ?? 0,
         taken: jobsTakenByLiveWorkers(n?.active ?? 0, live, l) + (n?.delayed ?? 0),
-        oldestAt: oldest[LANES.indexOf(l)] ?? null,
+        urgentAt: oldest[LANES.indexOf(l)] ?? null,
       };
     });
   }
@@ -547,12 +557,12 @@ export function createProducer(opts: ProducerOptions) {
     const top = new Set(view.top);
     // a lane's claimed jobs go to its queue; their mint slots per class are counted beside (a lane
     // whose enqueue fails has its tokens counted again when they are claimed again)
-    const handOver = async (lane: Lane, groups: string[][]) => {
+    const handOver = async (lane: Lane, groups: string[][], urgentAt?: ReadonlyArray<number | undefined>) => {
       if (groups.length === 0) return;
       const mints = groups.flat();
       claimed[lane] = mints.length;
       const [sent, counted] = await Promise.allSettled([
-        enqueue(lane, at, c.leaseMs, groups),
+        enqueue(lane, at, c.leaseMs, groups, urgentAt),
         countClasses(at, lane, mints, exportedSet, top),
       ]);
       if (sent.status === "rejected") throw sent.reason;
@@ -564,7 +574,14 @@ export function createProducer(opts: ProducerOptions) {
         // jobs of whole calls: the claim counts what waits and what fits in the jobs packCalls makes
         const jobSize = perLane((l) => wholeCallGroup(batchSize[l]));
         const { got, urgentUntil } = await claimByValue(at, c, view, queued, jobSize);
-        await settled(LANES.map((l) => handOver(l, packCalls(got[l], batchSize[l], urgentUntil[l]))));
+        await settled(
+          LANES.map((l) => {
+            const groups = packCalls(got[l], batchSize[l], urgentUntil[l]);
+            // each job says when it must start (its earliest deadline): a cold one past it takes the
+            // budget as hot does (takesAs)
+            return handOver(l, groups, groupDeadlines(groups, got[l]));
+          }),
+        );
         return;
       }
       // SCHEDULING=lanes: each lane claims its due tokens, as it always has.

@@ -32,6 +32,8 @@ export interface ProcessorDeps {
   readonly fallbackWanted?: Set<string>;
   /** Mints that had pairs at their last fetch (an all-empty answer for several is a fault); filled per job. */
   readonly hadPairs?: Set<string>;
+  /** When each mint's job was to start at the latest (the budget's takesAs); filled per job. */
+  readonly urgentAt?: Map<string, number>;
   readonly random?: () => number;
   /** Called once per distinct failure of a job, for logs. */
   readonly onFailure?: (lane: Lane, mints: number, err: UpstreamError) => void;
@@ -166,12 +168,15 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     const hadPairs = live.filter((x) => (x.snapshot?.metrics.pairCount ?? 0) > 0).map((x) => x.token.mint);
     for (const m of fallback) deps.fallbackWanted?.add(m);
     for (const m of hadPairs) deps.hadPairs?.add(m);
+    const urgentAt = job.urgentAt;
+    if (urgentAt !== undefined) for (const m of mints) deps.urgentAt?.set(m, urgentAt);
     let outcome;
     try {
       outcome = await fetchBatch(gateway, job.lane, mints, lanePolicies(config)[job.lane].fetch);
     } finally {
       for (const m of fallback) deps.fallbackWanted?.delete(m);
       for (const m of hadPairs) deps.hadPairs?.delete(m);
+      if (urgentAt !== undefined) for (const m of mints) deps.urgentAt?.delete(m);
     }
 
     const updates: TokenUpdate[] = [];

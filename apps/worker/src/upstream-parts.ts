@@ -31,6 +31,8 @@ export interface UpstreamParts {
   readonly fallbackWanted: Set<string>;
   /** Mints that had pairs at their last fetch; the batch processor fills it per job. */
   readonly hadPairs: Set<string>;
+  /** When each mint's job was to start at the latest (BatchJob.urgentAt); the batch processor fills it per job. */
+  readonly urgentAt: Map<string, number>;
   /** Aborts every call in flight (the shutdown deadline passed). */
   abort(reason: Error): void;
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
   );
   const fallbackWanted = new Set<string>();
   const hadPairs = new Set<string>();
+  const urgentAt = new Map<string, number>();
   const gateway = createPairsGateway({
     client,
     budget,
@@ -71,6 +74,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     signal: inflight.signal,
     wantsFallback: (mint) => fallbackWanted.has(mint),
     hadPairs: (mint) => hadPairs.has(mint),
+    urgentAt: (mint) => urgentAt.get(mint),
     fallbackBudget,
     onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),
     onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
@@ -85,6 +89,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     breaker,
     fallbackWanted,
     hadPairs,
+    urgentAt,
     abort: (reason) => inflight.abort(reason),
     close: () => client.close(),
   };

@@ -124,6 +124,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     now,
     fallbackWanted: upstream.fallbackWanted,
     hadPairs: upstream.hadPairs,
+    urgentAt: upstream.urgentAt,
     onFailure: (lane, mints, err) => events.emit("callFailed", { lane, mints, err }),
   });
   const queues = openLaneQueues(redis, prefix);

@@ -51,6 +51,7 @@ export {
   laneStretch,
   coldSlackMs,
   coldQueueLatenessMs,
+  groupDeadlines,
   sustainedRpm,
   guaranteeSlackMs,
   BONUS_PRESSURE,

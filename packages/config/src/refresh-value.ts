@@ -294,17 +294,17 @@ export const guaranteeSlackMs = (lane: Lane, exported: boolean, p: RefreshParams
   Math.max(0, guaranteeMs(lane, exported, p) - deadlineIntervalMs(lane, exported, p));
 
 /**
- * How late cold's queue runs, ms: how long its oldest job has waited (since its claim; 0 when cold
- * has none) past the lead a cold token is claimed with (urgentLeadMs). The schedules do not show it:
- * a claimed token's deadline moves past its lease. The budget serves hot first
+ * How late cold's queue runs, ms: how far `now` is past the earliest deadline of the tokens of cold's
+ * jobs not done yet (BatchJob.urgentAt; null when none says). The schedules do not show it: a
+ * claimed token's deadline moves past its lease. The budget serves hot first
  * (UPSTREAM_HOT_RESERVE), so every hot job claimed while a cold job waits is fetched before it;
  * with hot's wanted tokens taking each slot the budget freed, a queued cold job waited 10-36 s and
- * cold tokens were 47 s stale against a 20 s floor (300 tokens at 60 rpm, 4 workers). While this is
- * above 0, hot's wanted step beyond its first share takes nothing (ClaimLimits.hotYields), and the
- * share shrinks with it as with a late deadline (hotFirstShare).
+ * cold tokens were 38-63 s stale against a 20 s floor (300 tokens at 60 rpm, 4 workers). While this
+ * is above 0, hot's wanted step beyond its first share takes nothing (ClaimLimits.hotYields), and
+ * the share shrinks with it as with a late deadline (hotFirstShare).
  */
-export const coldQueueLatenessMs = (oldestQueuedForMs: number, coldLeadMs: number): number =>
-  Math.max(0, oldestQueuedForMs - coldLeadMs);
+export const coldQueueLatenessMs = (now: number, earliestQueuedUrgentAt: number | null): number =>
+  earliestQueuedUrgentAt === null ? 0 : Math.max(0, now - earliestQueuedUrgentAt);
 
 /** What lies between a cold deadline and the cold floor, ms: the slack and the due margin. */
 export const coldSlackMs = (p: RefreshParams): number => guaranteeSlackMs("cold", false, p);
@@ -374,6 +374,26 @@ export function urgentLeadMs(
   const before = lane === "hot" ? aheadSlots.hot : aheadSlots.hot + aheadSlots.cold;
   const waitMs = rate > 0 ? Math.max(0, before + jobSlots) / rate : 0;
   return tickMs + Math.min(waitMs, guaranteeSlackMs(lane, lane === "hot", p) / 2);
+}
+
+/**
+ * When each packed group's job is to start at the latest: its tokens' earliest deadline (a job
+ * of early tokens is not urgent until then; one with a token at its deadline is at once). Undefined
+ * for a group with no deadline known (the claim read none: the budget did not bind).
+ */
+export function groupDeadlines(
+  groups: readonly (readonly string[])[],
+  tokens: readonly ClaimedToken[],
+): Array<number | undefined> {
+  const deadline = new Map(tokens.map((t) => [t.mint, t.deadlineAt]));
+  return groups.map((g) => {
+    let at: number | undefined;
+    for (const m of g) {
+      const d = deadline.get(m);
+      if (d !== undefined && d > 0 && (at === undefined || d < at)) at = d;
+    }
+    return at === undefined ? undefined : Math.floor(at);
+  });
 }
 
 /** A scheduled token as the claim sees it (the due and deadline schedules' scores). */

@@ -9,6 +9,7 @@ import {
   VOLATILITY_PRIOR,
   claimTiers,
   coldQueueLatenessMs,
+  groupDeadlines,
   sustainedRpm,
   fetchJitter,
   floorCoverage,
@@ -410,17 +411,29 @@ describe("packing and claims", () => {
     expect(stepMax(s("hot", "early", { topUp: true }), { hot: 35, cold: 0 }, 0, late)).toBe(25);
   });
 
-  it("reads cold's queue as late once its oldest job has waited past a cold token's lead", () => {
-    expect(coldQueueLatenessMs(0, 2_500)).toBe(0);
-    expect(coldQueueLatenessMs(2_500, 2_500)).toBe(0);
-    expect(coldQueueLatenessMs(9_000, 2_500)).toBe(6_500);
+  it("reads cold's queue as late once a queued job's earliest deadline has passed", () => {
+    const now = 1_800_000_000_000;
+    expect(coldQueueLatenessMs(now, null)).toBe(0);
+    expect(coldQueueLatenessMs(now, now + 3_000)).toBe(0);
+    expect(coldQueueLatenessMs(now, now)).toBe(0);
+    expect(coldQueueLatenessMs(now, now - 6_500)).toBe(6_500);
     // as late as a deadline gone by: hot's first share shrinks with it, and is gone past half the slack
     const share = hotFirstShare(170, 56, params, 0, 500);
     expect(share).toBeGreaterThan(0);
     const half = (HOT_SHARE_SLACK * coldSlackMs(params)) / 2;
-    expect(hotFirstShare(170, 56, params, coldQueueLatenessMs(2_500 + half, 2_500), 500)).toBeCloseTo(
-      share / 2,
-    );
+    expect(hotFirstShare(170, 56, params, coldQueueLatenessMs(now, now - half), 500)).toBeCloseTo(share / 2);
+  });
+
+  it("gives each packed job its tokens' earliest deadline, none when the claim read none", () => {
+    const t = (mint: string, deadlineAt: number) => ({ mint, value: 1, deadlineAt });
+    const tokens = [t("a", 5_000.7), t("b", 2_000), t("c", 9_000), t("d", 0)];
+    expect(groupDeadlines([["a", "b"], ["c"], ["d"], ["zz"]], tokens)).toEqual([
+      2_000,
+      9_000,
+      undefined,
+      undefined,
+    ]);
+    expect(groupDeadlines([["a"]], tokens)).toEqual([5_000]);
   });
 
   it("plans on the rate the budget's bucket refills at, UPSTREAM_RPM less its burst", () => {

@@ -10,6 +10,11 @@ export const batchJobSchema = z.object({
   /** Its tokens' due time while the job holds them (claimedAt + LEASE_MS): a lost job's tokens are
    * handed back only while they still carry it (not fetched, not claimed again since). */
   leaseUntil: z.number().optional(),
+  /**
+   * When the job was to start at the latest (epoch ms): SCHEDULING=value sets its tokens' earliest
+   * deadline. A cold job not started by then takes the request budget as hot does (takesAs).
+   */
+  urgentAt: z.number().optional(),
 });
 export type BatchJob = z.infer<typeof batchJobSchema>;
 

@@ -22,26 +22,45 @@ export const JOB_RETENTION = {
 } as const;
 
 /**
- * When the oldest job of a queue not done yet was added: the next to be taken (the wait list's
- * right end; a job a worker hands back for the budget goes back there) or the longest active.
- * KEYS: wait list, active list; ARGV: the queue's job key prefix. False when neither holds a job.
+ * The earliest `urgentAt` (BatchJob: when a job was to start at the latest) among a queue's jobs
+ * not done yet: the next QUEUED_SCAN to be taken from the wait list (its right end; a job a worker
+ * hands back for the budget goes back there) and the QUEUED_SCAN longest taken. KEYS: wait list,
+ * active list; ARGV: the queue's job key prefix, QUEUED_SCAN. False when none of them has one.
  */
-const OLDEST_QUEUED = `
-local oldest = false
+const EARLIEST_URGENT = `
+local limit = tonumber(ARGV[2])
+local earliest = false
 for i = 1, 2 do
-  local id = redis.call('LINDEX', KEYS[i], -1)
-  if id then
-    local at = tonumber(redis.call('HGET', ARGV[1] .. id, 'timestamp'))
-    if at and (not oldest or at < oldest) then oldest = at end
+  for _, id in ipairs(redis.call('LRANGE', KEYS[i], -limit, -1)) do
+    local data = redis.call('HGET', ARGV[1] .. id, 'data')
+    if data then
+      local ok, job = pcall(cjson.decode, data)
+      if ok and type(job) == 'table' and type(job.urgentAt) == 'number' then
+        if not earliest or job.urgentAt < earliest then earliest = job.urgentAt end
+      end
+    end
   end
 end
-if oldest then return tostring(oldest) end
+if earliest then return string.format('%.0f', earliest) end
 return false
 `;
 
-/** When the oldest job of `queue` not done yet was added, epoch ms; null when it holds none. */
-export async function oldestQueuedAt(redis: Redis, queue: Queue): Promise<number | null> {
-  const at = await redis.eval(OLDEST_QUEUED, 2, queue.toKey("wait"), queue.toKey("active"), queue.toKey(""));
+/** Jobs at each end of a queue the producer looks at for their urgentAt (value claims queue few). */
+export const QUEUED_SCAN = 50;
+
+/**
+ * The earliest time one of `queue`'s jobs not done yet was to start at the latest (BatchJob.urgentAt),
+ * epoch ms; null when none says.
+ */
+export async function earliestQueuedUrgentAt(redis: Redis, queue: Queue): Promise<number | null> {
+  const at = await redis.eval(
+    EARLIEST_URGENT,
+    2,
+    queue.toKey("wait"),
+    queue.toKey("active"),
+    queue.toKey(""),
+    QUEUED_SCAN,
+  );
   return at === null || at === undefined ? null : Number(at);
 }
 

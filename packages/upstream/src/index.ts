@@ -26,6 +26,7 @@ export {
 export {
   RateBudget,
   DEFAULT_MAX_PAUSE_MS,
+  takesAs,
   type BudgetSettings,
   type Penalty,
   type BudgetUse,

@@ -17,7 +17,7 @@ import {
   UpstreamSchemaError,
   UpstreamTimeoutError,
 } from "./errors.js";
-import type { RateBudget } from "./rate-budget.js";
+import { takesAs, type RateBudget } from "./rate-budget.js";
 
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
 
@@ -49,6 +49,8 @@ export interface GatewayDeps {
    * least EMPTY_ANSWER_FAULT_MINTS of them had pairs, is an upstream fault, not that many fallbacks.
    */
   readonly hadPairs?: (mint: string) => boolean;
+  /** When a mint's job was to start at the latest (BatchJob.urgentAt), if it says: see takesAs. */
+  readonly urgentAt?: (mint: string) => number | undefined;
   /** The fleet's budget for fallback calls (taken before the main one); null or absent: no limit. */
   readonly fallbackBudget?: RateBudget | null;
   /** Pairs of an answer that failed validation and were dropped. */
@@ -109,14 +111,28 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
   const random = deps.random ?? Math.random;
   const { breaker, budget } = deps;
 
-  /** A breaker permit, then a budget permit within the allowed wait; throws a delay error otherwise. */
-  async function permit(lane: Lane): Promise<void> {
+  /** The earliest urgentAt of a call's mints (undefined if none has one). */
+  function urgentAtOf(mints: readonly string[]): number | undefined {
+    let at: number | undefined;
+    for (const m of mints) {
+      const u = deps.urgentAt?.(m);
+      if (u !== undefined && (at === undefined || u < at)) at = u;
+    }
+    return at;
+  }
+
+  /**
+   * A breaker permit, then a budget permit within the allowed wait (as the lane takesAs for the
+   * call's mints); throws a delay error otherwise.
+   */
+  async function permit(lane: Lane, mints: readonly string[]): Promise<void> {
     const p = breaker.permit();
     if (!p.allowed) throw new UpstreamCircuitOpenError(p.retryInMs);
     if (!budget) return;
     const deadline = now() + deps.settings().maxWaitMs;
+    const urgentAt = urgentAtOf(mints);
     for (;;) {
-      const t = await budget.take(lane);
+      const t = await budget.take(takesAs(lane, urgentAt, now()));
       if (t.granted) return;
       deps.onBudgetWait?.(lane, t.waitMs);
       if (now() + t.waitMs > deadline || deps.signal?.aborted) {
@@ -130,10 +146,11 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
   async function call<T>(
     lane: Lane,
     kind: "batch" | "fallback",
+    mints: readonly string[],
     go: (o: CallOptions) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      await permit(lane);
+      await permit(lane, mints);
       const started = performance.now();
       try {
         // The lane's timeout as it is when the call runs out, not when it began.
@@ -207,7 +224,7 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     const out = new Map<string, MintResult<Fetched>>();
     let answer: PairsAnswer;
     try {
-      answer = await call(lane, "batch", async (o) => {
+      answer = await call(lane, "batch", mints, async (o) => {
         const a = await deps.client.fetchPairs(mints, o);
         const unreadable = unreadableAnswer(mints, a);
         if (unreadable) throw unreadable;
@@ -244,7 +261,7 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
           );
           continue;
         }
-        const own = await call(lane, "fallback", async (o) => {
+        const own = await call(lane, "fallback", [mint], async (o) => {
           const a = await deps.client.fetchTokenPairs(mint, o);
           const unreadable = unreadableAnswer([mint], a);
           if (unreadable) throw unreadable;

@@ -88,6 +88,16 @@ redis.call('HDEL', KEYS[1], 'pausedUntil', 'penaltyAt')
 return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
 `;
 
+/**
+ * The lane a call takes the budget as: its own, except a cold call whose job was to start by now at
+ * the latest (`urgentAt`: the value claim sets its tokens' earliest deadline), which takes as hot
+ * does, without the reserve kept from cold. Else a cold job at its deadline waits for the bucket to
+ * hold more than UPSTREAM_HOT_RESERVE, which it seldom does while hot calls keep coming, and its
+ * tokens go past their staleness floor in the queue.
+ */
+export const takesAs = (lane: Lane, urgentAt: number | undefined, now: number): Lane =>
+  lane === "cold" && urgentAt !== undefined && now >= urgentAt ? "hot" : lane;
+
 /** The longest pause a Retry-After can impose when the settings name none. */
 export const DEFAULT_MAX_PAUSE_MS = 120_000;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../src/backoff.js";
+import { takesAs } from "../src/rate-budget.js";
 import {
   UpstreamBudgetExhaustedError,
   UpstreamCircuitOpenError,
@@ -107,5 +108,16 @@ describe("upstream errors", () => {
     expect(errors[0]!.message).toContain("400 ms");
     expect(errors[2]!.message).toContain("502");
     expect(errors[4]!.message).toContain("0.dexId");
+  });
+});
+
+describe("takesAs", () => {
+  it("takes the budget as the lane does, but a cold call past its job's urgentAt as hot", () => {
+    expect(takesAs("hot", undefined, 1_000)).toBe("hot");
+    expect(takesAs("cold", undefined, 1_000)).toBe("cold");
+    expect(takesAs("cold", 1_001, 1_000)).toBe("cold");
+    expect(takesAs("cold", 1_000, 1_000)).toBe("hot");
+    expect(takesAs("cold", 500, 1_000)).toBe("hot");
+    expect(takesAs("hot", 5_000, 1_000)).toBe("hot");
   });
 });
