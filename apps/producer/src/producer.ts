@@ -144,6 +144,7 @@ const JOB_OPTIONS = {
 const PURGE_EVERY_MS = 10_000;
 /** Value scheduling keeps this many ticks of budget queued: enough to spend it all, little to wait behind. */
 const QUEUED_TICKS = 2;
+const PURGE_BATCH = 1_000;
 
 /** A lane's jobs not done yet, as a tick reads them (queuedJobs). */
 interface QueuedJobs {
@@ -152,7 +153,6 @@ interface QueuedJobs {
   /** The earliest time one of them was to start at the latest (BatchJob.urgentAt), epoch ms; null for none. */
   readonly urgentAt: number | null;
 }
-const PURGE_BATCH = 1_000;
 
 /** Waits for every promise, then throws the first failure: one failing never stops the others. */
 async function settled(work: ReadonlyArray<Promise<unknown>>): Promise<void> {
@@ -475,13 +475,17 @@ export function createProducer(opts: ProducerOptions) {
   /**
    * Jobs per lane not done yet: waiting, and taken (active with a live worker, under a binding
    * budget waiting for a permit: jobsTakenByLiveWorkers; or delayed because a worker's breaker or
-   * Redis said "not now": they come back with their tokens); and the earliest time one of them was
-   * to start at the latest (BatchJob.urgentAt; null for none).
+   * Redis said "not now": they come back with their tokens); and, under SCHEDULING=value, the
+   * earliest time one of cold's was to start at the latest (BatchJob.urgentAt; null for none: only
+   * cold's is read, as only the claim's cold queue lateness uses it).
    */
-  async function queuedJobs(workers: Promise<readonly WorkerHeartbeat[]>): Promise<Record<Lane, QueuedJobs>> {
-    const [counts, oldest, live] = await Promise.all([
+  async function queuedJobs(
+    workers: Promise<readonly WorkerHeartbeat[]>,
+    value: boolean,
+  ): Promise<Record<Lane, QueuedJobs>> {
+    const [counts, coldUrgentAt, live] = await Promise.all([
       Promise.all(LANES.map((l) => queues[l].getJobCounts("wait", "active", "delayed"))),
-      Promise.all(LANES.map((l) => earliestQueuedUrgentAt(redis, queues[l]))),
+      value ? earliestQueuedUrgentAt(redis, queues.cold) : null,
       workers,
     ]);
     return perLane((l) => {
@@ -489,7 +493,7 @@ export function createProducer(opts: ProducerOptions) {
       return {
         waiting: n?.wait ?? 0,
         taken: jobsTakenByLiveWorkers(n?.active ?? 0, live, l) + (n?.delayed ?? 0),
-        urgentAt: oldest[LANES.indexOf(l)] ?? null,
+        urgentAt: l === "cold" ? coldUrgentAt : null,
       };
     });
   }
@@ -506,7 +510,7 @@ export function createProducer(opts: ProducerOptions) {
       fleet,
       readExportDocument(),
       store.scheduleView(at, TOP_CLASS_SIZE),
-      queuedJobs(fleet),
+      queuedJobs(fleet, schedulingMode(c) === "value"),
       Promise.all(LANES.map(sizerState)),
     ]);
     return { workers, doc, view, queued, sizer: perLane((l) => sizer[LANES.indexOf(l)]!) };

@@ -46,7 +46,7 @@ return false
 `;
 
 /** Jobs at each end of a queue the producer looks at for their urgentAt (value claims queue few). */
-export const QUEUED_SCAN = 50;
+const QUEUED_SCAN = 50;
 
 /**
  * The earliest time one of `queue`'s jobs not done yet was to start at the latest (BatchJob.urgentAt),
