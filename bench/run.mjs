@@ -30,7 +30,7 @@ import { colourFor, renderChart } from "./lib/chart.mjs";
 import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, waitFor } from "./lib/processes.mjs";
 import { LANES, Recorder, chartSeries, percentile, summarize } from "./lib/recorder.mjs";
 import { renderTable, targetLines } from "./lib/report.mjs";
-import { mb, redisMemory, rssMb } from "./lib/memory.mjs";
+import { mb, redisCommandTime, redisMemory, rssMb } from "./lib/memory.mjs";
 import { boundedFill, pollLikeAnOperator, soakVerdict } from "./lib/soak.mjs";
 import { MODES as BASE_MODES, SCHEDULING_MODES, SCENARIOS, SCENARIO_NAMES, modeEnv } from "./scenarios.mjs";
 
@@ -432,6 +432,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     await sleepUntil(t0 + warmupMs, cell);
     recorder.phase = scn.disturbance ? "before" : "measure";
     const cpu0 = fleet.cpu();
+    await redis.config("RESETSTAT");
     const windowStart = Date.now() - t0;
     const apiTimes = [];
     const probing =
@@ -478,6 +479,7 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
     await recorder.sample();
     const windowEnd = recorder.rows.at(-1).tMs;
     const cpu1 = fleet.cpu();
+    const commands = await redisCommandTime(redis);
     feeder.abort();
     const bareCounts = feeding ? await feeding : null;
 
@@ -511,6 +513,18 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       perThousandTokens: tokens > 0 ? Math.round((ours / (tokens / 1000)) * 1000) / 1000 : null,
       note: "producer, workers, api and redis-server (bare: its workers and redis-server); not the simulator, the hogs or the bench",
     };
+    // Redis's own time by command over the window, per 1,000 tokens scored: where its share of
+    // the CPU above goes (a Lua script's calls count inside EVALSHA).
+    result.cpu.redisCommands = Object.entries(commands)
+      .sort((a, b) => b[1].usec - a[1].usec)
+      .slice(0, 12)
+      .map(([command, c]) => ({
+        command,
+        calls: c.calls,
+        ms: Math.round(c.usec / 1000),
+        usPerCall: Math.round((c.usec / Math.max(1, c.calls)) * 10) / 10,
+        msPerThousandTokens: tokens > 0 ? Math.round((c.usec / 1000 / (tokens / 1000)) * 100) / 100 : null,
+      }));
     result.peakRssMb = fleet.peakRss();
     if (scn.disturbance?.cotenants) result.cotenant = cotenantProgress(progress, "cotenant");
     const mem = await usedMemory(redis);

@@ -20,5 +20,17 @@ export async function redisMemory(redis) {
   return { used: field("used_memory"), rss: field("used_memory_rss") };
 }
 
+/**
+ * Where Redis spent its time since the last CONFIG RESETSTAT: each command's calls and
+ * microseconds (INFO commandstats; a script's commands count inside EVALSHA/FCALL, not apart).
+ */
+export async function redisCommandTime(redis) {
+  const info = await redis.info("commandstats");
+  const out = {};
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g))
+    out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
 /** Bytes as MB with one decimal. */
 export const mb = (bytes) => Math.round((bytes / 1048576) * 10) / 10;

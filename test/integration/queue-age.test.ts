@@ -1,6 +1,6 @@
 import { Queue, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import { bullPrefix, earliestQueuedUrgentAt } from "@moonfleet/queues";
+import { batchJobSchema, bullPrefix, earliestQueuedUrgentAt } from "@moonfleet/queues";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
 // The value claim reads how late cold's queue runs (coldQueueLatenessMs): the earliest urgentAt
@@ -47,5 +47,18 @@ describe("earliestQueuedUrgentAt", () => {
     expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 9_000);
     await queue.obliterate({ force: true });
     expect(await earliestQueuedUrgentAt(redis, queue)).toBeNull();
+  });
+
+  it("reads urgentAt out of a whole batch job, wherever it sits among the job's fields", async () => {
+    const mints = Array.from({ length: 150 }, (_, i) => `So1ana${i}Mint11111111111111111111111111`);
+    const batch = (urgentAt: number) =>
+      batchJobSchema.parse({ lane: "cold", mints, claimedAt: T, leaseUntil: T + 60_000, urgentAt });
+    await queue.add("whole", batch(T + 7_000));
+    await queue.add("first", { urgentAt: T + 6_000, lane: "cold", mints, claimedAt: T });
+    await queue.add("fraction", batch(T + 6_500.4));
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 6_000);
+    await queue.add("negative", batch(-1_000));
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(-1_000);
+    await queue.obliterate({ force: true });
   });
 });

@@ -2,12 +2,12 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { laneOf, type TokenStatus } from "@moonfleet/domain";
 import { computeMetrics, scoreBand, type Components } from "@moonfleet/scoring";
-import { HISTORY_LENGTH, TokenStore, type TokenUpdate } from "@moonfleet/store";
+import { COMMIT_CHUNK, HISTORY_LENGTH, TokenStore, type TokenUpdate } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
-// The store's commit writes a whole batch in one script that defers the snapshot and index writes
-// to the end of the batch, and load reads a batch in one script. Whatever the batch holds (the
+// The store's commit writes a batch in scripts of COMMIT_CHUNK tokens that defer the snapshot and
+// index writes to the end of their chunk, and load reads a batch in one script. Whatever the batch holds (the
 // same token twice, a status change and back, an older answer after a newer one), Redis must end
 // exactly as if each update had been committed alone, in order.
 
@@ -75,16 +75,20 @@ const anUpdate = fc
 describe("TokenStore.commit and load", () => {
   it("leaves Redis as committing each update alone, in order, would", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(anUpdate, { minLength: 1, maxLength: 30 }), async (updates) => {
-        const batch = new TokenStore(redis, uniquePrefix());
-        const single = new TokenStore(redis, uniquePrefix());
-        for (const s of [batch, single]) await s.register([...MINTS.map((mint) => ({ mint }))], T0);
-        const written = await batch.commit(updates);
-        let writtenAlone = 0;
-        for (const u of updates) writtenAlone += await single.commit([u]);
-        expect(written).toBe(writtenAlone);
-        expect(await dump(batch)).toEqual(await dump(single));
-      }),
+      // across chunks too: up to two and a half of them
+      fc.asyncProperty(
+        fc.array(anUpdate, { minLength: 1, maxLength: 2.5 * COMMIT_CHUNK }),
+        async (updates) => {
+          const batch = new TokenStore(redis, uniquePrefix());
+          const single = new TokenStore(redis, uniquePrefix());
+          for (const s of [batch, single]) await s.register([...MINTS.map((mint) => ({ mint }))], T0);
+          const written = await batch.commit(updates);
+          let writtenAlone = 0;
+          for (const u of updates) writtenAlone += await single.commit([u]);
+          expect(written).toBe(writtenAlone);
+          expect(await dump(batch)).toEqual(await dump(single));
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -1,4 +1,10 @@
-export { TokenStore, HISTORY_LENGTH, type ScheduleView, type LaneScheduleView } from "./token-store.js";
+export {
+  TokenStore,
+  HISTORY_LENGTH,
+  COMMIT_CHUNK,
+  type ScheduleView,
+  type LaneScheduleView,
+} from "./token-store.js";
 export type {
   TokenRecord,
   NewToken,

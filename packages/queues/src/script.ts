@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "@moonfleet/queues";
+import type { Redis } from "./connection.js";
 
 /**
  * A Lua script called by its SHA1 (EVALSHA): the scripts that run for every job are kilobytes of
