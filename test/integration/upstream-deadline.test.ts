@@ -48,4 +48,52 @@ describe("the upstream client's deadline", () => {
     expect(err).toBeInstanceOf(UpstreamTimeoutError);
     expect((err as UpstreamTimeoutError).timeoutMs).toBe(150);
   });
+
+  it("tells its owner once when the timeout runs out, and lives on under the timeout the owner raised there", async () => {
+    let limit = 100;
+    const told: number[] = [];
+    const answer = await client.fetchPairs([MINT], {
+      timeoutMs: () => limit,
+      overrun: (ms) => {
+        told.push(ms);
+        limit = 2_000;
+      },
+    });
+    expect(answer).toEqual({ pairs: [], rejected: [] });
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeGreaterThanOrEqual(100);
+  });
+
+  it("times out a call at its timeout when the owner told of the overrun does not raise it, telling it once", async () => {
+    let told = 0;
+    const err = await client
+      .fetchPairs([MINT], { timeoutMs: 100, overrun: () => void told++ })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamTimeoutError);
+    expect(told).toBe(1);
+  });
+
+  it("times out past a raised timeout the call outlives too, without telling the owner again", async () => {
+    let limit = 100;
+    let told = 0;
+    const err = await client
+      .fetchPairs([MINT], {
+        timeoutMs: () => limit,
+        overrun: () => {
+          told++;
+          limit = 200;
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamTimeoutError);
+    expect((err as UpstreamTimeoutError).timeoutMs).toBe(200);
+    expect(told).toBe(1);
+  });
+
+  it("does not tell the owner of a call that answers within its timeout", async () => {
+    let told = 0;
+    const answer = await client.fetchPairs([MINT], { timeoutMs: 2_000, overrun: () => void told++ });
+    expect(answer).toEqual({ pairs: [], rejected: [] });
+    expect(told).toBe(0);
+  });
 });

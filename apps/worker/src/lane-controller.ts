@@ -83,6 +83,12 @@ export class LaneController {
   // still has enough of them to judge; 429s and budget waits count per tick.
   private window = { calls: 0, timeouts: 0, errors: 0 };
   private tickCounts = { rateLimited: 0, budgetWaits: 0, timeouts: 0 };
+  /**
+   * Calls that ran to the timeout and went on under a raised one (recordOverrun): this tick's, and
+   * recent ones fading as the window does. For the timeout they count as timeouts (a surge's
+   * signal); they are no failure, so the concurrency rules and the totals do not see them.
+   */
+  private overruns = { tick: 0, recent: 0 };
   private totals = {
     jobs: 0,
     tokens: 0,
@@ -169,14 +175,26 @@ export class LaneController {
   }
 
   /**
-   * The burst rule of nextTimeout applied the moment a call times out, not at the next tick: the
-   * calls already in flight read the lane's timeout again when theirs runs out (CallOptions), so
-   * the first timeout of a latency surge saves the calls sent beside it.
+   * A call in flight ran `ms` to the lane's timeout (CallOptions.overrun): the burst rule applies
+   * as for a timeout, before the call reads its timeout again, so the call that meets a latency
+   * surge first goes on under the raised timeout instead of being cut and sent again (another
+   * request of the budget). It is a timeout only if it outlives the raised one too (recordCall).
+   */
+  recordOverrun(ms: number): void {
+    this.overruns.tick++;
+    this.overruns.recent++;
+    if (!(ms < this.timeoutMs)) this.raiseOnTimeout();
+  }
+
+  /**
+   * The burst rule of nextTimeout applied the moment a call times out or runs to its timeout, not
+   * at the next tick: the calls already in flight read the lane's timeout again when theirs runs
+   * out (CallOptions), so the first of a latency surge saves the calls sent beside it.
    */
   private raiseOnTimeout(): void {
     const p = this.policy.timeout;
     if (p.kind !== "dynamic") return;
-    const t = nextTimeout(this.timeoutInput(p, "normal", this.tickCounts.timeouts));
+    const t = nextTimeout(this.timeoutInput(p, "normal", this.tickCounts.timeouts + this.overruns.tick));
     if (t.reason === "timeout_burst" && t.timeoutMs > this.timeoutMs) {
       this.timeoutMs = Math.round(t.timeoutMs);
       this.timeoutReason = t.reason;
@@ -203,7 +221,7 @@ export class LaneController {
       estimateP95Ms: this.estimate(0.95),
       currentMs: this.timeoutMs,
       timeoutsThisTick,
-      recentTimeouts: this.window.timeouts,
+      recentTimeouts: this.window.timeouts + this.overruns.recent,
       baseMs: startTimeoutMs(p),
       underLoadMs: p.kind === "dynamic" ? p.underLoadMs : p.ms,
       level,
@@ -300,7 +318,11 @@ export class LaneController {
     }
     const fromTimeout = this.tickTimeoutMs;
     const timeout = nextTimeout(
-      this.timeoutInput(policy.timeout, level, this.raisedAtOnce ? 0 : this.tickCounts.timeouts),
+      this.timeoutInput(
+        policy.timeout,
+        level,
+        this.raisedAtOnce ? 0 : this.tickCounts.timeouts + this.overruns.tick,
+      ),
     );
     // A raise at once stands for this tick's decision when the tick would not go higher.
     const raised = this.raisedAtOnce && this.timeoutMs >= timeout.timeoutMs;
@@ -324,6 +346,7 @@ export class LaneController {
       errors: this.window.errors * fade,
     };
     this.tickCounts = { rateLimited: 0, budgetWaits: 0, timeouts: 0 };
+    this.overruns = { tick: 0, recent: this.overruns.recent * fade };
     return {
       concurrency: {
         limit: decision.limit,

@@ -80,6 +80,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
       events.emit("pauseCapped", { lane, retryAfterMs, pausedForMs }),
     onCall: (lane, ms, outcome) => events.emit("call", { lane, ms, outcome }),
+    onOverrun: (lane, ms) => events.emit("overrun", { lane, ms }),
     onBudgetWait: (lane) => events.emit("budgetWait", { lane }),
     now: o.now,
   });

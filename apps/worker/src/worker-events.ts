@@ -7,6 +7,8 @@ import type { JobNotNow } from "./job-outcome.js";
 export interface WorkerEventMap {
   /** One upstream call ended. */
   call: { lane: Lane; ms: number; outcome: CallOutcome };
+  /** A call in flight ran `ms` to its lane's timeout and goes on under the timeout as it is now. */
+  overrun: { lane: Lane; ms: number };
   /** A call had to wait for the fleet's budget (or gave up waiting). */
   budgetWait: { lane: Lane };
   /** Pairs of an answer failed validation and were dropped. */

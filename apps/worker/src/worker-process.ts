@@ -95,15 +95,22 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         "warn",
       ),
   });
+  // A timeout, or a call running out of its timeout, that raised one lane's timeout raises the
+  // other's (the same upstream answers both) and the other workers' (through Redis).
+  const spreadRaise = (lane: Lane, before: number) => {
+    if (lanes[lane].timeout <= before) return;
+    for (const other of LANES) if (other !== lane) lanes[other].followBurst(lanes[lane].timeout);
+    bursts.raised(lanes[lane].timeout);
+  };
   events.on("call", ({ lane, ms, outcome }) => {
     const before = lanes[lane].timeout;
     lanes[lane].recordCall(ms, outcome);
-    // A timeout that raised one lane's timeout raises the other's (the same upstream answers both)
-    // and the other workers' (through Redis).
-    if (outcome === "timeout" && lanes[lane].timeout > before) {
-      for (const other of LANES) if (other !== lane) lanes[other].followBurst(lanes[lane].timeout);
-      bursts.raised(lanes[lane].timeout);
-    }
+    if (outcome === "timeout") spreadRaise(lane, before);
+  });
+  events.on("overrun", ({ lane, ms }) => {
+    const before = lanes[lane].timeout;
+    lanes[lane].recordOverrun(ms);
+    spreadRaise(lane, before);
   });
   events.on("budgetWait", ({ lane }) => lanes[lane].recordBudgetWait());
 

@@ -1,6 +1,7 @@
 import { LOAD_LEVELS, type LoadLevel } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
 import { lanePolicy, loadConfig } from "@moonfleet/config";
+import { TIMEOUT_MAX_MS } from "@moonfleet/adaptive";
 import { LaneController, laneCap } from "../src/lane-controller.js";
 
 const HIGH = { machine: { cpus: 8, memoryBytes: 16 * 1024 ** 3 } };
@@ -66,5 +67,63 @@ describe("LaneController.clamp", () => {
       timeoutMs: 5_000,
       timeoutReason: "fixed",
     });
+  });
+});
+
+describe("LaneController.recordOverrun", () => {
+  const dynamic = POLICIES.adaptive;
+  const fixedTimeout = policyOf({ ENABLE_DYNAMIC_TIMEOUTS: "false" });
+
+  /** A lane whose calls answered in 100 ms: its timeout at the floor the estimate gives. */
+  function calmLane() {
+    const lane = new LaneController(dynamic, 0);
+    for (let i = 0; i < 200; i++) lane.recordCall(100, "ok");
+    for (let t = 0; t < 10; t++) lane.tick("normal", 0, dynamic, t * 1_000, 1_000);
+    return lane;
+  }
+
+  it("doubles a dynamic timeout at once, counting no timeout and no failure", () => {
+    const lane = calmLane();
+    const before = lane.timeout;
+    expect(2 * before).toBeLessThan(TIMEOUT_MAX_MS);
+    lane.recordOverrun(before);
+    expect(lane.timeout).toBe(2 * before);
+    expect(lane.state()).toMatchObject({
+      timeoutReason: "timeout_burst",
+      timeouts: 0,
+      errors: 0,
+      recentTimeouts: 0,
+    });
+    // a second call that ran out under the old timeout is already answered
+    lane.recordOverrun(before);
+    expect(lane.timeout).toBe(2 * before);
+    // one that outlives the raised timeout too is the next signal
+    lane.recordOverrun(2 * before);
+    expect(lane.timeout).toBe(Math.min(4 * before, TIMEOUT_MAX_MS));
+  });
+
+  it("leaves a fixed timeout as it is", () => {
+    const lane = new LaneController(fixedTimeout, 0);
+    const before = lane.timeout;
+    lane.recordOverrun(before);
+    expect(lane.timeout).toBe(before);
+  });
+
+  it("keeps the raised timeout while recent calls ran out of it, then lets it fall", () => {
+    const lane = calmLane();
+    const calm = lane.timeout;
+    lane.recordOverrun(calm);
+    const raised = lane.timeout;
+    expect(raised).toBe(2 * calm);
+    for (let t = 1; t <= 3; t++) {
+      lane.recordCall(100, "ok");
+      lane.tick("normal", 0, dynamic, (10 + t) * 1_000, 1_000);
+    }
+    expect(lane.timeout).toBe(raised);
+    for (let t = 4; t <= 60; t++) {
+      lane.recordCall(100, "ok");
+      lane.tick("normal", 0, dynamic, (10 + t) * 1_000, 1_000);
+    }
+    expect(lane.timeout).toBeLessThan(raised);
   });
 });

@@ -29,21 +29,37 @@ export interface CallOptions {
    * it at once, and the calls already on the wire should not time out under the old value).
    */
   readonly timeoutMs: number | (() => number);
+  /**
+   * Told once, with the ms the call has run, when its timeout first runs out, before the timeout
+   * is read again: the owner may raise it there (the call that meets a latency surge first is its
+   * signal), and the call then times out only if it outlives the raised one too.
+   */
+  readonly overrun?: ((ms: number) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
 /**
  * An AbortSignal that fires when `limit()` ms have passed since now, the limit read again each time
- * the timer runs out; `clear()` stops it.
+ * the timer runs out (after `overrun`, the first time it has run out); `clear()` stops it.
  */
-function followingTimeout(limit: () => number): { signal: AbortSignal; clear(): void; ms(): number } {
+export function followingTimeout(
+  limit: () => number,
+  overrun?: (ms: number) => void,
+): { signal: AbortSignal; clear(): void; ms(): number } {
   const started = performance.now();
   const ctl = new AbortController();
   let timer: NodeJS.Timeout;
+  let told = overrun === undefined;
+  const left = () => started + limit() - performance.now();
   const arm = (ms: number) => {
     timer = setTimeout(() => {
-      const left = started + limit() - performance.now();
-      if (left >= 1) arm(left);
+      let rest = left();
+      if (rest < 1 && !told) {
+        told = true;
+        overrun!(performance.now() - started);
+        rest = left();
+      }
+      if (rest >= 1) arm(rest);
       else ctl.abort(new DOMException("upstream call timed out", "TimeoutError"));
     }, ms);
     timer.unref?.();
@@ -160,7 +176,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
 
   async function get(path: string, call: CallOptions): Promise<string> {
     const limit = call.timeoutMs;
-    const deadline = followingTimeout(typeof limit === "function" ? limit : () => limit);
+    const deadline = followingTimeout(typeof limit === "function" ? limit : () => limit, call.overrun);
     const timeout = deadline.signal;
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     try {

@@ -62,6 +62,11 @@ export interface GatewayDeps {
   /** A 429's Retry-After was longer than the budget's cap and was cut to `pausedForMs`. */
   readonly onPauseCapped?: (lane: Lane, retryAfterMs: number, pausedForMs: number) => void;
   readonly onCall?: (lane: Lane, ms: number, outcome: CallOutcome, kind: "batch" | "fallback") => void;
+  /**
+   * A call of the lane ran `ms` to its timeout and goes on: raise the lane's timeout here and the
+   * call follows it (CallOptions.overrun); it times out only past the raised one.
+   */
+  readonly onOverrun?: (lane: Lane, ms: number) => void;
   /** A call had to wait for the budget (or gave up waiting). */
   readonly onBudgetWait?: (lane: Lane, waitMs: number) => void;
   readonly now?: () => number;
@@ -154,7 +159,11 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       const started = performance.now();
       try {
         // The lane's timeout as it is when the call runs out, not when it began.
-        const out = await go({ timeoutMs: () => deps.timeoutFor(lane), signal: deps.signal });
+        const out = await go({
+          timeoutMs: () => deps.timeoutFor(lane),
+          overrun: deps.onOverrun && ((ms) => deps.onOverrun!(lane, ms)),
+          signal: deps.signal,
+        });
         breaker.onSuccess();
         deps.onCall?.(lane, performance.now() - started, "ok", kind);
         return out;
