@@ -173,6 +173,13 @@ export function targetLines(cells) {
       out.push(
         `latency-surge: in the surge third adaptive times out ${a.timeouts} times against fixed's ${f.timeouts} and scores ${n(a.tokensPerS, 1)} tokens/s against ${n(f.tokensPerS, 1)} (target: no more timeouts, at least as many tokens/s): ${mark(better)}`,
       );
+      // A call the simulator holds for hangMs (30 s) times out under any timeout: what a timeout
+      // rule decides is the calls it cuts that would have answered.
+      const hung = (s) => s.upstream?.hung ?? null;
+      const cut = (s) => (hung(s) === null ? null : Math.max(0, s.timeouts - hung(s)));
+      out.push(
+        `latency-surge: of those, the simulator hung ${n(hung(a))} of adaptive's calls and ${n(hung(f))} of fixed's; calls cut that would have answered: adaptive ${n(cut(a))}, fixed ${n(cut(f))}`,
+      );
     }
   }
   for (const scn of ["scale-out", "scale-out-bg"]) {
