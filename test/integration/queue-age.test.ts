@@ -55,8 +55,9 @@ describe("earliestQueuedUrgentAt", () => {
       batchJobSchema.parse({ lane: "cold", mints, claimedAt: T, leaseUntil: T + 60_000, urgentAt });
     await queue.add("whole", batch(T + 7_000));
     await queue.add("first", { urgentAt: T + 6_000, lane: "cold", mints, claimedAt: T });
-    await queue.add("fraction", batch(T + 6_500.4));
     expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 6_000);
+    await queue.add("fraction", batch(T + 5_500.4));
+    expect(await earliestQueuedUrgentAt(redis, queue)).toBe(T + 5_500);
     await queue.add("negative", batch(-1_000));
     expect(await earliestQueuedUrgentAt(redis, queue)).toBe(-1_000);
     await queue.obliterate({ force: true });

@@ -75,9 +75,9 @@ const anUpdate = fc
 describe("TokenStore.commit and load", () => {
   it("leaves Redis as committing each update alone, in order, would", async () => {
     await fc.assert(
-      // across chunks too: up to two and a half of them
+      // across chunks too: up to two and a half of them ("max": fast-check's default size stops at 12)
       fc.asyncProperty(
-        fc.array(anUpdate, { minLength: 1, maxLength: 2.5 * COMMIT_CHUNK }),
+        fc.array(anUpdate, { minLength: 1, maxLength: 2.5 * COMMIT_CHUNK, size: "max" }),
         async (updates) => {
           const batch = new TokenStore(redis, uniquePrefix());
           const single = new TokenStore(redis, uniquePrefix());

@@ -60,6 +60,7 @@ describe("the upstream client's deadline", () => {
       },
     });
     expect(answer).toEqual({ pairs: [], rejected: [] });
+    // the limit it ran to, at least, even when the timer fires a little early
     expect(told).toHaveLength(1);
     expect(told[0]).toBeGreaterThanOrEqual(100);
   });
@@ -88,6 +89,18 @@ describe("the upstream client's deadline", () => {
     expect(err).toBeInstanceOf(UpstreamTimeoutError);
     expect((err as UpstreamTimeoutError).timeoutMs).toBe(200);
     expect(told).toBe(1);
+  });
+
+  it("keeps its deadline when the owner told of the overrun throws", async () => {
+    const err = await client
+      .fetchPairs([MINT], {
+        timeoutMs: 100,
+        overrun: () => {
+          throw new Error("the owner failed");
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamTimeoutError);
   });
 
   it("does not tell the owner of a call that answers within its timeout", async () => {

@@ -178,7 +178,9 @@ export class LaneController {
    * A call in flight ran `ms` to the lane's timeout (CallOptions.overrun): the burst rule applies
    * as for a timeout, before the call reads its timeout again, so the call that meets a latency
    * surge first goes on under the raised timeout instead of being cut and sent again (another
-   * request of the budget). It is a timeout only if it outlives the raised one too (recordCall).
+   * request of the budget). It is a timeout only if it outlives the raised one too (recordCall),
+   * which is a second signal: such a call (a hang) raises the timeout twice and holds it twice as
+   * long as one timeout would.
    */
   recordOverrun(ms: number): void {
     this.overruns.tick++;
