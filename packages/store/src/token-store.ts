@@ -2,6 +2,7 @@ import type { Redis } from "@moonfleet/queues";
 import {
   LANE_STATUS,
   LANES,
+  MINTS_PER_CALL,
   TOKEN_STATUSES,
   perLane,
   redisKeys,
@@ -96,8 +97,8 @@ const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
 
-/** Tokens one COMMIT call writes at most: one upstream call's worth (~1.5 ms of Redis). */
-export const COMMIT_CHUNK = 30;
+/** Tokens one COMMIT call writes at most: one upstream call's worth (~1.5-2.5 ms of Redis). */
+export const COMMIT_CHUNK = MINTS_PER_CALL;
 const claimPlanScript = new Script(CLAIM_PLAN);
 const expediteScript = new Script(EXPEDITE);
 const releaseLeasedScript = new Script(RELEASE_LEASED);
