@@ -182,6 +182,11 @@ export class LaneController {
    * which is a second signal: such a call (a hang) raises the timeout twice and holds it twice as
    * long as one timeout would.
    */
+  /** This tick's calls that ran out of the timeout: timeouts and overruns, the burst rule's input. */
+  private get timeoutSignalsThisTick(): number {
+    return this.tickCounts.timeouts + this.overruns.tick;
+  }
+
   recordOverrun(ms: number): void {
     this.overruns.tick++;
     this.overruns.recent++;
@@ -196,7 +201,7 @@ export class LaneController {
   private raiseOnTimeout(): void {
     const p = this.policy.timeout;
     if (p.kind !== "dynamic") return;
-    const t = nextTimeout(this.timeoutInput(p, "normal", this.tickCounts.timeouts + this.overruns.tick));
+    const t = nextTimeout(this.timeoutInput(p, "normal", this.timeoutSignalsThisTick));
     if (t.reason === "timeout_burst" && t.timeoutMs > this.timeoutMs) {
       this.timeoutMs = Math.round(t.timeoutMs);
       this.timeoutReason = t.reason;
@@ -320,11 +325,7 @@ export class LaneController {
     }
     const fromTimeout = this.tickTimeoutMs;
     const timeout = nextTimeout(
-      this.timeoutInput(
-        policy.timeout,
-        level,
-        this.raisedAtOnce ? 0 : this.tickCounts.timeouts + this.overruns.tick,
-      ),
+      this.timeoutInput(policy.timeout, level, this.raisedAtOnce ? 0 : this.timeoutSignalsThisTick),
     );
     // A raise at once stands for this tick's decision when the tick would not go higher.
     const raised = this.raisedAtOnce && this.timeoutMs >= timeout.timeoutMs;

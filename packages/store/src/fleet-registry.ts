@@ -1,6 +1,5 @@
-import type { Redis } from "@moonfleet/queues";
+import { Script, type Redis } from "@moonfleet/queues";
 import { HEARTBEAT_INDEX_TTLS, parseHeartbeat, redisKeys, type WorkerHeartbeat } from "@moonfleet/domain";
-import { Script } from "@moonfleet/queues";
 import { LIVE_WORKERS } from "./scripts.js";
 
 const liveWorkersScript = new Script(LIVE_WORKERS);

@@ -42,29 +42,28 @@ export interface CallOptions {
  * An AbortSignal that fires when `limit()` ms have passed since now, the limit read again each time
  * the timer runs out (after `overrun`, the first time it has run out); `clear()` stops it.
  */
-export function followingTimeout(
+function followingTimeout(
   limit: () => number,
   overrun?: (ms: number) => void,
 ): { signal: AbortSignal; clear(): void; ms(): number } {
   const started = performance.now();
   const ctl = new AbortController();
   let timer: NodeJS.Timeout;
-  let told = overrun === undefined;
+  let tell = overrun;
   const left = () => started + limit() - performance.now();
   const arm = (ms: number) => {
     timer = setTimeout(() => {
-      let rest = left();
-      if (rest < 1 && !told) {
-        told = true;
-        // The limit it ran to, at least: a timer may fire up to a millisecond early.
-        const ran = Math.max(performance.now() - started, limit());
+      if (left() < 1 && tell) {
+        const told = tell;
+        tell = undefined;
         try {
-          overrun!(ran);
+          // the limit it ran to, at least: a timer may fire up to a millisecond early
+          told(Math.max(performance.now() - started, limit()));
         } catch {
           // the owner's trouble: the call keeps the deadline it has
         }
-        rest = left();
       }
+      const rest = left();
       if (rest >= 1) arm(rest);
       else ctl.abort(new DOMException("upstream call timed out", "TimeoutError"));
     }, ms);
