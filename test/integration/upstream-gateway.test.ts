@@ -132,6 +132,30 @@ describe("the pairs gateway against the simulator", () => {
     expect(elapsed).toBeLessThan(15_000); // cut, far from the 60 s hang
   });
 
+  it("reports a timed-out call as having run to the timeout it ran out at, however early its timer fired", async () => {
+    // A client whose every call times out at once: the gateway's own clock says ~0 ms.
+    const client = {
+      fetchPairs: () => Promise.reject(new UpstreamTimeoutError(1_500)),
+      fetchTokenPairs: () => Promise.reject(new UpstreamTimeoutError(1_500)),
+      close: () => Promise.resolve(),
+    };
+    const calls: Array<{ ms: number; outcome: CallOutcome }> = [];
+    const gateway = createPairsGateway({
+      client,
+      budget: null,
+      breaker: new CircuitBreaker(
+        () => ({ failureThreshold: 1_000, cooldownMs: 30_000, halfOpenCalls: 1, closeAfter: 2 }),
+        Date.now,
+      ),
+      settings: () => ({ retries: 0, maxWaitMs: 0, coalesceMs: 0 }),
+      timeoutFor: () => 1_500,
+      onCall: (_lane, ms, outcome) => calls.push({ ms, outcome }),
+    });
+    const [mint] = demoMints(1, "early-timer");
+    expect(errorOf(await gateway.direct("cold", [mint!]), mint!)).toBeInstanceOf(UpstreamTimeoutError);
+    expect(calls).toEqual([{ ms: 1_500, outcome: "timeout" }]);
+  });
+
   it("retries a 5xx, then fails with UpstreamHttpError that the breaker counts", async () => {
     const { sim, url } = await simulator({ errorRate: 1 });
     const { gateway, breaker, changes } = gatewayTo(url, {

@@ -190,7 +190,11 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
           throw err;
         }
         breaker.onFailure();
-        deps.onCall?.(lane, ms, err instanceof UpstreamTimeoutError ? "timeout" : "error", kind);
+        // A timed-out call ran to its timeout at least (its timer may fire up to a millisecond
+        // early): told less, the lane would take it for one cut under an older, lower timeout.
+        if (err instanceof UpstreamTimeoutError)
+          deps.onCall?.(lane, Math.max(ms, err.timeoutMs), "timeout", kind);
+        else deps.onCall?.(lane, ms, "error", kind);
         const retryable = err instanceof UpstreamError ? err.retryable : true;
         if (!retryable || attempt >= deps.settings().retries) throw err;
         await sleep(
