@@ -42,6 +42,9 @@ const { values: args } = parseArgs({
     modes: { type: "string", default: "lanes,value" },
     tokens: { type: "string", default: "10000" },
     "hot-share": { type: "string", default: "0.05" },
+    // the share of calls the simulator hangs (DEX_SIM's 0.3% by default): more of them tries the
+    // exported guarantee against hung calls in a shorter run
+    "hang-rate": { type: "string" },
     report: { type: "boolean", default: false },
   },
 });
@@ -59,7 +62,7 @@ const OUT_DIR = join(ROOT, "bench", "results");
 const PREFIX = "ob";
 const keys = redisKeys(PREFIX);
 // The dexscreener scenario's upstream: ~250 ms median with a tail, 1% 5xx, 300/min.
-const SIM = DEX_SIM;
+const SIM = args["hang-rate"] === undefined ? DEX_SIM : { ...DEX_SIM, hangRate: Number(args["hang-rate"]) };
 
 const pct = (xs, q) => {
   if (xs.length === 0) return null;
@@ -184,6 +187,8 @@ async function runMode(mode, mints) {
     // the top 50's error by the age of what is served: does a fresher snapshot serve a truer score?
     const byAge = AGE_EDGES.map(() => []);
     let maxStale = { hot: 0, cold: 0, exported: 0 };
+    let worstExported = null;
+    let worstPending = false;
     let top = [];
     let status = new Map();
     const started = Date.now();
@@ -213,6 +218,8 @@ async function runMode(mode, mints) {
       const snaps = (await redis.mget(...sample.map((m) => keys.snapshot(m)))).map((x) =>
         x ? JSON.parse(x) : null,
       );
+      // staleness as served: at the read, not after the truth request below
+      const readAt = Date.now();
       const truth = await trueScores(
         simUrl,
         sample,
@@ -227,17 +234,35 @@ async function runMode(mode, mints) {
         const t = truth.get(m);
         if (!snap || t === undefined) return;
         const e = Math.abs(snap.score - t);
-        const age = (now - snap.fetchedAt) / 1000;
+        const age = (readAt - snap.fetchedAt) / 1000;
         err[c].push(e);
         stale[c].push(age);
         if (c === "exported" || c === "top50") bucket[c].push(e);
         if (c === "top50") byAge[AGE_EDGES.findLastIndex((edge) => age >= edge)].push(e);
         if (c === "exported") {
           exportedSeconds++;
+          if (age > maxStale.exported) {
+            // the stalest exported reading, with what tells its causes apart: how long the token
+            // had been exported, and how many calls the simulator had hung by then
+            const since = doc?.members.find((x) => x.mint === m)?.since ?? null;
+            worstExported = {
+              t: Math.round((readAt - started) / 1000),
+              mint: m,
+              ageS: r1(age),
+              exportedForS: since === null ? null : r1((readAt - since) / 1000),
+              fetchedAt: snap.fetchedAt,
+              hungBefore: null,
+            };
+            worstPending = true;
+          }
           maxStale.exported = Math.max(maxStale.exported, age);
           if (t < cfg.exportExitScore) falseExports++;
         }
       });
+      if (worstPending) {
+        worstExported.hungBefore = (await statsAt()).hung - simStart.hung;
+        worstPending = false;
+      }
       // missed entries: in the true top N at or above the entry threshold, active, not exported
       const trueTopN = top
         .filter((m) => status.get(m) === "active")
@@ -302,6 +327,8 @@ async function runMode(mode, mints) {
       exportedTokenSeconds: exportedSeconds,
       missedEntries,
       maxStalenessS: { hot: r1(maxStale.hot), cold: r1(maxStale.cold), exported: r1(maxStale.exported) },
+      worstExported,
+      hungCalls: simEnd.hung - simStart.hung,
       guaranteeS: {
         hot: cfg.maxStalenessFactor * cfg.cacheTtlHot,
         cold: cfg.maxStalenessFactor * cfg.cacheTtlCold,
