@@ -135,7 +135,7 @@ describe("the pairs gateway against the simulator", () => {
     expect(elapsed).toBeLessThan(15_000); // cut, far from the 60 s hang
   });
 
-  it("lets a hung call run on under the timeout its overrun raised, but not one whose tokens are past their latest start", async () => {
+  it("lets a hung call run on under the timeout its overrun raised, but no further than its tokens' latest start", async () => {
     const { url } = await simulator({ hangRate: 1, hangMs: 60_000 });
     const run = async (urgentAt: number) => {
       let limit = 300;
@@ -148,7 +148,7 @@ describe("the pairs gateway against the simulator", () => {
         },
         urgentAt: () => urgentAt,
       });
-      const [mint] = demoMints(1, `overrun-${urgentAt > Date.now() ? "spare" : "late"}`);
+      const [mint] = demoMints(1, `overrun-${urgentAt - Date.now()}`);
       const error = errorOf(await gateway.direct("hot", [mint!]), mint!);
       expect(error).toBeInstanceOf(UpstreamTimeoutError);
       expect(outcomes).toEqual(["timeout"]);
@@ -158,6 +158,10 @@ describe("the pairs gateway against the simulator", () => {
     };
     // time to spare before the latest start: the call follows the raise to 1.2 s
     expect(await run(Date.now() + 60_000)).toBe(1_200);
+    // the latest start 700 ms on: the raise carries the call that far only
+    const cut = await run(Date.now() + 700);
+    expect(cut).toBeGreaterThan(600);
+    expect(cut).toBeLessThanOrEqual(700);
     // already past it: cut at the 300 ms it began with, so the retry comes at once
     expect(await run(Date.now() - 1_000)).toBe(300);
   });
