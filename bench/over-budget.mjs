@@ -30,6 +30,7 @@ import { LANES, redisKeys } from "../packages/domain/dist/index.js";
 import { parseExportDocument } from "../packages/exports/dist/index.js";
 import { createRedis, openLaneQueues } from "../packages/queues/dist/index.js";
 import { evaluateToken, pairsSchema } from "../packages/scoring/dist/index.js";
+import { EVENTS } from "../packages/telemetry/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
 import { Fleet, ROOT, appMain, baseEnv, log, patchSimulator, waitFor } from "./lib/processes.mjs";
 import { DEX_SIM, mixedMints } from "./scenarios.mjs";
@@ -112,7 +113,20 @@ async function trueScores(simUrl, mints, status, createdAt, cfg) {
 
 async function runMode(mode, mints) {
   const tmp = mkdtempSync(join(tmpdir(), "mf-over-budget-"));
-  const fleet = new Fleet();
+  // the fleet's warnings by event, and when its breakers changed state (what a stale stretch of
+  // the exports can be told apart by: a breaker open stops every call of its worker)
+  const events = { counts: {}, breaker: [] };
+  const t0 = Date.now();
+  const fleet = new Fleet((label, line) => {
+    if (typeof line.event !== "string") return;
+    events.counts[line.event] = (events.counts[line.event] ?? 0) + 1;
+    if (line.event === EVENTS.circuitBreaker && events.breaker.length < 200)
+      events.breaker.push({
+        t: Math.round((Date.now() - t0) / 1000),
+        worker: label,
+        to: line.to ?? line.state ?? null,
+      });
+  });
   let redis = null;
   let redisServer = null;
   log(`over-budget / ${mode}: ${mints.length} tokens, warmup ${WARMUP_S} s, measure ${MEASURE_S} s`);
@@ -188,6 +202,7 @@ async function runMode(mode, mints) {
     const byAge = AGE_EDGES.map(() => []);
     let maxStale = { hot: 0, cold: 0, exported: 0 };
     let worstExported = null;
+    let overGuarantee = 0;
     let worstPending = false;
     let top = [];
     let status = new Map();
@@ -256,6 +271,7 @@ async function runMode(mode, mints) {
             worstPending = true;
           }
           maxStale.exported = Math.max(maxStale.exported, age);
+          if (age > cfg.exportRefreshS) overGuarantee++;
           if (t < cfg.exportExitScore) falseExports++;
         }
       });
@@ -328,6 +344,10 @@ async function runMode(mode, mints) {
       missedEntries,
       maxStalenessS: { hot: r1(maxStale.hot), cold: r1(maxStale.cold), exported: r1(maxStale.exported) },
       worstExported,
+      // exported readings staler than EXPORT_REFRESH_S (token-seconds)
+      exportedOverGuarantee: overGuarantee,
+      // seconds from the mode's start (the window opens after the warm-up)
+      events: { ...events, windowStartS: Math.round((started - t0) / 1000) },
       hungCalls: simEnd.hung - simStart.hung,
       guaranteeS: {
         hot: cfg.maxStalenessFactor * cfg.cacheTtlHot,
