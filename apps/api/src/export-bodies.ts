@@ -1,4 +1,4 @@
-import { deadlineIntervalMs, refreshParams, schedulingMode, type Config } from "@moonfleet/config";
+import { schedulingMode, type Config } from "@moonfleet/config";
 import {
   marketsJson,
   notArbMarketsJson,
@@ -22,13 +22,8 @@ export function exportSettingsOf(c: Config): ExportSettings {
       cold: Math.round((bound ?? 2 * c.cacheTtlCold) * 1000),
     },
     minHoldMs: Math.round(c.exportMinHoldS * 1000),
-    // value scheduling starts an exported token's next refresh within deadlineIntervalMs of its
-    // last fetch, and the rest of EXPORT_REFRESH_S is the claim's, the queue's and the call's: one
-    // enters no staler, or its first refresh could land past the guarantee (a token let in at 5 s
-    // was served 4.8 s stale 0.3 s after its entry in a short over-budget run)
-    ...(schedulingMode(c) === "value"
-      ? { entryMaxAgeMs: Math.round(deadlineIntervalMs("hot", true, refreshParams(c))) }
-      : {}),
+    // value scheduling refreshes an exported token every EXPORT_REFRESH_S: one enters no staler
+    ...(schedulingMode(c) === "value" ? { entryMaxAgeMs: Math.round(c.exportRefreshS * 1000) } : {}),
   };
 }
 
