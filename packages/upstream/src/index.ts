@@ -39,7 +39,6 @@ export { Coalescer, type MintResult } from "./coalescer.js";
 export {
   createPairsGateway,
   isEmptyAnswerFault,
-  callTimeoutMs,
   EMPTY_ANSWER_FAULT_MINTS,
   type PairsGateway,
   type GatewayDeps,

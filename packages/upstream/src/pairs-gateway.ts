@@ -73,26 +73,6 @@ export interface GatewayDeps {
   readonly random?: () => number;
 }
 
-/**
- * Pure: the timeout a call runs to, read when its timer runs out: the lane's as it is then (raised
- * by the call's own overrun, or by others', the call lives on under it), but a raise carries a call
- * with a deadline (BatchJob.urgentAt, the latest start of its most urgent token) no further than
- * that deadline, and never below the timeout it began with. A hung call cannot be told from a slow
- * one while it runs, and waiting on past the deadline only makes such tokens later still: in the
- * 20-minute over-budget run an exported token's hung call ran on to the raised 3 s instead of
- * 1.5 s before its retry, and the token was served 6.1 s stale against its 5 s. Calls with time to
- * spare (and calls without a deadline) follow the raise, so the call that meets a latency surge
- * first is not cut and sent again.
- */
-export function callTimeoutMs(
-  began: number,
-  lanes: number,
-  urgentAt: number | undefined,
-  startedAt: number,
-): number {
-  return urgentAt === undefined ? lanes : Math.min(lanes, Math.max(began, urgentAt - startedAt));
-}
-
 /** How many mints that had pairs must all come back empty before the answer counts as a fault. */
 export const EMPTY_ANSWER_FAULT_MINTS = 2;
 
@@ -174,16 +154,13 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     mints: readonly string[],
     go: (o: CallOptions) => Promise<T>,
   ): Promise<T> {
-    const urgentAt = urgentAtOf(mints);
     for (let attempt = 0; ; attempt++) {
       await permit(lane, mints);
       const started = performance.now();
-      const startedAt = now();
-      const began = deps.timeoutFor(lane);
       try {
-        // The lane's timeout as it is when the call runs out, not when it began (callTimeoutMs).
+        // The lane's timeout as it is when the call runs out, not when it began.
         const out = await go({
-          timeoutMs: () => callTimeoutMs(began, deps.timeoutFor(lane), urgentAt, startedAt),
+          timeoutMs: () => deps.timeoutFor(lane),
           overrun: deps.onOverrun && ((ms) => deps.onOverrun!(lane, ms)),
           signal: deps.signal,
         });
