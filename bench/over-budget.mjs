@@ -124,7 +124,7 @@ async function runMode(mode, mints) {
       events.breaker.push({
         t: Math.round((Date.now() - t0) / 1000),
         worker: label,
-        to: line.to ?? line.state ?? null,
+        to: line.to,
       });
   });
   let redis = null;
@@ -203,7 +203,6 @@ async function runMode(mode, mints) {
     let maxStale = { hot: 0, cold: 0, exported: 0 };
     let worstExported = null;
     let overGuarantee = 0;
-    let worstPending = false;
     let top = [];
     let status = new Map();
     const started = Date.now();
@@ -235,6 +234,7 @@ async function runMode(mode, mints) {
       );
       // staleness as served: at the read, not after the truth request below
       const readAt = Date.now();
+      let newWorst = false;
       const truth = await trueScores(
         simUrl,
         sample,
@@ -268,17 +268,14 @@ async function runMode(mode, mints) {
               fetchedAt: snap.fetchedAt,
               hungBefore: null,
             };
-            worstPending = true;
+            newWorst = true;
           }
           maxStale.exported = Math.max(maxStale.exported, age);
           if (age > cfg.exportRefreshS) overGuarantee++;
           if (t < cfg.exportExitScore) falseExports++;
         }
       });
-      if (worstPending) {
-        worstExported.hungBefore = (await statsAt()).hung - simStart.hung;
-        worstPending = false;
-      }
+      if (newWorst) worstExported.hungBefore = (await statsAt()).hung - simStart.hung;
       // missed entries: in the true top N at or above the entry threshold, active, not exported
       const trueTopN = top
         .filter((m) => status.get(m) === "active")

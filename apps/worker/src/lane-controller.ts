@@ -174,6 +174,11 @@ export class LaneController {
     }
   }
 
+  /** This tick's calls that ran out of the timeout: timeouts and overruns, the burst rule's input. */
+  private get timeoutSignalsThisTick(): number {
+    return this.tickCounts.timeouts + this.overruns.tick;
+  }
+
   /**
    * A call in flight ran `ms` to the lane's timeout (CallOptions.overrun): the burst rule applies
    * as for a timeout, before the call reads its timeout again, so the call that meets a latency
@@ -182,11 +187,6 @@ export class LaneController {
    * which is a second signal: such a call (a hang) raises the timeout twice and holds it twice as
    * long as one timeout would.
    */
-  /** This tick's calls that ran out of the timeout: timeouts and overruns, the burst rule's input. */
-  private get timeoutSignalsThisTick(): number {
-    return this.tickCounts.timeouts + this.overruns.tick;
-  }
-
   recordOverrun(ms: number): void {
     this.overruns.tick++;
     this.overruns.recent++;
