@@ -116,9 +116,19 @@ async function runMode(mode, mints) {
   // the fleet's warnings by event, and when its breakers changed state (what a stale stretch of
   // the exports can be told apart by: a breaker open stops every call of its worker)
   const events = { counts: {}, breaker: [] };
+  // the workers' hedged calls (their throughput summaries, at info): when told, sent, won
+  const hedgeLines = [];
   const t0 = Date.now();
   const fleet = new Fleet((label, line) => {
     if (typeof line.event !== "string") return;
+    if (line.event === EVENTS.tokensPerSecond)
+      hedgeLines.push({
+        at: Date.now(),
+        sent: (line.hot?.hedges ?? 0) + (line.cold?.hedges ?? 0),
+        won: (line.hot?.hedgesWon ?? 0) + (line.cold?.hedgesWon ?? 0),
+      });
+    // pino's warn is 40: the workers log at info for their summaries, the counts are of warnings
+    if (typeof line.level === "number" && line.level < 40) return;
     events.counts[line.event] = (events.counts[line.event] ?? 0) + 1;
     if (line.event === EVENTS.circuitBreaker && events.breaker.length < 200)
       events.breaker.push({
@@ -169,7 +179,7 @@ async function runMode(mode, mints) {
     });
     await waitFor(`http://127.0.0.1:${apiPort}/livez`, "the api");
     fleet.start("producer", [appMain("producer")], env);
-    for (let i = 1; i <= 2; i++) fleet.start(`w${i}`, [appMain("worker")], env);
+    for (let i = 1; i <= 2; i++) fleet.start(`w${i}`, [appMain("worker")], { ...env, LOG_LEVEL: "info" });
 
     // Fixed samples of each status, chosen once the first pass has sorted tokens into lanes.
     const warmEnd = Date.now() + WARMUP_S * 1000;
@@ -203,6 +213,9 @@ async function runMode(mode, mints) {
     let maxStale = { hot: 0, cold: 0, exported: 0 };
     let worstExported = null;
     let overGuarantee = 0;
+    // each such reading (the first 100): when, which token, how old its snapshot was as it entered
+    // the exports (a negative age: fetched since the entry) and how long it had been exported
+    const overReadings = [];
     let top = [];
     let status = new Map();
     const started = Date.now();
@@ -271,7 +284,18 @@ async function runMode(mode, mints) {
             newWorst = true;
           }
           maxStale.exported = Math.max(maxStale.exported, age);
-          if (age > cfg.exportRefreshS) overGuarantee++;
+          if (age > cfg.exportRefreshS) {
+            overGuarantee++;
+            const since = doc?.members.find((x) => x.mint === m)?.since ?? null;
+            if (overReadings.length < 100)
+              overReadings.push({
+                t: Math.round((readAt - started) / 1000),
+                mint: m,
+                ageS: r1(age),
+                exportedForS: since === null ? null : r1((readAt - since) / 1000),
+                ageAtEntryS: since === null ? null : r1((since - snap.fetchedAt) / 1000),
+              });
+          }
           if (t < cfg.exportExitScore) falseExports++;
         }
       });
@@ -343,9 +367,15 @@ async function runMode(mode, mints) {
       worstExported,
       // exported readings staler than EXPORT_REFRESH_S (token-seconds)
       exportedOverGuarantee: overGuarantee,
+      exportedOverGuaranteeReadings: overReadings,
       // seconds from the mode's start (the window opens after the warm-up)
       events: { ...events, windowStartS: Math.round((started - t0) / 1000) },
       hungCalls: simEnd.hung - simStart.hung,
+      // hedged calls beside slow calls carrying an exported token (UPSTREAM_HEDGE_EXPORTED), and
+      // how many answered first, from the workers' summaries told within the window
+      hedges: hedgeLines
+        .filter((h) => h.at > started)
+        .reduce((a, h) => ({ sent: a.sent + h.sent, won: a.won + h.won }), { sent: 0, won: 0 }),
       guaranteeS: {
         hot: cfg.maxStalenessFactor * cfg.cacheTtlHot,
         cold: cfg.maxStalenessFactor * cfg.cacheTtlCold,
@@ -450,6 +480,15 @@ export function table(results) {
   for (const r of results)
     rows.push(
       `| ${r.mode} | ${r.falseExports} (${r.exportedTokenSeconds}) | ${r.missedEntries} | ${r.maxStalenessS.hot} / ${r.maxStalenessS.cold} / ${r.maxStalenessS.exported} (${r.guaranteeS.hot} / ${r.guaranteeS.cold} / ${r.guaranteeS.exported}) | ${r.upstreamCallsPerMin} (${Math.round(r.budgetUse * 1000) / 10} %) | ${r.rateLimited} | ${r.lostJobs} |`,
+    );
+  // (- : a run from before the field was recorded)
+  const or = (v) => (v === undefined || v === null ? "-" : v);
+  rows.push("");
+  rows.push("| mode | exported readings over the guarantee (token-s) | hung calls | hedges sent / won |");
+  rows.push("| --- | --- | --- | --- |");
+  for (const r of results)
+    rows.push(
+      `| ${r.mode} | ${or(r.exportedOverGuarantee)} | ${or(r.hungCalls)} | ${r.hedges ? `${r.hedges.sent} / ${r.hedges.won}` : "-"} |`,
     );
   const ages = results.find((r) => r.top50ErrorByAge)?.top50ErrorByAge;
   if (ages) {

@@ -40,6 +40,8 @@ interface Options {
   budget?: RateBudget | null;
   wantsFallback?: (mint: string) => boolean;
   urgentAt?: (mint: string) => number | undefined;
+  hedgeAfterMs?: (lane: "hot" | "cold", mints: readonly string[]) => number | null;
+  onHedge?: (event: "sent" | "won" | "lost") => void;
 }
 
 /** A client, breaker (on a hand-driven clock) and gateway to `url`; zero backoff so retries are quick. */
@@ -64,6 +66,8 @@ function gatewayTo(url: string, opts: Options = {}) {
     onCall: (_lane, _ms, outcome) => outcomes.push(outcome),
     ...(opts.wantsFallback ? { wantsFallback: opts.wantsFallback } : {}),
     ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
+    ...(opts.hedgeAfterMs ? { hedgeAfterMs: opts.hedgeAfterMs } : {}),
+    ...(opts.onHedge ? { onHedge: (_lane: unknown, e: "sent" | "won" | "lost") => opts.onHedge!(e) } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
 }
@@ -130,6 +134,102 @@ describe("the pairs gateway against the simulator", () => {
     expect(sim.stats().hung).toBe(3);
     expect(outcomes).toEqual(["timeout", "timeout", "timeout"]);
     expect(elapsed).toBeLessThan(15_000); // cut, far from the 60 s hang
+  });
+
+  describe("hedged calls (a call carrying an exported mint)", () => {
+    it("sends a hedge beside a call that hangs: the hedge's answer is used, the hung call is dropped without a breaker failure", async () => {
+      const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+      const [exported, other] = demoMints(2, "hedge");
+      const hedges: string[] = [];
+      const { gateway, breaker, outcomes } = gatewayTo(url, {
+        timeoutMs: 10_000,
+        // one failure would open it: the dropped call must not count as one
+        breaker: { failureThreshold: 1 },
+        hedgeAfterMs: (_lane, mints) => (mints.includes(exported!) ? 150 : null),
+        onHedge: (e) => {
+          hedges.push(e);
+          // the upstream answers again from the hedge on; the first call still hangs
+          if (e === "sent") sim.settings.update({ hangRate: 0 });
+        },
+      });
+
+      const result = await gateway.direct("hot", [exported!, other!]);
+
+      expect(pairsOf(result, exported!).length).toBeGreaterThan(0);
+      expect(pairsOf(result, other!).length).toBeGreaterThan(0);
+      expect(hedges).toEqual(["sent", "won"]);
+      expect(sim.stats().byEndpoint.tokens).toBe(2);
+      expect(sim.stats().hung).toBe(1);
+      // the hedge's answer was told; the dropped call was neither a timeout nor an error
+      expect(outcomes).toEqual(["ok"]);
+      expect(breaker.state).toBe("closed");
+    });
+
+    it("sends no hedge when the first call answers in time, nor for a call without an exported mint", async () => {
+      const { sim, url } = await simulator();
+      const [exported, quiet] = demoMints(2, "no-hedge");
+      const hedges: string[] = [];
+      const asked: string[][] = [];
+      const { gateway } = gatewayTo(url, {
+        hedgeAfterMs: (_lane, mints) => {
+          asked.push([...mints]);
+          return mints.includes(exported!) ? 5_000 : null;
+        },
+        onHedge: (e) => hedges.push(e),
+      });
+
+      expect(pairsOf(await gateway.direct("hot", [exported!]), exported!).length).toBeGreaterThan(0);
+      expect(pairsOf(await gateway.direct("hot", [quiet!]), quiet!).length).toBeGreaterThan(0);
+
+      expect(asked).toEqual([[exported], [quiet]]);
+      expect(hedges).toEqual([]);
+      expect(sim.stats().byEndpoint.tokens).toBe(2);
+    });
+
+    it("fails with the first call's error only when the hedge failed too", async () => {
+      const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+      const [exported] = demoMints(1, "hedge-fails");
+      const hedges: string[] = [];
+      const { gateway, outcomes } = gatewayTo(url, {
+        timeoutMs: 400,
+        hedgeAfterMs: () => 100,
+        onHedge: (e) => hedges.push(e),
+      });
+
+      const error = errorOf(await gateway.direct("hot", [exported!]), exported!);
+
+      expect(error).toBeInstanceOf(UpstreamTimeoutError);
+      expect(hedges).toEqual(["sent"]);
+      expect(sim.stats().byEndpoint.tokens).toBe(2);
+      expect(outcomes).toEqual(["timeout", "timeout"]);
+    });
+
+    it("takes a budget permit of its own for the hedge", async () => {
+      const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+      const [exported] = demoMints(1, "hedge-budget");
+      // two permits in the bucket, refilled slowly: the first call and its hedge take both
+      const budget = new RateBudget(redis, `${prefix}:budget:hedge`, () => ({
+        rpm: 6,
+        burst: 2,
+        hotReserve: 0,
+        penaltyFactor: 0.5,
+        penaltyMs: 60_000,
+      }));
+      const { gateway } = gatewayTo(url, {
+        timeoutMs: 10_000,
+        budget,
+        settings: { maxWaitMs: 60_000 },
+        hedgeAfterMs: () => 100,
+        onHedge: (e) => {
+          if (e === "sent") sim.settings.update({ hangRate: 0 });
+        },
+      });
+
+      expect(pairsOf(await gateway.direct("hot", [exported!]), exported!).length).toBeGreaterThan(0);
+      expect(sim.stats().byEndpoint.tokens).toBe(2);
+      const next = await budget.take("hot");
+      expect(next.granted).toBe(false);
+    });
   });
 
   it("reports a timed-out call as having run to the timeout it ran out at, however early its timer fired", async () => {

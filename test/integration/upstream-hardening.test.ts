@@ -322,3 +322,50 @@ describe("item 1: a pause from outside is bounded and can be cleared", () => {
     expect(use.pausedForMs).toBeLessThanOrEqual(4_000);
   });
 });
+
+describe("hedged calls for exported tokens, through the batch processor", () => {
+  it("hedges the call of a batch that holds an exported mint, and not that of a batch without one", async () => {
+    const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+    const prefix = uniquePrefix();
+    const store = new TokenStore(redis, prefix);
+    const [exported, beside, quiet] = demoMints(3, `hedge-${prefix}`);
+    await store.register(
+      [exported!, beside!, quiet!].map((mint) => ({ mint })),
+      Date.now(),
+    );
+    // the producer's word on what the exports serve, as the worker loads it with its batch
+    await store.publishSchedule({ hot: 1, cold: 1 }, [exported!]);
+    const exportedNow = new Set<string>();
+    const hedges: string[] = [];
+    const { gateway } = gatewayTo(url, {
+      timeoutFor: () => 600,
+      hedgeAfterMs: (_lane, mints) => (mints.some((m) => exportedNow.has(m)) ? 100 : null),
+      onHedge: (_lane, e) => {
+        hedges.push(e);
+        if (e === "sent") sim.settings.update({ hangRate: 0 });
+      },
+    });
+    const config = testConfig({ REDIS_KEY_PREFIX: prefix });
+    const processBatch = createBatchProcessor({
+      config: () => config,
+      store,
+      gateway,
+      exported: exportedNow,
+    });
+
+    const first = await processBatch({ lane: "hot", mints: [exported!, beside!], claimedAt: Date.now() });
+
+    expect(first).toMatchObject({ scored: 2, failed: 0 });
+    expect(hedges).toEqual(["sent", "won"]);
+    expect(sim.stats().hung).toBe(1);
+    // the set holds a job's exported mints only while its call runs
+    expect(exportedNow.size).toBe(0);
+
+    sim.settings.update({ hangRate: 1 });
+    const second = await processBatch({ lane: "hot", mints: [quiet!], claimedAt: Date.now() });
+
+    expect(second).toMatchObject({ scored: 0, failed: 1 });
+    expect(hedges).toEqual(["sent", "won"]);
+    expect(sim.stats().hung).toBe(2);
+  });
+});

@@ -34,6 +34,8 @@ export interface ProcessorDeps {
   readonly hadPairs?: Set<string>;
   /** When each mint's job was to start at the latest (the budget's takesAs); filled per job. */
   readonly urgentAt?: Map<string, number>;
+  /** Mints the exports serve (the gateway hedges their calls); filled per job. */
+  readonly exported?: Set<string>;
   readonly random?: () => number;
   /** Called once per distinct failure of a job, for logs. */
   readonly onFailure?: (lane: Lane, mints: number, err: UpstreamError) => void;
@@ -170,6 +172,8 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     for (const m of hadPairs) deps.hadPairs?.add(m);
     const urgentAt = job.urgentAt;
     if (urgentAt !== undefined) for (const m of mints) deps.urgentAt?.set(m, urgentAt);
+    const exported = mints.filter((m) => context.exported.has(m));
+    for (const m of exported) deps.exported?.add(m);
     let outcome;
     try {
       outcome = await fetchBatch(gateway, job.lane, mints, lanePolicies(config)[job.lane].fetch);
@@ -177,6 +181,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       for (const m of fallback) deps.fallbackWanted?.delete(m);
       for (const m of hadPairs) deps.hadPairs?.delete(m);
       if (urgentAt !== undefined) for (const m of mints) deps.urgentAt?.delete(m);
+      for (const m of exported) deps.exported?.delete(m);
     }
 
     const updates: TokenUpdate[] = [];

@@ -7,6 +7,7 @@ import {
   nextBaseline,
   nextConcurrency,
   nextTimeout,
+  hedgeDelayMs,
   TIMEOUT_MAX_MS,
   type ConcurrencyBounds,
   type ConcurrencyDecision,
@@ -136,6 +137,11 @@ export class LaneController {
 
   get timeout(): number {
     return this.timeoutMs;
+  }
+
+  /** How long a call that carries an exported token may go unanswered before a hedge goes beside it. */
+  get hedgeAfterMs(): number {
+    return hedgeDelayMs(this.estimate(0.99), this.timeoutMs);
   }
 
   /**

@@ -31,6 +31,10 @@ export function startSummaries(o: SummariesOptions): { stop(): Promise<void> } {
   const off = [
     events.on("call", ({ lane, ms, outcome }) => metrics.upstream.observe({ lane, outcome }, ms / 1000)),
     events.on("budgetWait", ({ lane }) => metrics.budgetWaits.inc({ lane })),
+    events.on("hedge", ({ lane, event }) => {
+      metrics.hedges.inc({ lane, event });
+      stats.hedge(lane, event);
+    }),
     events.on("pairsRejected", ({ lane, kind, rejected }) =>
       logger.warn(
         {

@@ -17,6 +17,8 @@ export interface UpstreamPartsOptions {
   readonly baseUrl: string;
   readonly connections: number;
   readonly timeoutFor: (lane: Lane) => number;
+  /** How long a call carrying an exported token waits for its answer before a hedge goes beside it. */
+  readonly hedgeAfterFor: (lane: Lane) => number;
   readonly events: WorkerEvents;
   readonly now: () => number;
 }
@@ -33,6 +35,8 @@ export interface UpstreamParts {
   readonly hadPairs: Set<string>;
   /** When each mint's job was to start at the latest (BatchJob.urgentAt); the batch processor fills it per job. */
   readonly urgentAt: Map<string, number>;
+  /** Mints the exports serve (their calls are hedged); the batch processor fills it per job. */
+  readonly exported: Set<string>;
   /** Aborts every call in flight (the shutdown deadline passed). */
   abort(reason: Error): void;
   close(): Promise<void>;
@@ -61,6 +65,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
   const fallbackWanted = new Set<string>();
   const hadPairs = new Set<string>();
   const urgentAt = new Map<string, number>();
+  const exported = new Set<string>();
   const gateway = createPairsGateway({
     client,
     budget,
@@ -75,6 +80,9 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     wantsFallback: (mint) => fallbackWanted.has(mint),
     hadPairs: (mint) => hadPairs.has(mint),
     urgentAt: (mint) => urgentAt.get(mint),
+    hedgeAfterMs: (lane, mints) =>
+      live.config.upstreamHedgeExported && mints.some((m) => exported.has(m)) ? o.hedgeAfterFor(lane) : null,
+    onHedge: (lane, event) => events.emit("hedge", { lane, event }),
     fallbackBudget,
     onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),
     onPauseCapped: (lane, retryAfterMs, pausedForMs) =>
@@ -91,6 +99,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     fallbackWanted,
     hadPairs,
     urgentAt,
+    exported,
     abort: (reason) => inflight.abort(reason),
     close: () => client.close(),
   };

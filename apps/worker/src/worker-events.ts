@@ -11,6 +11,8 @@ export interface WorkerEventMap {
   overrun: { lane: Lane; ms: number };
   /** A call had to wait for the fleet's budget (or gave up waiting). */
   budgetWait: { lane: Lane };
+  /** A hedge went out beside a slow call carrying an exported token, and which answered first. */
+  hedge: { lane: Lane; event: "sent" | "won" | "lost" };
   /** Pairs of an answer failed validation and were dropped. */
   pairsRejected: { lane: Lane; kind: "batch" | "fallback"; rejected: readonly RejectedPair[] };
   /** A 429's Retry-After was longer than the budget's cap and was cut. */

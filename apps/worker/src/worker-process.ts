@@ -121,6 +121,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     baseUrl: opts.upstreamUrl,
     connections: opts.resolved.config.upstreamConnections,
     timeoutFor: (lane) => lanes[lane].timeout,
+    hedgeAfterFor: (lane) => lanes[lane].hedgeAfterMs,
     events,
     now,
   });
@@ -132,6 +133,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     fallbackWanted: upstream.fallbackWanted,
     hadPairs: upstream.hadPairs,
     urgentAt: upstream.urgentAt,
+    exported: upstream.exported,
     onFailure: (lane, mints, err) => events.emit("callFailed", { lane, mints, err }),
   });
   const queues = openLaneQueues(redis, prefix);

@@ -7,9 +7,20 @@ interface LaneTotals {
   failed: number;
   busyMs: number;
   maxJobMs: number;
+  /** Hedged calls sent beside slow calls carrying an exported token, and how many answered first. */
+  hedges: number;
+  hedgesWon: number;
 }
 
-const empty = (): LaneTotals => ({ jobs: 0, tokens: 0, failed: 0, busyMs: 0, maxJobMs: 0 });
+const empty = (): LaneTotals => ({
+  jobs: 0,
+  tokens: 0,
+  failed: 0,
+  busyMs: 0,
+  maxJobMs: 0,
+  hedges: 0,
+  hedgesWon: 0,
+});
 
 /** Counts finished jobs between periodic summaries, so logs stay one line per lane per period. */
 export class WorkerStats {
@@ -23,6 +34,12 @@ export class WorkerStats {
     t.failed += r.failed;
     t.busyMs += r.durationMs;
     t.maxJobMs = Math.max(t.maxJobMs, r.durationMs);
+  }
+
+  /** A hedge went out (sent) or answered before the call it backed up (won). */
+  hedge(lane: Lane, event: "sent" | "won" | "lost"): void {
+    if (event === "sent") this.lanes[lane].hedges++;
+    else if (event === "won") this.lanes[lane].hedgesWon++;
   }
 
   /** The totals since the last call, with rates, and a fresh period. */

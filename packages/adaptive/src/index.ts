@@ -25,6 +25,8 @@ export {
   latencyBucket,
   nextBaseline,
   nextTimeout,
+  hedgeDelayMs,
+  HEDGE_MIN_MS,
   TIMEOUT_BURST,
   TIMEOUT_DECLINE,
   TIMEOUT_MIN_MS,

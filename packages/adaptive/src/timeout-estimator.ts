@@ -20,6 +20,21 @@ export const BUCKET_MAX_MS = 120_000;
 export const DEFAULT_DECAY = 0.9;
 /** Below this (decayed) count a percentile is noise, and `percentile` answers null. */
 export const DEFAULT_MIN_SAMPLES = 20;
+/** A hedged call goes out no sooner than this after the call it backs up, ms. */
+export const HEDGE_MIN_MS = 250;
+
+/**
+ * When to send a second call beside one that must answer soon (it carries an exported token) and
+ * has not: at the lane's p99 latency, so about one such call in a hundred is hedged, within
+ * [HEDGE_MIN_MS, half the timeout]; half the timeout while the p99 is unknown. Half the timeout
+ * keeps a hedge ahead of the timeout and the retry it would otherwise wait for.
+ */
+export function hedgeDelayMs(p99Ms: number | null, timeoutMs: number): number {
+  const ceiling = Math.max(HEDGE_MIN_MS, timeoutMs / 2);
+  if (p99Ms === null || !Number.isFinite(p99Ms)) return Math.round(ceiling);
+  return Math.round(Math.min(ceiling, Math.max(HEDGE_MIN_MS, p99Ms)));
+}
+
 /** Weight of the newest p50 in the slow baseline: about 20 ticks of memory. */
 export const BASELINE_ALPHA = 0.05;
 

@@ -6,6 +6,8 @@ import {
   TIMEOUT_DECLINE,
   TIMEOUT_MAX_MS,
   TIMEOUT_MIN_MS,
+  HEDGE_MIN_MS,
+  hedgeDelayMs,
   latencyBucket,
   nextBaseline,
   nextTimeout,
@@ -211,5 +213,29 @@ describe("LatencyEstimator.fromBuckets (the fleet's shared histogram)", () => {
       ]),
     );
     expect(e.count()).toBe(0);
+  });
+});
+
+describe("hedgeDelayMs", () => {
+  it("hedges at the p99 when it lies between the floor and half the timeout", () => {
+    expect(hedgeDelayMs(600, 1_500)).toBe(600);
+    expect(hedgeDelayMs(1_200, 4_000)).toBe(1_200);
+  });
+
+  it("never sooner than HEDGE_MIN_MS, never later than half the timeout", () => {
+    expect(hedgeDelayMs(40, 1_500)).toBe(HEDGE_MIN_MS);
+    expect(hedgeDelayMs(1_400, 1_500)).toBe(750);
+    // a latency surge: the p99 is at the timeout, the hedge still goes well before it
+    expect(hedgeDelayMs(4_800, TIMEOUT_MAX_MS)).toBe(TIMEOUT_MAX_MS / 2);
+  });
+
+  it("waits half the timeout while the p99 is unknown", () => {
+    expect(hedgeDelayMs(null, TIMEOUT_MIN_MS)).toBe(TIMEOUT_MIN_MS / 2);
+    expect(hedgeDelayMs(Number.NaN, 3_000)).toBe(1_500);
+  });
+
+  it("keeps the floor when the timeout itself is below twice the floor", () => {
+    expect(hedgeDelayMs(null, 300)).toBe(HEDGE_MIN_MS);
+    expect(hedgeDelayMs(100, 300)).toBe(HEDGE_MIN_MS);
   });
 });

@@ -273,6 +273,13 @@ export const SETTINGS = [
     live,
   ),
   spec(
+    "UPSTREAM_HEDGE_EXPORTED",
+    bool,
+    "true",
+    "a call carrying an exported token and unanswered at about the lane's p99 latency gets an identical second call (one more request); the first answer wins",
+    live,
+  ),
+  spec(
     "BREAKER_FAILURE_THRESHOLD",
     int(1, 1_000),
     "5",

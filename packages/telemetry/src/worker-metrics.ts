@@ -39,6 +39,12 @@ export function createWorkerMetrics(worker: string) {
       labelNames: ["lane"] as const,
       registers: [registry],
     }),
+    hedges: new Counter({
+      name: "moonfleet_upstream_hedges_total",
+      help: "Hedged calls beside slow calls that carry an exported token: sent, and which answered first (won: the hedge, lost: the first call)",
+      labelNames: ["lane", "event"] as const,
+      registers: [registry],
+    }),
     concurrency: new Gauge({
       name: "moonfleet_concurrency",
       help: "Jobs this worker process may run at once per queue (the controller's limit)",

@@ -67,6 +67,16 @@ export interface GatewayDeps {
    * call follows it (CallOptions.overrun); it times out only past the raised one.
    */
   readonly onOverrun?: (lane: Lane, ms: number) => void;
+  /**
+   * When to send a second, identical batch call beside one of these mints that has not answered
+   * yet (a hedged request), ms after the first went out; null for none. The first answer wins and
+   * the other is aborted; each takes its own breaker and budget permits. The worker hedges the
+   * calls that carry an exported token, at about the lane's p99 latency: a call that hangs would
+   * otherwise hold that token until its timeout and a retry, past EXPORT_REFRESH_S.
+   */
+  readonly hedgeAfterMs?: (lane: Lane, mints: readonly string[]) => number | null;
+  /** A hedge went out beside a slow call (`sent`), and which of the two answered first. */
+  readonly onHedge?: (lane: Lane, event: "sent" | "won" | "lost") => void;
   /** A call had to wait for the budget (or gave up waiting). */
   readonly onBudgetWait?: (lane: Lane, waitMs: number) => void;
   readonly now?: () => number;
@@ -130,46 +140,69 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
    * A breaker permit, then a budget permit within the allowed wait (as the lane takesAs for the
    * call's mints); throws a delay error otherwise.
    */
-  async function permit(lane: Lane, mints: readonly string[]): Promise<void> {
+  async function permit(
+    lane: Lane,
+    mints: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const p = breaker.permit();
     if (!p.allowed) throw new UpstreamCircuitOpenError(p.retryInMs);
     if (!budget) return;
     const deadline = now() + deps.settings().maxWaitMs;
     const urgentAt = urgentAtOf(mints);
     for (;;) {
+      // aborted while it waited (the process stops, or a hedged call's twin answered): no permit
+      if (signal?.aborted) {
+        breaker.cancel();
+        throw new UpstreamBudgetExhaustedError(0);
+      }
       const t = await budget.take(takesAs(lane, urgentAt, now()));
       if (t.granted) return;
       deps.onBudgetWait?.(lane, t.waitMs);
-      if (now() + t.waitMs > deadline || deps.signal?.aborted) {
+      if (now() + t.waitMs > deadline || signal?.aborted) {
         breaker.cancel();
         throw new UpstreamBudgetExhaustedError(t.waitMs);
       }
-      await sleep(t.waitMs, undefined, deps.signal ? { signal: deps.signal } : {}).catch(() => undefined);
+      await sleep(t.waitMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     }
   }
 
+  /** The process's abort signal, and a call's own (a hedge's loser) when it has one. */
+  const either = (own: AbortSignal | undefined): AbortSignal | undefined =>
+    own && deps.signal ? AbortSignal.any([deps.signal, own]) : (own ?? deps.signal);
+
+  /**
+   * One call with its permits, timeout and retries. `cancel` aborts it without counting against
+   * the upstream (a hedged call whose twin answered first); `sent` is told when its first request
+   * goes out, past the permits.
+   */
   async function call<T>(
     lane: Lane,
     kind: "batch" | "fallback",
     mints: readonly string[],
     go: (o: CallOptions) => Promise<T>,
+    cancel?: AbortSignal,
+    sent?: () => void,
   ): Promise<T> {
+    const signal = either(cancel);
     for (let attempt = 0; ; attempt++) {
-      await permit(lane, mints);
+      if (cancel?.aborted) throw cancel.reason;
+      await permit(lane, mints, signal);
+      if (attempt === 0) sent?.();
       const started = performance.now();
       try {
         // The lane's timeout as it is when the call runs out, not when it began.
         const out = await go({
           timeoutMs: () => deps.timeoutFor(lane),
           overrun: deps.onOverrun && ((ms) => deps.onOverrun!(lane, ms)),
-          signal: deps.signal,
+          signal,
         });
         breaker.onSuccess();
         deps.onCall?.(lane, performance.now() - started, "ok", kind);
         return out;
       } catch (err) {
         const ms = performance.now() - started;
-        if (deps.signal?.aborted) {
+        if (signal?.aborted) {
           breaker.cancel();
           throw err;
         }
@@ -197,13 +230,70 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
         else deps.onCall?.(lane, ms, "error", kind);
         const retryable = err instanceof UpstreamError ? err.retryable : true;
         if (!retryable || attempt >= deps.settings().retries) throw err;
-        await sleep(
-          backoffMs(attempt, 200, 5_000, random),
-          undefined,
-          deps.signal ? { signal: deps.signal } : {},
-        ).catch(() => undefined);
+        await sleep(backoffMs(attempt, 200, 5_000, random), undefined, signal ? { signal } : {}).catch(
+          () => undefined,
+        );
       }
     }
+  }
+
+  /**
+   * A batch call, hedged when hedgeAfterMs says so: if the call has not answered that long after it
+   * went out, an identical one goes beside it; the first answer wins and the other is aborted. It
+   * fails only when both failed, with the first call's error.
+   */
+  function hedgedCall<T>(
+    lane: Lane,
+    mints: readonly string[],
+    go: (o: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    const after = deps.hedgeAfterMs?.(lane, mints) ?? null;
+    if (after === null) return call(lane, "batch", mints, go);
+    return new Promise<T>((resolve, reject) => {
+      const first = new AbortController();
+      const second = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      let hedged = false;
+      let settled = false;
+      let running = 1;
+      let firstError: unknown = null;
+      const won = (value: T, twin: AbortController, hedge: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        twin.abort(new Error("the hedged call's twin answered first"));
+        if (hedged) deps.onHedge?.(lane, hedge ? "won" : "lost");
+        resolve(value);
+      };
+      const failed = (err: unknown, hedge: boolean) => {
+        if (!hedge) firstError = err;
+        running -= 1;
+        if (settled || running > 0) return;
+        // both failed, or the first before its hedge went out (none will now)
+        clearTimeout(timer);
+        settled = true;
+        const reason = firstError ?? err;
+        reject(reason instanceof Error ? reason : new Error(String(reason)));
+      };
+      call(lane, "batch", mints, go, first.signal, () => {
+        timer = setTimeout(
+          () => {
+            if (settled || deps.signal?.aborted) return;
+            hedged = true;
+            running += 1;
+            deps.onHedge?.(lane, "sent");
+            call(lane, "batch", mints, go, second.signal).then(
+              (v) => won(v, first, true),
+              (e: unknown) => failed(e, true),
+            );
+          },
+          Math.max(0, after),
+        );
+      }).then(
+        (v) => won(v, second, false),
+        (e: unknown) => failed(e, false),
+      );
+    });
   }
 
   /** Drops (and reports) the pairs that failed validation; a mint left with only those fails alone. */
@@ -237,7 +327,7 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     const out = new Map<string, MintResult<Fetched>>();
     let answer: PairsAnswer;
     try {
-      answer = await call(lane, "batch", mints, async (o) => {
+      answer = await hedgedCall(lane, mints, async (o) => {
         const a = await deps.client.fetchPairs(mints, o);
         const unreadable = unreadableAnswer(mints, a);
         if (unreadable) throw unreadable;
