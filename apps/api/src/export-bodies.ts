@@ -1,4 +1,4 @@
-import { schedulingMode, type Config } from "@moonfleet/config";
+import { deadlineIntervalMs, refreshParams, schedulingMode, type Config } from "@moonfleet/config";
 import {
   marketsJson,
   notArbMarketsJson,
@@ -7,6 +7,14 @@ import {
   type ExportDocument,
   type ExportSettings,
 } from "@moonfleet/exports";
+
+/**
+ * The oldest snapshot a token may enter the exports on under SCHEDULING=value, ms: the interval an
+ * exported (hot) token's refreshes start at, so that its first one after the entry lands within
+ * EXPORT_REFRESH_S. An older one is held at the door and refreshed at once.
+ */
+export const exportEntryMaxAgeMs = (c: Config): number =>
+  Math.round(deadlineIntervalMs("hot", true, refreshParams(c)));
 
 /** The rule's settings from the config; unset EXPORT_MAX_STALENESS_S means 2 x each lane's TTL. */
 export function exportSettingsOf(c: Config): ExportSettings {
@@ -22,8 +30,10 @@ export function exportSettingsOf(c: Config): ExportSettings {
       cold: Math.round((bound ?? 2 * c.cacheTtlCold) * 1000),
     },
     minHoldMs: Math.round(c.exportMinHoldS * 1000),
-    // value scheduling refreshes an exported token every EXPORT_REFRESH_S: one enters no staler
-    ...(schedulingMode(c) === "value" ? { entryMaxAgeMs: Math.round(c.exportRefreshS * 1000) } : {}),
+    // value scheduling refreshes an exported token every EXPORT_REFRESH_S. One enters no staler
+    // than the interval its refreshes start at (deadlineIntervalMs): a token let in nearer the
+    // guarantee than that is served past it while its refresh runs.
+    ...(schedulingMode(c) === "value" ? { entryMaxAgeMs: exportEntryMaxAgeMs(c) } : {}),
   };
 }
 
