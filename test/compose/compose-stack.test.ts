@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../apps/launcher/src/free-port.js";
+import { portIsFree } from "../../apps/launcher/src/free-port.js";
 import {
   buildkitAvailable,
   dockerUnavailable,
@@ -22,6 +22,19 @@ import {
 // codes, then removes every container, network, volume and image it made.
 // .ci/run starts a Docker engine first (shared/tools/docker-standins); elsewhere, without an engine
 // the whole file is skipped with the reason (in CI it fails instead).
+
+/**
+ * A host port for the API, free on every interface now and below the kernel's ephemeral range
+ * (32768-60999 on Linux), so that no outgoing connection of the tests running beside this one can
+ * take it in the minute before compose binds it (one did: "bind: address already in use").
+ */
+async function hostPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await portIsFree(port, "0.0.0.0")) return port;
+  }
+  throw new Error("no free host port between 20000 and 32000");
+}
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const BASE_IMAGES = ["node:20-bookworm-slim", "redis:7-alpine"];
@@ -218,7 +231,7 @@ describe.skipIf(unavailable !== null)(
       buildkit = process.env.DOCKER_BUILDKIT !== "0" && (await buildkitAvailable());
       const files = await copyRepo(dir);
       expect(files, "files copied from the repo").toBeGreaterThan(50);
-      apiPort = await freePort();
+      apiPort = await hostPort();
       base = `http://127.0.0.1:${apiPort}`;
       // The test's own .env (compose reads it for API_PORT and passes it to every app): the seed
       // needs ADMIN_TOKEN; a 1.2 s upstream keeps batches in flight long enough to kill one; the
