@@ -16,6 +16,7 @@ import {
   createUpstreamClient,
   type BreakerSettings,
   type CallOutcome,
+  type HedgeEvent,
   type GatewaySettings,
   type MintResult,
   type Fetched,
@@ -41,7 +42,7 @@ interface Options {
   wantsFallback?: (mint: string) => boolean;
   urgentAt?: (mint: string) => number | undefined;
   hedgeAfterMs?: (lane: "hot" | "cold", mints: readonly string[]) => number | null;
-  onHedge?: (event: "sent" | "won" | "lost") => void;
+  onHedge?: (event: HedgeEvent) => void;
 }
 
 /** A client, breaker (on a hand-driven clock) and gateway to `url`; zero backoff so retries are quick. */
@@ -67,7 +68,7 @@ function gatewayTo(url: string, opts: Options = {}) {
     ...(opts.wantsFallback ? { wantsFallback: opts.wantsFallback } : {}),
     ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
     ...(opts.hedgeAfterMs ? { hedgeAfterMs: opts.hedgeAfterMs } : {}),
-    ...(opts.onHedge ? { onHedge: (_lane: unknown, e: "sent" | "won" | "lost") => opts.onHedge!(e) } : {}),
+    ...(opts.onHedge ? { onHedge: (_lane: unknown, e: HedgeEvent) => opts.onHedge!(e) } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
 }

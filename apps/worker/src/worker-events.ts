@@ -1,5 +1,5 @@
 import type { BreakerState, Lane } from "@moonfleet/domain";
-import type { CallOutcome, RejectedPair, UpstreamError } from "@moonfleet/upstream";
+import type { CallOutcome, HedgeEvent, RejectedPair, UpstreamError } from "@moonfleet/upstream";
 import type { BatchOutcome } from "./batch-processor.js";
 import type { JobNotNow } from "./job-outcome.js";
 
@@ -12,7 +12,7 @@ export interface WorkerEventMap {
   /** A call had to wait for the fleet's budget (or gave up waiting). */
   budgetWait: { lane: Lane };
   /** A hedge went out beside a slow call carrying an exported token, and which answered first. */
-  hedge: { lane: Lane; event: "sent" | "won" | "lost" };
+  hedge: { lane: Lane; event: HedgeEvent };
   /** Pairs of an answer failed validation and were dropped. */
   pairsRejected: { lane: Lane; kind: "batch" | "fallback"; rejected: readonly RejectedPair[] };
   /** A 429's Retry-After was longer than the budget's cap and was cut. */

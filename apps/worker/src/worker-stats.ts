@@ -1,5 +1,6 @@
 import { LANES, type Lane } from "@moonfleet/domain";
 import type { BatchResult } from "@moonfleet/queues";
+import type { HedgeEvent } from "@moonfleet/upstream";
 
 interface LaneTotals {
   jobs: number;
@@ -37,7 +38,7 @@ export class WorkerStats {
   }
 
   /** A hedge went out (sent) or answered before the call it backed up (won). */
-  hedge(lane: Lane, event: "sent" | "won" | "lost"): void {
+  hedge(lane: Lane, event: HedgeEvent): void {
     if (event === "sent") this.lanes[lane].hedges++;
     else if (event === "won") this.lanes[lane].hedgesWon++;
   }

@@ -45,4 +45,5 @@ export {
   type GatewaySettings,
   type Fetched,
   type CallOutcome,
+  type HedgeEvent,
 } from "./pairs-gateway.js";

@@ -21,6 +21,9 @@ import { takesAs, type RateBudget } from "./rate-budget.js";
 
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
 
+/** What a hedged call did: went out beside a slow call, answered first (won), or came second (lost). */
+export type HedgeEvent = "sent" | "won" | "lost";
+
 export interface Fetched {
   readonly pairs: readonly Pair[];
   /** When the answer arrived (epoch ms). */
@@ -76,7 +79,7 @@ export interface GatewayDeps {
    */
   readonly hedgeAfterMs?: (lane: Lane, mints: readonly string[]) => number | null;
   /** A hedge went out beside a slow call (`sent`), and which of the two answered first. */
-  readonly onHedge?: (lane: Lane, event: "sent" | "won" | "lost") => void;
+  readonly onHedge?: (lane: Lane, event: HedgeEvent) => void;
   /** A call had to wait for the budget (or gave up waiting). */
   readonly onBudgetWait?: (lane: Lane, waitMs: number) => void;
   readonly now?: () => number;
