@@ -127,3 +127,25 @@ describe("LaneController.recordOverrun", () => {
     expect(lane.timeout).toBeLessThan(raised);
   });
 });
+
+describe("LaneController.hedgeAfterMs", () => {
+  const policy = POLICIES.adaptive;
+
+  it("is half the timeout while the lane has no latency to go by", () => {
+    const lane = new LaneController(policy, 0);
+    expect(lane.hedgeAfterMs).toBe(Math.round(lane.timeout / 2));
+  });
+
+  it("follows the lane's p99 latency once it has calls: a tail call is hedged, a usual one not", () => {
+    const lane = new LaneController(policy, 0);
+    // 98 % answer in 100 ms, 2 % in 600 ms: the p99 sits in the slow tail
+    for (let i = 0; i < 500; i++) lane.recordCall(i % 50 === 0 ? 600 : 100, "ok");
+    const after = lane.hedgeAfterMs;
+    expect(after).toBeGreaterThan(500);
+    expect(after).toBeLessThanOrEqual(Math.max(600 * 1.05, lane.timeout / 2));
+    // a fast lane still waits the floor before a hedge
+    const fast = new LaneController(policy, 0);
+    for (let i = 0; i < 500; i++) fast.recordCall(20, "ok");
+    expect(fast.hedgeAfterMs).toBe(250);
+  });
+});
