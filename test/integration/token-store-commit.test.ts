@@ -2,7 +2,15 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { laneOf, type TokenStatus } from "@moonfleet/domain";
 import { computeMetrics, scoreBand, type Components } from "@moonfleet/scoring";
-import { COMMIT_CHUNK, HISTORY_LENGTH, TokenStore, type TokenUpdate } from "@moonfleet/store";
+import {
+  COMMIT_CHUNK,
+  HISTORY_LENGTH,
+  TokenStore,
+  decodePrevious,
+  encodePrevious,
+  previousScoringOf,
+  type TokenUpdate,
+} from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
@@ -159,13 +167,56 @@ describe("TokenStore.commit and load", () => {
     await store.register([{ mint: a }, { mint: b }], T0);
     const fresh = await store.loadForScoring([a, c]);
     expect(fresh.context).toEqual({ pressure: { hot: 1, cold: 1 }, exported: new Set() });
-    expect(fresh.loaded).toEqual(await store.load([a, c]));
+    const [loadedA, loadedC] = await store.load([a, c]);
+    expect(fresh.loaded).toEqual([{ token: loadedA?.token, previous: null }, null]);
+    expect(loadedC).toBeNull();
     await store.publishSchedule({ hot: 1.5, cold: 2.25 }, [b, c, d]);
+    await store.commit([update(b, "active", 0.6, T0 + 1_000, true)]);
     const { loaded, context } = await store.loadForScoring([a, b, c]);
-    expect(loaded).toEqual(await store.load([a, b, c]));
+    const plain = await store.load([a, b, c]);
+    expect(loaded.map((x) => x?.token ?? null)).toEqual(plain.map((x) => x?.token ?? null));
+    // what the next scoring needs of b's snapshot, read without the snapshot
+    expect(loaded[1]?.previous).toEqual(previousScoringOf(plain[1]!.snapshot!));
+    expect(loaded[1]?.previous).toMatchObject({ fetchedAt: T0 + 1_000, score: 0.6, smoothedScore: 0.3 });
     expect(context).toEqual({ pressure: { hot: 1.5, cold: 2.25 }, exported: new Set([b, c]) });
     const whole = await store.scheduleContext();
     expect(context.pressure).toEqual(whole.pressure);
+  });
+
+  it("keeps a token's scoring state exactly through its compact encoding", () => {
+    const num = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          fetchedAt: fc.integer({ min: 0, max: 2 ** 45 }),
+          score: num,
+          smoothedScore: num,
+          smoothed: fc.record({ txAccel: num, volMomentum: num, freshness: num, orderflow: num }),
+          volatility: fc.option(num, { nil: undefined }),
+          pairCount: fc.nat(1_000),
+        }),
+        (p) => {
+          const { volatility, ...rest } = p;
+          const previous = volatility === undefined ? rest : { ...rest, volatility };
+          // JSON has no -0: the encoding keeps the value, not its sign
+          expect(decodePrevious(encodePrevious(previous))).toEqual(JSON.parse(JSON.stringify(previous)));
+        },
+      ),
+    );
+    expect(decodePrevious(null)).toBeNull();
+  });
+
+  it("scores a token stored before its scoring state was kept from its snapshot", async () => {
+    const store = new TokenStore(redis, uniquePrefix());
+    const [m] = MINTS as [string];
+    await store.register([{ mint: m }], T0);
+    await store.commit([update(m, "monitoring", 0.4, T0 + 1_000, false)]);
+    // as an older version left it: a snapshot, and no scoring key
+    expect(await redis.del(store.keys.scoring(m))).toBe(1);
+    const [snapshot] = await store.load([m]);
+    const { loaded } = await store.loadForScoring([m]);
+    expect(loaded[0]?.previous).toEqual(previousScoringOf(snapshot!.snapshot!));
+    expect(loaded[0]?.previous?.volatility).toBe(0.04);
   });
 
   it("runs its scripts again after Redis forgot them", async () => {

@@ -10,7 +10,7 @@ import {
 } from "@moonfleet/config";
 import type { BatchJob, BatchResult } from "@moonfleet/queues";
 import { evaluateToken, type Pair } from "@moonfleet/scoring";
-import type { Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
+import type { PreviousScoring, Snapshot, TokenStore, TokenUpdate, TokenRecord } from "@moonfleet/store";
 import {
   UpstreamPairsRejectedError,
   delayOf,
@@ -70,7 +70,7 @@ const NO_CONTEXT: ScheduleContext = { pressure: { hot: 1, cold: 1 }, exported: n
 export function toSnapshot(
   token: TokenRecord,
   pairs: readonly Pair[],
-  previous: Snapshot | null,
+  previous: PreviousScoring | null,
   fetchedAt: number,
   config: Config,
   ctx: ScheduleContext = NO_CONTEXT,
@@ -159,15 +159,13 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     // Deleted, archived, or refreshed by another job since this batch was claimed (a delayed job
     // running late, or a re-claim after a lease ran out): nothing to fetch.
     const live = loaded.filter(
-      (x) => x !== null && x.token.status !== "archived" && (x.snapshot?.fetchedAt ?? 0) < job.claimedAt,
-    ) as Array<{ token: TokenRecord; snapshot: Snapshot | null }>;
+      (x) => x !== null && x.token.status !== "archived" && (x.previous?.fetchedAt ?? 0) < job.claimedAt,
+    ) as Array<{ token: TokenRecord; previous: PreviousScoring | null }>;
     const mints = live.map((x) => x.token.mint);
     // A token that had pairs last time (or was never scored) and comes back empty gets one look at
     // all its pools before it counts as "no pairs"; one that had none stays cheap.
-    const fallback = live
-      .filter((x) => !x.snapshot || x.snapshot.metrics.pairCount > 0)
-      .map((x) => x.token.mint);
-    const hadPairs = live.filter((x) => (x.snapshot?.metrics.pairCount ?? 0) > 0).map((x) => x.token.mint);
+    const fallback = live.filter((x) => !x.previous || x.previous.pairCount > 0).map((x) => x.token.mint);
+    const hadPairs = live.filter((x) => (x.previous?.pairCount ?? 0) > 0).map((x) => x.token.mint);
     for (const m of fallback) deps.fallbackWanted?.add(m);
     for (const m of hadPairs) deps.hadPairs?.add(m);
     const urgentAt = job.urgentAt;
@@ -185,9 +183,9 @@ export function createBatchProcessor(deps: ProcessorDeps) {
     }
 
     const updates: TokenUpdate[] = [];
-    for (const { token, snapshot } of live) {
+    for (const { token, previous } of live) {
       const got = outcome.fetched.get(token.mint);
-      if (got) updates.push(toSnapshot(token, got.pairs, snapshot, got.fetchedAt, config, context));
+      if (got) updates.push(toSnapshot(token, got.pairs, previous, got.fetchedAt, config, context));
     }
     await store.commit(updates);
 
@@ -201,7 +199,7 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       // A malformed answer keeps the last good snapshot and waits a normal TTL; others retry soon.
       const retrySoon: string[] = [];
       const retryLater: string[] = [];
-      const lastFetch = new Map(live.map((x) => [x.token.mint, x.snapshot?.fetchedAt ?? x.token.createdAt]));
+      const lastFetch = new Map(live.map((x) => [x.token.mint, x.previous?.fetchedAt ?? x.token.createdAt]));
       const maxBackoffMs = 10 * ttlMs(config, job.lane);
       notNow = notNowOutcome(job.lane, outcome.failed.values());
       for (const [mint, err] of outcome.failed) {

@@ -17,6 +17,12 @@ export const KEY_SEGMENTS = {
   token: "tok",
   /** string: the latest snapshot (JSON) */
   snapshot: "snap",
+  /**
+   * string: what the next scoring needs from the last (PreviousScoring JSON, ~200 bytes): a worker
+   * reads it instead of the whole snapshot; not in the registry hash, whose small values keep it
+   * compactly encoded
+   */
+  scoring: "scoring",
   /** list: the newest HISTORY_LENGTH history entries (JSON) */
   history: "hist",
   /** string per mint: an operator deleted it; discovery does not bring it back while this lives */
@@ -94,6 +100,7 @@ export function redisKeys(prefix: string) {
     root,
     token: (mint: string) => `${k("token")}:${mint}`,
     snapshot: (mint: string) => `${k("snapshot")}:${mint}`,
+    scoring: (mint: string) => `${k("scoring")}:${mint}`,
     history: (mint: string) => `${k("history")}:${mint}`,
     deleted: (mint: string) => `${k("deleted")}:${mint}`,
     registry: k("registry"),

@@ -2,6 +2,8 @@ export {
   TokenStore,
   HISTORY_LENGTH,
   COMMIT_CHUNK,
+  encodePrevious,
+  decodePrevious,
   type ScheduleView,
   type LaneScheduleView,
 } from "./token-store.js";
@@ -10,11 +12,13 @@ export type {
   NewToken,
   Snapshot,
   HistoryEntry,
+  PreviousScoring,
   TokenUpdate,
   TokenSort,
   ListQuery,
   TokenListItem,
 } from "./types.js";
+export { previousScoringOf } from "./types.js";
 export { LeaderLock } from "./leader-lock.js";
 export { publishHeartbeat, removeHeartbeat, liveWorkers, liveWorkerMetrics } from "./fleet-registry.js";
 export { exchangeFleetLatency, FLEET_LATENCY_HALF_LIFE_MS } from "./fleet-latency.js";

@@ -205,13 +205,14 @@ end
 return out
 `;
 
-export const COMMIT_FIELDS = 15;
+export const COMMIT_FIELDS = 16;
 
 /**
  * KEYS[1]: the events stream. ARGV: root, historyLength, then COMMIT_FIELDS per token: mint,
  * fetchedAt, status, lane ('' when archived), dueAt, smoothedScore, snapshot JSON, history entry JSON,
  * name, symbol, lastGoodScoreAt, activeSince, band, deadlineAt (the latest start of the next refresh
- * that keeps the staleness guarantee), value (what a refresh is worth, for the claim's packing). A deleted token stays deleted and an older answer
+ * that keeps the staleness guarantee), value (what a refresh is worth, for the claim's packing),
+ * scoring (PreviousScoring JSON, for its scoring key). A deleted token stays deleted and an older answer
  * never overwrites a newer one. token_activated, token_archived and band_changed go to the events
  * stream in the same step as the status and band they report, so no change is lost or told twice.
  * Returns how many tokens were written.
@@ -263,6 +264,8 @@ for i = 3, #ARGV, ${COMMIT_FIELDS} do
     if old[3] and old[3] ~= band and status ~= 'archived' then event('band_changed', mint, told, fetchedAt, {old[3], band}) end
     snaps[#snaps+1] = ${luaKey("snapshot", "root", "mint")}
     snaps[#snaps+1] = ARGV[i+6]
+    snaps[#snaps+1] = ${luaKey("scoring", "root", "mint")}
+    snaps[#snaps+1] = ARGV[i+15]
     local hist = ${luaKey("history", "root", "mint")}
     if redis.call('LPUSH', hist, ARGV[i+7]) > histLen then redis.call('LTRIM', hist, 0, histLen - 1) end
     local fields = {'status', status, 'fetchedAt', fetchedAt, 'lastUpdatedAt', fetchedAt,
@@ -322,24 +325,31 @@ export const TOKEN_FIELDS = [
 
 /**
  * KEYS: the registry (it names the slot), the schedule's pressure hash and exported set. ARGV: root,
- * withContext ('1': add the value scheduler's context), then mints. Returns TOKEN_FIELDS of each mint in turn (nil where absent),
- * then each mint's snapshot JSON (nil when none), then with the context the pressure of each lane
- * (LANES order, nil when unset) and 1 or 0 per mint for "exported". One command for a whole
- * batch: a HGETALL per token cost the worker more than the scoring.
+ * forScoring ('1': what a worker scores from), then mints. Returns TOKEN_FIELDS of each mint in
+ * turn (nil where absent), then per mint its snapshot JSON (nil when none), or for scoring its
+ * scoring key (the snapshot only where that is missing: written before it was kept), then for
+ * scoring the value scheduler's context: the pressure of each lane (LANES order, nil when unset)
+ * and 1 or 0 per mint for "exported". One command for a whole batch: a HGETALL per token cost the
+ * worker more than the scoring, and reading and parsing each whole snapshot a tenth of its time.
  */
 export const LOAD = `
 local root, withContext = ARGV[1], ARGV[2] == '1'
-local out, n, snaps = {}, 0, {}
+local out, n, reads = {}, 0, {}
 for i = 3, #ARGV do
   local mint = ARGV[i]
   local h = redis.call('HMGET', ${luaKey("token", "root", "mint")}, ${TOKEN_FIELDS.map((f) => `'${f}'`).join(", ")})
   for j = 1, ${TOKEN_FIELDS.length} do out[n + j] = h[j] end
   n = n + ${TOKEN_FIELDS.length}
-  snaps[i - 2] = ${luaKey("snapshot", "root", "mint")}
+  if withContext then reads[i - 2] = ${luaKey("scoring", "root", "mint")}
+  else reads[i - 2] = ${luaKey("snapshot", "root", "mint")} end
 end
-for j = 1, #snaps, 1000 do
-  local got = redis.call('MGET', unpack(snaps, j, math.min(j + 999, #snaps)))
-  for k = 1, #got do out[n + k] = got[k] end
+for j = 1, #reads, 1000 do
+  local got = redis.call('MGET', unpack(reads, j, math.min(j + 999, #reads)))
+  for k = 1, #got do
+    local v = got[k]
+    if withContext and not v then v = redis.call('GET', ${luaKey("snapshot", "root", "ARGV[j + k + 1]")}) end
+    out[n + k] = v
+  end
   n = n + #got
 end
 if withContext then

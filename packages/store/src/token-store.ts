@@ -26,14 +26,17 @@ import {
   TOKEN_FIELDS,
 } from "./scripts.js";
 import { Script } from "@moonfleet/queues";
-import type {
-  HistoryEntry,
-  ListQuery,
-  NewToken,
-  Snapshot,
-  TokenListItem,
-  TokenRecord,
-  TokenUpdate,
+import { COMPONENT_NAMES, type Components } from "@moonfleet/scoring";
+import {
+  previousScoringOf,
+  type HistoryEntry,
+  type ListQuery,
+  type NewToken,
+  type PreviousScoring,
+  type Snapshot,
+  type TokenListItem,
+  type TokenRecord,
+  type TokenUpdate,
 } from "./types.js";
 
 /**
@@ -93,6 +96,40 @@ async function execOrThrow(p: ReturnType<Redis["pipeline"]>): Promise<Array<[Err
 
 const parseSnapshot = (raw: string | null | undefined): Snapshot | null =>
   raw ? (JSON.parse(raw) as Snapshot) : null;
+
+/**
+ * A PreviousScoring as its scoring key holds it: a JSON array in a fixed order (fetchedAt, score,
+ * smoothedScore, pairCount, volatility or null, then the smoothed components in COMPONENT_NAMES
+ * order), ~150 bytes where the same as an object took ~260.
+ */
+export function encodePrevious(p: PreviousScoring): string {
+  return JSON.stringify([
+    p.fetchedAt,
+    p.score,
+    p.smoothedScore,
+    p.pairCount,
+    p.volatility ?? null,
+    ...COMPONENT_NAMES.map((c) => p.smoothed[c]),
+  ]);
+}
+
+/** LOAD's scoring slot: encodePrevious's array, or a whole snapshot stored before those were kept. */
+export function decodePrevious(raw: string | null | undefined): PreviousScoring | null {
+  if (!raw) return null;
+  const v = JSON.parse(raw) as unknown;
+  if (!Array.isArray(v)) return previousScoringOf(v as Snapshot);
+  const [fetchedAt, score, smoothedScore, pairCount, volatility, ...parts] = v as Array<number | null>;
+  const smoothed = {} as Components;
+  COMPONENT_NAMES.forEach((c, i) => (smoothed[c] = parts[i] ?? 0));
+  return {
+    fetchedAt: fetchedAt ?? 0,
+    score: score ?? 0,
+    smoothedScore: smoothedScore ?? 0,
+    smoothed,
+    ...(volatility !== null && volatility !== undefined ? { volatility } : {}),
+    pairCount: pairCount ?? 0,
+  };
+}
 
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
@@ -183,7 +220,7 @@ export class TokenStore {
    */
   async remove(mint: string, opts: { holdMs?: number } = {}): Promise<boolean> {
     const k = this.keys;
-    const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.history(mint));
+    const tx = this.redis.multi().del(k.token(mint), k.snapshot(mint), k.scoring(mint), k.history(mint));
     if (opts.holdMs) tx.set(k.deleted(mint), "1", "PX", opts.holdMs);
     tx.zrem(k.registry, mint);
     for (const lane of LANES) tx.zrem(k.due(lane), mint).zrem(k.deadline(lane), mint);
@@ -461,43 +498,48 @@ export class TokenStore {
     mints: readonly string[],
   ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
-    return (await this.readBatch(mints, false)).loaded;
-  }
-
-  /**
-   * What a worker needs to score a batch, in one command: load's answer, and the value scheduler's
-   * context (scheduleContext) as it stands, its exported set cut to these mints.
-   */
-  async loadForScoring(mints: readonly string[]): Promise<{
-    loaded: Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>;
-    context: ScheduleContext;
-  }> {
-    const { loaded, context } = await this.readBatch(mints, true);
-    return { loaded, context: context! };
-  }
-
-  private async readBatch(mints: readonly string[], withContext: boolean) {
-    const k = this.keys;
-    const flat = (await loadScript.run(this.redis, 3, [
-      k.registry,
-      k.schedulePressure,
-      k.scheduleExported,
-      k.root,
-      withContext ? "1" : "0",
-      ...mints,
-    ])) as Array<string | number | null>;
+    const flat = await this.readBatch(mints, false);
     const snapsAt = mints.length * FIELD_COUNT;
-    const loaded = mints.map((_, i) => {
+    return mints.map((_, i) => {
       const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
       return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i] as string | null) } : null;
     });
-    if (!withContext) return { loaded, context: null };
+  }
+
+  /**
+   * What a worker needs to score a batch, in one command: the token records, what each one's last
+   * scoring left for the next (PreviousScoring, not the whole snapshot), and the value scheduler's
+   * context (scheduleContext) as it stands, its exported set cut to these mints.
+   */
+  async loadForScoring(mints: readonly string[]): Promise<{
+    loaded: Array<{ token: TokenRecord; previous: PreviousScoring | null } | null>;
+    context: ScheduleContext;
+  }> {
+    const flat = await this.readBatch(mints, true);
+    const snapsAt = mints.length * FIELD_COUNT;
+    const loaded = mints.map((_, i) => {
+      const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
+      return token ? { token, previous: decodePrevious(flat[snapsAt + i] as string | null) } : null;
+    });
     const pressureAt = snapsAt + mints.length;
     const pressure = { hot: 1, cold: 1 };
     LANES.forEach((lane, j) => (pressure[lane] = Number(flat[pressureAt + j]) || 1));
     const exportedAt = pressureAt + LANES.length;
     const exported = new Set(mints.filter((_, i) => flat[exportedAt + i] === 1));
     return { loaded, context: { pressure, exported } };
+  }
+
+  /** LOAD's answer: TOKEN_FIELDS per mint, then per mint its snapshot (or scoring state), then the context. */
+  private async readBatch(mints: readonly string[], forScoring: boolean) {
+    const k = this.keys;
+    return (await loadScript.run(this.redis, 3, [
+      k.registry,
+      k.schedulePressure,
+      k.scheduleExported,
+      k.root,
+      forScoring ? "1" : "0",
+      ...mints,
+    ])) as Array<string | number | null>;
   }
 
   /**
@@ -541,6 +583,7 @@ export class TokenStore {
         s.band,
         String(Math.round(u.deadlineAt ?? u.dueAt)),
         String(u.value ?? 0),
+        encodePrevious(previousScoringOf(s)),
       );
     }
     return (await commitScript.run(this.redis, 1, [
