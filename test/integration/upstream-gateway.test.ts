@@ -42,6 +42,7 @@ interface Options {
   wantsFallback?: (mint: string) => boolean;
   urgentAt?: (mint: string) => number | undefined;
   hedgeAfterMs?: (lane: "hot" | "cold", mints: readonly string[]) => number | null;
+  hedgeWanted?: (lane: "hot" | "cold", mints: readonly string[]) => boolean | Promise<boolean>;
   onHedge?: (event: HedgeEvent) => void;
 }
 
@@ -68,6 +69,7 @@ function gatewayTo(url: string, opts: Options = {}) {
     ...(opts.wantsFallback ? { wantsFallback: opts.wantsFallback } : {}),
     ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
     ...(opts.hedgeAfterMs ? { hedgeAfterMs: opts.hedgeAfterMs } : {}),
+    ...(opts.hedgeWanted ? { hedgeWanted: opts.hedgeWanted } : {}),
     ...(opts.onHedge ? { onHedge: (_lane: unknown, e: HedgeEvent) => opts.onHedge!(e) } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
@@ -185,6 +187,45 @@ describe("the pairs gateway against the simulator", () => {
       expect(asked).toEqual([[exported], [quiet]]);
       expect(hedges).toEqual([]);
       expect(sim.stats().byEndpoint.tokens).toBe(2);
+    });
+
+    it("asks hedgeWanted once the delay has run out: no hedge on a no, one on a later yes", async () => {
+      const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+      const [first, second] = demoMints(2, "hedge-wanted");
+      const hedges: string[] = [];
+      const asked: Array<{ mints: string[]; atMs: number }> = [];
+      let started = 0;
+      let wanted = false;
+      const { gateway, outcomes } = gatewayTo(url, {
+        timeoutMs: 600,
+        hedgeAfterMs: () => 150,
+        hedgeWanted: async (_lane, mints) => {
+          asked.push({ mints: [...mints], atMs: performance.now() - started });
+          await new Promise((r) => setTimeout(r, 10)); // as a read from Redis would
+          return wanted;
+        },
+        onHedge: (e) => {
+          hedges.push(e);
+          if (e === "sent") sim.settings.update({ hangRate: 0 });
+        },
+      });
+
+      // "no": the call hangs to its timeout, unhedged
+      started = performance.now();
+      expect(errorOf(await gateway.direct("hot", [first!]), first!)).toBeInstanceOf(UpstreamTimeoutError);
+      expect(hedges).toEqual([]);
+      expect(outcomes).toEqual(["timeout"]);
+      expect(sim.stats().byEndpoint.tokens).toBe(1);
+
+      // "yes" (a mint entered the exports meanwhile): the hedge answers
+      wanted = true;
+      started = performance.now();
+      expect(pairsOf(await gateway.direct("hot", [second!]), second!).length).toBeGreaterThan(0);
+      expect(hedges).toEqual(["sent", "won"]);
+      expect(sim.stats().byEndpoint.tokens).toBe(3);
+      expect(asked.map((a) => a.mints)).toEqual([[first], [second]]);
+      // asked when the delay ran out, not when the call began
+      for (const a of asked) expect(a.atMs).toBeGreaterThanOrEqual(140);
     });
 
     it("fails with the first call's error only when the hedge failed too", async () => {

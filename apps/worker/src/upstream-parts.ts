@@ -19,6 +19,8 @@ export interface UpstreamPartsOptions {
   readonly timeoutFor: (lane: Lane) => number;
   /** How long a call carrying an exported token waits for its answer before a hedge goes beside it. */
   readonly hedgeAfterFor: (lane: Lane) => number;
+  /** Whether any of these mints is exported now (TokenStore.anyExported). */
+  readonly exportedNow: (mints: readonly string[]) => Promise<boolean>;
   readonly events: WorkerEvents;
   readonly now: () => number;
 }
@@ -80,8 +82,12 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     wantsFallback: (mint) => fallbackWanted.has(mint),
     hadPairs: (mint) => hadPairs.has(mint),
     urgentAt: (mint) => urgentAt.get(mint),
-    hedgeAfterMs: (lane, mints) =>
-      live.config.upstreamHedgeExported && mints.some((m) => exported.has(m)) ? o.hedgeAfterFor(lane) : null,
+    // Every batch call gets a hedge timer; when it runs out, the call is hedged if it carries a
+    // mint its job loaded as exported, or one that entered the exports since (read then: a call
+    // gets that far only past the lane's p99 latency).
+    hedgeAfterMs: (lane) => (live.config.upstreamHedgeExported ? o.hedgeAfterFor(lane) : null),
+    hedgeWanted: (_lane, mints) =>
+      live.config.upstreamHedgeExported && (mints.some((m) => exported.has(m)) || o.exportedNow(mints)),
     onHedge: (lane, event) => events.emit("hedge", { lane, event }),
     fallbackBudget,
     onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),

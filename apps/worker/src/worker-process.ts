@@ -114,6 +114,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   });
   events.on("budgetWait", ({ lane }) => lanes[lane].recordBudgetWait());
 
+  const store = new TokenStore(redis, prefix);
   const upstream = startUpstreamParts({
     live,
     redis,
@@ -122,12 +123,13 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     connections: opts.resolved.config.upstreamConnections,
     timeoutFor: (lane) => lanes[lane].timeout,
     hedgeAfterFor: (lane) => lanes[lane].hedgeAfterMs,
+    exportedNow: (mints) => store.anyExported(mints),
     events,
     now,
   });
   const processBatch = createBatchProcessor({
     config: () => live.config,
-    store: new TokenStore(redis, prefix),
+    store,
     gateway: upstream.gateway,
     now,
     fallbackWanted: upstream.fallbackWanted,

@@ -443,6 +443,13 @@ export class TokenStore {
     return { pressure, exported: new Set((res[1]?.[1] ?? []) as string[]) };
   }
 
+  /** Whether any of these mints is exported now (as the producer last published the exports). */
+  async anyExported(mints: readonly string[]): Promise<boolean> {
+    if (mints.length === 0) return false;
+    const member = await this.redis.smismember(this.keys.scheduleExported, ...mints);
+    return member.some((m) => m === 1);
+  }
+
   /** Stores the pressure per lane and, when it changed, the exported mints. */
   async publishSchedule(pressure: Record<Lane, number>, exported: readonly string[] | null): Promise<void> {
     const k = this.keys;

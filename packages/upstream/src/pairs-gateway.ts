@@ -78,6 +78,12 @@ export interface GatewayDeps {
    * otherwise hold that token until its timeout and a retry, past EXPORT_REFRESH_S.
    */
   readonly hedgeAfterMs?: (lane: Lane, mints: readonly string[]) => number | null;
+  /**
+   * Asked when a call has gone unanswered for its hedge delay: whether the hedge goes out after
+   * all. The worker answers from the job's exported mints and, for a call without one, from the
+   * exports as they are now (a token that entered them after its job was loaded). Unset: it goes.
+   */
+  readonly hedgeWanted?: (lane: Lane, mints: readonly string[]) => boolean | Promise<boolean>;
   /** A hedge went out beside a slow call (`sent`), and which of the two answered first. */
   readonly onHedge?: (lane: Lane, event: HedgeEvent) => void;
   /** A call had to wait for the budget (or gave up waiting). */
@@ -242,8 +248,8 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
 
   /**
    * A batch call, hedged when hedgeAfterMs says so: if the call has not answered that long after it
-   * went out, an identical one goes beside it; the first answer wins and the other is aborted. It
-   * fails only when both failed, with the first call's error.
+   * went out (and hedgeWanted still says so), an identical one goes beside it; the first answer
+   * wins and the other is aborted. It fails only when both failed, with the first call's error.
    */
   function hedgedCall<T>(
     lane: Lane,
@@ -278,20 +284,21 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
         const reason = firstError ?? err;
         reject(reason instanceof Error ? reason : new Error(String(reason)));
       };
-      call(lane, "batch", mints, go, first.signal, () => {
-        timer = setTimeout(
-          () => {
-            if (settled || deps.signal?.aborted) return;
-            hedged = true;
-            running += 1;
-            deps.onHedge?.(lane, "sent");
-            call(lane, "batch", mints, go, second.signal).then(
-              (v) => won(v, first, true),
-              (e: unknown) => failed(e, true),
-            );
-          },
-          Math.max(0, after),
+      const hedge = async () => {
+        if (settled || deps.signal?.aborted) return;
+        // a failed check sends none: the call goes on as an unhedged one would
+        const wanted = await Promise.resolve(deps.hedgeWanted?.(lane, mints) ?? true).catch(() => false);
+        if (!wanted || settled || deps.signal?.aborted) return;
+        hedged = true;
+        running += 1;
+        deps.onHedge?.(lane, "sent");
+        call(lane, "batch", mints, go, second.signal).then(
+          (v) => won(v, first, true),
+          (e: unknown) => failed(e, true),
         );
+      };
+      call(lane, "batch", mints, go, first.signal, () => {
+        timer = setTimeout(() => void hedge(), Math.max(0, after));
       }).then(
         (v) => won(v, second, false),
         (e: unknown) => failed(e, false),
