@@ -76,8 +76,11 @@ function plan() {
     const d = args.quick ? scn.quick : scn;
     const measureS = args.duration ? Number(args.duration) : d.measureS;
     const warmupS = args.warmup ? Number(args.warmup) : d.warmupS;
-    for (const mode of modes ?? scn.modes ?? BASE_MODES)
-      for (const workers of scn.workerCounts ?? [scn.workers])
+    // Worker counts outside, modes inside: the modes of one count run one after the other, so a
+    // host whose speed drifts during the run (this one's CPU per token differed by 30 % between
+    // two mornings) shifts them alike, not every adaptive cell against every fixed one.
+    for (const workers of scn.workerCounts ?? [scn.workers])
+      for (const mode of modes ?? scn.modes ?? BASE_MODES)
         cells.push({ scn, mode, workers, warmupS, measureS });
     // The bare pipeline runs beside `unbounded` in the same run, with the same durations.
     if (scn.bare) cells.push({ scn, mode: "bare", workers: scn.workers, warmupS, measureS });
