@@ -18,7 +18,7 @@ export const KEY_SEGMENTS = {
   /** string: the latest snapshot (JSON) */
   snapshot: "snap",
   /**
-   * string: what the next scoring needs from the last (PreviousScoring JSON, ~200 bytes): a worker
+   * string: what the next scoring needs from the last (PreviousScoring as a JSON array, ~150 bytes): a worker
    * reads it instead of the whole snapshot; not in the registry hash, whose small values keep it
    * compactly encoded
    */

@@ -131,6 +131,22 @@ export function decodePrevious(raw: string | null | undefined): PreviousScoring 
   };
 }
 
+/**
+ * LOAD's answer per mint: its record (TOKEN_FIELDS each, in turn) and its slot after the records
+ * (the snapshot, or for scoring the scoring state), read by `row`; null for an unknown mint.
+ */
+function loadedRows<T>(
+  mints: readonly string[],
+  flat: ReadonlyArray<string | number | null>,
+  row: (token: TokenRecord, raw: string | null) => T,
+): Array<T | null> {
+  const slotsAt = mints.length * FIELD_COUNT;
+  return mints.map((_, i) => {
+    const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
+    return token ? row(token, flat[slotsAt + i] as string | null) : null;
+  });
+}
+
 const loadScript = new Script(LOAD);
 const commitScript = new Script(COMMIT);
 const claimPlanScript = new Script(CLAIM_PLAN);
@@ -505,12 +521,10 @@ export class TokenStore {
     mints: readonly string[],
   ): Promise<Array<{ token: TokenRecord; snapshot: Snapshot | null } | null>> {
     if (mints.length === 0) return [];
-    const flat = await this.readBatch(mints, false);
-    const snapsAt = mints.length * FIELD_COUNT;
-    return mints.map((_, i) => {
-      const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
-      return token ? { token, snapshot: parseSnapshot(flat[snapsAt + i] as string | null) } : null;
-    });
+    return loadedRows(mints, await this.readBatch(mints, false), (token, raw) => ({
+      token,
+      snapshot: parseSnapshot(raw),
+    }));
   }
 
   /**
@@ -523,12 +537,9 @@ export class TokenStore {
     context: ScheduleContext;
   }> {
     const flat = await this.readBatch(mints, true);
-    const snapsAt = mints.length * FIELD_COUNT;
-    const loaded = mints.map((_, i) => {
-      const token = toRecord(flat as Array<string | null>, i * FIELD_COUNT);
-      return token ? { token, previous: decodePrevious(flat[snapsAt + i] as string | null) } : null;
-    });
-    const pressureAt = snapsAt + mints.length;
+    const loaded = loadedRows(mints, flat, (token, raw) => ({ token, previous: decodePrevious(raw) }));
+    // the context follows the records and the slots
+    const pressureAt = mints.length * (FIELD_COUNT + 1);
     const pressure = { hot: 1, cold: 1 };
     LANES.forEach((lane, j) => (pressure[lane] = Number(flat[pressureAt + j]) || 1));
     const exportedAt = pressureAt + LANES.length;
