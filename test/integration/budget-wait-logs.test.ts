@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { heartbeatTtlMs } from "@moonfleet/domain";
-import { liveWorkerMetrics, liveWorkers, TokenStore } from "@moonfleet/store";
+import { liveWorkers, TokenStore } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import {
+  publishedCounter,
   redisUrl,
   runTestProducer,
   startSimulator,
@@ -70,18 +71,16 @@ describe("a worker whose request budget binds", () => {
 
   it("counts the tokens it holds back for the budget as deferred, not failed", async () => {
     // The worker publishes its metrics with its heartbeat: read the processed-tokens counter.
-    type Family = { name: string; values: Array<{ labels: Record<string, string>; value: number }> };
     const processed = async () => {
       const workers = await liveWorkers(redis, prefix, Date.now(), heartbeatTtlMs(1_000));
-      const all = (await liveWorkerMetrics(
+      const by = await publishedCounter(
         redis,
         prefix,
         workers.map((w) => w.id),
-      )) as Family[][];
-      const values = all.flat().find((f) => f.name === "moonfleet_tokens_processed_total")?.values ?? [];
-      const sum = (outcome: string) =>
-        values.filter((v) => v.labels.outcome === outcome).reduce((a, v) => a + v.value, 0);
-      return { scored: sum("scored"), deferred: sum("deferred"), failed: sum("failed") };
+        "moonfleet_tokens_processed_total",
+        "outcome",
+      );
+      return { scored: by.scored ?? 0, deferred: by.deferred ?? 0, failed: by.failed ?? 0 };
     };
     const seen = await waitUntil(
       "deferred tokens in the worker's metrics",

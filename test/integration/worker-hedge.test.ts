@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { batchJobName, openLaneQueues } from "@moonfleet/queues";
-import { TokenStore, liveWorkerMetrics } from "@moonfleet/store";
+import { TokenStore } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {
+  publishedCounter,
   redisUrl,
   silentLogger,
   startSimulator,
@@ -20,17 +21,6 @@ afterAll(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
   await redis.quit();
 });
-
-/** The worker's moonfleet_upstream_hedges_total by event, as it publishes its metrics to Redis. */
-async function hedges(prefix: string, worker: string): Promise<Record<string, number>> {
-  const [metrics] = (await liveWorkerMetrics(redis, prefix, [worker])) as Array<
-    Array<{ name: string; values: Array<{ value: number; labels: Record<string, string> }> }>
-  >;
-  const counter = metrics?.find((m) => m.name === "moonfleet_upstream_hedges_total");
-  const out: Record<string, number> = {};
-  for (const v of counter?.values ?? []) out[v.labels.event!] = (out[v.labels.event!] ?? 0) + v.value;
-  return out;
-}
 
 describe("a worker's hedged calls", () => {
   it("hedges a call whose token entered the exports after its job was loaded", async () => {
@@ -71,7 +61,13 @@ describe("a worker's hedged calls", () => {
     const told = await waitUntil(
       "the worker's metrics to count the hedge",
       async () => {
-        const h = await hedges(prefix, worker.id);
+        const h = await publishedCounter(
+          redis,
+          prefix,
+          [worker.id],
+          "moonfleet_upstream_hedges_total",
+          "event",
+        );
         return (h.won ?? 0) > 0 ? h : null;
       },
       10_000,

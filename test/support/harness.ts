@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { LiveConfig, loadConfig, resolveConfig, type Config, type ResolvedConfig } from "@moonfleet/config";
 import { createRedis, type Redis } from "@moonfleet/queues";
+import { liveWorkerMetrics } from "@moonfleet/store";
 import { createLogger } from "@moonfleet/telemetry";
 import { CircuitBreaker, createPairsGateway, createUpstreamClient } from "@moonfleet/upstream";
 import { createProducer } from "../../apps/producer/src/producer.js";
@@ -101,4 +102,26 @@ export async function waitUntil<T>(
       throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * A counter the workers publish with their heartbeats (prom-client's JSON, liveWorkerMetrics),
+ * summed over `workers` by the value of one label: { scored: 12, deferred: 3 } for
+ * moonfleet_tokens_processed_total by outcome.
+ */
+export async function publishedCounter(
+  redis: Redis,
+  prefix: string,
+  workers: readonly string[],
+  name: string,
+  label: string,
+): Promise<Record<string, number>> {
+  type Family = { name: string; values: Array<{ labels: Record<string, string>; value: number }> };
+  const all = (await liveWorkerMetrics(redis, prefix, workers)) as Family[][];
+  const out: Record<string, number> = {};
+  for (const v of all.flat().find((f) => f.name === name)?.values ?? []) {
+    const key = v.labels[label] ?? "";
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
 }
