@@ -1,4 +1,5 @@
 import type { BreakerState } from "@moonfleet/domain";
+import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -44,6 +45,8 @@ interface Options {
   hedgeAfterMs?: (lane: "hot" | "cold", mints: readonly string[]) => number | null;
   hedgeWanted?: (lane: "hot" | "cold", mints: readonly string[]) => boolean | Promise<boolean>;
   onHedge?: (event: HedgeEvent) => void;
+  /** The process's shutdown signal. */
+  signal?: AbortSignal;
 }
 
 /** A client, breaker (on a hand-driven clock) and gateway to `url`; zero backoff so retries are quick. */
@@ -70,6 +73,7 @@ function gatewayTo(url: string, opts: Options = {}) {
     ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
     ...(opts.hedgeAfterMs ? { hedgeAfterMs: opts.hedgeAfterMs } : {}),
     ...(opts.hedgeWanted ? { hedgeWanted: opts.hedgeWanted } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onHedge ? { onHedge: (_lane: unknown, e: HedgeEvent) => opts.onHedge!(e) } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
@@ -226,6 +230,42 @@ describe("the pairs gateway against the simulator", () => {
       expect(asked.map((a) => a.mints)).toEqual([[first], [second]]);
       // asked when the delay ran out, not when the call began
       for (const a of asked) expect(a.atMs).toBeGreaterThanOrEqual(140);
+    });
+
+    it("leaves nothing on the process's signal once its calls are done, and stops a call when it aborts", async () => {
+      const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
+      const [a, b, c] = demoMints(3, "hedge-signal");
+      const shutdown = new AbortController();
+      const hedges: string[] = [];
+      let hedgeAnswers = true;
+      const { gateway } = gatewayTo(url, {
+        timeoutMs: 10_000,
+        signal: shutdown.signal,
+        hedgeAfterMs: () => 100,
+        onHedge: (e) => {
+          hedges.push(e);
+          if (e === "sent" && hedgeAnswers) sim.settings.update({ hangRate: 0 });
+        },
+      });
+
+      // a hedged call (the first hangs, its hedge answers) and a plain one
+      expect(pairsOf(await gateway.direct("hot", [a!]), a!).length).toBeGreaterThan(0);
+      expect(pairsOf(await gateway.direct("hot", [b!]), b!).length).toBeGreaterThan(0);
+      expect(hedges).toEqual(["sent", "won"]);
+      // each call's link to the process's signal went with it
+      expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
+
+      // a call that hangs, and its hedge too, stop when the process does, long before their 10 s timeout
+      hedgeAnswers = false;
+      sim.settings.update({ hangRate: 1 });
+      const started = performance.now();
+      const pending = gateway.direct("hot", [c!]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(getEventListeners(shutdown.signal, "abort").length).toBeGreaterThan(0);
+      shutdown.abort(new Error("shutting down"));
+      expect(errorOf(await pending, c!)).toBeTruthy();
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
     });
 
     it("fails with the first call's error only when the hedge failed too", async () => {

@@ -10,6 +10,7 @@ import {
   UpstreamSchemaError,
   UpstreamTimeoutError,
 } from "./errors.js";
+import { onAbort } from "./abort.js";
 
 /** DexScreener answers pairs of at most this many tokens per call. */
 /** Answers larger than this are refused rather than parsed. */
@@ -40,14 +41,17 @@ export interface CallOptions {
 
 /**
  * An AbortSignal that fires when `limit()` ms have passed since now, the limit read again each time
- * the timer runs out (after `overrun`, the first time it has run out); `clear()` stops it.
+ * the timer runs out (after `overrun`, the first time it has run out), or when `caller` aborts;
+ * `timedOut()` says which; `clear()` stops both.
  */
 function followingTimeout(
   limit: () => number,
-  overrun?: (ms: number) => void,
-): { signal: AbortSignal; clear(): void; ms(): number } {
+  overrun: ((ms: number) => void) | undefined,
+  caller: AbortSignal | undefined,
+): { signal: AbortSignal; clear(): void; ms(): number; timedOut(): boolean } {
   const started = performance.now();
   const ctl = new AbortController();
+  let timedOut = false;
   let timer: NodeJS.Timeout;
   let tell = overrun;
   const left = () => started + limit() - performance.now();
@@ -65,12 +69,24 @@ function followingTimeout(
       }
       const rest = left();
       if (rest >= 1) arm(rest);
-      else ctl.abort(new DOMException("upstream call timed out", "TimeoutError"));
+      else {
+        timedOut = true;
+        ctl.abort(new DOMException("upstream call timed out", "TimeoutError"));
+      }
     }, ms);
     timer.unref?.();
   };
   arm(Math.max(0, limit()));
-  return { signal: ctl.signal, clear: () => clearTimeout(timer), ms: () => Math.round(limit()) };
+  const unlink = onAbort(caller, (reason) => ctl.abort(reason));
+  return {
+    signal: ctl.signal,
+    clear: () => {
+      clearTimeout(timer);
+      unlink();
+    },
+    ms: () => Math.round(limit()),
+    timedOut: () => timedOut,
+  };
 }
 
 export interface UpstreamClient {
@@ -181,9 +197,12 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
 
   async function get(path: string, call: CallOptions): Promise<string> {
     const limit = call.timeoutMs;
-    const deadline = followingTimeout(typeof limit === "function" ? limit : () => limit, call.overrun);
-    const timeout = deadline.signal;
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    const deadline = followingTimeout(
+      typeof limit === "function" ? limit : () => limit,
+      call.overrun,
+      call.signal,
+    );
+    const signal = deadline.signal;
     try {
       const res = await pool.request({
         method: "GET",
@@ -219,7 +238,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       return Buffer.concat(chunks).toString("utf8");
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
-      if (timeout.aborted) throw new UpstreamTimeoutError(deadline.ms());
+      if (deadline.timedOut()) throw new UpstreamTimeoutError(deadline.ms());
       if (call.signal?.aborted) throw call.signal.reason ?? err;
       throw new UpstreamConnectionError(err instanceof Error ? err.message : String(err), { cause: err });
     } finally {

@@ -18,6 +18,7 @@ import {
   UpstreamTimeoutError,
 } from "./errors.js";
 import { takesAs, type RateBudget } from "./rate-budget.js";
+import { eitherSignal } from "./abort.js";
 
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
 
@@ -176,14 +177,10 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     }
   }
 
-  /** The process's abort signal, and a call's own (a hedge's loser) when it has one. */
-  const either = (own: AbortSignal | undefined): AbortSignal | undefined =>
-    own && deps.signal ? AbortSignal.any([deps.signal, own]) : (own ?? deps.signal);
-
   /**
    * One call with its permits, timeout and retries. `cancel` aborts it without counting against
    * the upstream (a hedged call whose twin answered first); `sent` is told when its first request
-   * goes out, past the permits.
+   * goes out, past the permits. It stops when the process's signal or `cancel` aborts.
    */
   async function call<T>(
     lane: Lane,
@@ -193,7 +190,23 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     cancel?: AbortSignal,
     sent?: () => void,
   ): Promise<T> {
-    const signal = either(cancel);
+    const either = eitherSignal(deps.signal, cancel);
+    try {
+      return await attempts(lane, kind, mints, go, either.signal, cancel, sent);
+    } finally {
+      either.unlink();
+    }
+  }
+
+  async function attempts<T>(
+    lane: Lane,
+    kind: "batch" | "fallback",
+    mints: readonly string[],
+    go: (o: CallOptions) => Promise<T>,
+    signal: AbortSignal | undefined,
+    cancel: AbortSignal | undefined,
+    sent: (() => void) | undefined,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (cancel?.aborted) throw cancel.reason;
       await permit(lane, mints, signal);
