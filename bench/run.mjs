@@ -267,7 +267,10 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
   };
   log(`${result.label} / ${mode}: warmup ${warmupS} s, measure ${measureS} s`);
   try {
-    redisServer = await startRedisServer({ dir: join(tmp, "redis") });
+    // at the nice npm start gives its own (REDIS_SERVER_NICE), so the cells measure what it runs
+    redisServer = await startRedisServer({ dir: join(tmp, "redis"), nice: profile.config.redisServerNice });
+    if (redisServer.niceRefused) log(`redis-server at the default priority: ${redisServer.niceRefused}`);
+    result.redisNice = redisServer.niceRefused ? 0 : profile.config.redisServerNice;
     fleet.adopt("redis", redisServer.process);
     const simPort = await freePort();
     const simUrl = `http://127.0.0.1:${simPort}`;

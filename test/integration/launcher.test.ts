@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { getPriority } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../apps/launcher/src/free-port.js";
@@ -82,6 +83,8 @@ async function launchWithPrivateRedis(): Promise<Launched & { pids: number[]; re
   // redis-server, its watchdog, the api, the producer and one worker.
   expect(pids.length).toBeGreaterThanOrEqual(5);
   expect(pids).toContain(redisPid);
+  // at REDIS_SERVER_NICE's default where the OS allows it (root here; else its own priority)
+  expect(getPriority(redisPid)).toBe(process.getuid?.() === 0 ? -10 : getPriority());
   cleanup.push(() =>
     Promise.resolve([...pids, redisPid].forEach((p) => alive(p) && process.kill(p, "SIGKILL"))),
   );

@@ -105,7 +105,12 @@ try {
   if (!redisUrl) {
     const pidFile = join(dataDir, "redis.pid");
     stopStaleRedis(pidFile);
-    redis = await startRedisServer({ dir: join(dataDir, "redis"), appendOnly: true, detached: true });
+    redis = await startRedisServer({
+      dir: join(dataDir, "redis"),
+      appendOnly: true,
+      detached: true,
+      nice: config.redisServerNice,
+    });
     writeFileSync(pidFile, String(redis.process.pid));
     // Its guard stops it if the launcher dies without stopping it (SIGKILL, a crash).
     fork(join(root, "apps", "launcher", "dist", "watchdog.js"), [String(redis.process.pid)], {
@@ -113,7 +118,11 @@ try {
       stdio: ["ignore", "ignore", "ignore", "ipc"],
     }).unref();
     redisUrl = redis.url;
-    say(`started redis-server on ${safeUrl(redisUrl)} (data in .moonfleet/redis, AOF on)`);
+    say(
+      `started redis-server on ${safeUrl(redisUrl)} (data in .moonfleet/redis, AOF on, ${
+        redis.niceRefused ? `at the default priority: ${redis.niceRefused}` : `nice ${config.redisServerNice}`
+      })`,
+    );
   }
 
   let upstreamUrl = config.upstreamUrl;

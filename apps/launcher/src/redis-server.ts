@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createConnection } from "node:net";
+import { setPriority } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free-port.js";
 
@@ -21,13 +22,41 @@ export interface RedisServerOptions {
   readonly appendOnly?: boolean;
   /** Own process group, so a terminal's Ctrl-C reaches the launcher, which stops Redis last. */
   readonly detached?: boolean;
+  /**
+   * The nice it runs at (REDIS_SERVER_NICE); unset, the launcher's own. Below 0 the OS serves it
+   * before the workers when they fill every core, so a producer tick or an API read does not queue
+   * behind their commits; raising a priority needs root or CAP_SYS_NICE.
+   */
+  readonly nice?: number;
 }
 
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly process: ChildProcess;
+  /** Why the OS refused the nice asked for (it runs at the launcher's own); null when it took it or none was asked. */
+  readonly niceRefused: string | null;
   stop(): Promise<void>;
+}
+
+/**
+ * Sets a process's nice; returns null when it took, else why not (a lower nice than the caller's
+ * needs root or CAP_SYS_NICE: EACCES). `set` is the OS call.
+ */
+export function applyNice(
+  pid: number,
+  nice: number,
+  set: (pid: number, priority: number) => void = setPriority,
+): string | null {
+  try {
+    set(pid, nice);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "EACCES" || code === "EPERM"
+      ? `nice ${nice} needs root or CAP_SYS_NICE`
+      : `nice ${nice}: ${(err as Error).message}`;
+  }
 }
 
 export function redisServerPath(): string | null {
@@ -85,10 +114,13 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
     await sleep(50);
     if (i === 99) throw new Error(`redis-server did not answer on port ${port} within 5 s`);
   }
+  const niceRefused =
+    opts.nice === undefined || child.pid === undefined ? null : applyNice(child.pid, opts.nice);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     process: child,
+    niceRefused,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM"); // Redis flushes the AOF and exits

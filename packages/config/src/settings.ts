@@ -436,6 +436,12 @@ export const SETTINGS = [
   // Local fleet (npm start) and the simulator
   spec("WORKER_PROCESSES", int(1, 64), "2", "worker processes npm start runs"),
   spec(
+    "REDIS_SERVER_NICE",
+    int(-20, 19),
+    "-10",
+    "nice of npm start's redis-server: below 0 it is served before busy workers (needs root or CAP_SYS_NICE)",
+  ),
+  spec(
     "LOG_FORMAT",
     plain(z.enum(["auto", "json", "pretty"], { error: "expected auto, json or pretty" })),
     "auto",
