@@ -304,6 +304,12 @@ describe.skipIf(unavailable !== null)(
       mark("50 scored");
       const health = await getJson("/health/scheduler");
       expect(health.registry.tokens).toBeGreaterThanOrEqual(SEEDED);
+      // Redis is served first when the workers fill the cores (cpu_shares, as npm start's nice)
+      const [redis, worker] = await inspectContainers(
+        [...(await containers("redis")), ...(await containers("worker"))].map((c) => c.ID),
+      );
+      expect(redis?.cpuShares).toBe(4096);
+      expect(worker?.cpuShares).toBe(0);
     });
 
     stage(`scales the workers to ${WORKERS} and sees each one in /health/system`, async () => {

@@ -106,6 +106,8 @@ export interface ContainerState {
   /** compose's stop_grace_period, seconds (null: Docker's default of 10 s). */
   readonly stopTimeoutS: number | null;
   readonly hostname: string;
+  /** compose's cpu_shares (0: Docker's default weight, 1024). */
+  readonly cpuShares: number;
 }
 
 export async function inspectContainers(ids: readonly string[]): Promise<ContainerState[]> {
@@ -121,5 +123,6 @@ export async function inspectContainers(ids: readonly string[]): Promise<Contain
     finishedAt: Date.parse(c.State.FinishedAt),
     stopTimeoutS: typeof c.Config.StopTimeout === "number" ? c.Config.StopTimeout : null,
     hostname: String(c.Config.Hostname),
+    cpuShares: Number(c.HostConfig?.CpuShares ?? 0),
   }));
 }
