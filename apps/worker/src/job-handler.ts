@@ -2,7 +2,7 @@ import type { Lane } from "@moonfleet/domain";
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import { batchJobSchema, type BatchJob, type BatchResult } from "@moonfleet/queues";
 import type { BatchOutcome } from "./batch-processor.js";
-import { JobDelayedError, JobRateLimitedError, notNowHoldMs } from "./job-outcome.js";
+import { JobDelayedError, JobRateLimitedError, notNowHoldMs, ownNotNowHoldMs } from "./job-outcome.js";
 import type { LaneController } from "./lane-controller.js";
 import type { WorkerEvents } from "./worker-events.js";
 
@@ -25,6 +25,8 @@ export interface JobHandlerDeps {
   readonly queues: Readonly<Record<Lane, Queue>>;
   readonly events: WorkerEvents;
   readonly now: () => number;
+  /** Whether this process takes no jobs now, its breaker open (breaker-hold.ts). */
+  readonly holdingJobs?: () => boolean;
 }
 
 export type BatchHandler = (job: Job<BatchJob, BatchResult>, token?: string) => Promise<BatchResult>;
@@ -50,9 +52,11 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
       return Worker.RateLimitError();
     }
     // A delay is this process's own (its breaker, its writes): the job alone moves to the delayed
-    // set (the move frees its lock first), and the queue goes on serving the fleet.
+    // set (the move frees its lock first), and the queue goes on serving the fleet; while this
+    // process holds off jobs for its open breaker, only for a moment, as another worker takes it.
     if (err instanceof JobDelayedError && token) {
-      const delayMs = err.why === "redis_oom" ? err.delayMs : notNowHoldMs(err.delayMs);
+      const delayMs =
+        err.why === "redis_oom" ? err.delayMs : ownNotNowHoldMs(err.delayMs, deps.holdingJobs?.() ?? false);
       await job.moveToDelayed(deps.now() + delayMs, token);
       events.emit("deferred", { lane, jobId: job.id, outcome: err, delayMs, scored });
       return new DelayedError();

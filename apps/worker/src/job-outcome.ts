@@ -22,6 +22,15 @@ export const notNowHoldMs = (ms: number): number =>
   Math.max(NOT_NOW_MIN_MS, Math.min(ms, NOT_NOW_RECHECK_MS));
 
 /**
+ * How long a job waits that this process's own "not now" refused (its breaker): a moment when the
+ * process takes no jobs meanwhile (breaker-hold.ts), so another worker takes it at once; else (a
+ * half-open breaker's trials are all out, or a breaker that opened with no hold) the wait asked, as
+ * notNowHoldMs.
+ */
+export const ownNotNowHoldMs = (ms: number, holding: boolean): number =>
+  holding ? NOT_NOW_MIN_MS : notNowHoldMs(ms);
+
+/**
  * Something the whole fleet shares said "not now": the upstream's 429 (every lane) or the fleet's
  * request budget (this lane). The queues of `lanes` stop handing out jobs for `delayMs`.
  */

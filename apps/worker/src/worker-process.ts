@@ -9,6 +9,7 @@ import { EVENTS, createWorkerMetrics, redisLogging, type Logger } from "@moonfle
 import type { CircuitBreaker, RateBudget } from "@moonfleet/upstream";
 import type { Sampler } from "@moonfleet/adaptive";
 import { createBatchProcessor } from "./batch-processor.js";
+import { holdJobsWhileBreakerOpen } from "./breaker-hold.js";
 import { createController, startControlLoop } from "./controller-loop.js";
 import { startErrorLog } from "./error-log.js";
 import { createJobHandler } from "./job-handler.js";
@@ -139,13 +140,27 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     onFailure: (lane, mints, err) => events.emit("callFailed", { lane, mints, err }),
   });
   const queues = openLaneQueues(redis, prefix);
-  const handler = createJobHandler({ processBatch, lanes, queues, events, now });
+  // holdingJobs is asked only by jobs, which run once the workers below are made and hold is set
+  const handler = createJobHandler({
+    processBatch,
+    lanes,
+    queues,
+    events,
+    now,
+    holdingJobs: () => hold.holding(),
+  });
   const workers = startLaneWorkers({
     name: id,
     handler,
     connection: blocking,
     prefix,
     concurrency: (lane) => lanes[lane].limit,
+    errors,
+  });
+  const hold = holdJobsWhileBreakerOpen({
+    events,
+    workers,
+    cooldownMs: () => live.config.breakerCooldownMs,
     errors,
   });
 
@@ -191,6 +206,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
         timeoutMs,
         onDeadline: () => upstream.abort(new Error("shutdown deadline")),
         steps: [
+          { name: "breaker hold", run: () => hold.stop() },
           { name: "summaries", run: () => summaries.stop() },
           { name: "controller", run: () => control.stop() },
           { name: "error log", run: () => errors.stop() },

@@ -6,7 +6,13 @@ import {
   UpstreamSchemaError,
   UpstreamTimeoutError,
 } from "@moonfleet/upstream";
-import { JobDelayedError, JobRateLimitedError, notNowHoldMs, notNowOutcome } from "../src/job-outcome.js";
+import {
+  JobDelayedError,
+  JobRateLimitedError,
+  notNowHoldMs,
+  notNowOutcome,
+  ownNotNowHoldMs,
+} from "../src/job-outcome.js";
 
 describe("notNowOutcome", () => {
   it("is null when no failure said 'not now'", () => {
@@ -45,5 +51,14 @@ describe("notNowOutcome", () => {
     expect(notNowHoldMs(1)).toBe(100);
     expect(notNowHoldMs(2_500)).toBe(2_500);
     expect(notNowHoldMs(60_000)).toBe(5_000);
+  });
+
+  it("holds a job its own breaker refused for a moment while the process takes no jobs, else as asked", () => {
+    // paused for the cool-down (breaker-hold.ts): another worker takes it at once
+    expect(ownNotNowHoldMs(55_000, true)).toBe(100);
+    expect(ownNotNowHoldMs(1, true)).toBe(100);
+    // a half-open breaker's trials all out: this process still takes jobs, so the job waits
+    expect(ownNotNowHoldMs(1_000, false)).toBe(1_000);
+    expect(ownNotNowHoldMs(55_000, false)).toBe(5_000);
   });
 });
