@@ -457,6 +457,12 @@ describe("deploy/systemd", () => {
     }
   });
 
+  it("gives the distribution's redis-server the nice npm start gives its own", () => {
+    const nice = SETTINGS.find((x) => x.env === "REDIS_SERVER_NICE")?.default;
+    expect(nice).toBe("-10");
+    expect(section("redis-priority.conf", "Service").get("Nice")).toEqual([nice]);
+  });
+
   it("groups the units in moonfleet.target, with two worker instances", () => {
     const wants = (section("moonfleet.target", "Unit").get("Wants") ?? []).join(" ").split(/\s+/);
     expect(wants).toEqual(
