@@ -1,4 +1,4 @@
-import { LANES } from "@moonfleet/domain";
+import { LANES, type Lane } from "@moonfleet/domain";
 import type { ErrorLog } from "./error-log.js";
 import type { LaneWorkers } from "./lane-workers.js";
 import type { WorkerEvents } from "./worker-events.js";
@@ -9,7 +9,8 @@ import type { WorkerEvents } from "./worker-events.js";
  * and held, its tokens and all, for the rest of the cool-down (up to NOT_NOW_RECHECK_MS), though
  * another worker's breaker is closed; and a worker that fails fast takes more jobs than its share.
  * So it pauses its lanes when the breaker opens (the jobs it holds go back at once, see
- * breakerHoldMs) and resumes when the cool-down ends, when the breaker lets its trial calls through.
+ * ownNotNowHoldMs) and resumes them when the cool-down ends, when the breaker lets its trial calls
+ * through.
  */
 export interface BreakerHold {
   /** Whether this process takes no jobs now (its breaker opened and the cool-down runs). */
@@ -30,20 +31,27 @@ export function holdJobsWhileBreakerOpen(o: {
   let timer: NodeJS.Timeout | null = null;
   const report = (what: string) => (err: unknown) =>
     o.errors.log(`breaker_hold:${what}`, { err: String(err) }, `could not ${what} the lane workers`);
+  // the lanes this hold paused: it resumes those alone (a resume starts a worker that is not running)
+  const paused = new Set<Lane>();
   const resume = () => {
     timer = null;
     holding = false;
-    for (const lane of LANES) {
+    for (const lane of paused) {
       const w = o.workers[lane];
       if (!stopped && !w.closing) w.resume().catch(report("resume"));
     }
+    paused.clear();
   };
   const off = o.events.on("breaker", ({ to }) => {
     if (to !== "open" || stopped) return;
     holding = true;
     // not waiting for the jobs in flight: they end on their own ("not now", back to the queue)
-    for (const lane of LANES)
-      if (!o.workers[lane].closing) o.workers[lane].pause(true).catch(report("pause"));
+    for (const lane of LANES) {
+      const w = o.workers[lane];
+      if (w.closing || paused.has(lane)) continue;
+      paused.add(lane);
+      w.pause(true).catch(report("pause"));
+    }
     if (timer) clearTimeout(timer);
     timer = setTimeout(resume, o.cooldownMs());
     timer.unref();
