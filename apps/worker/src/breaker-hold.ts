@@ -26,8 +26,8 @@ export function holdJobsWhileBreakerOpen(o: {
   readonly cooldownMs: () => number;
   readonly errors: ErrorLog;
 }): BreakerHold {
-  let holding = false;
   let stopped = false;
+  // holding while the cool-down's timer runs
   let timer: NodeJS.Timeout | null = null;
   const report = (what: string) => (err: unknown) =>
     o.errors.log(`breaker_hold:${what}`, { err: String(err) }, `could not ${what} the lane workers`);
@@ -35,7 +35,6 @@ export function holdJobsWhileBreakerOpen(o: {
   const paused = new Set<Lane>();
   const resume = () => {
     timer = null;
-    holding = false;
     for (const lane of paused) {
       const w = o.workers[lane];
       if (!stopped && !w.closing) w.resume().catch(report("resume"));
@@ -44,7 +43,6 @@ export function holdJobsWhileBreakerOpen(o: {
   };
   const off = o.events.on("breaker", ({ to }) => {
     if (to !== "open" || stopped) return;
-    holding = true;
     // not waiting for the jobs in flight: they end on their own ("not now", back to the queue)
     for (const lane of LANES) {
       const w = o.workers[lane];
@@ -57,7 +55,7 @@ export function holdJobsWhileBreakerOpen(o: {
     timer.unref();
   });
   return {
-    holding: () => holding,
+    holding: () => timer !== null,
     stop() {
       stopped = true;
       off();
