@@ -97,7 +97,20 @@ async function expectAllGone(pids: readonly number[], within = 15_000): Promise<
     () => pids.every((p) => !alive(p)),
     within,
     100,
-  );
+  ).catch((err: unknown) => {
+    // which ones outlived it, and what they are
+    const left = pids.filter(alive).map((p) => {
+      const cmd = (() => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+        } catch {
+          return "?";
+        }
+      })();
+      return `${p} ${cmd}`;
+    });
+    throw new Error(`${(err as Error).message}; still running: ${left.join("; ")}`);
+  });
 }
 
 describe("npm start stops everything it started", () => {
