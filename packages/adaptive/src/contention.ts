@@ -10,7 +10,9 @@
 //             answered to the others' share held a budgeted fleet at 2 cold slots through a latency
 //             surge while another job kept the host 60-70 % busy). A probe starts when the host is saturated (>= highCpu), the others hold a real share
 //             (>= OTHERS_MIN_PERCENT), the fleet has something to give (>= FLEET_MIN_PERCENT) and
-//             no failed probe is cooling down.
+//             no failed probe is cooling down; or, as soon as a co-tenant arrives, when the
+//             others' share has risen OTHERS_RISE_PERCENT above its own long-run level (the
+//             baseline, learned outside experiments) to at least OTHERS_RELEASE_PERCENT.
 //   probing   the level answers to the host's CPU (high: the hot lane goes to the under-load cap)
 //             and the elastic lane halves every YIELD_STEP_TICKS. After PROBE_TICKS it is judged:
 //             the fleet's CPU fell and the others took at least half of what it gave up -> the
@@ -42,6 +44,10 @@ export interface ContentionState {
   readonly quietTicks: number;
   /** The next backoff after a probe that did not pay. */
   readonly backoffTicks: number;
+  /** The others' long-run share outside experiments (null before the first reading). */
+  readonly baseline: number | null;
+  /** Readings the baseline has learned from (its first BASELINE_TICKS are a plain mean). */
+  readonly baselineReadings: number;
 }
 
 /**
@@ -69,6 +75,17 @@ export interface ContentionDecision {
  */
 export const OTHERS_MIN_PERCENT = 50;
 export const OTHERS_RELEASE_PERCENT = 35;
+/**
+ * A rise of the others' share above its baseline that starts a probe below OTHERS_MIN_PERCENT: a
+ * co-tenant arriving. With the bench's redis-server at nice -10 (REDIS_SERVER_NICE), two busy
+ * loops beside a saturated fleet held only 45-47 % (the simulator's ~20 % among it) for their first
+ * 13 s, so the probe waited for 50 % until then; the others' share had risen from ~20 to 38 % within
+ * 3 s. Steady neighbours are their own baseline: one core kept half busy read 29-33 % (nice -10)
+ * and 37-53 % around a ~44 % mean (nice 0), neither 15 points above it.
+ */
+export const OTHERS_RISE_PERCENT = 15;
+/** Readings the baseline's EWMA spans (a plain mean over the first ones). */
+export const BASELINE_TICKS = 30;
 export const FLEET_MIN_PERCENT = 10;
 /** The fleet's CPU must fall by this much (host %) for a probe to be judged. */
 export const MIN_DROP_PERCENT = 5;
@@ -88,8 +105,30 @@ export const MAX_BACKOFF_TICKS = 600;
 export const START_QUIET_TICKS = 20;
 
 export function initialContention(): ContentionState {
-  return { phase: "none", ticks: 0, start: null, quietTicks: START_QUIET_TICKS, backoffTicks: BACKOFF_TICKS };
+  return {
+    phase: "none",
+    ticks: 0,
+    start: null,
+    quietTicks: START_QUIET_TICKS,
+    backoffTicks: BACKOFF_TICKS,
+    baseline: null,
+    baselineReadings: 0,
+  };
 }
+
+/** The baseline after one more reading outside an experiment: a mean at first, then an EWMA. */
+export function nextOthersBaseline(
+  state: Pick<ContentionState, "baseline" | "baselineReadings">,
+  others: number,
+): Pick<ContentionState, "baseline" | "baselineReadings"> {
+  const n = Math.min(BASELINE_TICKS, state.baselineReadings + 1);
+  const baseline = state.baseline === null ? others : state.baseline + (others - state.baseline) / n;
+  return { baseline, baselineReadings: n };
+}
+
+/** A co-tenant arrived: the others' share rose OTHERS_RISE_PERCENT above its baseline, to a real share. */
+export const othersRose = (others: number, baseline: number | null): boolean =>
+  baseline !== null && others >= OTHERS_RELEASE_PERCENT && others - baseline >= OTHERS_RISE_PERCENT;
 
 export function nextContention(
   state: ContentionState,
@@ -119,8 +158,9 @@ export function nextContention(
 
   switch (state.phase) {
     case "none": {
-      const probe = saturated && others >= OTHERS_MIN_PERCENT && fleet >= FLEET_MIN_PERCENT && quiet === 0;
-      if (!probe) return none({}, "none");
+      const wants = others >= OTHERS_MIN_PERCENT || othersRose(others, state.baseline);
+      const probe = saturated && wants && fleet >= FLEET_MIN_PERCENT && quiet === 0;
+      if (!probe) return none(nextOthersBaseline(state, others), "none");
       return cutting(
         {
           ...state,

@@ -35,7 +35,7 @@ const named = (name: string) => traces.filter((t) => t.name === name);
 
 describe("the co-tenant rule on recorded traces", () => {
   it("holds a trace of each kind", () => {
-    for (const name of ["own-saturation", "scale-out-4", "cotenant", "background"])
+    for (const name of ["own-saturation", "scale-out-4", "cotenant", "background", "cotenant-arrival"])
       expect(named(name).length, name).toBeGreaterThan(0);
   });
 
@@ -79,6 +79,24 @@ describe("the co-tenant rule on recorded traces", () => {
       ).toBe(false);
       expect(
         t.readings.some((r) => r.contention === "yielding"),
+        t.worker,
+      ).toBe(false);
+    }
+  });
+
+  it("probes within 5 s of co-tenants arriving, where waiting for the others' 50 % took 13 s", () => {
+    for (const t of named("cotenant-arrival")) {
+      const during = t.readings.filter((r) => r.phase === "during");
+      const arrivedS = during[0]!.tS;
+      // The live controller (the others' share alone) was still not probing 10 s in.
+      const liveFirst = during.find((r) => r.contention !== "none");
+      expect(liveFirst === undefined || liveFirst.tS - arrivedS > 10, t.worker).toBe(true);
+      const probe = replay(t).find((x) => x.verdict === "probe" && x.r.phase === "during");
+      expect(probe, t.worker).toBeDefined();
+      expect(probe!.r.tS - arrivedS, t.worker).toBeLessThanOrEqual(5);
+      // ...and not before they came.
+      expect(
+        replay(t).some((x) => x.verdict === "probe" && x.r.phase !== "during"),
         t.worker,
       ).toBe(false);
     }

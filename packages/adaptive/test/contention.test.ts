@@ -4,9 +4,13 @@ import {
   BACKOFF_TICKS,
   FLEET_MIN_PERCENT,
   initialContention,
+  BASELINE_TICKS,
   MAX_PROBE_TICKS,
+  nextOthersBaseline,
   nextContention,
   OTHERS_MIN_PERCENT,
+  OTHERS_RELEASE_PERCENT,
+  OTHERS_RISE_PERCENT,
   PROBE_TICKS,
   START_QUIET_TICKS,
   type ContentionDecision,
@@ -68,6 +72,57 @@ describe("nextContention: whose CPU the host's is", () => {
         (d) => d.verdict === "none",
       ),
     ).toBe(true);
+  });
+
+  it("probes when the others' share rises well above its own level, before it reaches OTHERS_MIN_PERCENT", () => {
+    const calm = run(repeat(BASELINE_TICKS, { hostPercent: 100, fleetPercent: 80 }));
+    expect(calm.decisions.every((d) => d.verdict === "none")).toBe(true);
+    expect(calm.state.baseline).toBeCloseTo(20);
+    // Co-tenants arrive: 38 % is under OTHERS_MIN_PERCENT but 18 points above the 20 % it was.
+    const arrived = 20 + OTHERS_RISE_PERCENT + 3;
+    expect(arrived).toBeLessThan(OTHERS_MIN_PERCENT);
+    const d = run([{ hostPercent: 100, fleetPercent: 100 - arrived }], calm.state).decisions[0]!;
+    expect(d.verdict).toBe("probe");
+    // A rise one point short of OTHERS_RISE_PERCENT does not.
+    const short = 20 + OTHERS_RISE_PERCENT - 1;
+    expect(run([{ hostPercent: 100, fleetPercent: 100 - short }], calm.state).decisions[0]!.verdict).toBe(
+      "none",
+    );
+  });
+
+  it("does not probe for a rise that stays under OTHERS_RELEASE_PERCENT, nor for a steady share under the minimum", () => {
+    const low = run(repeat(BASELINE_TICKS, { hostPercent: 100, fleetPercent: 95 }));
+    const rise = OTHERS_RELEASE_PERCENT - 1;
+    expect(rise - 5).toBeGreaterThanOrEqual(OTHERS_RISE_PERCENT);
+    expect(
+      run(repeat(5, { hostPercent: 100, fleetPercent: 100 - rise }), low.state).decisions.map(
+        (d) => d.verdict,
+      ),
+    ).toEqual(repeat(5, { hostPercent: 0, fleetPercent: 0 }).map(() => "none"));
+    // A neighbour at 45 % from the start is its own baseline: never a probe, however long.
+    const steady = run(repeat(300, { hostPercent: 100, fleetPercent: 55 }), initialContention());
+    expect(steady.decisions.every((d) => d.verdict === "none")).toBe(true);
+  });
+
+  it("learns its baseline as a mean at first, then an EWMA, and holds it through an experiment", () => {
+    let b = { baseline: null as number | null, baselineReadings: 0 };
+    for (const x of [10, 20, 30]) b = nextOthersBaseline(b, x);
+    expect(b.baseline).toBeCloseTo(20);
+    for (let i = 0; i < 200; i++) b = nextOthersBaseline(b, 50);
+    expect(b.baselineReadings).toBe(BASELINE_TICKS);
+    expect(b.baseline).toBeCloseTo(50, 1);
+    expect(nextOthersBaseline(b, 80).baseline).toBeCloseTo(50 + 30 / BASELINE_TICKS, 1);
+    // Probing and yielding leave it where it was before the co-tenant came.
+    const calm = run(repeat(BASELINE_TICKS, { hostPercent: 100, fleetPercent: 80 }));
+    const during = run(
+      [
+        { hostPercent: 100, fleetPercent: 40 },
+        ...repeat(PROBE_TICKS + 5, { hostPercent: 100, fleetPercent: 20 }),
+      ],
+      calm.state,
+    );
+    expect(during.decisions.at(-1)!.verdict).toBe("yield");
+    expect(during.state.baseline).toBe(calm.state.baseline);
   });
 
   it("confirms a co-tenant that takes the CPU the fleet gives up, and yields until it leaves", () => {
