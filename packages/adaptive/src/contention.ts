@@ -85,7 +85,7 @@ export const OTHERS_RELEASE_PERCENT = 35;
  */
 export const OTHERS_RISE_PERCENT = 15;
 /** Readings the baseline's EWMA spans (a plain mean over the first ones). */
-export const BASELINE_TICKS = 30;
+export const BASELINE_TICKS = 32;
 export const FLEET_MIN_PERCENT = 10;
 /** The fleet's CPU must fall by this much (host %) for a probe to be judged. */
 export const MIN_DROP_PERCENT = 5;
