@@ -16,8 +16,8 @@ import { testRedis, uniquePrefix } from "../support/harness.js";
 // The producer claims a whole tick of SCHEDULING=value in one script (CLAIM_PLAN) that applies
 // stepMax in Redis. Whatever the schedules hold and whatever the steps and limits, it must take
 // exactly what the rule takes step by step: stepMax tokens of the step's tier (urgent by deadline
-// within the lead, wanted by due time topped up to whole calls, early by deadline), each leased
-// before the next step looks.
+// within the lead, exported by due time within the lookahead among the exported set, wanted by due
+// time topped up to whole calls, early by deadline), each leased before the next step looks.
 
 const redis = testRedis("claim-plan");
 afterAll(() => redis.quit());
@@ -41,6 +41,8 @@ interface Plan {
   lookaheadMs: number;
   leaseDeadlineMs: Record<Lane, number>;
   withValues: boolean;
+  /** The exported set (of either lane's mints, as the producer publishes it). */
+  exported: string[];
 }
 
 const byScoreThenMint = (score: (e: Entry) => number) => (a: Entry, b: Entry) =>
@@ -62,6 +64,11 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
         // within the lead, but never a token in flight, however long the lead
         .filter((e) => e.deadline <= NOW + p.leadMs[s.lane] && e.deadline < NOW + p.leaseDeadlineMs[s.lane])
         .sort(byScoreThenMint((e) => e.deadline))
+        .slice(0, m);
+    else if (s.tier === "exported")
+      picked = lane
+        .filter((e) => e.due <= NOW + p.lookaheadMs && p.exported.includes(e.mint))
+        .sort(byScoreThenMint((e) => e.due))
         .slice(0, m);
     else if (s.tier === "early")
       // not the tokens in flight: their deadline went a lease and a floor ahead
@@ -158,6 +165,7 @@ const plan: fc.Arbitrary<Plan> = fc
       lookaheadMs: fc.integer({ min: 0, max: 4 }).map((s) => s * 1_000),
       leaseDeadlineMs: fc.constant(leaseDeadlineMs),
       withValues: fc.boolean(),
+      exported: fc.subarray(mints),
     });
   })
   .map((p) => ({ ...p, schedules: { hot: [...p.schedules.hot], cold: [...p.schedules.cold] } }));
@@ -175,6 +183,7 @@ describe("the value claim of a tick in one script", () => {
             tx.zadd(k.due(lane), e.due, e.mint).zadd(k.deadline(lane), e.deadline, e.mint);
             tx.hset(`${k.root}:tok:${e.mint}`, "value", String(e.value));
           }
+        if (p.exported.length > 0) tx.sadd(k.scheduleExported, ...p.exported);
         await tx.exec();
         const got = await store.claimPlan(p.steps, p.limits, {
           now: NOW,

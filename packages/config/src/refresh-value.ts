@@ -406,8 +406,8 @@ export interface ScheduledToken {
 /**
  * Which tokens a claim of one lane takes, in the order of the claim script's tiers (CLAIM_PLAN, whose
  * steps are bounded by stepMax; this model has one bound, `max`): first every token whose
- * deadline falls within `leadMs` (earliest deadline first), then tokens that are due (earliest due
- * first), then, while the budget still has room, the earliest deadlines ahead ("early": a budget
+ * deadline falls within `leadMs` (earliest deadline first), then the `exported` ones due within
+ * `lookaheadMs`, then the other tokens that are due (earliest due first), then, while the budget still has room, the earliest deadlines ahead ("early": a budget
  * left idle now is a deadline missed later), at most `max`. Urgent tokens never wait behind wanted
  * ones, so the guarantee holds whenever the budget covers the deadlines, whatever the values want.
  */
@@ -416,23 +416,38 @@ export function selectClaims(
   now: number,
   max: number,
   leadMs: number,
+  exported: ReadonlySet<string> = new Set(),
+  lookaheadMs = 0,
 ): string[] {
   const byDeadline = (a: ScheduledToken, b: ScheduledToken) => a.deadlineAt - b.deadlineAt;
-  const urgent = tokens
-    .filter((t) => t.deadlineAt <= now + leadMs)
-    .sort(byDeadline)
-    .slice(0, max);
-  const taken = new Set(urgent.map((t) => t.mint));
-  const wanted = tokens
-    .filter((t) => !taken.has(t.mint) && t.dueAt <= now)
-    .sort((a, b) => a.dueAt - b.dueAt)
-    .slice(0, Math.max(0, max - urgent.length));
-  for (const t of wanted) taken.add(t.mint);
-  const early = tokens
-    .filter((t) => !taken.has(t.mint))
-    .sort(byDeadline)
-    .slice(0, Math.max(0, max - urgent.length - wanted.length));
-  return [...urgent, ...wanted, ...early].map((t) => t.mint);
+  const byDue = (a: ScheduledToken, b: ScheduledToken) => a.dueAt - b.dueAt;
+  const taken = new Set<string>();
+  const take = (picked: ScheduledToken[]) => {
+    for (const t of picked) taken.add(t.mint);
+    return picked;
+  };
+  const left = () => Math.max(0, max - taken.size);
+  const urgent = take(
+    tokens
+      .filter((t) => t.deadlineAt <= now + leadMs)
+      .sort(byDeadline)
+      .slice(0, max),
+  );
+  const dueBy = (at: number) => (t: ScheduledToken) => !taken.has(t.mint) && t.dueAt <= at;
+  const bots = take(
+    tokens
+      .filter((t) => exported.has(t.mint) && dueBy(now + lookaheadMs)(t))
+      .sort(byDue)
+      .slice(0, left()),
+  );
+  const wanted = take(tokens.filter(dueBy(now)).sort(byDue).slice(0, left()));
+  const early = take(
+    tokens
+      .filter((t) => !taken.has(t.mint))
+      .sort(byDeadline)
+      .slice(0, left()),
+  );
+  return [...urgent, ...bots, ...wanted, ...early].map((t) => t.mint);
 }
 
 const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): ClaimTier => ({
@@ -444,7 +459,11 @@ const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): 
 });
 
 /**
- * The order a value claim takes the lanes' tiers in. Hot's urgent tokens, then hot's wanted ones
+ * The order a value claim takes the lanes' tiers in. Hot's urgent tokens, then its exported ones
+ * due within the claim's lookahead, first within hot's credit (past it they would take the cold
+ * floor's slots): claimed at the first tick after their due time, with the fetch taking a quarter
+ * of a tick, an exported token wanted every second was fetched every two ticks (its readings 0.9 s
+ * old at the median whether its wanted interval was 0.5 s or 1 s). Then hot's other wanted ones
  * within hot's credit (hotFirstShare of the budget's rate, the budget beyond the cold floor: hot keeps its TTL while cold
  * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first. While the
  * budget binds, what is left goes early to the earliest deadlines ahead: first each lane's last
@@ -455,6 +474,7 @@ const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): 
 export function claimTiers(budgetBinds: boolean): ClaimTier[] {
   const tiers: ClaimTier[] = [
     step("hot", "urgent"),
+    step("hot", "exported", { hotFirst: true }),
     step("hot", "wanted", { hotFirst: true }),
     step("cold", "urgent"),
     step("hot", "wanted"),
@@ -473,8 +493,9 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
  * How many tokens a step of a value claim may take, given what the claim holds so far per lane
  * (`got`) and the budget it has left: the budget and the lane's room; a hotFirst step no more than
  * hot's first share; a top-up only what completes the lane's last call (a call costs the same with
- * 3 mints or 30); a wanted or early step whole calls (with what the lane holds). Urgent steps take
- * what they can: a deadline is not traded for a full call.
+ * 3 mints or 30); a wanted or early step whole calls (with what the lane holds). Urgent and exported
+ * steps take what they can (hot's past cold's queue, as its urgent ones): a deadline or the bots'
+ * tokens are not traded for a full call; the next step completes it.
  */
 export function stepMax(
   step: ClaimTier,
@@ -487,10 +508,11 @@ export function stepMax(
   const room = Math.max(0, limits.room[step.lane] - have);
   if (step.topUp) return Math.min(room, (fill - (have % fill)) % fill);
   if (limits.hotYields && step.lane === "hot" && step.tier === "wanted" && !step.hotFirst) return 0;
-  const passes = step.lane === "hot" && (step.tier === "urgent" || step.hotFirst) ? limits.hotPasses : 0;
+  const first = step.tier === "urgent" || step.tier === "exported";
+  const passes = step.lane === "hot" && (first || step.hotFirst) ? limits.hotPasses : 0;
   let max = Math.min(Math.max(0, budgetLeft + passes), room);
   if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
-  if (step.tier !== "urgent" && max >= fill) max -= (have + max) % fill;
+  if (!first && max >= fill) max -= (have + max) % fill;
   return Math.max(0, max);
 }
 

@@ -316,6 +316,29 @@ describe("packing and claims", () => {
     expect(selectClaims([{ mint: "x", dueAt: 0, deadlineAt: 0 }], 10, 0, 1)).toEqual([]);
   });
 
+  it("takes the exported tokens that are due before the lane's other due ones, after the urgent", () => {
+    const tokens = [
+      { mint: "wanted-early", dueAt: 1, deadlineAt: 100 },
+      { mint: "bot-late", dueAt: 9, deadlineAt: 100 },
+      { mint: "bot-early", dueAt: 8, deadlineAt: 100 },
+      { mint: "bot-not-due", dueAt: 20, deadlineAt: 100 },
+      { mint: "urgent", dueAt: 50, deadlineAt: 11 },
+    ];
+    const bots = new Set(["bot-late", "bot-early", "bot-not-due"]);
+    expect(selectClaims(tokens, 10, 3, 1, bots)).toEqual(["urgent", "bot-early", "bot-late"]);
+    expect(selectClaims(tokens, 10, 4, 1, bots)).toEqual(["urgent", "bot-early", "bot-late", "wanted-early"]);
+    // without the exported set, due order alone
+    expect(selectClaims(tokens, 10, 3, 1)).toEqual(["urgent", "wanted-early", "bot-early"]);
+    // an exported token due within the lookahead goes now, not a tick after its due time
+    expect(selectClaims(tokens, 10, 5, 1, bots, 10)).toEqual([
+      "urgent",
+      "bot-early",
+      "bot-late",
+      "bot-not-due",
+      "wanted-early",
+    ]);
+  });
+
   it("fills what the budget leaves with the earliest deadlines ahead", () => {
     const got = selectClaims(
       [
@@ -336,6 +359,8 @@ describe("packing and claims", () => {
     );
     expect(tiers).toEqual([
       "hot:urgent",
+      // the bots' tokens do not queue behind the lane's other due ones
+      "hot:exported*",
       "hot:wanted*",
       "cold:urgent",
       "hot:wanted",
@@ -377,7 +402,7 @@ describe("packing and claims", () => {
       fill: { hot: 30, cold: 30 },
     };
     const none = { hot: 0, cold: 0 };
-    const s = (lane: "hot" | "cold", tier: "urgent" | "wanted" | "early", o = {}) => ({
+    const s = (lane: "hot" | "cold", tier: "urgent" | "exported" | "wanted" | "early", o = {}) => ({
       lane,
       tier,
       hotFirst: false,
@@ -393,6 +418,10 @@ describe("packing and claims", () => {
     expect(stepMax(s("cold", "wanted"), none, 20, limits)).toBe(20);
     // hot's first share caps the hot tokens of the claim
     expect(stepMax(s("hot", "wanted", { hotFirst: true }), { hot: 10, cold: 0 }, 70, limits)).toBe(20);
+    // the exported step too, not cut to whole calls (the next step completes the call)
+    expect(stepMax(s("hot", "exported", { hotFirst: true }), { hot: 3, cold: 0 }, 70, limits)).toBe(37);
+    expect(stepMax(s("hot", "exported", { hotFirst: true }), none, 0, limits)).toBe(40);
+    expect(stepMax(s("hot", "exported", { hotFirst: true }), none, 0, { ...limits, hotFirst: 0 })).toBe(0);
     // queued cold jobs do not hold hot's urgent and first-share steps back (hot is fetched first) ...
     expect(stepMax(s("hot", "urgent"), none, 0, limits)).toBe(60);
     expect(stepMax(s("hot", "wanted", { hotFirst: true }), none, 0, limits)).toBe(30);
@@ -584,9 +613,11 @@ describe("the staleness guarantee over both lanes and hot's first share (propert
       const picked =
         s.tier === "urgent"
           ? lane.filter((t) => t.deadlineAt <= now + TICK).sort(byThenMint((t) => t.deadlineAt))
-          : s.tier === "wanted"
-            ? lane.filter((t) => t.dueAt <= now).sort(byThenMint((t) => t.dueAt))
-            : lane.sort(byThenMint((t) => t.deadlineAt));
+          : s.tier === "exported"
+            ? lane.filter((t) => t.exported && t.dueAt <= now + TICK).sort(byThenMint((t) => t.dueAt))
+            : s.tier === "wanted"
+              ? lane.filter((t) => t.dueAt <= now).sort(byThenMint((t) => t.dueAt))
+              : lane.sort(byThenMint((t) => t.deadlineAt));
       for (const t of picked.slice(0, m)) taken.add(t.mint);
       got[s.lane] += Math.min(m, picked.length);
       budget -= Math.min(m, picked.length);

@@ -33,11 +33,13 @@ return due
 /**
  * The value scheduler's claim of one tick, every step in one call (a round trip per step waited
  * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
- * deadline zset. ARGV: root, now, leaseMs, lookaheadMs, withValues, budget, hotFirst, hotPasses,
+ * deadline zset; then the exported set. ARGV: root, now, leaseMs, lookaheadMs, withValues, budget, hotFirst, hotPasses,
  * hotYields ('1'/'0'), then per lane room, fill, leaseDeadlineMs, leadMs, then per step lane index (1-based, LANES order),
  * tier, hotFirst ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config)
  * tokens: tier 'urgent' the tokens whose deadline is within the lane's leadMs (short of the tokens in
- * flight), earliest deadline first; 'wanted' the due
+ * flight), earliest deadline first; 'exported' the exported tokens (the set) of the lane due within
+ * lookaheadMs (a claim at the tick after its due time made each cycle two ticks), earliest due
+ * first; 'wanted' the due
  * tokens, earliest due first, topped up from tokens due within lookaheadMs so that the lane's claim
  * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time, short of the tokens in flight. Each
  * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
@@ -70,11 +72,12 @@ local function stepMax(l, tier, hotFirst, topUp)
   local room = math.max(0, rooms[l] - have)
   if topUp then return math.min(room, (fill - (have % fill)) % fill) end
   if hotYields and l == hot and tier == 'wanted' and not hotFirst then return 0 end
+  local first = tier == 'urgent' or tier == 'exported'
   local passes = 0
-  if l == hot and (tier == 'urgent' or hotFirst) then passes = hotPasses end
+  if l == hot and (first or hotFirst) then passes = hotPasses end
   local m = math.min(math.max(0, budget + passes), room)
   if hotFirst then m = math.min(m, math.max(0, hotFirstCap - got[hot])) end
-  if tier ~= 'urgent' and m >= fill then m = m - ((have + m) % fill) end
+  if not first and m >= fill then m = m - ((have + m) % fill) end
   return math.max(0, m)
 end
 local function lease(key, score, mints)
@@ -98,6 +101,16 @@ for s = 10 + nLanes * 4, #ARGV, 4 do
       local upto = now + lead[l]
       if upto >= inFlight[l] then upto = '(' .. inFlight[l] end
       picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', upto, 'LIMIT', 0, m)
+    elseif tier == 'exported' then
+      -- a handful (EXPORT_TOP_N): read each one's due time; a claimed one is due a lease ahead
+      local due = {}
+      for _, mint in ipairs(redis.call('SMEMBERS', KEYS[2 * nLanes + 1])) do
+        local at = tonumber(redis.call('ZSCORE', dueKey, mint) or '')
+        if at and at <= now + lookahead then due[#due + 1] = {at, mint} end
+      end
+      table.sort(due, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+      picked = {}
+      for j = 1, math.min(m, #due) do picked[j] = due[j][2] end
     elseif tier == 'early' then
       picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '(' .. inFlight[l], 'LIMIT', 0, m)
     else

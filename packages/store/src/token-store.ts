@@ -309,7 +309,8 @@ export class TokenStore {
 
   /**
    * The value scheduler's claim of one tick (CLAIM_PLAN): the steps in order, each taking at most
-   * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within the lane's `leadMs`, `wanted`
+   * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within the lane's `leadMs`,
+   * `exported` the due ones of the exported set (what the producer published for the workers), `wanted`
    * the due ones (topped up from the next `lookaheadMs` to whole calls), `early` the earliest
    * deadlines ahead. Each is due again one lease ahead, its deadline the lane's `leaseDeadlineMs`
    * after that (behind every real one). One call to Redis for the whole tick.
@@ -332,8 +333,9 @@ export class TokenStore {
     const out = perLane(() => [] as Array<{ mint: string; value: number; deadlineAt: number }>);
     if (steps.length === 0) return out;
     const whole = (n: number) => String(Math.max(0, Math.floor(n)));
-    const flat = (await claimPlanScript.run(this.redis, LANES.length * 2, [
+    const flat = (await claimPlanScript.run(this.redis, LANES.length * 2 + 1, [
       ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
+      this.keys.scheduleExported,
       this.keys.root,
       String(o.now),
       String(o.leaseMs),
