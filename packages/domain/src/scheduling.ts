@@ -23,8 +23,8 @@ export const TOP_CLASS_SIZE = 50;
 /**
  * The tiers of a value claim: `urgent` tokens whose deadline is within the lane's lead (a tick and
  * the wait its job will have: urgentLeadMs in @moonfleet/config), `exported` the exported tokens
- * that are due (the bots' tokens do not queue behind the lane's other due ones), `wanted` tokens
- * that are due, `early` the earliest deadlines ahead (budget that would go unspent).
+ * due within the claim's lookahead (the bots' tokens do not queue behind the lane's other due ones,
+ * nor wait for the tick after their due time), `wanted` tokens that are due, `early` the earliest deadlines ahead (budget that would go unspent).
  */
 export const CLAIM_TIER_KINDS = ["urgent", "exported", "wanted", "early"] as const;
 export type ClaimTierKind = (typeof CLAIM_TIER_KINDS)[number];

@@ -310,7 +310,7 @@ export class TokenStore {
   /**
    * The value scheduler's claim of one tick (CLAIM_PLAN): the steps in order, each taking at most
    * stepMax tokens of its lane's tier: `urgent` tokens whose deadline is within the lane's `leadMs`,
-   * `exported` the due ones of the exported set (what the producer published for the workers), `wanted`
+   * `exported` the exported set's tokens (as the producer published it) due within `lookaheadMs`, `wanted`
    * the due ones (topped up from the next `lookaheadMs` to whole calls), `early` the earliest
    * deadlines ahead. Each is due again one lease ahead, its deadline the lane's `leaseDeadlineMs`
    * after that (behind every real one). One call to Redis for the whole tick.
