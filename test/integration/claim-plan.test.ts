@@ -49,11 +49,15 @@ const byScoreThenMint = (score: (e: Entry) => number) => (a: Entry, b: Entry) =>
   score(a) - score(b) || (a.mint < b.mint ? -1 : a.mint > b.mint ? 1 : 0);
 
 /** The rule, step by step over plain arrays: what CLAIM_PLAN must take. */
-function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; deadlineAt: number }>> {
+function expected(
+  p: Plan,
+): Record<Lane, Array<{ mint: string; value: number; deadlineAt: number; lane: Lane }>> {
   const sched = perLane((l) => p.schedules[l].map((e) => ({ ...e })));
-  const out = perLane(() => [] as Array<{ mint: string; value: number; deadlineAt: number }>);
+  const out = perLane(() => [] as Array<{ mint: string; value: number; deadlineAt: number; lane: Lane }>);
   let budget = p.limits.budget;
   for (const s of p.steps) {
+    // counted per carrying lane: the step's tokens go into `into`'s jobs
+    const into = s.into ?? s.lane;
     const got = perLane((l) => out[l].length);
     const m = stepMax(s, got, budget, p.limits);
     if (m <= 0) continue;
@@ -81,8 +85,8 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
         .filter((e) => e.due <= NOW)
         .sort(byScoreThenMint((e) => e.due))
         .slice(0, m);
-      const fill = Math.max(1, p.limits.fill[s.lane]);
-      const short = (fill - ((got[s.lane] + picked.length) % fill)) % fill;
+      const fill = Math.max(1, p.limits.fill[into]);
+      const short = (fill - ((got[into] + picked.length) % fill)) % fill;
       if (short > 0 && picked.length + short <= m)
         picked.push(
           ...lane
@@ -92,10 +96,11 @@ function expected(p: Plan): Record<Lane, Array<{ mint: string; value: number; de
         );
     }
     for (const e of picked) {
-      out[s.lane].push({
+      out[into].push({
         mint: e.mint,
         value: p.withValues ? e.value : 0,
         deadlineAt: p.withValues ? e.deadline : 0,
+        lane: s.lane,
       });
       e.due = NOW + LEASE_MS;
       e.deadline = NOW + LEASE_MS + p.leaseDeadlineMs[s.lane];
@@ -118,12 +123,16 @@ const entry = (mint: string, floorMs: number) =>
     value: fc.integer({ min: 0, max: 50 }).map((v) => v / 10),
   });
 
-const step = fc.record({
-  lane: fc.constantFrom(...LANES),
-  tier: fc.constantFrom(...CLAIM_TIER_KINDS),
-  hotFirst: fc.boolean(),
-  topUp: fc.boolean(),
-});
+const step = fc.record(
+  {
+    lane: fc.constantFrom(...LANES),
+    tier: fc.constantFrom(...CLAIM_TIER_KINDS),
+    hotFirst: fc.boolean(),
+    topUp: fc.boolean(),
+    into: fc.constantFrom(...LANES),
+  },
+  { requiredKeys: ["lane", "tier", "hotFirst", "topUp"] },
+);
 
 const plan: fc.Arbitrary<Plan> = fc
   .tuple(
@@ -197,7 +206,12 @@ describe("the value claim of a tick in one script", () => {
         expect(got).toEqual(want);
         // every claimed token is leased in both schedules; the others are untouched
         for (const lane of LANES) {
-          const claimed = new Set(want[lane].map((t) => t.mint));
+          // leased in its own lane, whichever lane's jobs carry it
+          const claimed = new Set(
+            LANES.flatMap((l) => want[l])
+              .filter((t) => t.lane === lane)
+              .map((t) => t.mint),
+          );
           for (const e of p.schedules[lane]) {
             const due = Number(await redis.zscore(k.due(lane), e.mint));
             const deadline = Number(await redis.zscore(k.deadline(lane), e.mint));

@@ -104,10 +104,10 @@ describe("the value schedules in Redis", () => {
       o,
     );
     expect(got.cold).toEqual([
-      { mint: b, value: 0.1, deadlineAt: T0 + 900 },
-      { mint: a, value: 1, deadlineAt: T0 + 50_000 },
+      { mint: b, value: 0.1, deadlineAt: T0 + 900, lane: "cold" },
+      { mint: a, value: 1, deadlineAt: T0 + 50_000, lane: "cold" },
     ]);
-    expect(got.hot).toEqual([{ mint: c, value: 5, deadlineAt: T0 + 60_000 }]);
+    expect(got.hot).toEqual([{ mint: c, value: 5, deadlineAt: T0 + 60_000, lane: "hot" }]);
     // leased: due again one lease ahead (taken back if the job is lost), the deadline one more
     // lease past that, behind every real deadline, so an early claim never takes a token in flight
     for (const [lane, mint] of [
@@ -121,11 +121,27 @@ describe("the value schedules in Redis", () => {
     // early: the earliest deadlines ahead, whatever their due time (d is not due)
     const early = await store.claimPlan([step("hot", "early")], { ...limits, budget: 1 }, o);
     expect(early.hot.map((t) => t.mint)).toEqual([d]);
+    // a cold step into hot's jobs: it completes hot's last call (fill 3, one hot token claimed; a
+    // top-up goes past the budget) with cold's earliest deadline, counted in hot, leased in cold
+    await store.reschedule([b, d], T0 + 500);
+    const fill = { ...limits, budget: 1, fill: { hot: 3, cold: 1 } };
+    const carried = await store.claimPlan(
+      [step("hot", "urgent"), { ...step("cold", "early"), topUp: true, into: "hot" }],
+      fill,
+      { ...o, leadMs: { hot: 60_000, cold: 0 } },
+    );
+    expect(carried.cold).toEqual([]);
+    expect(carried.hot.map((t) => [t.mint, t.lane])).toEqual([
+      [d, "hot"],
+      [b, "cold"],
+    ]);
+    expect(Number(await redis.zscore(k.due("cold"), b))).toBe(T0 + 21_000);
+    expect(await redis.zscore(k.due("hot"), b)).toBeNull();
     expect(packCalls(got.cold, 1)).toEqual([[a], [b]]);
     // ... but a token at its deadline (within the lane's lead) goes before value
     expect(packCalls(got.cold, 1, o.now + o.leadMs.cold)).toEqual([[b], [a]]);
     // a failed fetch brings a token back in both schedules; an operator's delete removes both
-    await store.reschedule("cold", [a], T0 + 2_000);
+    await store.reschedule([a], T0 + 2_000);
     expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(T0 + 2_000);
     await store.remove(a);
     expect(await redis.zscore(k.deadline("cold"), a)).toBeNull();

@@ -172,7 +172,7 @@ describe("TokenStore.releaseLeased", () => {
     const claimed = await store.claimDue("cold", t0, 10_000, 3);
     expect(claimed.sort()).toEqual([a, b, c].sort());
     const leaseUntil = t0 + 10_000;
-    await store.reschedule("cold", [b], t0 + 123); // fetched (or claimed again) since
+    await store.reschedule([b], t0 + 123); // fetched (or claimed again) since
     // the job as BullMQ keeps it: its id in the active list, its lock
     const job = {
       id: "7",
@@ -187,14 +187,14 @@ describe("TokenStore.releaseLeased", () => {
       { mint: "not-registered", leaseUntil },
     ];
     // not (or no longer) active: nothing
-    expect(await store.releaseLeased("cold", job, tokens, t0 + 1)).toBe(0);
+    expect(await store.releaseLeased(job, tokens, t0 + 1)).toBe(0);
     await redis.rpush(job.activeKey, "6", "7");
     await redis.set(job.lockKey, "live:3"); // taken again since the lock was read
-    expect(await store.releaseLeased("cold", job, tokens, t0 + 1)).toBe(0);
+    expect(await store.releaseLeased(job, tokens, t0 + 1)).toBe(0);
     expect(Number(await redis.zscore(k.due("cold"), a))).toBe(leaseUntil);
 
     await redis.set(job.lockKey, "dead:1");
-    expect(await store.releaseLeased("cold", job, tokens, t0 + 1)).toBe(1);
+    expect(await store.releaseLeased(job, tokens, t0 + 1)).toBe(1);
     expect(Number(await redis.zscore(k.due("cold"), a))).toBe(t0 + 1);
     // schedules only move in: the lanes claim left this deadline at the registration, t0
     expect(Number(await redis.zscore(k.deadline("cold"), a))).toBe(t0);
@@ -205,10 +205,53 @@ describe("TokenStore.releaseLeased", () => {
 
     // a lock that ran out reads as none
     await redis.del(job.lockKey);
-    await store.reschedule("cold", [c], leaseUntil);
+    await store.reschedule([c], leaseUntil);
     expect(
-      await store.releaseLeased("cold", { ...job, lock: null }, [...tokens, { mint: c, leaseUntil }], t0 + 2),
+      await store.releaseLeased({ ...job, lock: null }, [...tokens, { mint: c, leaseUntil }], t0 + 2),
     ).toBe(1);
     expect(Number(await redis.zscore(k.due("cold"), c))).toBe(t0 + 2);
+  });
+
+  it("hands back and reschedules each token in the lane that schedules it, whatever the job's lane", async () => {
+    const prefix = uniquePrefix();
+    const store = new TokenStore(redis, prefix);
+    const k = redisKeys(prefix);
+    const t0 = Date.now();
+    const leaseUntil = t0 + 10_000;
+    // a hot job that carries a cold token (cold's earliest deadlines complete hot's last call)
+    const [h, c] = ["h", "c"].map((m) => `${m}-${prefix}`) as [string, string];
+    await redis
+      .multi()
+      .zadd(k.due("hot"), leaseUntil, h)
+      .zadd(k.deadline("hot"), leaseUntil + 60_000, h)
+      .zadd(k.due("cold"), leaseUntil, c)
+      .zadd(k.deadline("cold"), leaseUntil + 120_000, c)
+      .exec();
+    const job = {
+      id: "9",
+      activeKey: `${k.queues}:hot:active`,
+      lockKey: `${k.queues}:hot:9:lock`,
+      lock: null,
+    };
+    await redis.rpush(job.activeKey, "9");
+    const tokens = [h, c].map((mint) => ({ mint, leaseUntil }));
+    expect(await store.releaseLeased(job, tokens, t0 + 5)).toBe(2);
+    for (const [lane, mint] of [
+      ["hot", h],
+      ["cold", c],
+    ] as const) {
+      expect(Number(await redis.zscore(k.due(lane), mint))).toBe(t0 + 5);
+      expect(Number(await redis.zscore(k.deadline(lane), mint))).toBe(t0 + 5);
+    }
+    // in no other lane
+    expect(await redis.zscore(k.due("cold"), h)).toBeNull();
+    expect(await redis.zscore(k.due("hot"), c)).toBeNull();
+
+    // a failed fetch puts each back in its own lane too
+    await store.reschedule([h, c], t0 + 777);
+    expect(Number(await redis.zscore(k.due("hot"), h))).toBe(t0 + 777);
+    expect(Number(await redis.zscore(k.deadline("cold"), c))).toBe(t0 + 777);
+    expect(await redis.zscore(k.deadline("hot"), c)).toBeNull();
+    expect(await redis.zscore(k.due("cold"), h)).toBeNull();
   });
 });

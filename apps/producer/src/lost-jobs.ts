@@ -201,7 +201,6 @@ export function createLostJobSweeper(deps: {
       const job = json === null ? null : parseJob(json);
       if (!job) continue;
       released += await store.releaseLeased(
-        lane,
         {
           id,
           activeKey: q.toKey("active"),

@@ -20,6 +20,7 @@ import {
   LiveConfig,
   lanePolicies,
   accrueCredit,
+  hotCreditSpent,
   budgetPerMs,
   claimTiers,
   coldSlackMs,
@@ -39,7 +40,6 @@ import {
   slotsPerTick,
   tokenClass,
   type BatchPolicy,
-  type ClaimedToken,
   type Config,
   type ResolvedConfig,
 } from "@moonfleet/config";
@@ -53,7 +53,7 @@ import {
   type BatchJob,
 } from "@moonfleet/queues";
 import { runLoop } from "@moonfleet/runtime";
-import { LeaderLock, TokenStore, liveWorkers, type ScheduleView } from "@moonfleet/store";
+import { LeaderLock, TokenStore, liveWorkers, type ClaimedMint, type ScheduleView } from "@moonfleet/store";
 import { EVENTS, redisLogging, type Logger } from "@moonfleet/telemetry";
 import { createLostJobSweeper } from "./lost-jobs.js";
 
@@ -193,7 +193,7 @@ export function createProducer(opts: ProducerOptions) {
       if (mints.length === 0) continue;
       unqueued[lane] = [];
       try {
-        await store.reschedule(lane, mints, at);
+        await store.reschedule(mints, at);
       } catch (err) {
         unqueued[lane].push(...mints);
         throw err;
@@ -350,17 +350,25 @@ export function createProducer(opts: ProducerOptions) {
   // the last tick stopped at MAX_CLAIM_PER_TICK: this one goes on with its claim at once
   let subTick = false;
 
-  /** Mint slots per class of a lane's tokens claimed this tick (the health's callShare). */
+  /**
+   * Mint slots per class of the tokens claimed this tick into a lane's jobs (the health's
+   * callShare), each by its own lane (`own`: cold tokens completing a hot call are cold's).
+   */
   async function countClasses(
     at: number,
     lane: Lane,
     mints: readonly string[],
     exportedSet: ReadonlySet<string>,
     top: ReadonlySet<string>,
+    own: ReadonlyMap<string, Lane> = new Map(),
   ) {
     const slots: Partial<Record<TokenClass, number>> = {};
     for (const mint of mints) {
-      const cls = tokenClass({ lane, exported: exportedSet.has(mint), top: top.has(mint) });
+      const cls = tokenClass({
+        lane: own.get(mint) ?? lane,
+        exported: exportedSet.has(mint),
+        top: top.has(mint),
+      });
       if (cls) slots[cls] = (slots[cls] ?? 0) + 1;
     }
     await store.countClassSlots(at, slots);
@@ -383,7 +391,7 @@ export function createProducer(opts: ProducerOptions) {
     view: ScheduleView,
     queued: Record<Lane, QueuedJobs>,
     size: Record<Lane, number>,
-  ): Promise<{ got: Record<Lane, ClaimedToken[]>; urgentUntil: Record<Lane, number> }> {
+  ): Promise<{ got: Record<Lane, ClaimedMint[]>; urgentUntil: Record<Lane, number> }> {
     const rpm = sustainedRpm(c);
     const slots = QUEUED_TICKS * slotsPerTick(rpm, c.producerTickMs);
     // Packing by value matters only when the budget binds: else every claimed token is fetched soon.
@@ -436,10 +444,8 @@ export function createProducer(opts: ProducerOptions) {
       withValues: binds,
       leaseDeadlineMs: perLane((l) => floorMs(l, params)),
     });
-    // what hot claimed under its first share counts against it as the calls it costs (a top-up
-    // fills a call the share began): a share spent ahead is paid back before hot goes first again
-    const fill = Math.max(1, limits.fill.hot);
-    hotCredit -= Math.ceil(Math.min(got.hot.length, limits.hotFirst) / fill) * fill;
+    // a share spent ahead is paid back before hot goes first again
+    hotCredit -= hotCreditSpent(got.hot, limits.hotFirst, limits.fill.hot);
     return { got, urgentUntil: perLane((l) => at + leadMs[l]) };
   }
   let hotCredit: number | null = null;
@@ -561,13 +567,18 @@ export function createProducer(opts: ProducerOptions) {
     const top = new Set(view.top);
     // a lane's claimed jobs go to its queue; their mint slots per class are counted beside (a lane
     // whose enqueue fails has its tokens counted again when they are claimed again)
-    const handOver = async (lane: Lane, groups: string[][], urgentAt?: ReadonlyArray<number | undefined>) => {
+    const handOver = async (
+      lane: Lane,
+      groups: string[][],
+      urgentAt?: ReadonlyArray<number | undefined>,
+      own?: ReadonlyMap<string, Lane>,
+    ) => {
       if (groups.length === 0) return;
       const mints = groups.flat();
       claimed[lane] = mints.length;
       const [sent, counted] = await Promise.allSettled([
         enqueue(lane, at, c.leaseMs, groups, urgentAt),
-        countClasses(at, lane, mints, exportedSet, top),
+        countClasses(at, lane, mints, exportedSet, top, own),
       ]);
       if (sent.status === "rejected") throw sent.reason;
       jobs[lane] = sent.value;
@@ -580,10 +591,18 @@ export function createProducer(opts: ProducerOptions) {
         const { got, urgentUntil } = await claimByValue(at, c, view, queued, jobSize);
         await settled(
           LANES.map((l) => {
-            const groups = packCalls(got[l], batchSize[l], urgentUntil[l]);
+            // another lane's tokens (cold ones completing hot's last call) go last
+            const ownTokens = got[l].filter((t) => t.lane === l);
+            const carried = got[l].filter((t) => t.lane !== l);
+            const groups = packCalls(ownTokens, batchSize[l], urgentUntil[l], carried);
             // each job says when it must start (its earliest deadline): a cold one past it takes the
             // budget as hot does (takesAs)
-            return handOver(l, groups, groupDeadlines(groups, got[l]));
+            return handOver(
+              l,
+              groups,
+              groupDeadlines(groups, got[l]),
+              new Map(carried.map((t) => [t.mint, t.lane])),
+            );
           }),
         );
         return;

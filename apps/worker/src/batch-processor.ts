@@ -206,12 +206,12 @@ export function createBatchProcessor(deps: ProcessorDeps) {
         if (err instanceof UpstreamPairsRejectedError) {
           // Only this mint's pairs are bad: it goes back on its own, away from its call's others.
           const wait = rejectedRetryDelayMs(now() - (lastFetch.get(mint) ?? now()), maxBackoffMs, random);
-          await store.reschedule(job.lane, [mint], now() + wait);
+          await store.reschedule([mint], now() + wait);
         } else if (delayOf(err) === null) (err.retryable ? retrySoon : retryLater).push(mint);
         else deferred++;
       }
-      await store.reschedule(job.lane, retrySoon, now() + RETRY_DELAY_MS);
-      await store.reschedule(job.lane, retryLater, now() + ttlMs(config, job.lane) - config.dueMarginMs);
+      await store.reschedule(retrySoon, now() + RETRY_DELAY_MS);
+      await store.reschedule(retryLater, now() + ttlMs(config, job.lane) - config.dueMarginMs);
     }
 
     return {

@@ -73,6 +73,7 @@ export {
   slotsPerTick,
   budgetPerMs,
   accrueCredit,
+  hotCreditSpent,
   floorCoverage,
   tokenClass,
   schedulingMode,

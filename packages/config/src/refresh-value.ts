@@ -333,12 +333,14 @@ export const wholeCallGroup = (perGroup: number): number => {
 /**
  * Packs claimed tokens into groups of `perGroup` (a job, cut to whole calls: wholeCallGroup): first
  * the urgent ones (deadline at or before `urgentUntil`, earliest first: the guarantee does not wait
- * behind value), then the most valuable, so a budget that runs short spends what it has on them.
+ * behind value), then the most valuable, so a budget that runs short spends what it has on them;
+ * then `last` in their order (another lane's tokens that complete the last call).
  */
 export function packCalls(
   tokens: readonly ClaimedToken[],
   perGroup: number = MINTS_PER_CALL,
   urgentUntil = -Infinity,
+  last: readonly ClaimedToken[] = [],
 ): string[][] {
   const size = wholeCallGroup(perGroup);
   const urgent = (t: ClaimedToken) => t.deadlineAt <= urgentUntil;
@@ -348,8 +350,9 @@ export function packCalls(
       (urgent(a) ? a.deadlineAt - b.deadlineAt : 0) ||
       claimOrder(a, b),
   );
+  const all = [...sorted, ...last];
   const out: string[][] = [];
-  for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size).map((t) => t.mint));
+  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size).map((t) => t.mint));
   return out;
 }
 
@@ -466,10 +469,12 @@ const step = (lane: Lane, tier: ClaimTier["tier"], o: Partial<ClaimTier> = {}): 
  * old at the median whether its wanted interval was 0.5 s or 1 s). Then hot's other wanted ones
  * within hot's credit (hotFirstShare of the budget's rate, the budget beyond the cold floor: hot keeps its TTL while cold
  * keeps its floor), then cold's urgent ones, then every lane's wanted ones, hot first. While the
- * budget binds, what is left goes early to the earliest deadlines ahead: first each lane's last
- * call is completed (a few exported tokens would otherwise cost a whole call every tick), then
- * cold's whole calls (a call left unspent now is a deadline missed later; hot's queue stays short
- * for the exported tokens).
+ * budget binds, what is left goes early to the earliest deadlines ahead: first hot's last call is
+ * completed with cold's earliest deadlines (`into` hot: cold's own work, so hot's credit pays only
+ * for hot's tokens, and a few exported tokens go every tick: charged a whole call each time, the
+ * credit of a 10,000-token registry paid for a hot call every 1.6 ticks), then with hot's (when
+ * cold has none), then cold's last call, then cold's whole calls (a call left unspent now is a
+ * deadline missed later; hot's queue stays short for the exported tokens).
  */
 export function claimTiers(budgetBinds: boolean): ClaimTier[] {
   const tiers: ClaimTier[] = [
@@ -482,6 +487,7 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
   ];
   if (budgetBinds)
     tiers.push(
+      step("cold", "early", { topUp: true, into: "hot" }),
       step("hot", "early", { topUp: true }),
       step("cold", "early", { topUp: true }),
       step("cold", "early"),
@@ -490,10 +496,11 @@ export function claimTiers(budgetBinds: boolean): ClaimTier[] {
 }
 
 /**
- * How many tokens a step of a value claim may take, given what the claim holds so far per lane
- * (`got`) and the budget it has left: the budget and the lane's room; a hotFirst step no more than
- * hot's first share; a top-up only what completes the lane's last call (a call costs the same with
- * 3 mints or 30); a wanted or early step whole calls (with what the lane holds). Urgent and exported
+ * How many tokens a step of a value claim may take, given what the claim holds so far per carrying
+ * lane (`got`: what each lane's jobs will carry) and the budget it has left: the budget and the
+ * carrying lane's room; a hotFirst step no more than hot's first share; a top-up only what completes
+ * the carrying lane's last call (a call costs the same with 3 mints or 30); a wanted or early step
+ * whole calls (with what the lane holds). Urgent and exported
  * steps take what they can (hot's past cold's queue, as its urgent ones): a deadline or the bots'
  * tokens are not traded for a full call; the next step completes it.
  */
@@ -503,9 +510,11 @@ export function stepMax(
   budgetLeft: number,
   limits: ClaimLimits,
 ): number {
-  const fill = Math.max(1, limits.fill[step.lane]);
-  const have = got[step.lane];
-  const room = Math.max(0, limits.room[step.lane] - have);
+  // counted in the lane whose jobs carry the step's tokens (`got` is per carrying lane)
+  const into = step.into ?? step.lane;
+  const fill = Math.max(1, limits.fill[into]);
+  const have = got[into];
+  const room = Math.max(0, limits.room[into] - have);
   if (step.topUp) return Math.min(room, (fill - (have % fill)) % fill);
   if (limits.hotYields && step.lane === "hot" && step.tier === "wanted" && !step.hotFirst) return 0;
   const first = step.tier === "urgent" || step.tier === "exported";
@@ -514,6 +523,23 @@ export function stepMax(
   if (step.hotFirst) max = Math.min(max, Math.max(0, limits.hotFirst - got.hot));
   if (!first && max >= fill) max -= (have + max) % fill;
   return Math.max(0, max);
+}
+
+/**
+ * What a value claim's hot jobs take off hot's credit: the calls that what hot claimed under its
+ * first share makes (whole calls: a top-up completes a call the share began), less the slots
+ * another lane's tokens took in them (cold's earliest deadlines completing the call are cold's own
+ * work), never less than 0. `carried`: every token hot's jobs carry, each with its own lane.
+ */
+export function hotCreditSpent(
+  carried: ReadonlyArray<{ readonly lane: Lane }>,
+  hotFirst: number,
+  fill: number,
+): number {
+  const perCall = Math.max(1, fill);
+  const others = carried.filter((t) => t.lane !== "hot").length;
+  const calls = Math.ceil(Math.min(carried.length, Math.max(0, hotFirst)) / perCall);
+  return Math.max(0, calls * perCall - others);
 }
 
 /**

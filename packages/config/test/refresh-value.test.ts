@@ -24,6 +24,7 @@ import {
   guaranteeMs,
   hotPressureCeiling,
   accrueCredit,
+  hotCreditSpent,
   budgetPerMs,
   BONUS_PRESSURE,
   nextVolatility,
@@ -210,6 +211,26 @@ describe("volatility and pressure", () => {
     expect(accrueCredit(10, -5_000, rate, 500)).toBe(10);
   });
 
+  it("charges hot's credit the calls its share began, less the slots cold's tokens took in them", () => {
+    const lanes = (hot: number, cold: number) => [
+      ...Array.from({ length: hot }, () => ({ lane: "hot" as const })),
+      ...Array.from({ length: cold }, () => ({ lane: "cold" as const })),
+    ];
+    // 3 exported and 15 wanted tokens under a credit of 18, the call completed by 12 cold ones: 18
+    expect(hotCreditSpent(lanes(18, 12), 18, 30)).toBe(18);
+    // ... completed by hot's own earliest deadlines (cold had none): the whole call
+    expect(hotCreditSpent(lanes(30, 0), 18, 30)).toBe(30);
+    // a little credit and a few exported tokens: only what hot put in the call
+    expect(hotCreditSpent(lanes(3, 27), 5, 30)).toBe(3);
+    // whole calls under a large credit
+    expect(hotCreditSpent(lanes(60, 0), 100, 30)).toBe(60);
+    // a call cold's tokens fill alone (hot's urgent ones, no credit): nothing
+    expect(hotCreditSpent(lanes(2, 28), 0, 30)).toBe(0);
+    // the budget did not bind (no top-up): 3 exported tokens alone cost a whole call
+    expect(hotCreditSpent(lanes(3, 0), 18, 30)).toBe(30);
+    expect(hotCreditSpent([], 18, 30)).toBe(0);
+  });
+
   it("stretches a lane only while it is late itself, cold first, and relaxes hot first", () => {
     const coldLate = { hot: 0, cold: 10_000 };
     const bothLate = { hot: 10_000, cold: 10_000 };
@@ -262,6 +283,12 @@ describe("packing and claims", () => {
     const many = Array.from({ length: 90 }, (_, i) => ({ mint: `m${i}`, value: 1, deadlineAt: i }));
     expect(packCalls(many, 45).map((g) => g.length)).toEqual([30, 30, 30]);
     expect(packCalls(many, 60).map((g) => g.length)).toEqual([60, 30]);
+    // another lane's tokens complete the last call, after the lane's own whatever their value
+    const cold = [
+      { mint: "x", value: 9, deadlineAt: 0 },
+      { mint: "y", value: 0, deadlineAt: 1 },
+    ];
+    expect(packCalls(many.slice(0, 3), 2, -Infinity, cold)).toEqual([["m0", "m1"], ["m2", "x"], ["y"]]);
   });
 
   it("packs the tokens at their deadline first, earliest first, then the rest by value", () => {
@@ -355,7 +382,8 @@ describe("packing and claims", () => {
 
   it("claims hot's urgent and wanted tokens within the share beyond the cold floor before cold's urgent ones", () => {
     const tiers = claimTiers(true).map(
-      (t) => `${t.lane}:${t.tier}${t.hotFirst ? "*" : ""}${t.topUp ? "+" : ""}`,
+      (t) =>
+        `${t.lane}:${t.tier}${t.hotFirst ? "*" : ""}${t.topUp ? "+" : ""}${t.into && t.into !== t.lane ? `>${t.into}` : ""}`,
     );
     expect(tiers).toEqual([
       "hot:urgent",
@@ -365,7 +393,10 @@ describe("packing and claims", () => {
       "cold:urgent",
       "hot:wanted",
       "cold:wanted",
-      // while the budget binds: complete each lane's last call, then cold's whole calls
+      // while the budget binds: complete hot's last call with cold's earliest deadlines (cold's own
+      // work: hot's credit pays for hot's tokens only), then with hot's; cold's last call, then
+      // cold's whole calls
+      "cold:early+>hot",
       "hot:early+",
       "cold:early+",
       "cold:early",

@@ -31,14 +31,17 @@ export type ClaimTierKind = (typeof CLAIM_TIER_KINDS)[number];
 
 /**
  * One step of a value claim: a lane's tier; `hotFirst`: bounded by the hot lane's first share;
- * `topUp`: only as many tokens as complete the lane's last call, even past the budget's slots (a
- * call costs the same with 3 mints or 30).
+ * `topUp`: only as many tokens as complete the last call of the lane that carries them, even past
+ * the budget's slots (a call costs the same with 3 mints or 30); `into`: the lane whose jobs carry
+ * the step's tokens, its own when absent (cold tokens completing a hot call: each token is still
+ * scheduled, leased and committed in its own lane).
  */
 export interface ClaimTier {
   readonly lane: Lane;
   readonly tier: ClaimTierKind;
   readonly hotFirst: boolean;
   readonly topUp: boolean;
+  readonly into?: Lane;
 }
 
 /** What bounds a value claim's steps (stepMax in @moonfleet/config; the claim script in Redis). */

@@ -5,6 +5,7 @@ export {
   encodePrevious,
   decodePrevious,
   type ScheduleView,
+  type ClaimedMint,
   type LaneScheduleView,
 } from "./token-store.js";
 export type {

@@ -35,7 +35,8 @@ return due
  * behind the workers' commits on a busy Redis). KEYS: per lane in LANES order its due zset, then its
  * deadline zset; then the exported set. ARGV: root, now, leaseMs, lookaheadMs, withValues, budget, hotFirst, hotPasses,
  * hotYields ('1'/'0'), then per lane room, fill, leaseDeadlineMs, leadMs, then per step lane index (1-based, LANES order),
- * tier, hotFirst ('1'/'0'), topUp ('1'/'0'). Each step takes at most stepMax (@moonfleet/config)
+ * tier, hotFirst ('1'/'0'), topUp ('1'/'0'), the carrying lane's index (`into`: whose jobs take the
+ * step's tokens, and whose count, room and calls its bound reads). Each step takes at most stepMax (@moonfleet/config)
  * tokens: tier 'urgent' the tokens whose deadline is within the lane's leadMs (short of the tokens in
  * flight), earliest deadline first; 'exported' the exported tokens (the set) of the lane due within
  * lookaheadMs (a claim at the tick after its due time made each cycle two ticks), earliest due
@@ -44,7 +45,8 @@ return due
  * fills whole calls of its fill; 'early' the earliest deadlines ahead, whatever their due time, short of the tokens in flight. Each
  * claimed token is due again one lease ahead (taken back if its job is lost) and its deadline moves
  * the lane's leaseDeadlineMs past that, behind every real deadline, so no later step takes a token
- * already claimed. Returns per lane a flat list of mint, value, deadline (before the lease); value and
+ * already claimed (in its own lane's schedules, whichever lane carries it). Returns per carrying lane a
+ * flat list of mint, value, deadline (before the lease), the token's own lane index; value and
  * deadline are 0 unless withValues is '1' (packing matters only when the budget binds).
  */
 export const CLAIM_PLAN = `
@@ -67,9 +69,10 @@ for l = 1, nLanes do
   out[l] = {}
 end
 local leaseUntil = now + leaseMs
-local function stepMax(l, tier, hotFirst, topUp)
-  local fill, have = fills[l], got[l]
-  local room = math.max(0, rooms[l] - have)
+-- counted in the carrying lane into (its jobs carry the step's tokens)
+local function stepMax(l, into, tier, hotFirst, topUp)
+  local fill, have = fills[into], got[into]
+  local room = math.max(0, rooms[into] - have)
   if topUp then return math.min(room, (fill - (have % fill)) % fill) end
   if hotYields and l == hot and tier == 'wanted' and not hotFirst then return 0 end
   local first = tier == 'urgent' or tier == 'exported'
@@ -90,9 +93,9 @@ local function lease(key, score, mints)
     redis.call('ZADD', key, 'XX', unpack(args))
   end
 end
-for s = 10 + nLanes * 4, #ARGV, 4 do
-  local l, tier = tonumber(ARGV[s]), ARGV[s + 1]
-  local m = stepMax(l, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
+for s = 10 + nLanes * 4, #ARGV, 5 do
+  local l, tier, into = tonumber(ARGV[s]), ARGV[s + 1], tonumber(ARGV[s + 4])
+  local m = stepMax(l, into, tier, ARGV[s + 2] == '1', ARGV[s + 3] == '1')
   if m > 0 then
     local dueKey, deadlineKey = KEYS[2 * l - 1], KEYS[2 * l]
     local picked
@@ -115,13 +118,13 @@ for s = 10 + nLanes * 4, #ARGV, 4 do
       picked = redis.call('ZRANGEBYSCORE', deadlineKey, '-inf', '(' .. inFlight[l], 'LIMIT', 0, m)
     else
       picked = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, m)
-      local short = (fills[l] - ((got[l] + #picked) % fills[l])) % fills[l]
+      local short = (fills[into] - ((got[into] + #picked) % fills[into])) % fills[into]
       if short > 0 and #picked + short <= m then
         local soon = redis.call('ZRANGEBYSCORE', dueKey, '(' .. now, now + lookahead, 'LIMIT', 0, short)
         for _, mint in ipairs(soon) do picked[#picked + 1] = mint end
       end
     end
-    local o = out[l]
+    local o = out[into]
     for _, mint in ipairs(picked) do
       local deadline, value = '0', '0'
       if withValues then
@@ -131,10 +134,11 @@ for s = 10 + nLanes * 4, #ARGV, 4 do
       o[#o + 1] = mint
       o[#o + 1] = value
       o[#o + 1] = deadline
+      o[#o + 1] = l
     end
     lease(dueKey, leaseUntil, picked)
     lease(deadlineKey, leaseDeadline[l], picked)
-    got[l] = got[l] + #picked
+    got[into] = got[into] + #picked
     budget = budget - #picked
   end
 end
@@ -161,24 +165,30 @@ return 0
 `;
 
 /**
- * Hands back the tokens of a job a dead worker held. KEYS: the lane's due zset, its deadline zset,
- * the queue's active list, the job's lock key. ARGV: now, job id, the lock as the caller read it
- * ('' for none), then mint, leaseUntil per token. Nothing happens unless the job is still active
- * with that same lock (it did not finish, move to delayed or get taken again meanwhile). Then a
- * token still due at its job's lease end (not fetched, not claimed again since) is due now at the
- * latest, its deadline too; others are left alone. Returns how many were handed back.
+ * Hands back the tokens of a job a dead worker held. KEYS: the queue's active list, the job's lock
+ * key, then per lane its due zset and its deadline zset (a job may carry another lane's tokens).
+ * ARGV: now, job id, the lock as the caller read it ('' for none), then mint, leaseUntil per token.
+ * Nothing happens unless the job is still active with that same lock (it did not finish, move to
+ * delayed or get taken again meanwhile). Then a token still due at its job's lease end (not
+ * fetched, not claimed again since) in the lane that schedules it is due now at the latest, its
+ * deadline too; others are left alone. Returns how many were handed back.
  */
 export const RELEASE_LEASED = `
 local now, n = ARGV[1], 0
-if not redis.call('LPOS', KEYS[3], ARGV[2]) then return 0 end
-local lock = redis.call('GET', KEYS[4])
+if not redis.call('LPOS', KEYS[1], ARGV[2]) then return 0 end
+local lock = redis.call('GET', KEYS[2])
 if (lock or '') ~= ARGV[3] then return 0 end
 for i = 4, #ARGV, 2 do
-  local due = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if due and tonumber(due) == tonumber(ARGV[i + 1]) then
-    redis.call('ZADD', KEYS[1], 'XX', 'LT', now, ARGV[i])
-    redis.call('ZADD', KEYS[2], 'XX', 'LT', now, ARGV[i])
-    n = n + 1
+  for k = 3, #KEYS, 2 do
+    local due = redis.call('ZSCORE', KEYS[k], ARGV[i])
+    if due then
+      if tonumber(due) == tonumber(ARGV[i + 1]) then
+        redis.call('ZADD', KEYS[k], 'XX', 'LT', now, ARGV[i])
+        redis.call('ZADD', KEYS[k + 1], 'XX', 'LT', now, ARGV[i])
+        n = n + 1
+      end
+      break
+    end
   end
 end
 return n

@@ -175,6 +175,18 @@ export interface ScheduleView {
   readonly top: string[];
 }
 
+/**
+ * A token a value claim took, under the lane whose jobs carry it: its value and deadline (0 unless
+ * the claim read them) and its own lane (where it is scheduled; another than the carrying one for
+ * cold tokens that complete a hot call).
+ */
+export interface ClaimedMint {
+  readonly mint: string;
+  readonly value: number;
+  readonly deadlineAt: number;
+  readonly lane: Lane;
+}
+
 /** The token registry, due schedules, snapshots, history and list indexes, in Redis. */
 export class TokenStore {
   readonly keys: RedisKeys;
@@ -294,17 +306,18 @@ export class TokenStore {
   }
 
   /**
-   * Makes tokens due at `dueAt` in a lane, if they are still scheduled there (a failed fetch): their
-   * deadline too, so the value scheduler takes them back then, before tokens that were refreshed.
+   * Makes tokens due at `dueAt` in the lane that schedules each, if one still does (a failed fetch):
+   * their deadline too, so the value scheduler takes them back then, before tokens that were
+   * refreshed. A job may carry another lane's tokens (cold ones completing a hot call), so each
+   * lane's schedules are updated where they hold the token (XX) and no token joins a second lane.
    */
-  async reschedule(lane: Lane, mints: readonly string[], dueAt: number): Promise<void> {
+  async reschedule(mints: readonly string[], dueAt: number): Promise<void> {
     if (mints.length === 0) return;
     const pairs = mints.flatMap((m) => [dueAt, m]);
-    await this.redis
-      .multi()
-      .zadd(this.keys.due(lane), "XX", ...pairs)
-      .zadd(this.keys.deadline(lane), "XX", ...pairs)
-      .exec();
+    const tx = this.redis.multi();
+    for (const lane of LANES)
+      tx.zadd(this.keys.due(lane), "XX", ...pairs).zadd(this.keys.deadline(lane), "XX", ...pairs);
+    await tx.exec();
   }
 
   /**
@@ -329,8 +342,8 @@ export class TokenStore {
       /** How far past the lease a claimed token's deadline goes, ms, per lane. */
       leaseDeadlineMs: PerLane<number>;
     },
-  ): Promise<Record<Lane, Array<{ mint: string; value: number; deadlineAt: number }>>> {
-    const out = perLane(() => [] as Array<{ mint: string; value: number; deadlineAt: number }>);
+  ): Promise<Record<Lane, ClaimedMint[]>> {
+    const out = perLane(() => [] as ClaimedMint[]);
     if (steps.length === 0) return out;
     const whole = (n: number) => String(Math.max(0, Math.floor(n)));
     const flat = (await claimPlanScript.run(this.redis, LANES.length * 2 + 1, [
@@ -356,12 +369,18 @@ export class TokenStore {
         s.tier,
         s.hotFirst ? "1" : "0",
         s.topUp ? "1" : "0",
+        String(LANES.indexOf(s.into ?? s.lane) + 1),
       ]),
     ])) as string[][];
     LANES.forEach((lane, i) => {
       const got = flat[i] ?? [];
-      for (let j = 0; j + 2 < got.length; j += 3)
-        out[lane].push({ mint: got[j]!, value: Number(got[j + 1]) || 0, deadlineAt: Number(got[j + 2]) });
+      for (let j = 0; j + 3 < got.length; j += 4)
+        out[lane].push({
+          mint: got[j]!,
+          value: Number(got[j + 1]) || 0,
+          deadlineAt: Number(got[j + 2]),
+          lane: LANES[Number(got[j + 3]) - 1] ?? lane,
+        });
     });
     return out;
   }
@@ -370,11 +389,10 @@ export class TokenStore {
    * Hands back the tokens of a job a dead worker held, if the job is still in `job.activeKey` with
    * the lock `job.lock` as read (null: none) at `job.lockKey`: each token still due at
    * `leaseUntil` (its job's lease: not fetched, not claimed again since) is due now, its deadline
-   * now, so the next claim takes it first instead of a lease later. Returns how many were handed
-   * back.
+   * now, so the next claim takes it first instead of a lease later, in whichever lane schedules it
+   * (a job may carry another lane's tokens). Returns how many were handed back.
    */
   async releaseLeased(
-    lane: Lane,
     job: {
       readonly id: string;
       readonly activeKey: string;
@@ -385,11 +403,10 @@ export class TokenStore {
     now: number,
   ): Promise<number> {
     if (tokens.length === 0) return 0;
-    const n = await releaseLeasedScript.run(this.redis, 4, [
-      this.keys.due(lane),
-      this.keys.deadline(lane),
+    const n = await releaseLeasedScript.run(this.redis, 2 + 2 * LANES.length, [
       job.activeKey,
       job.lockKey,
+      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
       String(Math.round(now)),
       job.id,
       job.lock ?? "",
