@@ -352,6 +352,18 @@ describe("the fleet through upstream faults", () => {
       }
       expect(await stored()).toEqual(before);
     }
+    // a hot job may carry cold tokens (cold's earliest deadlines complete its call): each token
+    // waits its own lane's TTL, in its own lane's schedule
+    expect(byLane.cold.length).toBeGreaterThan(0);
+    clock += 5_000;
+    const mixed = await processBatch({ lane: "hot", mints, claimedAt: clock });
+    expect(mixed).toMatchObject({ scored: 0, failed: mints.length });
+    for (const lane of LANES)
+      for (const m of byLane[lane])
+        expect(await redis.zscore(k.due(lane), m)).toBe(
+          String(clock + ttlMs(config, lane) - config.dueMarginMs),
+        );
+    expect(await stored()).toEqual(before);
     expect(sim.stats().malformed).toBeGreaterThan(0);
   });
 

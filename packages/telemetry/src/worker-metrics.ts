@@ -15,7 +15,7 @@ export function createWorkerMetrics(worker: string) {
     registry,
     tokens: new Counter({
       name: "moonfleet_tokens_processed_total",
-      help: "Tokens a batch job finished, by lane and outcome (scored, failed, deferred: told not now by the budget, a 429 or the breaker, skipped)",
+      help: "Tokens a batch job finished, by the job's lane (a hot job may carry cold tokens that complete its call) and outcome (scored, failed, deferred: told not now by the budget, a 429 or the breaker, skipped)",
       labelNames: ["lane", "outcome"] as const,
       registers: [registry],
     }),
