@@ -201,21 +201,21 @@ export function createBatchProcessor(deps: ProcessorDeps) {
       const retryLater: string[] = [];
       const lastFetch = new Map(live.map((x) => [x.token.mint, x.previous?.fetchedAt ?? x.token.createdAt]));
       // each token waits by its own lane's TTL (a hot job may carry cold tokens)
-      const ownLane = new Map(live.map((x) => [x.token.mint, laneOf(x.token.status) ?? job.lane]));
-      const ttlOf = (mint: string) => ttlMs(config, ownLane.get(mint) ?? job.lane);
+      const ownLane = new Map(live.map((x) => [x.token.mint, laneOf(x.token.status)]));
+      const laneOfMint = (mint: string) => ownLane.get(mint) ?? job.lane;
       notNow = notNowOutcome(job.lane, outcome.failed.values());
       for (const [mint, err] of outcome.failed) {
         if (err instanceof UpstreamPairsRejectedError) {
           // Only this mint's pairs are bad: it goes back on its own, away from its call's others.
           const sinceMs = now() - (lastFetch.get(mint) ?? now());
-          const wait = rejectedRetryDelayMs(sinceMs, 10 * ttlOf(mint), random);
+          const wait = rejectedRetryDelayMs(sinceMs, 10 * ttlMs(config, laneOfMint(mint)), random);
           await store.reschedule([mint], now() + wait);
         } else if (delayOf(err) === null) (err.retryable ? retrySoon : retryLater).push(mint);
         else deferred++;
       }
       await store.reschedule(retrySoon, now() + RETRY_DELAY_MS);
       for (const lane of LANES) {
-        const later = retryLater.filter((m) => (ownLane.get(m) ?? job.lane) === lane);
+        const later = retryLater.filter((m) => laneOfMint(m) === lane);
         await store.reschedule(later, now() + ttlMs(config, lane) - config.dueMarginMs);
       }
     }
