@@ -268,6 +268,32 @@ describe("the pairs gateway against the simulator", () => {
       expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
     });
 
+    it("carries many calls at once on the process's signal without a listener warning", async () => {
+      const { sim, url } = await simulator({ latencyMs: 150 });
+      const mints = demoMints(24, "many-on-signal");
+      const shutdown = new AbortController();
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+      process.on("warning", onWarning);
+      try {
+        const { gateway } = gatewayTo(url, { signal: shutdown.signal });
+        let most = 0;
+        const calls = mints.map((m) => gateway.direct("cold", [m]));
+        await new Promise((r) => setTimeout(r, 60));
+        most = getEventListeners(shutdown.signal, "abort").length;
+        const answers = await Promise.all(calls);
+        answers.forEach((a, i) => expect(pairsOf(a, mints[i]!).length).toBeGreaterThan(0));
+        // the calls were in flight together, each listening on the signal
+        expect(most).toBeGreaterThan(10);
+        expect(sim.stats().byEndpoint.tokens).toBe(mints.length);
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+        expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
+      } finally {
+        process.off("warning", onWarning);
+      }
+    });
+
     it("fails with the first call's error only when the hedge failed too", async () => {
       const { sim, url } = await simulator({ hangRate: 1, hangMs: 60_000 });
       const [exported] = demoMints(1, "hedge-fails");

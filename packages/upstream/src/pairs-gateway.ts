@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Pair } from "@moonfleet/scoring";
 import { backoffMs } from "./backoff.js";
@@ -132,6 +133,10 @@ export interface PairsGateway {
  * connections, and a fallback call for a mint the batch answer left out.
  */
 export function createPairsGateway(deps: GatewayDeps): PairsGateway {
+  // Every call in flight listens on the process's signal (one listener, removed when it ends), so
+  // more than Node's default 10 at once is a busy worker, not a leak: without this each worker
+  // printed a MaxListenersExceededWarning under load.
+  if (deps.signal) setMaxListeners(0, deps.signal);
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const { breaker, budget } = deps;
