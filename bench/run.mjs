@@ -6,6 +6,7 @@
 //   npm run bench -- --list                         the scenarios, modes and default durations
 //   npm run bench -- --report                       the table of the newest cells in latest.json
 //   npm run bench -- --scenario unbounded --mode adaptive --cpu-prof DIR   workers write CPU profiles
+//   npm run bench -- --scenario unbounded --quick --env UPSTREAM_CONNECTIONS=32   settings over the cell's
 //
 // --scenario and --mode take comma-separated lists. Each cell starts its own redis-server (free
 // port, temp dir) and simulator, registers the scenario's tokens, starts the producer and the
@@ -55,10 +56,26 @@ const { values: args } = parseArgs({
     // Each worker writes a V8 CPU profile here when it stops (node --cpu-prof); read it with
     // `node bench/profile-top.mjs DIR`.
     "cpu-prof": { type: "string" },
+    // Settings over the scenario's and the mode's, for experiments: --env UPSTREAM_COALESCE_MS=50,UPSTREAM_CONNECTIONS=32
+    env: { type: "string" },
   },
 });
 
 const machine = await detectMachine();
+/** --env's settings: K=V pairs, comma-separated. */
+const EXTRA_ENV = Object.fromEntries(
+  (args.env ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => {
+      const at = kv.indexOf("=");
+      if (at < 1) {
+        console.error(`bench: --env wants K=V pairs, got ${JSON.stringify(kv)}`);
+        process.exit(2);
+      }
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+);
 const profile = resolveConfig(baseEnv, { machine });
 const MAX = { hot: profile.config.maxConcurrentHot, cold: profile.config.maxConcurrentCold };
 
@@ -282,11 +299,12 @@ async function runCell({ scn, mode, workers, warmupS, measureS }) {
       LOG_LEVEL: "info",
       ...scn.env,
       ...(bare ? {} : modeEnv(mode, MAX)),
+      ...(bare ? {} : EXTRA_ENV),
     };
     const cfg = resolveConfig(env, { machine }).config;
     result.env = Object.fromEntries(
       Object.entries(env).filter(
-        ([k]) => k in scn.env || k in modeEnv(mode === "bare" ? "adaptive" : mode, MAX),
+        ([k]) => k in scn.env || k in modeEnv(mode === "bare" ? "adaptive" : mode, MAX) || k in EXTRA_ENV,
       ),
     );
     result.effective = {
