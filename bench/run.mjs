@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { detectMachine } from "../packages/adaptive/dist/index.js";
-import { resolveConfig } from "../packages/config/dist/index.js";
+import { SETTINGS, resolveConfig } from "../packages/config/dist/index.js";
 import { createRedis } from "../packages/queues/dist/index.js";
 import { TokenStore } from "../packages/store/dist/index.js";
 import { freePort } from "../apps/launcher/dist/free-port.js";
@@ -73,7 +73,12 @@ const EXTRA_ENV = Object.fromEntries(
         console.error(`bench: --env wants K=V pairs, got ${JSON.stringify(kv)}`);
         process.exit(2);
       }
-      return [kv.slice(0, at), kv.slice(at + 1)];
+      const key = kv.slice(0, at);
+      if (!SETTINGS.some((s) => s.env === key)) {
+        console.error(`bench: --env: ${key} is not a moonfleet setting (see .env.example)`);
+        process.exit(2);
+      }
+      return [key, kv.slice(at + 1)];
     }),
 );
 const profile = resolveConfig(baseEnv, { machine });
