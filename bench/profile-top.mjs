@@ -2,6 +2,8 @@
 // The top frames of V8 CPU profiles (node --cpu-prof, or `npm run bench -- --cpu-prof DIR`):
 // self time per function, and per package (node_modules/<pkg>, @moonfleet/<pkg>, node:internal).
 //   node bench/profile-top.mjs DIR [--top 25]
+// The profile samples on a wall clock: on a saturated host a frame is charged the time its thread
+// waited to run again (the workers' socket writes read as 11-14 %). For CPU time, bench/perf-split.mjs.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";

@@ -277,10 +277,9 @@ describe("the pairs gateway against the simulator", () => {
       process.on("warning", onWarning);
       try {
         const { gateway } = gatewayTo(url, { signal: shutdown.signal });
-        let most = 0;
         const calls = mints.map((m) => gateway.direct("cold", [m]));
         await new Promise((r) => setTimeout(r, 60));
-        most = getEventListeners(shutdown.signal, "abort").length;
+        const most = getEventListeners(shutdown.signal, "abort").length;
         const answers = await Promise.all(calls);
         answers.forEach((a, i) => expect(pairsOf(a, mints[i]!).length).toBeGreaterThan(0));
         // the calls were in flight together, each listening on the signal
