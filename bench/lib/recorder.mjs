@@ -90,6 +90,8 @@ export class Recorder {
       // Whose CPU the host's was, as the worker's controller saw it: the co-tenant rule's inputs.
       if (hb.cpu) w.cpuSplit = hb.cpu;
       if (hb.breaker) w.breaker = hb.breaker;
+      // calls waiting for one of the worker's upstream connections, per connection (the connection rules' input)
+      if (hb.connectionQueue !== undefined) w.connectionQueue = hb.connectionQueue;
       for (const lane of LANES) {
         const l = hb.lanes?.[lane];
         if (!l) continue;

@@ -2,7 +2,8 @@ import type { WorkerHeartbeat } from "@moonfleet/domain";
 import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { afterAll, describe, expect, it } from "vitest";
-import { TokenStore, liveWorkers } from "@moonfleet/store";
+import { CONNECTION_QUEUE_HOLD } from "@moonfleet/adaptive";
+import { TokenStore, liveWorkers, readControllerDecisions } from "@moonfleet/store";
 import { demoMints } from "../../apps/simulator/src/index.js";
 import { startWorkerProcess } from "../../apps/worker/src/worker-process.js";
 import {
@@ -160,6 +161,51 @@ describe("the adaptive controller in a running worker", () => {
     expect(worker.output()).toMatch(/"event":"concurrency_change".*"reason":"cut_cotenant"/);
     expect(worker.output()).toMatch(/"event":"cpu_contention".*"verdict":"released"/);
     expect(worker.output()).toMatch(/"event":"concurrency_change".*"reason":"grow_backlog"/);
+  });
+
+  it("stops growing where its calls wait for an upstream connection, and says so", async () => {
+    // Two connections and an upstream that answers in 150 ms serve ~13 calls a second whatever
+    // the slots: a job's calls queue for a connection from the under-load cap on, so the lanes
+    // hold there (without the rule they grew to 8 each within a few ticks).
+    const f = await fleetWith(
+      {
+        CACHE_TTL_COLD: "1",
+        CACHE_TTL_HOT: "1",
+        DUE_MARGIN_MS: "999",
+        MAX_CONCURRENT_HOT: "8",
+        MAX_CONCURRENT_COLD: "8",
+        MAX_CONCURRENT_UNDER_LOAD: "2",
+        UPSTREAM_CONNECTIONS: "2",
+        CONTROLLER_INTERVAL_MS: "250",
+      },
+      2_000,
+      { latencyMs: 150 },
+    );
+    const worker = workerIn(f);
+    await worker.ready;
+    const seen = { hot: 0, cold: 0 };
+    const held = await waitUntil(
+      "a decision that holds or trims for the connections",
+      async () => {
+        seen.hot = Math.max(seen.hot, worker.workers.hot.concurrency);
+        seen.cold = Math.max(seen.cold, worker.workers.cold.concurrency);
+        const ds = await readControllerDecisions(redis, f.prefix, { limit: 100 });
+        return ds.find((d) => /_connections$/.test(d.concurrency.rule)) ?? null;
+      },
+      30_000,
+      100,
+    );
+    expect(held.signals.connectionQueue).toBeGreaterThanOrEqual(CONNECTION_QUEUE_HOLD);
+    for (let i = 0; i < 20; i++) {
+      seen.hot = Math.max(seen.hot, worker.workers.hot.concurrency);
+      seen.cold = Math.max(seen.cold, worker.workers.cold.concurrency);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // A tick or two may grow before the first calls are counted; never near the maximum.
+    expect(seen.hot).toBeLessThanOrEqual(4);
+    expect(seen.cold).toBeLessThanOrEqual(4);
+    const hb = await heartbeat(f.prefix);
+    expect(hb?.connectionQueue).toBeGreaterThan(0);
   });
 
   it("raises a lane's timeout within its bounds when the upstream's latency surges", async () => {

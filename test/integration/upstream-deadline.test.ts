@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectionQueueDepth } from "@moonfleet/adaptive";
 import { UpstreamTimeoutError, createUpstreamClient, type UpstreamClient } from "@moonfleet/upstream";
 
 // A call in flight follows its lane's timeout: when the controller raises it (the first timeout of
@@ -11,6 +12,7 @@ const MINT = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R";
 const ANSWER_MS = 300;
 let server: Server;
 let client: UpstreamClient;
+const urlOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
   server = createServer((_req, res) => {
@@ -20,7 +22,7 @@ beforeAll(async () => {
     }, ANSWER_MS);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  client = createUpstreamClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  client = createUpstreamClient({ baseUrl: urlOf(server) });
 });
 afterAll(async () => {
   await client.close();
@@ -108,5 +110,34 @@ describe("the upstream client's deadline", () => {
     const answer = await client.fetchPairs([MINT], { timeoutMs: 2_000, overrun: () => void told++ });
     expect(answer).toEqual({ pairs: [], rejected: [] });
     expect(told).toBe(0);
+  });
+});
+
+// The controller's connection rules read how full the worker's connection pool was: each call
+// counts the calls it finds already waiting for a connection.
+describe("the upstream client's connection queue", () => {
+  it("counts the calls waiting for a connection: none while calls fit the pool, a queue past it", async () => {
+    const client = createUpstreamClient({ baseUrl: urlOf(server), connections: 2 });
+    try {
+      expect(client.takeConnectionQueue()).toEqual({ calls: 0, waitingSum: 0, connections: 2 });
+      // One at a time: every call finds a free connection.
+      for (let i = 0; i < 3; i++) await client.fetchPairs([MINT], { timeoutMs: 5_000 });
+      const alone = client.takeConnectionQueue();
+      expect(alone).toEqual({ calls: 3, waitingSum: 0, connections: 2 });
+      expect(connectionQueueDepth(alone)).toBe(0);
+
+      // Ten at once on two connections: the calls after the first two find the others waiting.
+      await Promise.all(Array.from({ length: 10 }, () => client.fetchPairs([MINT], { timeoutMs: 5_000 })));
+      const crowded = client.takeConnectionQueue();
+      expect(crowded.calls).toBe(10);
+      // the n-th call finds up to n-1 ahead of it, two of them on the wire: 0+0+1+...+8 = 36 at most
+      expect(crowded.waitingSum).toBeGreaterThanOrEqual(20);
+      expect(crowded.waitingSum).toBeLessThanOrEqual(45);
+      expect(connectionQueueDepth(crowded)).toBeGreaterThanOrEqual(1);
+      // a take starts a new count
+      expect(client.takeConnectionQueue()).toEqual({ calls: 0, waitingSum: 0, connections: 2 });
+    } finally {
+      await client.close();
+    }
   });
 });

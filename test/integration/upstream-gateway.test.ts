@@ -344,6 +344,7 @@ describe("the pairs gateway against the simulator", () => {
     const client = {
       fetchPairs: () => Promise.reject(new UpstreamTimeoutError(1_500)),
       fetchTokenPairs: () => Promise.reject(new UpstreamTimeoutError(1_500)),
+      takeConnectionQueue: () => ({ calls: 0, waitingSum: 0, connections: 1 }),
       close: () => Promise.resolve(),
     };
     const calls: Array<{ ms: number; outcome: CallOutcome }> = [];

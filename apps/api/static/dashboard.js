@@ -300,6 +300,8 @@
     hold_reduced_load: "holding: the machine is busy",
     hold_cooldown: "holding: settling after a cut",
     hold_budget: "holding: the upstream budget is the limit",
+    hold_connections: "holding: calls already wait for an upstream connection",
+    trim_connections: "trimming: calls wait a whole round for an upstream connection",
     hold_latency_rising: "holding: upstream latency is rising",
     cut_high_load: "cutting: the machine is overloaded",
     cut_rate_limited: "cutting: the upstream answered 429",

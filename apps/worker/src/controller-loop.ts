@@ -14,6 +14,7 @@ import { availableParallelism, hostname } from "node:os";
 import type { Worker } from "bullmq";
 import type { Queue } from "bullmq";
 import {
+  connectionQueueDepth,
   createSampler,
   initialContention,
   nextContention,
@@ -41,6 +42,8 @@ export interface ControllerDeps {
   readonly now: () => number;
   readonly sampler?: Sampler;
   readonly breakerState?: () => BreakerState;
+  /** How full the process's upstream connection pool was for the calls since the last take. */
+  readonly connectionQueue?: () => { calls: number; waitingSum: number; connections: number };
   readonly metrics?: WorkerMetrics;
   /** moonfleet's share of the host's CPU; by default the live workers on this kernel and a local Redis. */
   readonly fleetCpu?: FleetCpuReader;
@@ -76,6 +79,8 @@ export function createController(deps: ControllerDeps) {
   deps.redis.on("ready", () => (connectionName = undefined));
   let contention = initialContention();
   let cpuSplit: ContentionDecision | null = null;
+  /** The pool's queue as this tick's calls found it (connectionQueueDepth), shared by both lanes. */
+  let connectionQueue: number | null = null;
   /** The last decision recorded per lane (its outcome and rules): a run of identical holds is one entry. */
   const recorded: Partial<Record<Lane, string>> = {};
 
@@ -182,6 +187,7 @@ export function createController(deps: ControllerDeps) {
         yieldStep: cpuSplit?.yieldStep ?? false,
         elastic: lane === ELASTIC_LANE,
       },
+      connectionQueue,
     );
     await record(lane, t, waiting, r, c, now);
     if (t.concurrency.changed) {
@@ -252,6 +258,7 @@ export function createController(deps: ControllerDeps) {
         latencyP50Ms: round(s.latencyP50Ms),
         latencyP95Ms: round(s.latencyP95Ms),
         baselineLatencyMs: round(s.baselineLatencyMs),
+        connectionQueue: round2(s.connectionQueue ?? null),
       },
     };
     await recordControllerDecision(deps.redis, c.redisKeyPrefix, d);
@@ -308,6 +315,8 @@ export function createController(deps: ControllerDeps) {
       .read(r.processCpuPercent, now, heartbeatTtlMs(c.controllerIntervalMs))
       .catch(() => r.processCpuPercent / availableParallelism());
     updateLevel(r, c, fleetPercent);
+    const pool = deps.connectionQueue?.();
+    connectionQueue = pool ? connectionQueueDepth(pool) : null;
     for (const lane of LANES) await steerLane(lane, r, c, now);
     if (++ticks % 10 === 0) logUsage(r);
     const m = deps.metrics;
@@ -341,6 +350,7 @@ export function createController(deps: ControllerDeps) {
       ...(connectionName ? { connection: connectionName } : {}),
       ...withCpu(),
       ...(deps.breakerState ? { breaker: deps.breakerState() } : {}),
+      ...(deps.connectionQueue ? { connectionQueue: round2(connectionQueue) } : {}),
     };
   }
 
@@ -370,6 +380,7 @@ export function createController(deps: ControllerDeps) {
 }
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+const round2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
 export type Controller = ReturnType<typeof createController>;
 

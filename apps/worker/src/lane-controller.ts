@@ -293,6 +293,8 @@ export class LaneController {
       yieldStep: false,
       elastic: false,
     },
+    /** The process's connection pool as its calls found it this tick (connectionQueueDepth). */
+    connectionQueue: number | null = null,
   ): LaneTick {
     if (cpu.verdict === "probe") this.beforeProbe = this.concurrencyState.limit;
     const restoreTo = cpu.verdict === "undo" ? this.beforeProbe : null;
@@ -306,6 +308,7 @@ export class LaneController {
       latencyP50Ms: p50,
       latencyP95Ms: this.latency.percentile(0.95),
       baselineLatencyMs: this.baseline,
+      connectionQueue,
     };
     const fromLimit = this.concurrencyState.limit;
     const terms = concurrencyTerms(policy.concurrency);

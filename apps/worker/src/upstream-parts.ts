@@ -6,6 +6,7 @@ import {
   RateBudget,
   createPairsGateway,
   createUpstreamClient,
+  type ConnectionQueue,
   type PairsGateway,
 } from "@moonfleet/upstream";
 import type { WorkerEvents } from "./worker-events.js";
@@ -39,6 +40,8 @@ export interface UpstreamParts {
   readonly urgentAt: Map<string, number>;
   /** Mints the exports serve (their calls are hedged); the batch processor fills it per job. */
   readonly exported: Set<string>;
+  /** How full this process's connection pool was for the calls since the last take (the controller's reading). */
+  takeConnectionQueue(): ConnectionQueue;
   /** Aborts every call in flight (the shutdown deadline passed). */
   abort(reason: Error): void;
   close(): Promise<void>;
@@ -106,6 +109,7 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     hadPairs,
     urgentAt,
     exported,
+    takeConnectionQueue: () => client.takeConnectionQueue(),
     abort: (reason) => inflight.abort(reason),
     close: () => client.close(),
   };

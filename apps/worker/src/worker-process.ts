@@ -174,6 +174,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     logger,
     now,
     breakerState: () => upstream.breaker.state,
+    connectionQueue: () => upstream.takeConnectionQueue(),
     metrics,
     ...(opts.sampler ? { sampler: opts.sampler } : {}),
   });

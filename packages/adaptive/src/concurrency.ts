@@ -21,8 +21,12 @@
 //        needs rate x latency slots, so cutting to 1 on latency alone starved the lane through a
 //        surge the upstream answered without an error. Errors, timeouts and 429s cut below it.)
 //   load reduced                   -> hold                                hold_reduced_load
+//   the calls wait a pool's round for a connection (queue >= 1 per connection), above the under-load
+//        cap, >= 3 ticks since the last cut -> -1                        trim_connections
 //   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
-//        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; at max -> hold_max)
+//        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; while the calls
+//        wait on the request budget -> hold_budget, or for a connection (queue >= 0.5 per
+//        connection) -> hold_connections; at max -> hold_max)
 //   normal otherwise               -> hold                                hold_idle
 // A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
 import type { LoadLevel } from "@moonfleet/domain";
@@ -53,6 +57,18 @@ export const MIN_CALLS_FOR_SIGNAL = 5;
  * were its 2 % hung calls cut the hot lane to 2 slots and halved its tokens/s against fixed).
  */
 export const MIN_FAILURES_FOR_CUT = 3;
+/**
+ * Calls waiting for one of the process's upstream connections, per connection, at which a lane
+ * stops growing. The pool serves (connections / time on the wire) calls a second whatever the
+ * slots: past it a slot only adds a job in flight (its live heap, its calls queued). Measured in
+ * `unbounded` (16 connections, 2 workers): 5 slots a worker 0.09, 10 slots 0.19, 20 slots 0.94.
+ */
+export const CONNECTION_QUEUE_HOLD = 0.5;
+/**
+ * ... and at which a lane gives a slot back (not below the under-load cap): each call waits about
+ * a whole round of the pool, as long as the wire takes, so the slot's calls only queue.
+ */
+export const CONNECTION_QUEUE_TRIM = 1;
 
 export interface ConcurrencyInput {
   readonly level: LoadLevel;
@@ -77,6 +93,7 @@ const CUT_REASONS: ReadonlySet<ConcurrencyReason> = new Set([
   "cut_rate_limited",
   "cut_upstream_errors",
   "cut_latency_rising",
+  "trim_connections",
 ]);
 
 /** A positive whole number; garbage (NaN, 0, negatives) becomes 1. */
@@ -195,12 +212,43 @@ function propose(
 
   if (input.level === "reduced") return { proposed: current, reason: "hold_reduced_load" };
 
+  // The pool is what limits the lane, not its slots: calls only wait longer for a connection when
+  // a slot is added, and a slot given back costs no tokens/s (the pool stays full) while it frees
+  // a job's heap and its queued calls. Not below the under-load cap, which keeps a lane its share
+  // of the pool whatever the other lane holds.
+  const connectionQueue = up.connectionQueue ?? null;
+  if (
+    connectionQueue !== null &&
+    connectionQueue >= CONNECTION_QUEUE_TRIM &&
+    current > underLoad &&
+    ticksSinceCut >= GROWTH_COOLDOWN_TICKS
+  ) {
+    return { proposed: current - 1, reason: "trim_connections" };
+  }
+
   const saturated = input.queue.waiting > 0 && input.queue.active >= current;
   if (!saturated) return { proposed: current, reason: "hold_idle" };
   if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
   if ((up.budgetWaits ?? 0) > 0) return { proposed: current, reason: "hold_budget" };
+  if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD) {
+    return { proposed: current, reason: "hold_connections" };
+  }
   if (current >= max) return { proposed: current, reason: "hold_max" };
   return { proposed: current + 1, reason: "grow_backlog" };
+}
+
+/**
+ * Calls found waiting for a connection per connection of the pool, on average over the calls that
+ * started (null without calls): 0 while every call finds a free connection, 1 when each finds a
+ * whole pool's round of calls ahead of it.
+ */
+export function connectionQueueDepth(r: {
+  readonly calls: number;
+  readonly waitingSum: number;
+  readonly connections: number;
+}): number | null {
+  if (!(r.calls > 0) || !Number.isFinite(r.waitingSum)) return null;
+  return Math.max(0, r.waitingSum) / r.calls / Math.max(1, r.connections);
 }
 
 function cut(limit: number, factor: number): number {

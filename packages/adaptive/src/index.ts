@@ -17,6 +17,9 @@ export {
   nextConcurrency,
   initialConcurrency,
   concurrencyCap,
+  connectionQueueDepth,
+  CONNECTION_QUEUE_HOLD,
+  CONNECTION_QUEUE_TRIM,
   GROWTH_COOLDOWN_TICKS,
   type ConcurrencyInput,
 } from "./concurrency.js";

@@ -30,6 +30,12 @@ export interface UpstreamSignals {
    * limit, more concurrency only adds waiting jobs, so the controller does not grow.
    */
   readonly budgetWaits?: number;
+  /**
+   * The process's connection pool as its calls found it since the last tick: calls already waiting
+   * for a connection per connection, on average (connectionQueueDepth); null without calls. Both
+   * lanes share the pool, so both read the same figure.
+   */
+  readonly connectionQueue?: number | null;
 }
 
 export interface QueueSignals {
@@ -53,6 +59,8 @@ export type ConcurrencyReason =
   | "hold_reduced_load"
   | "hold_cooldown"
   | "hold_budget"
+  | "hold_connections"
+  | "trim_connections"
   | "hold_latency_rising"
   | "cut_high_load"
   | "cut_cotenant"

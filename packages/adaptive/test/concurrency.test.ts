@@ -1,6 +1,13 @@
 import type { LoadLevel } from "@moonfleet/domain";
 import { describe, expect, it } from "vitest";
-import { GROWTH_COOLDOWN_TICKS, initialConcurrency, nextConcurrency } from "../src/concurrency.js";
+import {
+  CONNECTION_QUEUE_HOLD,
+  CONNECTION_QUEUE_TRIM,
+  GROWTH_COOLDOWN_TICKS,
+  connectionQueueDepth,
+  initialConcurrency,
+  nextConcurrency,
+} from "../src/concurrency.js";
 import type { ConcurrencyInput } from "../src/concurrency.js";
 import type { ConcurrencyBounds, ConcurrencyState, UpstreamSignals } from "../src/types.js";
 
@@ -233,6 +240,7 @@ describe("nextConcurrency", () => {
             latencyP50Ms: random() < 0.1 ? null : 100 + random() * 900,
             latencyP95Ms: null,
             baselineLatencyMs: random() < 0.1 ? null : 200 + random() * 200,
+            connectionQueue: random() < 0.2 ? null : random() * 2,
           },
         },
         b,
@@ -309,5 +317,75 @@ describe("nextConcurrency: the error cut needs more than one unlucky call", () =
     expect(withFailures(8, 2)).not.toBe("cut_upstream_errors");
     expect(withFailures(20, 3)).toBe("cut_upstream_errors");
     expect(withFailures(40, 3)).not.toBe("cut_upstream_errors");
+  });
+});
+
+describe("nextConcurrency: the upstream connection pool", () => {
+  const pool = (connectionQueue: number | null) => ({ ...quiet, connectionQueue });
+
+  it("reads the pool's queue per connection, null without calls", () => {
+    expect(connectionQueueDepth({ calls: 10, waitingSum: 80, connections: 16 })).toBe(0.5);
+    expect(connectionQueueDepth({ calls: 10, waitingSum: 0, connections: 16 })).toBe(0);
+    expect(connectionQueueDepth({ calls: 0, waitingSum: 0, connections: 16 })).toBeNull();
+    expect(connectionQueueDepth({ calls: 4, waitingSum: 8, connections: 0 })).toBe(2);
+  });
+
+  it("grows while the calls find a connection, holds once they wait for one", () => {
+    const below = CONNECTION_QUEUE_HOLD - 0.01;
+    expect(nextConcurrency(settled(6), input({ limit: 6, upstream: pool(below) }), bounds)).toMatchObject({
+      limit: 7,
+      reason: "grow_backlog",
+    });
+    expect(
+      nextConcurrency(settled(6), input({ limit: 6, upstream: pool(CONNECTION_QUEUE_HOLD) }), bounds),
+    ).toMatchObject({ limit: 6, changed: false, reason: "hold_connections" });
+    // no calls, no reading: the pool says nothing
+    expect(nextConcurrency(settled(6), input({ limit: 6, upstream: pool(null) }), bounds).reason).toBe(
+      "grow_backlog",
+    );
+  });
+
+  it("gives a slot back while the calls wait a whole round, down to the under-load cap, once per cooldown", () => {
+    let state = settled(12);
+    const limits: number[] = [];
+    const reasons: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const d = nextConcurrency(
+        state,
+        input({ limit: state.limit, upstream: pool(CONNECTION_QUEUE_TRIM) }),
+        bounds,
+      );
+      limits.push(d.limit);
+      reasons.push(d.reason);
+      state = d.state;
+    }
+    expect(limits[0]).toBe(11);
+    expect(reasons.slice(0, GROWTH_COOLDOWN_TICKS + 2)).toEqual([
+      "trim_connections",
+      ...Array<string>(GROWTH_COOLDOWN_TICKS).fill("hold_cooldown"),
+      "trim_connections",
+    ]);
+    expect(Math.min(...limits)).toBe(bounds.underLoad);
+    expect(limits.at(-1)).toBe(bounds.underLoad);
+    // at the cap it holds, and an idle lane is trimmed too (its share of the pool waits as well)
+    expect(nextConcurrency(settled(4), input({ limit: 4, upstream: pool(5) }), bounds).reason).toBe(
+      "hold_connections",
+    );
+    expect(
+      nextConcurrency(settled(8), input({ queue: { waiting: 0, active: 2 }, upstream: pool(1.5) }), bounds),
+    ).toMatchObject({ limit: 7, reason: "trim_connections" });
+  });
+
+  it("does not touch fixed concurrency, and the stronger cuts still come first", () => {
+    expect(
+      nextConcurrency(settled(12), { ...input({ limit: 12, upstream: pool(3) }), adaptive: false }, bounds),
+    ).toMatchObject({ limit: 12, reason: "fixed_max" });
+    expect(
+      nextConcurrency(settled(12), input({ limit: 12, upstream: { ...pool(3), rateLimited: 2 } }), bounds)
+        .reason,
+    ).toBe("cut_rate_limited");
+    expect(
+      nextConcurrency(settled(12), input({ limit: 12, level: "high", upstream: pool(3) }), bounds),
+    ).toMatchObject({ limit: 4, reason: "cut_high_load" });
   });
 });

@@ -37,6 +37,11 @@ export const controllerDecisionSchema = z.object({
     latencyP50Ms: z.number().nullable(),
     latencyP95Ms: z.number().nullable(),
     baselineLatencyMs: z.number().nullable(),
+    /**
+     * Calls found waiting for one of the process's upstream connections, per connection (absent in
+     * entries older than the connection rules; null without calls).
+     */
+    connectionQueue: z.number().nullable().optional(),
   }),
 });
 export type ControllerDecision = z.infer<typeof controllerDecisionSchema>;

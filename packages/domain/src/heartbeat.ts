@@ -97,6 +97,11 @@ export const workerHeartbeatSchema = z.object({
    * close at once, long before its heartbeat expires.
    */
   connection: z.string().optional(),
+  /**
+   * Calls found waiting for one of this process's upstream connections per connection, on average
+   * over the last tick's calls (null without calls): past 0, more calls in flight only wait.
+   */
+  connectionQueue: z.number().nullable().optional(),
 });
 export type WorkerHeartbeat = Readonly<z.infer<typeof workerHeartbeatSchema>>;
 

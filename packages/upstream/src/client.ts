@@ -94,7 +94,23 @@ export interface UpstreamClient {
   fetchPairs(mints: readonly string[], opts: CallOptions): Promise<PairsAnswer>;
   /** All pools of one mint from `/token-pairs/v1/{chain}/{mint}`. */
   fetchTokenPairs(mint: string, opts: CallOptions): Promise<PairsAnswer>;
+  /** How full the connection pool was for the calls started since the last take; starts a new count. */
+  takeConnectionQueue(): ConnectionQueue;
   close(): Promise<void>;
+}
+
+/**
+ * What the calls found when they asked the pool for a connection: how many calls were already
+ * waiting for one. Counted as each call starts (arrivals see the queue's time average), so its mean
+ * is the pool's queue whatever the call rate: past the connections, more calls in flight only wait.
+ */
+export interface ConnectionQueue {
+  /** Calls started. */
+  readonly calls: number;
+  /** Calls they found waiting for a connection, summed over the calls. */
+  readonly waitingSum: number;
+  /** The pool's most open connections. */
+  readonly connections: number;
 }
 
 /** One element of an answer that is not a Pair: dropped, and told with its mint and field. */
@@ -188,12 +204,14 @@ export function parsePairsBody(text: string): Pair[] {
 export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClient {
   const base = new URL(opts.baseUrl);
   const chain = opts.chainId ?? "solana";
+  const connections = opts.connections ?? 32;
   const pool = new Pool(base.origin, {
-    connections: opts.connections ?? 32,
+    connections,
     keepAliveTimeout: 30_000,
     pipelining: 1,
   });
   const basePath = base.pathname.replace(/\/$/, "");
+  let queue = { calls: 0, waitingSum: 0 };
 
   async function get(path: string, call: CallOptions): Promise<string> {
     const limit = call.timeoutMs;
@@ -203,6 +221,8 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       call.signal,
     );
     const signal = deadline.signal;
+    queue.calls++;
+    queue.waitingSum += pool.stats.pending;
     try {
       const res = await pool.request({
         method: "GET",
@@ -257,6 +277,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     },
     async fetchTokenPairs(mint, call) {
       return parsePairsAnswer(await get(`/token-pairs/v1/${chain}/${encodeURIComponent(mint)}`, call));
+    },
+    takeConnectionQueue() {
+      const taken = { ...queue, connections };
+      queue = { calls: 0, waitingSum: 0 };
+      return taken;
     },
     close: () => pool.close(),
   };

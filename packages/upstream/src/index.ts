@@ -8,6 +8,7 @@ export {
   type CallOptions,
   type PairsAnswer,
   type RejectedPair,
+  type ConnectionQueue,
 } from "./client.js";
 export {
   UpstreamError,
