@@ -595,12 +595,12 @@ export function createProducer(opts: ProducerOptions) {
             const ownTokens = got[l].filter((t) => t.lane === l);
             const carried = got[l].filter((t) => t.lane !== l);
             const groups = packCalls(ownTokens, batchSize[l], urgentUntil[l], carried);
-            // each job says when it must start (its earliest deadline): a cold one past it takes the
-            // budget as hot does (takesAs)
+            // each job says when it must start (its earliest deadline less the claim's lead): a
+            // cold one past it takes the budget as hot does (takesAs)
             return handOver(
               l,
               groups,
-              groupDeadlines(groups, got[l]),
+              groupDeadlines(groups, got[l], urgentUntil[l] - at),
               new Map(carried.map((t) => [t.mint, t.lane])),
             );
           }),

@@ -380,22 +380,29 @@ export function urgentLeadMs(
 }
 
 /**
- * When each packed group's job is to start at the latest: its tokens' earliest deadline (a job
- * of early tokens is not urgent until then; one with a token at its deadline is at once). Undefined
- * for a group with no deadline known (the claim read none: the budget did not bind).
+ * When each packed group's job is to start at the latest: its tokens' earliest deadline less the
+ * lead the claim gave them (`leadMs`, urgentLeadMs: the calls ahead of it at the budget's rate), so
+ * a cold job takes the budget as hot (takesAs) while that lead still gets it through before the
+ * deadline. At the deadline itself it was too late: hot calls whose cold top-ups had later
+ * deadlines took the permits first, and cold tokens ran 4-6.6 s past their deadlines (300 tokens
+ * at 60 rpm, four workers). A job of early tokens is not urgent until then; one with a token at
+ * its deadline is at once. Undefined for a group with no deadline known (the claim read none: the
+ * budget did not bind).
  */
 export function groupDeadlines(
   groups: readonly (readonly string[])[],
   tokens: readonly ClaimedToken[],
+  leadMs = 0,
 ): Array<number | undefined> {
   const deadline = new Map(tokens.map((t) => [t.mint, t.deadlineAt]));
+  const lead = Number.isFinite(leadMs) ? Math.max(0, leadMs) : 0;
   return groups.map((g) => {
     let at: number | undefined;
     for (const m of g) {
       const d = deadline.get(m);
       if (d !== undefined && d > 0 && (at === undefined || d < at)) at = d;
     }
-    return at === undefined ? undefined : Math.floor(at);
+    return at === undefined ? undefined : Math.floor(at - lead);
   });
 }
 

@@ -494,6 +494,10 @@ describe("packing and claims", () => {
       undefined,
     ]);
     expect(groupDeadlines([["a"]], tokens)).toEqual([5_000]);
+    // the claim's lead comes off: the job takes the budget as hot that much before its deadline
+    expect(groupDeadlines([["a", "b"], ["c"], ["d"]], tokens, 1_500)).toEqual([500, 7_500, undefined]);
+    expect(groupDeadlines([["c"]], tokens, -5)).toEqual([9_000]);
+    expect(groupDeadlines([["c"]], tokens, Number.NaN)).toEqual([9_000]);
   });
 
   it("plans on the rate the budget's bucket refills at, UPSTREAM_RPM less its burst", () => {

@@ -28,6 +28,7 @@ export {
   RateBudget,
   DEFAULT_MAX_PAUSE_MS,
   takesAs,
+  permitWaitMs,
   type BudgetSettings,
   type Penalty,
   type BudgetUse,

@@ -18,7 +18,7 @@ import {
   UpstreamSchemaError,
   UpstreamTimeoutError,
 } from "./errors.js";
-import { takesAs, type RateBudget } from "./rate-budget.js";
+import { permitWaitMs, takesAs, type RateBudget } from "./rate-budget.js";
 import { eitherSignal } from "./abort.js";
 
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
@@ -173,12 +173,13 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       }
       const t = await budget.take(takesAs(lane, urgentAt, now()));
       if (t.granted) return;
-      deps.onBudgetWait?.(lane, t.waitMs);
-      if (now() + t.waitMs > deadline || signal?.aborted) {
+      const waitMs = permitWaitMs(lane, urgentAt, now(), t.waitMs);
+      deps.onBudgetWait?.(lane, waitMs);
+      if (now() + waitMs > deadline || signal?.aborted) {
         breaker.cancel();
-        throw new UpstreamBudgetExhaustedError(t.waitMs);
+        throw new UpstreamBudgetExhaustedError(waitMs);
       }
-      await sleep(t.waitMs, undefined, signal ? { signal } : {}).catch(() => undefined);
+      await sleep(waitMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     }
   }
 

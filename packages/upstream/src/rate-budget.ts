@@ -98,6 +98,19 @@ return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
 export const takesAs = (lane: Lane, urgentAt: number | undefined, now: number): Lane =>
   lane === "cold" && urgentAt !== undefined && now >= urgentAt ? "hot" : lane;
 
+/**
+ * How long a call the budget refused waits before it asks again: what the budget said, except a
+ * call that takes as hot from a later start-by time asks again then. It would otherwise sleep
+ * through the moment the reserve stops holding it back, or, when the budget's wait is longer than
+ * UPSTREAM_MAX_WAIT_MS, give up and hold its lane's queue (a cold job 3.2 s from a permit stopped
+ * cold's queue each time while its start-by was nearer).
+ */
+export function permitWaitMs(lane: Lane, urgentAt: number | undefined, now: number, waitMs: number): number {
+  const promotedLater =
+    urgentAt !== undefined && urgentAt > now && takesAs(lane, urgentAt, urgentAt) !== lane;
+  return promotedLater ? Math.min(waitMs, Math.max(1, urgentAt - now)) : waitMs;
+}
+
 /** The longest pause a Retry-After can impose when the settings name none. */
 export const DEFAULT_MAX_PAUSE_MS = 120_000;
 

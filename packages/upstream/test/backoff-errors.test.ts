@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../src/backoff.js";
-import { takesAs } from "../src/rate-budget.js";
+import { permitWaitMs, takesAs } from "../src/rate-budget.js";
 import {
   UpstreamBudgetExhaustedError,
   UpstreamCircuitOpenError,
@@ -119,5 +119,20 @@ describe("takesAs", () => {
     expect(takesAs("cold", 1_000, 1_000)).toBe("hot");
     expect(takesAs("cold", 500, 1_000)).toBe("hot");
     expect(takesAs("hot", 5_000, 1_000)).toBe("hot");
+  });
+});
+
+describe("permitWaitMs", () => {
+  it("waits what the budget said, but a cold call asks again at its start-by, when it takes as hot", () => {
+    // start-by in 800 ms, the budget says 3.2 s: ask again as hot in 800 ms
+    expect(permitWaitMs("cold", 1_800, 1_000, 3_200)).toBe(800);
+    // the budget's own wait is shorter
+    expect(permitWaitMs("cold", 1_800, 1_000, 300)).toBe(300);
+    // already past its start-by (it asked as hot), no start-by, or a hot call: the budget's wait
+    expect(permitWaitMs("cold", 900, 1_000, 3_200)).toBe(3_200);
+    expect(permitWaitMs("cold", undefined, 1_000, 3_200)).toBe(3_200);
+    expect(permitWaitMs("hot", 1_800, 1_000, 3_200)).toBe(3_200);
+    // never a busy loop
+    expect(permitWaitMs("cold", 1_000.4, 1_000, 3_200)).toBe(1);
   });
 });
