@@ -204,8 +204,17 @@ describe("the adaptive controller in a running worker", () => {
     // A tick or two may grow before the first calls are counted; never near the maximum.
     expect(seen.hot).toBeLessThanOrEqual(4);
     expect(seen.cold).toBeLessThanOrEqual(4);
-    const hb = await heartbeat(f.prefix);
-    expect(hb?.connectionQueue).toBeGreaterThan(0);
+    // the heartbeat carries the reading (null on a tick without calls)
+    const hb = await waitUntil(
+      "a heartbeat with the pool's reading",
+      async () => {
+        const h = await heartbeat(f.prefix);
+        return typeof h?.connectionQueue === "number" && h.connectionQueue > 0 ? h : null;
+      },
+      10_000,
+      100,
+    );
+    expect(hb.connectionQueue).toBeGreaterThan(0);
   });
 
   it("raises a lane's timeout within its bounds when the upstream's latency surges", async () => {

@@ -4,6 +4,7 @@ import {
   LANES,
   type FleetCpu,
   type BreakerState,
+  type ConnectionQueue,
   type ControllerDecision,
   type Lane,
   type LoadLevel,
@@ -43,7 +44,7 @@ export interface ControllerDeps {
   readonly sampler?: Sampler;
   readonly breakerState?: () => BreakerState;
   /** How full the process's upstream connection pool was for the calls since the last take. */
-  readonly connectionQueue?: () => { calls: number; waitingSum: number; connections: number };
+  readonly connectionQueue?: () => ConnectionQueue;
   readonly metrics?: WorkerMetrics;
   /** moonfleet's share of the host's CPU; by default the live workers on this kernel and a local Redis. */
   readonly fleetCpu?: FleetCpuReader;

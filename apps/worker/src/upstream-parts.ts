@@ -1,4 +1,4 @@
-import type { Lane } from "@moonfleet/domain";
+import type { ConnectionQueue, Lane } from "@moonfleet/domain";
 import type { LiveConfig } from "@moonfleet/config";
 import type { Redis } from "@moonfleet/queues";
 import {
@@ -6,7 +6,6 @@ import {
   RateBudget,
   createPairsGateway,
   createUpstreamClient,
-  type ConnectionQueue,
   type PairsGateway,
 } from "@moonfleet/upstream";
 import type { WorkerEvents } from "./worker-events.js";

@@ -22,14 +22,15 @@
 //        surge the upstream answered without an error. Errors, timeouts and 429s cut below it.)
 //   load reduced                   -> hold                                hold_reduced_load
 //   the calls wait a pool's round for a connection (queue >= 1 per connection), above the under-load
-//        cap, >= 3 ticks since the last cut -> -1                        trim_connections
+//        cap, >= 3 ticks since the last cut and the last trim -> -1      trim_connections
+//        (no cut: the error and latency cuts need no cooldown after it)
 //   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; while the calls
-//        wait on the request budget -> hold_budget, or for a connection (queue >= 0.5 per
-//        connection) -> hold_connections; at max -> hold_max)
+//        wait on the request budget -> hold_budget, or, at or above the under-load cap, for a
+//        connection (queue >= 0.5 per connection) -> hold_connections; at max -> hold_max)
 //   normal otherwise               -> hold                                hold_idle
 // A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
-import type { LoadLevel } from "@moonfleet/domain";
+import type { ConnectionQueue, LoadLevel } from "@moonfleet/domain";
 import { EVENT_LOOP_HIGH_MS } from "./load-level.js";
 import type {
   ConcurrencyBounds,
@@ -61,12 +62,17 @@ export const MIN_FAILURES_FOR_CUT = 3;
  * Calls waiting for one of the process's upstream connections, per connection, at which a lane
  * stops growing. The pool serves (connections / time on the wire) calls a second whatever the
  * slots: past it a slot only adds a job in flight (its live heap, its calls queued). Measured in
- * `unbounded` (16 connections, 2 workers): 5 slots a worker 0.09, 10 slots 0.19, 20 slots 0.94.
+ * `unbounded` (16 connections, 2 workers, every lane held at a fixed number of slots): 4 / 6 / 10 /
+ * 14 / 20 slots a worker 0.08 / 0.10 / 0.21 / 0.60 / 1.40, at 5,678 / 7,399 / 8,207 / 9,142 / 8,931
+ * tokens/s (test/traces/connection-queue.json). Below the under-load cap a lane grows back to it
+ * whatever the pool says: the cap is each lane's share of the pool.
  */
 export const CONNECTION_QUEUE_HOLD = 0.5;
 /**
- * ... and at which a lane gives a slot back (not below the under-load cap): each call waits about
- * a whole round of the pool, as long as the wire takes, so the slot's calls only queue.
+ * ... and at which a lane gives a slot back (not below the under-load cap), once every
+ * GROWTH_COOLDOWN_TICKS: each call waits about a whole round of the pool, as long as the wire
+ * takes, so the slot's calls only queue. A trim is no cut: the error and latency cuts do not wait
+ * for a cooldown after it.
  */
 export const CONNECTION_QUEUE_TRIM = 1;
 
@@ -93,7 +99,6 @@ const CUT_REASONS: ReadonlySet<ConcurrencyReason> = new Set([
   "cut_rate_limited",
   "cut_upstream_errors",
   "cut_latency_rising",
-  "trim_connections",
 ]);
 
 /** A positive whole number; garbage (NaN, 0, negatives) becomes 1. */
@@ -140,16 +145,25 @@ export function nextConcurrency(
   const cap = concurrencyCap(input, bounds);
   const current = atLeastOne(state.limit);
   const ticksSinceCut = Number.isFinite(state.ticksSinceCut) ? Math.max(0, state.ticksSinceCut) : 0;
+  // a state from before the trim rule has none: as long ago as the last cut
+  const ticksSinceTrim = Number.isFinite(state.ticksSinceTrim)
+    ? Math.max(0, state.ticksSinceTrim ?? 0)
+    : ticksSinceCut;
 
-  const { proposed, reason } = propose(current, ticksSinceCut, input, max, underLoad);
+  const { proposed, reason } = propose(current, ticksSinceCut, ticksSinceTrim, input, max, underLoad);
   const limit = Math.min(Math.max(proposed, 1), cap);
+  // the bounds, not the rule, set it (the operator lowered max below a trim or a hold): say so
   const finalReason: ConcurrencyReason =
     limit !== proposed && !CUT_REASONS.has(reason) && reason !== "parallel_disabled"
       ? "clamp_bounds"
       : reason;
 
   return {
-    state: { limit, ticksSinceCut: CUT_REASONS.has(finalReason) ? 0 : ticksSinceCut + 1 },
+    state: {
+      limit,
+      ticksSinceCut: CUT_REASONS.has(finalReason) ? 0 : ticksSinceCut + 1,
+      ticksSinceTrim: finalReason === "trim_connections" ? 0 : ticksSinceTrim + 1,
+    },
     limit,
     changed: limit !== state.limit,
     reason: finalReason,
@@ -159,6 +173,7 @@ export function nextConcurrency(
 function propose(
   current: number,
   ticksSinceCut: number,
+  ticksSinceTrim: number,
   input: ConcurrencyInput,
   max: number,
   underLoad: number,
@@ -215,13 +230,14 @@ function propose(
   // The pool is what limits the lane, not its slots: calls only wait longer for a connection when
   // a slot is added, and a slot given back costs no tokens/s (the pool stays full) while it frees
   // a job's heap and its queued calls. Not below the under-load cap, which keeps a lane its share
-  // of the pool whatever the other lane holds.
+  // of the pool whatever the other lane holds (an idle lane is trimmed too: its calls would queue).
   const connectionQueue = up.connectionQueue ?? null;
   if (
     connectionQueue !== null &&
     connectionQueue >= CONNECTION_QUEUE_TRIM &&
     current > underLoad &&
-    ticksSinceCut >= GROWTH_COOLDOWN_TICKS
+    ticksSinceCut >= GROWTH_COOLDOWN_TICKS &&
+    ticksSinceTrim >= GROWTH_COOLDOWN_TICKS
   ) {
     return { proposed: current - 1, reason: "trim_connections" };
   }
@@ -230,7 +246,7 @@ function propose(
   if (!saturated) return { proposed: current, reason: "hold_idle" };
   if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
   if ((up.budgetWaits ?? 0) > 0) return { proposed: current, reason: "hold_budget" };
-  if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD) {
+  if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD && current >= underLoad) {
     return { proposed: current, reason: "hold_connections" };
   }
   if (current >= max) return { proposed: current, reason: "hold_max" };
@@ -240,13 +256,11 @@ function propose(
 /**
  * Calls found waiting for a connection per connection of the pool, on average over the calls that
  * started (null without calls): 0 while every call finds a free connection, 1 when each finds a
- * whole pool's round of calls ahead of it.
+ * whole pool's round of calls ahead of it. No minimum of calls: a slow upstream makes few calls a
+ * tick exactly when its pool is full, and half a pool's connections' worth of calls waiting is
+ * not found by luck.
  */
-export function connectionQueueDepth(r: {
-  readonly calls: number;
-  readonly waitingSum: number;
-  readonly connections: number;
-}): number | null {
+export function connectionQueueDepth(r: ConnectionQueue): number | null {
   if (!(r.calls > 0) || !Number.isFinite(r.waitingSum)) return null;
   return Math.max(0, r.waitingSum) / r.calls / Math.max(1, r.connections);
 }

@@ -77,6 +77,8 @@ export interface ConcurrencyState {
   readonly limit: number;
   /** Ticks since the last cut (growth waits a few ticks after a cut, so it does not oscillate). */
   readonly ticksSinceCut: number;
+  /** Ticks since the last trim_connections (trims come a few ticks apart); absent: as ticksSinceCut. */
+  readonly ticksSinceTrim?: number;
 }
 
 export interface ConcurrencyDecision {

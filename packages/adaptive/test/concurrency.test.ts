@@ -345,7 +345,7 @@ describe("nextConcurrency: the upstream connection pool", () => {
     );
   });
 
-  it("gives a slot back while the calls wait a whole round, down to the under-load cap, once per cooldown", () => {
+  it("gives a slot back while the calls wait a whole round, down to the under-load cap, every few ticks", () => {
     let state = settled(12);
     const limits: number[] = [];
     const reasons: string[] = [];
@@ -362,18 +362,42 @@ describe("nextConcurrency: the upstream connection pool", () => {
     expect(limits[0]).toBe(11);
     expect(reasons.slice(0, GROWTH_COOLDOWN_TICKS + 2)).toEqual([
       "trim_connections",
-      ...Array<string>(GROWTH_COOLDOWN_TICKS).fill("hold_cooldown"),
+      ...Array<string>(GROWTH_COOLDOWN_TICKS).fill("hold_connections"),
       "trim_connections",
     ]);
     expect(Math.min(...limits)).toBe(bounds.underLoad);
     expect(limits.at(-1)).toBe(bounds.underLoad);
-    // at the cap it holds, and an idle lane is trimmed too (its share of the pool waits as well)
-    expect(nextConcurrency(settled(4), input({ limit: 4, upstream: pool(5) }), bounds).reason).toBe(
-      "hold_connections",
-    );
+    // an idle lane is trimmed too (its share of the pool waits as well)
     expect(
       nextConcurrency(settled(8), input({ queue: { waiting: 0, active: 2 }, upstream: pool(1.5) }), bounds),
     ).toMatchObject({ limit: 7, reason: "trim_connections" });
+  });
+
+  it("grows back to the under-load cap whatever the pool says: the cap is each lane's share", () => {
+    // cut to 2 by a co-tenant or errors while the other lane keeps the pool busy
+    expect(nextConcurrency(settled(2), input({ limit: 2, upstream: pool(0.8) }), bounds)).toMatchObject({
+      limit: 3,
+      reason: "grow_backlog",
+    });
+    expect(nextConcurrency(settled(4), input({ limit: 4, upstream: pool(0.8) }), bounds).reason).toBe(
+      "hold_connections",
+    );
+    expect(nextConcurrency(settled(4), input({ limit: 4, upstream: pool(5) }), bounds).reason).toBe(
+      "hold_connections",
+    );
+  });
+
+  it("is no cut: an error storm right after a trim cuts at once, and a lowered max says clamp_bounds", () => {
+    const trimmed = nextConcurrency(settled(12), input({ limit: 12, upstream: pool(1.5) }), bounds);
+    expect(trimmed).toMatchObject({ limit: 11, reason: "trim_connections" });
+    const storm: UpstreamSignals = { ...pool(1.5), calls: 20, timeouts: 10 };
+    expect(nextConcurrency(trimmed.state, input({ limit: 11, upstream: storm }), bounds)).toMatchObject({
+      limit: 7,
+      reason: "cut_upstream_errors",
+    });
+    expect(
+      nextConcurrency(settled(12), input({ limit: 12, upstream: pool(1.5) }), { max: 6, underLoad: 4 }),
+    ).toMatchObject({ limit: 6, reason: "clamp_bounds" });
   });
 
   it("does not touch fixed concurrency, and the stronger cuts still come first", () => {

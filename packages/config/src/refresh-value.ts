@@ -294,8 +294,9 @@ export const guaranteeSlackMs = (lane: Lane, exported: boolean, p: RefreshParams
   Math.max(0, guaranteeMs(lane, exported, p) - deadlineIntervalMs(lane, exported, p));
 
 /**
- * How late cold's queue runs, ms: how far `now` is past the earliest deadline of the tokens of cold's
- * jobs not done yet (BatchJob.urgentAt; null when none says). The schedules do not show it: a
+ * How late cold's queue runs, ms: how far `now` is past the earliest start-by of cold's jobs not
+ * done yet (BatchJob.urgentAt, their tokens' earliest deadline less the claim's lead: a job still
+ * queued then is late for its deadline; null when none says). The schedules do not show it: a
  * claimed token's deadline moves past its lease. The budget serves hot first
  * (UPSTREAM_HOT_RESERVE), so every hot job claimed while a cold job waits is fetched before it;
  * with hot's wanted tokens taking each slot the budget freed, a queued cold job waited 10-36 s and

@@ -208,7 +208,7 @@ export const SETTINGS = [
     "UPSTREAM_HOT_RESERVE",
     int(0, 1_000),
     "4",
-    "budget kept for the hot lane: cold calls only while more than this is left (a value-scheduled cold job past its tokens' deadline takes as hot)",
+    "budget kept for the hot lane: cold calls only while more than this is left (a value-scheduled cold job past its start-by, its tokens' deadline less the claim's lead, takes as hot)",
     live,
   ),
   spec(

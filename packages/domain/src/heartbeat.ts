@@ -99,7 +99,8 @@ export const workerHeartbeatSchema = z.object({
   connection: z.string().optional(),
   /**
    * Calls found waiting for one of this process's upstream connections per connection, on average
-   * over the last tick's calls (null without calls): past 0, more calls in flight only wait.
+   * over the last tick's calls (null without calls): the controller stops growing at 0.5 and
+   * gives slots back at 1 (packages/adaptive concurrency.ts).
    */
   connectionQueue: z.number().nullable().optional(),
 });

@@ -19,7 +19,13 @@ export {
   type DiscoveryOutcome,
   type DiscoveryStatus,
 } from "./discovery.js";
-export { MINTS_PER_CALL, BREAKER_STATES, breakerStateSchema, type BreakerState } from "./upstream.js";
+export {
+  MINTS_PER_CALL,
+  BREAKER_STATES,
+  breakerStateSchema,
+  type BreakerState,
+  type ConnectionQueue,
+} from "./upstream.js";
 export { LOAD_LEVELS, loadLevelSchema, type LoadLevel } from "./load-level.js";
 export {
   readingsSchema,

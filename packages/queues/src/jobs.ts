@@ -12,7 +12,8 @@ export const batchJobSchema = z.object({
   leaseUntil: z.number().optional(),
   /**
    * When the job was to start at the latest (epoch ms): SCHEDULING=value sets its tokens' earliest
-   * deadline. A cold job not started by then takes the request budget as hot does (takesAs).
+   * deadline less the claim's lead (groupDeadlines). A cold job not started by then takes the
+   * request budget as hot does (takesAs), and a cold job still queued past it is late.
    */
   urgentAt: z.number().optional(),
 });

@@ -1,4 +1,4 @@
-import { MINTS_PER_CALL } from "@moonfleet/domain";
+import { MINTS_PER_CALL, type ConnectionQueue } from "@moonfleet/domain";
 import { Pool } from "undici";
 import { z } from "zod";
 import { pairSchema, readPair, type Pair } from "@moonfleet/scoring";
@@ -97,20 +97,6 @@ export interface UpstreamClient {
   /** How full the connection pool was for the calls started since the last take; starts a new count. */
   takeConnectionQueue(): ConnectionQueue;
   close(): Promise<void>;
-}
-
-/**
- * What the calls found when they asked the pool for a connection: how many calls were already
- * waiting for one. Counted as each call starts (arrivals see the queue's time average), so its mean
- * is the pool's queue whatever the call rate: past the connections, more calls in flight only wait.
- */
-export interface ConnectionQueue {
-  /** Calls started. */
-  readonly calls: number;
-  /** Calls they found waiting for a connection, summed over the calls. */
-  readonly waitingSum: number;
-  /** The pool's most open connections. */
-  readonly connections: number;
 }
 
 /** One element of an answer that is not a Pair: dropped, and told with its mint and field. */

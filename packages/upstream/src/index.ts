@@ -8,7 +8,6 @@ export {
   type CallOptions,
   type PairsAnswer,
   type RejectedPair,
-  type ConnectionQueue,
 } from "./client.js";
 export {
   UpstreamError,

@@ -171,8 +171,11 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
         breaker.cancel();
         throw new UpstreamBudgetExhaustedError(0);
       }
-      const t = await budget.take(takesAs(lane, urgentAt, now()));
+      const as = takesAs(lane, urgentAt, now());
+      const t = await budget.take(as);
       if (t.granted) return;
+      // its start-by came while it asked as cold: ask again as hot at once
+      if (takesAs(lane, urgentAt, now()) !== as) continue;
       const waitMs = permitWaitMs(lane, urgentAt, now(), t.waitMs);
       deps.onBudgetWait?.(lane, waitMs);
       if (now() + waitMs > deadline || signal?.aborted) {
