@@ -16,7 +16,7 @@ const alias = Object.fromEntries(
  * the api's event loop; four workers, a producer and a simulator held to a staleness guarantee
  * with 4 s of slack, which assumes they get the CPU: beside another file's fleet a cold token
  * reached 24.1 s of its 24 in CI, alone 20.1-22.6 before cold jobs took the budget as hot with
- * the claim's lead, 18.5-20.7 since): each runs alone, after the others, so no
+ * the claim's lead, 18.5-22.0 since, CI and a fresh clone's run included): each runs alone, after the others, so no
  * other file shares its 2 CPUs.
  */
 const ALONE = [

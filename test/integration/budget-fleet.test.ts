@@ -17,7 +17,7 @@ import { runApp, stopApp, type AppProcess } from "../support/processes.js";
 // target, and what holds is the guarantee, MAX_STALENESS_FACTOR x the TTL, while the budget covers
 // that floor (here it needs ~16 of the 28 mints/s the bucket refills). 300 tokens at these TTLs
 // want about all the budget pays for at hot's TTL and cold's floor together, so value mode lets hot
-// go past its TTL (14-20 s seen) to keep cold's floor (18.5-20.7 s seen; 20.1-22.6 s while a cold
+// go past its TTL (14-25 s seen) to keep cold's floor (18.5-22.0 s seen; 20.1-22.6 s while a cold
 // job took the budget as hot only at its deadline and lost the permits to hot calls topped up with
 // later cold deadlines; before the claim read cold's queue and a late cold job took the budget as
 // hot, 38-63 s).

@@ -145,7 +145,7 @@ export function nextConcurrency(
   const cap = concurrencyCap(input, bounds);
   const current = atLeastOne(state.limit);
   const ticksSinceCut = Number.isFinite(state.ticksSinceCut) ? Math.max(0, state.ticksSinceCut) : 0;
-  // a state from before the trim rule has none: as long ago as the last cut
+  // a state built without it (a lane's start, a clamp's copy of an older one): as long ago as the last cut
   const ticksSinceTrim = Number.isFinite(state.ticksSinceTrim)
     ? Math.max(0, state.ticksSinceTrim ?? 0)
     : ticksSinceCut;
