@@ -14,7 +14,8 @@
 // the mean and p95 of |served raw score - true raw score| and the staleness, false exports (an
 // exported token whose true score is below the exit threshold, token-seconds), missed entries (a
 // token in the true top EXPORT_TOP_N at or above the entry threshold but not exported,
-// token-seconds), the budget use, 429s and lost jobs. Writes bench/results/over-budget-<ts>.json
+// token-seconds, with why each was missed and the token's rank by smoothed score among the active
+// ones), the budget use, 429s and lost jobs. Writes bench/results/over-budget-<ts>.json
 // and bench/results/over-budget.svg (served-score error p95 over time, both modes).
 
 import { randomBytes } from "node:crypto";
@@ -23,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { exportEntryMaxAgeMs } from "../apps/api/dist/export-bodies.js";
 import { freePort } from "../apps/launcher/dist/free-port.js";
 import { startRedisServer } from "../apps/launcher/dist/redis-server.js";
 import { resolveConfig } from "../packages/config/dist/index.js";
@@ -57,6 +59,8 @@ const HOT_SHARE = Number(args["hot-share"]);
 const SAMPLE_PER_STATUS = 200;
 const TOP = 50;
 const BUCKET_S = 30;
+/** Rank buckets (0-based, by smoothed score among the active tokens) of the missed entries. */
+const RANK_EDGES = [0, 3, 6, 10, 20, 50, 100];
 /** Age buckets (s) of the top 50's served snapshots for their error by age. */
 const AGE_EDGES = [0, 5, 10, 20, 40, 80];
 const OUT_DIR = join(ROOT, "bench", "results");
@@ -158,6 +162,7 @@ async function runMode(mode, mints) {
       UPSTREAM_RPM: "240",
     };
     const cfg = resolveConfig(env).config;
+    const entryMaxAgeS = exportEntryMaxAgeMs(cfg) / 1000;
     fleet.start(
       "simulator",
       [appMain("simulator")],
@@ -212,6 +217,16 @@ async function runMode(mode, mints) {
     let falseExports = 0;
     let exportedSeconds = 0;
     let missedEntries = 0;
+    // why each missed token-second was missed, from the snapshot served: "unseen" (its last fetch
+    // scored it below the entry threshold: the rise is not fetched yet), "smoothing" (fetched above
+    // it, the smoothed score not yet: more fetches needed), "stale" (smoothed above it on a snapshot
+    // older than value lets a token enter on: held at the door, or ranked on old figures), "fresh"
+    // (smoothed above it on a newer one: the slots are taken, members out of the top keep theirs
+    // for EXPORT_MIN_HOLD_S); with the summed snapshot age of each
+    const missedRanks = RANK_EDGES.map(() => 0);
+    const missedWhy = Object.fromEntries(
+      ["unseen", "smoothing", "stale", "fresh"].map((k) => [k, { tokenSeconds: 0, ageSum: 0 }]),
+    );
     // the top 50's error by the age of what is served: does a fresher snapshot serve a truer score?
     const byAge = AGE_EDGES.map(() => []);
     let maxStale = { hot: 0, cold: 0, exported: 0 };
@@ -309,7 +324,34 @@ async function runMode(mode, mints) {
         .filter((m) => status.get(m) === "active")
         .slice(0, cfg.exportTopN)
         .filter((m) => (truth.get(m) ?? -1) >= cfg.exportMinScore);
-      missedEntries += trueTopN.filter((m) => !exported.has(m)).length;
+      const missed = trueTopN.filter((m) => !exported.has(m));
+      missedEntries += missed.length;
+      const snapOf = new Map(sample.map((m, i) => [m, snaps[i]]));
+      if (missed.length > 0) {
+        // its rank by smoothed score among the active tokens (exported ones included), as the
+        // exporter ranks them
+        const p = redis.pipeline();
+        for (const m of missed) p.zrevrank(keys.byScore("active"), m);
+        for (const [, rank] of await p.exec()) {
+          const edge = RANK_EDGES.findLastIndex((e) => (rank ?? Infinity) >= e);
+          missedRanks[edge]++;
+        }
+      }
+      for (const m of missed) {
+        const snap = snapOf.get(m);
+        if (!snap) continue;
+        const age = (readAt - snap.fetchedAt) / 1000;
+        const why =
+          snap.score < cfg.exportMinScore
+            ? "unseen"
+            : snap.smoothedScore < cfg.exportMinScore
+              ? "smoothing"
+              : age > entryMaxAgeS
+                ? "stale"
+                : "fresh";
+        missedWhy[why].tokenSeconds++;
+        missedWhy[why].ageSum += age;
+      }
       for (const lane of LANES) {
         const st = await store.staleness(lane === "hot" ? "active" : "monitoring", now);
         if (st.max === null) continue;
@@ -367,6 +409,18 @@ async function runMode(mode, mints) {
       falseExports,
       exportedTokenSeconds: exportedSeconds,
       missedEntries,
+      missedWhy: Object.fromEntries(
+        Object.entries(missedWhy).map(([k, v]) => [
+          k,
+          { tokenSeconds: v.tokenSeconds, meanAgeS: v.tokenSeconds ? r1(v.ageSum / v.tokenSeconds) : null },
+        ]),
+      ),
+      // missed token-seconds by the token's rank among the active ones by smoothed score
+      missedByRank: RANK_EDGES.map((from, i) => ({
+        from,
+        to: RANK_EDGES[i + 1] ?? null,
+        tokenSeconds: missedRanks[i],
+      })),
       maxStalenessS: { hot: r1(maxStale.hot), cold: r1(maxStale.cold), exported: r1(maxStale.exported) },
       worstExported,
       // exported readings staler than EXPORT_REFRESH_S (token-seconds)
@@ -494,6 +548,20 @@ export function table(results) {
     rows.push(
       `| ${r.mode} | ${or(r.exportedOverGuarantee)} | ${or(r.hungCalls)} | ${r.hedges ? `${r.hedges.sent} / ${r.hedges.won}` : "-"} |`,
     );
+  const why = results.filter((r) => r.missedWhy && r.missedByRank);
+  if (why.length > 0) {
+    const kinds = Object.keys(why[0].missedWhy);
+    const ranks = why[0].missedByRank;
+    rows.push("");
+    rows.push(
+      `| mode | missed entries (token-s, mean snapshot age s) by why: ${kinds.join(" | ")} | by rank by smoothed score among the active: ${ranks.map((b) => `${b.from}-${b.to ?? ""}`).join(" | ")} |`,
+    );
+    rows.push(`| --- | ${kinds.map(() => "---").join(" | ")} | ${ranks.map(() => "---").join(" | ")} |`);
+    for (const r of why)
+      rows.push(
+        `| ${r.mode} | ${kinds.map((k) => `${r.missedWhy[k].tokenSeconds} (${or(r.missedWhy[k].meanAgeS)})`).join(" | ")} | ${r.missedByRank.map((b) => b.tokenSeconds).join(" | ")} |`,
+      );
+  }
   const ages = results.find((r) => r.top50ErrorByAge)?.top50ErrorByAge;
   if (ages) {
     rows.push("");
