@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { schedulingModeSchema } from "@moonfleet/domain";
+import { DEFAULT_UPSTREAM_CONNECTIONS, schedulingModeSchema } from "@moonfleet/domain";
 
 // Every setting moonfleet reads from the environment, in one table: the env name, its zod type and
 // default, and the one-line description that .env.example and the README carry.
@@ -262,7 +262,7 @@ export const SETTINGS = [
   spec(
     "UPSTREAM_CONNECTIONS",
     int(1, 1_024),
-    "16",
+    String(DEFAULT_UPSTREAM_CONNECTIONS),
     "most open keep-alive connections to the upstream per worker process",
   ),
   spec(

@@ -21,6 +21,7 @@ export {
 } from "./discovery.js";
 export {
   MINTS_PER_CALL,
+  DEFAULT_UPSTREAM_CONNECTIONS,
   BREAKER_STATES,
   breakerStateSchema,
   type BreakerState,

@@ -3,6 +3,9 @@ import { z } from "zod";
 /** DexScreener's batch endpoint answers at most this many mints per call. */
 export const MINTS_PER_CALL = 30;
 
+/** A worker's most open keep-alive connections to the upstream (UPSTREAM_CONNECTIONS's default). */
+export const DEFAULT_UPSTREAM_CONNECTIONS = 16;
+
 /** A circuit breaker's state. */
 export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 export const breakerStateSchema = z.enum(BREAKER_STATES);

@@ -1,4 +1,4 @@
-import { MINTS_PER_CALL, type ConnectionQueue } from "@moonfleet/domain";
+import { DEFAULT_UPSTREAM_CONNECTIONS, MINTS_PER_CALL, type ConnectionQueue } from "@moonfleet/domain";
 import { Pool } from "undici";
 import { z } from "zod";
 import { pairSchema, readPair, type Pair } from "@moonfleet/scoring";
@@ -190,7 +190,7 @@ export function parsePairsBody(text: string): Pair[] {
 export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClient {
   const base = new URL(opts.baseUrl);
   const chain = opts.chainId ?? "solana";
-  const connections = opts.connections ?? 32;
+  const connections = opts.connections ?? DEFAULT_UPSTREAM_CONNECTIONS;
   const pool = new Pool(base.origin, {
     connections,
     keepAliveTimeout: 30_000,
