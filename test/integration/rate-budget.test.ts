@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { RateBudget, type BudgetSettings } from "@moonfleet/upstream";
+import { FIRST_GRACE_MS, RateBudget, type BudgetSettings } from "@moonfleet/upstream";
 import { testRedis, uniquePrefix } from "../support/harness.js";
 
 // The fleet-wide budget is only as good as its Lua on a real Redis: these run against the suite's
@@ -74,6 +74,37 @@ describe("RateBudget (Redis token bucket)", () => {
     expect(hotAt0.granted).toBe(false);
     // Cold waits for reserve + 1 tokens, hot for one: cold's wait is the longer.
     expect(waitOf(await b.take("cold"))).toBeGreaterThan(waitOf(hotAt0));
+  });
+
+  it("leaves the next token to a refused call past its start-by while its wait lasts", async () => {
+    // 100 ms a token, burst 1: the race for each new token is what this decides
+    const b = budget({ rpm: 601, burst: 1, hotReserve: 0 });
+    expect((await b.take("hot")).granted).toBe(true);
+    const firstWait = waitOf(await b.take("hot", "urgent-call"));
+    await sleep(firstWait + 150); // a token (and a half) is back: enough for one call
+    // a call that can wait asks first, but the token is the waiting urgent call's: refused, and
+    // told to wait for two tokens (the urgent call's and its own)
+    const later = waitOf(await b.take("hot"));
+    expect(later).toBeGreaterThan(0);
+    expect((await b.take("hot", "urgent-call")).granted).toBe(true);
+    // granted, it waits no more: the next token is anyone's again
+    await sleep(120);
+    expect((await b.take("hot")).granted).toBe(true);
+    // a claim lapses with its wait and FIRST_GRACE_MS: a call that gave up holds nobody back long
+    waitOf(await b.take("hot", "gave-up"));
+    await sleep(100 + FIRST_GRACE_MS + 150);
+    expect((await b.take("hot")).granted).toBe(true);
+  });
+
+  it("counts each waiting urgent call's token ahead of a call that can wait", async () => {
+    // nothing refills (one token a minute): two urgent calls refused, then one token's worth
+    // arrives only for them
+    const b = budget({ rpm: 2, burst: 1, hotReserve: 0 });
+    expect((await b.take("hot")).granted).toBe(true);
+    const a = waitOf(await b.take("cold", "a"));
+    const plain = waitOf(await b.take("hot"));
+    // the plain call's wait counts the urgent call's token ahead of its own
+    expect(plain).toBeGreaterThan(a);
   });
 
   it("with no reserve, cold takes the same as hot", async () => {

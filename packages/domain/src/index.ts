@@ -61,7 +61,15 @@ export {
   type SchedulingMode,
   type TokenClass,
 } from "./scheduling.js";
-export { keyRoot, KEY_SEGMENTS, redisKeys, luaKey, type KeySegment, type RedisKeys } from "./keys.js";
+export {
+  keyRoot,
+  KEY_SEGMENTS,
+  redisKeys,
+  luaKey,
+  luaSubKey,
+  type KeySegment,
+  type RedisKeys,
+} from "./keys.js";
 export {
   HEALTH_STATUSES,
   healthStatusSchema,

@@ -75,6 +75,8 @@ export const KEY_SEGMENTS = {
   budget: "budget",
   /** string per minute under a budget key: calls granted in that clock minute */
   budgetUsed: "used",
+  /** zset under a budget key: calls past their start-by waiting for a permit (call id -> until when it is kept, epoch ms) */
+  budgetFirst: "first",
   /** hash: runtime config overrides */
   configOverrides: "config:overrides",
   /** string: bumped on every override change */
@@ -146,3 +148,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>;
  */
 export const luaKey = (segment: KeySegment, rootExpr: string, idExpr: string): string =>
   `${rootExpr} .. ':${KEY_SEGMENTS[segment]}:' .. ${idExpr}`;
+
+/** A Lua expression for a key under another inside a script: `<rootExpr> .. ':<segment>'` (`budgetFirst`). */
+export const luaSubKey = (segment: KeySegment, rootExpr: string): string =>
+  `${rootExpr} .. ':${KEY_SEGMENTS[segment]}'`;

@@ -27,6 +27,8 @@ export {
   RateBudget,
   DEFAULT_MAX_PAUSE_MS,
   takesAs,
+  asksFirst,
+  FIRST_GRACE_MS,
   permitWaitMs,
   type BudgetSettings,
   type Penalty,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Pair } from "@moonfleet/scoring";
@@ -18,7 +19,7 @@ import {
   UpstreamSchemaError,
   UpstreamTimeoutError,
 } from "./errors.js";
-import { permitWaitMs, takesAs, type RateBudget } from "./rate-budget.js";
+import { asksFirst, permitWaitMs, takesAs, type RateBudget } from "./rate-budget.js";
 import { eitherSignal } from "./abort.js";
 
 export type CallOutcome = "ok" | "timeout" | "error" | "rate_limited";
@@ -165,18 +166,22 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     if (!budget) return;
     const deadline = now() + deps.settings().maxWaitMs;
     const urgentAt = urgentAtOf(mints);
+    // past its start-by, the call asks first (the same id each time): the others leave it the next token
+    let first: string | undefined;
     for (;;) {
       // aborted while it waited (the process stops, or a hedged call's twin answered): no permit
       if (signal?.aborted) {
         breaker.cancel();
         throw new UpstreamBudgetExhaustedError(0);
       }
-      const as = takesAs(lane, urgentAt, now());
-      const t = await budget.take(as);
+      const at = now();
+      const as = takesAs(lane, urgentAt, at);
+      if (first === undefined && asksFirst(urgentAt, at)) first = randomUUID();
+      const t = await budget.take(as, first);
       if (t.granted) return;
       // its start-by came while it asked as cold: ask again as hot at once
       if (takesAs(lane, urgentAt, now()) !== as) continue;
-      const waitMs = permitWaitMs(lane, urgentAt, now(), t.waitMs);
+      const waitMs = permitWaitMs(urgentAt, now(), t.waitMs);
       deps.onBudgetWait?.(lane, waitMs);
       if (now() + waitMs > deadline || signal?.aborted) {
         breaker.cancel();

@@ -1,18 +1,30 @@
-import { luaKey, redisKeys, type Lane } from "@moonfleet/domain";
+import { luaKey, luaSubKey, redisKeys, type Lane } from "@moonfleet/domain";
 import type { Redis } from "ioredis";
 
 // One request budget for the whole fleet: a token bucket in Redis, refilled at
 // (RPM - burst) per minute with room for `burst`, so no 60 s window ever holds more than RPM calls.
 // The hot lane may take the last token; the cold lane only while more than `hotReserve` are left,
-// so when demand exceeds the budget, cold waits and hot keeps its freshness. A 429 pauses every
-// taker until Retry-After (never longer than maxPauseMs) and runs the bucket slower for a while.
-// Redis's clock is the only clock.
+// so when demand exceeds the budget, cold waits and hot keeps its freshness. A call past its
+// start-by (`first`: its tokens' deadline is near) that is refused is kept in the budget's `first`
+// set until its wait is over (and FIRST_GRACE_MS more): while it waits, every other call leaves it
+// the next tokens, so it does not lose the race for each new token to calls that can wait (a cold
+// job at its deadline lost 3-4 of them, ~1 s each at 60 calls a minute, to hot calls topped up with
+// later deadlines). A 429 pauses every taker until Retry-After (never longer than maxPauseMs) and
+// runs the bucket slower for a while. Redis's clock is the only clock.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rpm, burst, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local lane, pf, pms = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxPause = tonumber(ARGV[7])
+local id, grace = ARGV[8], tonumber(ARGV[9])
+local firstKey = ${luaSubKey("budgetFirst", "KEYS[1]")}
+redis.call('ZREMRANGEBYSCORE', firstKey, '-inf', now)
+local first = id ~= ''
+local ahead = redis.call('ZCARD', firstKey)
+if first and redis.call('ZSCORE', firstKey, id) then ahead = ahead - 1 end
+-- a call that can wait leaves a token to each call past its start-by that waits; those take in turn
+if first then ahead = 0 end
 if rpm < 1 then return {0, 60000, '0', '0'} end
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pausedUntil', 'penaltyAt')
 local tokens = tonumber(b[1]) or burst
@@ -36,17 +48,22 @@ local granted, wait = 0, 0
 if now < pausedUntil then
   wait = pausedUntil - now
 else
-  local need = 1
-  if lane == 'cold' then need = 1 + reserve end
+  local need = 1 + ahead
+  if lane == 'cold' then need = need + reserve end
   if tokens >= need then
     tokens = tokens - 1
     granted = 1
+    if first then redis.call('ZREM', firstKey, id) end
     local used = ${luaKey("budgetUsed", "KEYS[1]", "math.floor(now / 60000)")}
     redis.call('INCR', used)
     redis.call('PEXPIRE', used, 600000)
   else
     wait = math.ceil((need - tokens) / perMs)
   end
+end
+if first and granted == 0 then
+  redis.call('ZADD', firstKey, now + wait + grace, id)
+  redis.call('PEXPIRE', firstKey, wait + grace + 60000)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
@@ -96,20 +113,34 @@ return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
  * tokens go past their staleness floor in the queue.
  */
 export const takesAs = (lane: Lane, urgentAt: number | undefined, now: number): Lane =>
-  lane === "cold" && urgentAt !== undefined && now >= urgentAt ? "hot" : lane;
+  lane === "cold" && asksFirst(urgentAt, now) ? "hot" : lane;
+
+/**
+ * Whether a call asks the budget first: its start-by (`urgentAt`) has come, in either lane. While
+ * it waits, calls that can wait leave it the next token (TAKE's `first` set).
+ */
+export const asksFirst = (urgentAt: number | undefined, now: number): boolean =>
+  urgentAt !== undefined && now >= urgentAt;
 
 /**
  * How long a call the budget refused waits before it asks again: what the budget said, except a
- * call that takes as hot from a later start-by time asks again then. It would otherwise sleep
- * through the moment the reserve stops holding it back, or, when the budget's wait is longer than
+ * call whose start-by comes sooner asks again then, first (asksFirst) and, in the cold lane, as hot
+ * (takesAs). It would otherwise sleep through the moment the reserve stops holding it back and the
+ * others start leaving it the next token, or, when the budget's wait is longer than
  * UPSTREAM_MAX_WAIT_MS, give up and hold its lane's queue (a cold job 3.2 s from a permit stopped
  * cold's queue each time while its start-by was nearer).
  */
-export function permitWaitMs(lane: Lane, urgentAt: number | undefined, now: number, waitMs: number): number {
-  const promotedLater =
-    urgentAt !== undefined && urgentAt > now && takesAs(lane, urgentAt, urgentAt) !== lane;
+export function permitWaitMs(urgentAt: number | undefined, now: number, waitMs: number): number {
+  const promotedLater = urgentAt !== undefined && !asksFirst(urgentAt, now) && asksFirst(urgentAt, urgentAt);
   return promotedLater ? Math.min(waitMs, Math.max(1, urgentAt - now)) : waitMs;
 }
+
+/**
+ * How long past its wait a refused call past its start-by keeps its claim on the next token: long
+ * enough for it to wake and ask again on a busy worker, short enough that a call that gave up
+ * (UPSTREAM_MAX_WAIT_MS) or a worker that died holds back the others only briefly.
+ */
+export const FIRST_GRACE_MS = 1_000;
 
 /** The longest pause a Retry-After can impose when the settings name none. */
 export const DEFAULT_MAX_PAUSE_MS = 120_000;
@@ -200,8 +231,12 @@ export class RateBudget {
     private readonly settings: () => BudgetSettings,
   ) {}
 
-  /** One call's permit for `lane`, or how long to wait before asking again. */
-  async take(lane: Lane): Promise<Take> {
+  /**
+   * One call's permit for `lane`, or how long to wait before asking again. `first`: the id of a
+   * call past its start-by (the same on every ask of that call): while it waits, calls without one
+   * leave it the next token.
+   */
+  async take(lane: Lane, first?: string): Promise<Take> {
     const s = this.settings();
     const [granted, wait] = (await this.redis.eval(
       TAKE,
@@ -214,6 +249,8 @@ export class RateBudget {
       s.penaltyFactor,
       s.penaltyMs,
       this.maxPauseMs(s),
+      first ?? "",
+      FIRST_GRACE_MS,
     )) as [number, number, string, string];
     return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
   }

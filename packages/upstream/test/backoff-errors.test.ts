@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../src/backoff.js";
-import { permitWaitMs, takesAs } from "../src/rate-budget.js";
+import { asksFirst, permitWaitMs, takesAs } from "../src/rate-budget.js";
 import {
   UpstreamBudgetExhaustedError,
   UpstreamCircuitOpenError,
@@ -122,17 +122,25 @@ describe("takesAs", () => {
   });
 });
 
+describe("asksFirst", () => {
+  it("asks the budget first from its start-by on, in either lane", () => {
+    expect(asksFirst(undefined, 1_000)).toBe(false);
+    expect(asksFirst(1_001, 1_000)).toBe(false);
+    expect(asksFirst(1_000, 1_000)).toBe(true);
+    expect(asksFirst(500, 1_000)).toBe(true);
+  });
+});
+
 describe("permitWaitMs", () => {
-  it("waits what the budget said, but a cold call asks again at its start-by, when it takes as hot", () => {
-    // start-by in 800 ms, the budget says 3.2 s: ask again as hot in 800 ms
-    expect(permitWaitMs("cold", 1_800, 1_000, 3_200)).toBe(800);
+  it("waits what the budget said, but a call asks again at its start-by, when it asks first (a cold one as hot)", () => {
+    // start-by in 800 ms, the budget says 3.2 s: ask again, first (as hot for cold), in 800 ms
+    expect(permitWaitMs(1_800, 1_000, 3_200)).toBe(800);
     // the budget's own wait is shorter
-    expect(permitWaitMs("cold", 1_800, 1_000, 300)).toBe(300);
-    // already past its start-by (it asked as hot), no start-by, or a hot call: the budget's wait
-    expect(permitWaitMs("cold", 900, 1_000, 3_200)).toBe(3_200);
-    expect(permitWaitMs("cold", undefined, 1_000, 3_200)).toBe(3_200);
-    expect(permitWaitMs("hot", 1_800, 1_000, 3_200)).toBe(3_200);
+    expect(permitWaitMs(1_800, 1_000, 300)).toBe(300);
+    // already past its start-by (it asked first), or no start-by: the budget's wait
+    expect(permitWaitMs(900, 1_000, 3_200)).toBe(3_200);
+    expect(permitWaitMs(undefined, 1_000, 3_200)).toBe(3_200);
     // never a busy loop
-    expect(permitWaitMs("cold", 1_000.4, 1_000, 3_200)).toBe(1);
+    expect(permitWaitMs(1_000.4, 1_000, 3_200)).toBe(1);
   });
 });
