@@ -2,6 +2,7 @@
 //
 //   npm run bench:over-budget                                  20 minutes per mode, lanes then value
 //   npm run bench:over-budget -- --minutes 5 --warmup 60 --modes value
+//   node bench/over-budget.mjs --report                         the newest run's table, and its chart again
 //
 // 10,000 simulator tokens (5% with an active market, the rest quiet monitoring ones), the real
 // API's limits (300/min upstream, budget 240/min), 2 workers, the api (its exporter leader makes
@@ -587,6 +588,8 @@ if (args.report) {
     process.exit(1);
   }
   const { results } = JSON.parse(readFileSync(join(OUT_DIR, newest), "utf8"));
+  // the chart again too, of the newest run (a checkout may have put back an older one)
+  writeFileSync(join(OUT_DIR, "over-budget.svg"), chart(results));
   process.stdout.write(`${newest}\n\n${table(results)}\n`);
   process.exit(0);
 }
