@@ -96,15 +96,41 @@ describe("RateBudget (Redis token bucket)", () => {
     expect((await b.take("hot")).granted).toBe(true);
   });
 
-  it("counts each waiting urgent call's token ahead of a call that can wait", async () => {
-    // nothing refills (one token a minute): two urgent calls refused, then one token's worth
-    // arrives only for them
-    const b = budget({ rpm: 2, burst: 1, hotReserve: 0 });
-    expect((await b.take("hot")).granted).toBe(true);
-    const a = waitOf(await b.take("cold", "a"));
+  it("counts each waiting urgent call's token ahead of a call that can wait, until it is granted or gives up", async () => {
+    // 1 s a token, burst 3: a plain call needs 1 + the urgent calls waiting
+    const b = budget({ rpm: 63, burst: 3, hotReserve: 0 });
+    expect((await takeMany(b, "hot", 3)).every((t) => t.granted)).toBe(true);
+    const a = waitOf(await b.take("hot", "a"));
+    waitOf(await b.take("cold", "b"));
+    // two urgent calls ahead: the plain call waits for three tokens, each urgent call for one
     const plain = waitOf(await b.take("hot"));
-    // the plain call's wait counts the urgent call's token ahead of its own
-    expect(plain).toBeGreaterThan(a);
+    expect(plain).toBeGreaterThan(2 * a);
+    // one gives up: it leaves the set, and the plain call waits for two
+    await b.release("b");
+    const after = waitOf(await b.take("hot"));
+    expect(after).toBeLessThan(plain - 500);
+    expect(after).toBeGreaterThan(a);
+    // more urgent calls than the bucket can hold: a plain call looks again a token later, not never
+    for (const id of ["c", "d", "e", "f"]) waitOf(await b.take("hot", id));
+    const crowded = waitOf(await b.take("hot"));
+    expect(crowded).toBeLessThanOrEqual(3_000);
+  });
+
+  it("keeps nobody first during a 429 pause, and its override clears who was", async () => {
+    // 1 s a token: a plain call alone waits at most one token's time, behind an urgent call two
+    const b = budget({ rpm: 63, burst: 3, hotReserve: 0 });
+    await b.penalize(30_000);
+    waitOf(await b.take("hot", "paused"));
+    await b.clearPause();
+    // the pause emptied the bucket; nothing was kept during it: one token's wait
+    expect(waitOf(await b.take("hot"))).toBeLessThanOrEqual(1_000);
+    // kept outside a pause, then cleared by the override
+    const c = budget({ rpm: 63, burst: 3, hotReserve: 0 });
+    await takeMany(c, "hot", 3);
+    waitOf(await c.take("hot", "kept"));
+    expect(waitOf(await c.take("hot"))).toBeGreaterThan(1_500);
+    await c.clearPause();
+    expect(waitOf(await c.take("hot"))).toBeLessThanOrEqual(1_000);
   });
 
   it("with no reserve, cold takes the same as hot", async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BreakerState } from "@moonfleet/domain";
 import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:http";
@@ -625,5 +626,37 @@ describe("the pairs gateway against the simulator", () => {
     expect(pairsOf(await gateway.direct("cold", [late]), late).length).toBeGreaterThan(0);
     // one whose deadline is ahead waits as cold (1 token left, the reserve 2)
     expect(errorOf(await gateway.direct("cold", [soon]), soon)).toBeInstanceOf(UpstreamBudgetExhaustedError);
+  });
+
+  it("keeps a call past its start-by first while it waits, and lets it go when it gives up", async () => {
+    const { url } = await simulator();
+    const key = `${prefix}:budget:first`;
+    // 1 s a token, burst 3, all taken
+    const budget = new RateBudget(redis, key, () => ({
+      rpm: 63,
+      burst: 3,
+      hotReserve: 0,
+      penaltyFactor: 0.5,
+      penaltyMs: 60_000,
+    }));
+    for (let i = 0; i < 3; i++) expect((await budget.take("hot")).granted).toBe(true);
+    const [late] = demoMints(1, `first-${prefix}`) as [string];
+    const kept: number[] = [];
+    const { gateway } = gatewayTo(url, {
+      budget,
+      urgentAt: () => Date.now() - 1_000,
+      // it may wait 1.5 s: refused once, it sleeps a token's time while kept first, then gets it
+      settings: { maxWaitMs: 1_500 },
+    });
+    const asked = gateway.direct("hot", [late]);
+    await sleep(300);
+    kept.push(await redis.zcard(`${key}:first`));
+    expect(pairsOf(await asked, late).length).toBeGreaterThan(0);
+    kept.push(await redis.zcard(`${key}:first`));
+    expect(kept).toEqual([1, 0]);
+    // one that cannot wait long enough gives up and leaves the set at once, not a grace later
+    const { gateway: hasty } = gatewayTo(url, { budget, urgentAt: () => Date.now() - 1_000 });
+    expect(errorOf(await hasty.direct("hot", [late]), late)).toBeInstanceOf(UpstreamBudgetExhaustedError);
+    expect(await redis.zcard(`${key}:first`)).toBe(0);
   });
 });

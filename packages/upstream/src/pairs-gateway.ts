@@ -168,25 +168,25 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     const urgentAt = urgentAtOf(mints);
     // past its start-by, the call asks first (the same id each time): the others leave it the next token
     let first: string | undefined;
+    // a call kept first that stops asking leaves the first set (else it holds the others back until its wait is over)
+    const giveUp = async (waitMs: number): Promise<never> => {
+      breaker.cancel();
+      if (first !== undefined) await budget.release(first).catch(() => undefined);
+      throw new UpstreamBudgetExhaustedError(waitMs);
+    };
     for (;;) {
       // aborted while it waited (the process stops, or a hedged call's twin answered): no permit
-      if (signal?.aborted) {
-        breaker.cancel();
-        throw new UpstreamBudgetExhaustedError(0);
-      }
+      if (signal?.aborted) return giveUp(0);
       const at = now();
       const as = takesAs(lane, urgentAt, at);
       if (first === undefined && asksFirst(urgentAt, at)) first = randomUUID();
       const t = await budget.take(as, first);
       if (t.granted) return;
-      // its start-by came while it asked as cold: ask again as hot at once
-      if (takesAs(lane, urgentAt, now()) !== as) continue;
+      // its start-by came while it asked: ask again at once, first (and as hot for cold)
+      if (first === undefined && asksFirst(urgentAt, now())) continue;
       const waitMs = permitWaitMs(urgentAt, now(), t.waitMs);
       deps.onBudgetWait?.(lane, waitMs);
-      if (now() + waitMs > deadline || signal?.aborted) {
-        breaker.cancel();
-        throw new UpstreamBudgetExhaustedError(waitMs);
-      }
+      if (now() + waitMs > deadline || signal?.aborted) return giveUp(waitMs);
       await sleep(waitMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     }
   }

@@ -6,11 +6,12 @@ import type { Redis } from "ioredis";
 // The hot lane may take the last token; the cold lane only while more than `hotReserve` are left,
 // so when demand exceeds the budget, cold waits and hot keeps its freshness. A call past its
 // start-by (`first`: its tokens' deadline is near) that is refused is kept in the budget's `first`
-// set until its wait is over (and FIRST_GRACE_MS more): while it waits, every other call leaves it
-// the next tokens, so it does not lose the race for each new token to calls that can wait (a cold
-// job at its deadline lost 3-4 of them, ~1 s each at 60 calls a minute, to hot calls topped up with
-// later deadlines). A 429 pauses every taker until Retry-After (never longer than maxPauseMs) and
-// runs the bucket slower for a while. Redis's clock is the only clock.
+// set until its wait is over (and FIRST_GRACE_MS more, or until it gives up: release): while it
+// waits, every other call leaves it the next token, so it does not lose the race for each new token
+// to calls that can wait (a cold job at its deadline lost 3-4 of them, ~1 s each at 60 calls a
+// minute, to hot calls topped up with later deadlines). Calls past their start-by race among
+// themselves. A 429 pauses every taker until Retry-After (never longer than maxPauseMs; nobody is
+// kept first meanwhile) and runs the bucket slower for a while. Redis's clock is the only clock.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -21,10 +22,9 @@ local id, grace = ARGV[8], tonumber(ARGV[9])
 local firstKey = ${luaSubKey("budgetFirst", "KEYS[1]")}
 redis.call('ZREMRANGEBYSCORE', firstKey, '-inf', now)
 local first = id ~= ''
-local ahead = redis.call('ZCARD', firstKey)
-if first and redis.call('ZSCORE', firstKey, id) then ahead = ahead - 1 end
--- a call that can wait leaves a token to each call past its start-by that waits; those take in turn
-if first then ahead = 0 end
+-- a call that can wait leaves a token to each call past its start-by that waits
+local ahead = 0
+if not first then ahead = redis.call('ZCARD', firstKey) end
 if rpm < 1 then return {0, 60000, '0', '0'} end
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pausedUntil', 'penaltyAt')
 local tokens = tonumber(b[1]) or burst
@@ -58,12 +58,16 @@ else
     redis.call('INCR', used)
     redis.call('PEXPIRE', used, 600000)
   else
-    wait = math.ceil((need - tokens) / perMs)
+    -- the bucket holds at most burst: past it, a call that can wait looks again a token later
+    local short = math.min(need, burst) - tokens
+    if short <= 0 then short = 1 end
+    wait = math.ceil(short / perMs)
   end
-end
-if first and granted == 0 then
-  redis.call('ZADD', firstKey, now + wait + grace, id)
-  redis.call('PEXPIRE', firstKey, wait + grace + 60000)
+  if first and granted == 0 then
+    redis.call('ZADD', firstKey, now + wait + grace, id)
+    local last = tonumber(redis.call('ZRANGE', firstKey, -1, -1, 'WITHSCORES')[2])
+    redis.call('PEXPIREAT', firstKey, last + 60000)
+  end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
@@ -96,12 +100,16 @@ return {
 }
 `;
 
-// Clears a pause and its slower rate in one step; returns what was cleared.
+// A call that was kept first and gave up (or was aborted) leaves the first set.
+const RELEASE = `return redis.call('ZREM', ${luaSubKey("budgetFirst", "KEYS[1]")}, ARGV[1])`;
+
+// Clears a pause and its slower rate in one step, and whoever was kept first; returns what was cleared.
 const CLEAR_PAUSE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
 redis.call('HDEL', KEYS[1], 'pausedUntil', 'penaltyAt')
+redis.call('DEL', ${luaSubKey("budgetFirst", "KEYS[1]")})
 return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
 `;
 
@@ -253,6 +261,11 @@ export class RateBudget {
       FIRST_GRACE_MS,
     )) as [number, number, string, string];
     return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
+  }
+
+  /** A call kept first (take's `first`) that will not ask again: the others need not leave it a token. */
+  async release(first: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.key, first);
   }
 
   /**
