@@ -82,8 +82,8 @@ describe("RateBudget (Redis token bucket)", () => {
     expect((await b.take("hot")).granted).toBe(true);
     const firstWait = waitOf(await b.take("hot", "urgent-call"));
     await sleep(firstWait + 150); // a token (and a half) is back: enough for one call
-    // a call that can wait asks first, but the token is the waiting urgent call's: refused, and
-    // told to wait for two tokens (the urgent call's and its own)
+    // a call that can wait asks first, but the token is the waiting urgent call's: refused (it
+    // would need two, more than the burst of 1 holds, so it is told to look again a token later)
     const later = waitOf(await b.take("hot"));
     expect(later).toBeGreaterThan(0);
     expect((await b.take("hot", "urgent-call")).granted).toBe(true);

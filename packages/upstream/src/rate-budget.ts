@@ -139,7 +139,7 @@ export const asksFirst = (urgentAt: number | undefined, now: number): boolean =>
  * cold's queue each time while its start-by was nearer).
  */
 export function permitWaitMs(urgentAt: number | undefined, now: number, waitMs: number): number {
-  const promotedLater = urgentAt !== undefined && !asksFirst(urgentAt, now) && asksFirst(urgentAt, urgentAt);
+  const promotedLater = urgentAt !== undefined && !asksFirst(urgentAt, now);
   return promotedLater ? Math.min(waitMs, Math.max(1, urgentAt - now)) : waitMs;
 }
 
