@@ -102,7 +102,7 @@ describe("RateBudget (Redis token bucket)", () => {
     expect((await takeMany(b, "hot", 3)).every((t) => t.granted)).toBe(true);
     const a = waitOf(await b.take("hot", "a"));
     waitOf(await b.take("cold", "b"));
-    // two urgent calls ahead: the plain call waits for three tokens, each urgent call for one
+    // two urgent calls ahead: the plain call waits for three tokens, the urgent ones for one and two
     const plain = waitOf(await b.take("hot"));
     expect(plain).toBeGreaterThan(2 * a);
     // one gives up: it leaves the set, and the plain call waits for two
@@ -114,6 +114,35 @@ describe("RateBudget (Redis token bucket)", () => {
     for (const id of ["c", "d", "e", "f"]) waitOf(await b.take("hot", id));
     const crowded = waitOf(await b.take("hot"));
     expect(crowded).toBeLessThanOrEqual(3_000);
+  });
+
+  it("serves calls past their start-by in the order they asked, one carrying an exported token with its head start", async () => {
+    // 1 s a token, burst 3, all taken: each call ahead costs a waiting call a token's time
+    const b = budget({ rpm: 63, burst: 3, hotReserve: 0 });
+    expect((await takeMany(b, "hot", 3)).every((t) => t.granted)).toBe(true);
+    const a = waitOf(await b.take("hot", "a"));
+    // b asked after a: it waits for a's token and its own
+    const bWait = waitOf(await b.take("cold", "b"));
+    expect(bWait).toBeGreaterThan(a + 500);
+    // x asked last, 5 s ahead: before both, one token's wait; a now waits behind it
+    const x = waitOf(await b.take("hot", "x", 5_000));
+    expect(x).toBeLessThan(a + 500);
+    expect(waitOf(await b.take("hot", "a"))).toBeGreaterThan(x + 500);
+    // its head start goes with it: asking again without one, x keeps its place
+    expect(waitOf(await b.take("hot", "x"))).toBeLessThan(x + 500);
+    // the next token goes to x, not to a, which asked first; then to a, not to b
+    await sleep(x + 100);
+    waitOf(await b.take("hot", "a"));
+    expect((await b.take("hot", "x")).granted).toBe(true);
+    await sleep(waitOf(await b.take("hot", "a")) + 100);
+    waitOf(await b.take("cold", "b"));
+    expect((await b.take("hot", "a")).granted).toBe(true);
+    // a call no longer kept first (an older worker's take drops expired claims from the first set
+    // only) holds nobody back: b's place is forgotten, and c waits for its own token alone
+    await redis.zrem(`${b.key}:first`, "b");
+    const c = waitOf(await b.take("hot", "c"));
+    expect(c).toBeLessThanOrEqual(1_000);
+    expect(await redis.zscore(`${b.key}:first:order`, "b")).toBeNull();
   });
 
   it("keeps nobody first during a 429 pause, and its override clears who was", async () => {
@@ -131,6 +160,7 @@ describe("RateBudget (Redis token bucket)", () => {
     expect(waitOf(await c.take("hot"))).toBeGreaterThan(1_500);
     await c.clearPause();
     expect(waitOf(await c.take("hot"))).toBeLessThanOrEqual(1_000);
+    expect(await redis.exists(`${c.key}:first`, `${c.key}:first:order`)).toBe(0);
   });
 
   it("with no reserve, cold takes the same as hot", async () => {

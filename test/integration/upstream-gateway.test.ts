@@ -9,6 +9,7 @@ import {
   MAX_RESPONSE_BYTES,
   RateBudget,
   UpstreamBudgetExhaustedError,
+  EXPORTED_HEAD_START_MS,
   UpstreamCircuitOpenError,
   UpstreamHttpError,
   UpstreamRateLimitedError,
@@ -45,6 +46,7 @@ interface Options {
   urgentAt?: (mint: string) => number | undefined;
   hedgeAfterMs?: (lane: "hot" | "cold", mints: readonly string[]) => number | null;
   hedgeWanted?: (lane: "hot" | "cold", mints: readonly string[]) => boolean | Promise<boolean>;
+  firstHeadStartMs?: (lane: "hot" | "cold", mints: readonly string[]) => number;
   onHedge?: (event: HedgeEvent) => void;
   /** The process's shutdown signal. */
   signal?: AbortSignal;
@@ -74,10 +76,24 @@ function gatewayTo(url: string, opts: Options = {}) {
     ...(opts.urgentAt ? { urgentAt: opts.urgentAt } : {}),
     ...(opts.hedgeAfterMs ? { hedgeAfterMs: opts.hedgeAfterMs } : {}),
     ...(opts.hedgeWanted ? { hedgeWanted: opts.hedgeWanted } : {}),
+    ...(opts.firstHeadStartMs ? { firstHeadStartMs: opts.firstHeadStartMs } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onHedge ? { onHedge: (_lane: unknown, e: HedgeEvent) => opts.onHedge!(e) } : {}),
   });
   return { gateway, breaker, clock, changes, outcomes };
+}
+
+/** A budget of 1 s a token with a burst of 3, all taken. */
+async function drainedBudget(key: string): Promise<RateBudget> {
+  const budget = new RateBudget(redis, key, () => ({
+    rpm: 63,
+    burst: 3,
+    hotReserve: 0,
+    penaltyFactor: 0.5,
+    penaltyMs: 60_000,
+  }));
+  for (let i = 0; i < 3; i++) expect((await budget.take("hot")).granted).toBe(true);
+  return budget;
 }
 
 async function simulator(settings: Parameters<typeof startSimulator>[0] = {}) {
@@ -631,15 +647,7 @@ describe("the pairs gateway against the simulator", () => {
   it("keeps a call past its start-by first while it waits, and lets it go when it gives up", async () => {
     const { url } = await simulator();
     const key = `${prefix}:budget:first`;
-    // 1 s a token, burst 3, all taken
-    const budget = new RateBudget(redis, key, () => ({
-      rpm: 63,
-      burst: 3,
-      hotReserve: 0,
-      penaltyFactor: 0.5,
-      penaltyMs: 60_000,
-    }));
-    for (let i = 0; i < 3; i++) expect((await budget.take("hot")).granted).toBe(true);
+    const budget = await drainedBudget(key);
     const [late] = demoMints(1, `first-${prefix}`) as [string];
     const kept: number[] = [];
     const { gateway } = gatewayTo(url, {
@@ -658,5 +666,32 @@ describe("the pairs gateway against the simulator", () => {
     const { gateway: hasty } = gatewayTo(url, { budget, urgentAt: () => Date.now() - 1_000 });
     expect(errorOf(await hasty.direct("hot", [late]), late)).toBeInstanceOf(UpstreamBudgetExhaustedError);
     expect(await redis.zcard(`${key}:first`)).toBe(0);
+  });
+
+  it("queues a late call with its head start (an exported token's) before the late calls that asked first", async () => {
+    const { url } = await simulator();
+    const key = `${prefix}:budget:head-start`;
+    const budget = await drainedBudget(key);
+    // a late cold call waits for the next token
+    expect((await budget.take("cold", "cold-at-its-deadline")).granted).toBe(false);
+    const [exported] = demoMints(1, `head-${prefix}`) as [string];
+    // each may wait 1.5 s: one token's time, not two
+    const late = (headStart: number) =>
+      gatewayTo(url, {
+        budget,
+        urgentAt: () => Date.now() - 1_000,
+        firstHeadStartMs: (_lane, mints) => (mints.includes(exported) ? headStart : 0),
+        settings: { maxWaitMs: 1_500 },
+      }).gateway;
+    // without a head start it would wait behind the cold call, two tokens: it gives up at once
+    expect(errorOf(await late(0).direct("hot", [exported]), exported)).toBeInstanceOf(
+      UpstreamBudgetExhaustedError,
+    );
+    // with one it takes the next token
+    expect(
+      pairsOf(await late(EXPORTED_HEAD_START_MS).direct("hot", [exported]), exported).length,
+    ).toBeGreaterThan(0);
+    // granted, it left the queue of late calls; the cold call is still in it
+    expect(await redis.zrange(`${key}:first:order`, 0, -1)).toEqual(["cold-at-its-deadline"]);
   });
 });

@@ -3,6 +3,7 @@ import type { LiveConfig } from "@moonfleet/config";
 import type { Redis } from "@moonfleet/queues";
 import {
   CircuitBreaker,
+  EXPORTED_HEAD_START_MS,
   RateBudget,
   createPairsGateway,
   createUpstreamClient,
@@ -90,6 +91,8 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     hedgeAfterMs: (lane) => (live.config.upstreamHedgeExported ? o.hedgeAfterFor(lane) : null),
     hedgeWanted: (_lane, mints) =>
       live.config.upstreamHedgeExported && (mints.some((m) => exported.has(m)) || o.exportedNow(mints)),
+    // past its start-by, a call carrying an exported token is served before the other late calls
+    firstHeadStartMs: (_lane, mints) => (mints.some((m) => exported.has(m)) ? EXPORTED_HEAD_START_MS : 0),
     onHedge: (lane, event) => events.emit("hedge", { lane, event }),
     fallbackBudget,
     onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),

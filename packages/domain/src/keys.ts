@@ -77,6 +77,8 @@ export const KEY_SEGMENTS = {
   budgetUsed: "used",
   /** zset under a budget key: calls past their start-by waiting for a permit (call id -> until when it is kept, epoch ms) */
   budgetFirst: "first",
+  /** zset under a budget key: the same calls in the order they are served (call id -> when it joined less its head start, epoch ms) */
+  budgetFirstOrder: "first:order",
   /** hash: runtime config overrides */
   configOverrides: "config:overrides",
   /** string: bumped on every override change */

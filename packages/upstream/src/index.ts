@@ -28,6 +28,7 @@ export {
   DEFAULT_MAX_PAUSE_MS,
   takesAs,
   asksFirst,
+  EXPORTED_HEAD_START_MS,
   FIRST_GRACE_MS,
   permitWaitMs,
   type BudgetSettings,

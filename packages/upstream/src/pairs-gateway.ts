@@ -87,6 +87,12 @@ export interface GatewayDeps {
    * exports as they are now (a token that entered them after its job was loaded). Unset: it goes.
    */
   readonly hedgeWanted?: (lane: Lane, mints: readonly string[]) => boolean | Promise<boolean>;
+  /**
+   * How far ahead of the calls past their start-by that asked before it a call of these mints past
+   * its own queues for its budget permit, ms (RateBudget.take's headStartMs); unset: 0, in the
+   * order they asked. The worker gives the calls carrying an exported token EXPORTED_HEAD_START_MS.
+   */
+  readonly firstHeadStartMs?: (lane: Lane, mints: readonly string[]) => number;
   /** A hedge went out beside a slow call (`sent`), and which of the two answered first. */
   readonly onHedge?: (lane: Lane, event: HedgeEvent) => void;
   /** A call had to wait for the budget (or gave up waiting). */
@@ -166,6 +172,7 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
     if (!budget) return;
     const deadline = now() + deps.settings().maxWaitMs;
     const urgentAt = urgentAtOf(mints);
+    const headStart = deps.firstHeadStartMs?.(lane, mints) ?? 0;
     // past its start-by, the call asks first (the same id each time): the others leave it the next token
     let first: string | undefined;
     // a call kept first that stops asking leaves the first set (else it holds the others back until its wait is over)
@@ -180,7 +187,7 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       const at = now();
       const as = takesAs(lane, urgentAt, at);
       if (first === undefined && asksFirst(urgentAt, at)) first = randomUUID();
-      const t = await budget.take(as, first);
+      const t = await budget.take(as, first, first === undefined ? 0 : headStart);
       if (t.granted) return;
       // its start-by came while it asked: ask again at once, first (and as hot for cold)
       if (first === undefined && asksFirst(urgentAt, now())) continue;

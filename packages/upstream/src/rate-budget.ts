@@ -9,22 +9,45 @@ import type { Redis } from "ioredis";
 // set until its wait is over (and FIRST_GRACE_MS more, or until it gives up: release): while it
 // waits, every other call leaves it the next token, so it does not lose the race for each new token
 // to calls that can wait (a cold job at its deadline lost 3-4 of them, ~1 s each at 60 calls a
-// minute, to hot calls topped up with later deadlines). Calls past their start-by race among
-// themselves. A 429 pauses every taker until Retry-After (never longer than maxPauseMs; nobody is
-// kept first meanwhile) and runs the bucket slower for a while. Redis's clock is the only clock.
+// minute, to hot calls topped up with later deadlines). Calls past their start-by are served in
+// the order they joined the set (its `first:order` zset), a call carrying an exported token with a
+// head start (EXPORTED_HEAD_START_MS): each waits for a token per call ahead of it. A 429 pauses
+// every taker until Retry-After (never longer than maxPauseMs; nobody is kept first meanwhile) and
+// runs the bucket slower for a while. Redis's clock is the only clock.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rpm, burst, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local lane, pf, pms = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxPause = tonumber(ARGV[7])
-local id, grace = ARGV[8], tonumber(ARGV[9])
+local id, grace, head = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]) or 0
 local firstKey = ${luaSubKey("budgetFirst", "KEYS[1]")}
-redis.call('ZREMRANGEBYSCORE', firstKey, '-inf', now)
+local orderKey = ${luaSubKey("budgetFirstOrder", "KEYS[1]")}
+local gone = redis.call('ZRANGEBYSCORE', firstKey, '-inf', now)
+if #gone > 0 then
+  redis.call('ZREM', firstKey, unpack(gone))
+  redis.call('ZREM', orderKey, unpack(gone))
+end
 local first = id ~= ''
--- a call that can wait leaves a token to each call past its start-by that waits
+-- when it asked, to the microsecond (two takes do not share one), less its head start
+local order = now + (tonumber(t[2]) % 1000) / 1000 - head
+-- a call that can wait leaves a token to each call past its start-by that waits; one past its
+-- start-by, to each of those that joined before it (its head start counted)
 local ahead = 0
-if not first then ahead = redis.call('ZCARD', firstKey) end
+if not first then ahead = redis.call('ZCARD', firstKey)
+else
+  order = tonumber(redis.call('ZSCORE', orderKey, id)) or order
+  local before = redis.call('ZRANGEBYSCORE', orderKey, '-inf', order, 'WITHSCORES')
+  for i = 1, #before, 2 do
+    local other = before[i]
+    -- a tie (none in practice), by id
+    if other ~= id and (tonumber(before[i + 1]) < order or other < id) then
+      -- one no longer kept first (an older worker's take dropped it) is not waited for
+      if redis.call('ZSCORE', firstKey, other) then ahead = ahead + 1
+      else redis.call('ZREM', orderKey, other) end
+    end
+  end
+end
 if rpm < 1 then return {0, 60000, '0', '0'} end
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pausedUntil', 'penaltyAt')
 local tokens = tonumber(b[1]) or burst
@@ -53,7 +76,10 @@ else
   if tokens >= need then
     tokens = tokens - 1
     granted = 1
-    if first then redis.call('ZREM', firstKey, id) end
+    if first then
+      redis.call('ZREM', firstKey, id)
+      redis.call('ZREM', orderKey, id)
+    end
     local used = ${luaKey("budgetUsed", "KEYS[1]", "math.floor(now / 60000)")}
     redis.call('INCR', used)
     redis.call('PEXPIRE', used, 600000)
@@ -65,8 +91,10 @@ else
   end
   if first and granted == 0 then
     redis.call('ZADD', firstKey, now + wait + grace, id)
+    redis.call('ZADD', orderKey, 'NX', order, id)
     local last = tonumber(redis.call('ZRANGE', firstKey, -1, -1, 'WITHSCORES')[2])
     redis.call('PEXPIREAT', firstKey, last + 60000)
+    redis.call('PEXPIREAT', orderKey, last + 60000)
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
@@ -101,7 +129,10 @@ return {
 `;
 
 // A call that was kept first and gave up (or was aborted) leaves the first set.
-const RELEASE = `return redis.call('ZREM', ${luaSubKey("budgetFirst", "KEYS[1]")}, ARGV[1])`;
+const RELEASE = `
+redis.call('ZREM', ${luaSubKey("budgetFirstOrder", "KEYS[1]")}, ARGV[1])
+return redis.call('ZREM', ${luaSubKey("budgetFirst", "KEYS[1]")}, ARGV[1])
+`;
 
 // Clears a pause and its slower rate in one step, and whoever was kept first; returns what was cleared.
 const CLEAR_PAUSE = `
@@ -109,7 +140,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[1], 'pausedUntil', 'penaltyAt')
 redis.call('HDEL', KEYS[1], 'pausedUntil', 'penaltyAt')
-redis.call('DEL', ${luaSubKey("budgetFirst", "KEYS[1]")})
+redis.call('DEL', ${luaSubKey("budgetFirst", "KEYS[1]")}, ${luaSubKey("budgetFirstOrder", "KEYS[1]")})
 return {math.max(0, (tonumber(b[1]) or 0) - now), tonumber(b[2]) or 0}
 `;
 
@@ -149,6 +180,16 @@ export function permitWaitMs(urgentAt: number | undefined, now: number, waitMs: 
  * (UPSTREAM_MAX_WAIT_MS) or a worker that died holds back the others only briefly.
  */
 export const FIRST_GRACE_MS = 1_000;
+
+/**
+ * How far ahead of the calls past their start-by that joined before it a call carrying an exported
+ * token queues for its permit, ms. Past its start-by an exported token has ~2.5 s left of its
+ * guarantee (EXPORT_REFRESH_S, 5 s by default, less the slack and the due margin), a cold one ~14 s
+ * of its floor (4 x its TTL), so the exported call goes ahead, but not of a cold call that has
+ * waited 5 s longer. Without it an exported call took its turn among cold calls at their deadline
+ * (~1 s at 4 calls a second), and a hedge beside a hung one up to 3.6 s.
+ */
+export const EXPORTED_HEAD_START_MS = 5_000;
 
 /** The longest pause a Retry-After can impose when the settings name none. */
 export const DEFAULT_MAX_PAUSE_MS = 120_000;
@@ -242,9 +283,10 @@ export class RateBudget {
   /**
    * One call's permit for `lane`, or how long to wait before asking again. `first`: the id of a
    * call past its start-by (the same on every ask of that call): while it waits, calls without one
-   * leave it the next token.
+   * leave it the next token, and calls with one that joined after it (less their `headStartMs`
+   * against its own) leave it theirs.
    */
-  async take(lane: Lane, first?: string): Promise<Take> {
+  async take(lane: Lane, first?: string, headStartMs = 0): Promise<Take> {
     const s = this.settings();
     const [granted, wait] = (await this.redis.eval(
       TAKE,
@@ -259,6 +301,7 @@ export class RateBudget {
       this.maxPauseMs(s),
       first ?? "",
       FIRST_GRACE_MS,
+      Math.max(0, Math.round(headStartMs)),
     )) as [number, number, string, string];
     return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
   }
