@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LANE_STATUS, redisKeys, type ClaimTierKind, type Lane } from "@moonfleet/domain";
 import { DEADLINE_SLACK, INTERVAL_JITTER, packCalls, updateOptimizationConfig } from "@moonfleet/config";
 import { TokenStore, type Snapshot, type TokenUpdate } from "@moonfleet/store";
+import { QUEUE_NAMES, bullPrefix, createRedis, type BatchJob } from "@moonfleet/queues";
+import { Worker } from "bullmq";
 import type { ExportDocument } from "@moonfleet/exports";
 import { toSnapshot } from "../../apps/worker/src/batch-processor.js";
 import { MAX_CLAIM_PER_TICK, createProducer } from "../../apps/producer/src/producer.js";
@@ -187,6 +189,38 @@ describe("the value schedules in Redis", () => {
   });
 });
 
+/** An export document of `at` serving `members` (mint, when its snapshot was fetched). */
+function exportDocument(at: number, members: ReadonlyArray<readonly [string, number]>): ExportDocument {
+  return {
+    version: 1,
+    changedAt: at,
+    generatedAt: at,
+    members: members.map(([mint, fetchedAt]) => ({
+      mint,
+      symbol: null,
+      name: null,
+      smoothedScore: 0.9,
+      band: "high",
+      fetchedAt,
+      maxStalenessMs: 30_000,
+      since: at,
+      outOfTopSince: null,
+      pools: [],
+    })),
+    settings: {
+      topN: 10,
+      minScore: 0.5,
+      exitScore: 0.4,
+      minPoolLiquidityUsd: 0,
+      poolsPerToken: 2,
+      maxStalenessMs: { hot: 30_000, cold: 60_000 },
+      minHoldMs: 0,
+    },
+    excluded: {},
+    changes: {},
+  };
+}
+
 /** A producer on the test's clock, closed after the file. */
 function producerAt(env: Record<string, string>, now: () => number) {
   const producer = createProducer({
@@ -297,35 +331,11 @@ describe("a token that enters the exports", () => {
         value: 1,
       }),
     ]);
-    const member = (mint: string, fetchedAt: number) => ({
-      mint,
-      symbol: null,
-      name: null,
-      smoothedScore: 0.9,
-      band: "high",
-      fetchedAt,
-      maxStalenessMs: 30_000,
-      since: clock,
-      outOfTopSince: null,
-      pools: [],
-    });
-    const doc: ExportDocument = {
-      version: 1,
-      changedAt: clock,
-      generatedAt: clock,
-      members: [member(old, clock - 20_000), member(fresh, clock), member(flying, clock - 20_000)],
-      settings: {
-        topN: 10,
-        minScore: 0.5,
-        exitScore: 0.4,
-        minPoolLiquidityUsd: 0,
-        poolsPerToken: 2,
-        maxStalenessMs: { hot: 30_000, cold: 60_000 },
-        minHoldMs: 0,
-      },
-      excluded: {},
-      changes: {},
-    };
+    const doc = exportDocument(clock, [
+      [old, clock - 20_000],
+      [fresh, clock],
+      [flying, clock - 20_000],
+    ]);
     await redis.set(k.exportDocument, JSON.stringify(doc));
     clock += 100;
     const t = await producer.tick();
@@ -398,6 +408,63 @@ describe("a token that enters the exports", () => {
     const third = await lanes.tick();
     expect(third?.state.members).toHaveLength(2);
     expect(third?.held).toEqual([]);
+  });
+});
+
+describe("a job carrying an exported token", () => {
+  it.each([
+    ["value", "goes to the head of its lane's queue, before the jobs already waiting"],
+    ["lanes", "waits its turn, as the lanes always did"],
+  ] as const)("SCHEDULING=%s: %s", async (scheduling, _what) => {
+    const prefix = uniquePrefix();
+    // a budget that does not bind: each tick claims what is due, nothing early
+    const env = {
+      REDIS_KEY_PREFIX: prefix,
+      SCHEDULING: scheduling,
+      UPSTREAM_RPM: "100000",
+      UPSTREAM_BURST: "1000",
+    };
+    const store = new TokenStore(redis, prefix);
+    const mints = demoMints(31, `head-${prefix}`);
+    const [exported, ...plain] = mints as [string, ...string[]];
+    await store.register(
+      mints.map((mint) => ({ mint })),
+      T0,
+    );
+    // the plain tokens are due at once, the one about to be exported 9 s later
+    await store.commit([
+      ...plain.map((m) =>
+        update(m, "hot", { fetchedAt: T0, dueAt: T0 + 500, deadlineAt: T0 + 60_000, value: 1 }),
+      ),
+      update(exported, "hot", { fetchedAt: T0, dueAt: T0 + 10_000, deadlineAt: T0 + 60_000, value: 1 }),
+    ]);
+    let clock = T0 + 1_000;
+    const producer = producerAt(env, () => clock);
+    expect((await producer.tick()).claimed.hot).toBe(plain.length);
+    // then it enters the exports, and comes due behind the plain tokens' jobs
+    const doc = exportDocument(T0, [[exported, T0]]);
+    await redis.set(redisKeys(prefix).exportDocument, JSON.stringify(doc));
+    // past the half due margin a lone due token waits for company under lanes
+    clock = T0 + 12_000;
+    expect((await producer.tick()).claimed.hot).toBe(1);
+    // the job a worker takes next
+    const connection = createRedis(redisUrl(), { name: "test-head-worker", blocking: true });
+    const taken: string[][] = [];
+    const worker = new Worker<BatchJob>(
+      QUEUE_NAMES.hot,
+      (job) => {
+        taken.push(job.data.mints);
+        return Promise.resolve();
+      },
+      { connection, prefix: bullPrefix(prefix), concurrency: 1 },
+    );
+    try {
+      await waitUntil("the worker to take a job", () => taken.length > 0, 10_000, 20);
+    } finally {
+      await worker.close();
+      await connection.quit();
+    }
+    expect(taken[0]!.includes(exported)).toBe(scheduling === "value");
   });
 });
 
