@@ -20,6 +20,12 @@ export function startLaneWorkers(o: {
   readonly prefix: string;
   readonly concurrency: (lane: Lane) => number;
   readonly errors: ErrorLog;
+  /**
+   * Told of a job whose last attempt failed (it never runs again) to hand its tokens back, so they
+   * are due at once rather than when their lease ends: all its attempts can fall inside a Redis
+   * outage.
+   */
+  readonly handBack?: (job: BatchJob) => Promise<unknown>;
 }): LaneWorkers {
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(QUEUE_NAMES[lane], o.handler(lane), {
@@ -35,13 +41,22 @@ export function startLaneWorkers(o: {
     worker.on("error", (err) =>
       o.errors.log(`worker_error:${lane}:${err.message}`, { lane, err: err.message }, "worker error"),
     );
-    worker.on("failed", (job, err) =>
+    worker.on("failed", (job, err) => {
       o.errors.log(
         `job_failed:${lane}:${err.message}`,
         { lane, jobId: job?.id, err: err.message },
         "job failed",
-      ),
-    );
+      );
+      // BullMQ sets finishedOn only when it will not try again
+      if (job?.finishedOn && o.handBack)
+        o.handBack(job.data).catch((e: unknown) =>
+          o.errors.log(
+            `hand_back:${lane}:${String(e)}`,
+            { lane, jobId: job.id, err: String(e) },
+            "could not hand back a failed job's tokens",
+          ),
+        );
+    });
     return worker;
   };
   return Object.fromEntries(LANES.map((lane) => [lane, make(lane)])) as Record<

@@ -156,6 +156,13 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     prefix,
     concurrency: (lane) => lanes[lane].limit,
     errors,
+    handBack: ({ mints, leaseUntil }) =>
+      leaseUntil === undefined
+        ? Promise.resolve(0)
+        : store.releaseFailed(
+            mints.map((mint) => ({ mint, leaseUntil })),
+            now(),
+          ),
   });
   const hold = holdJobsWhileBreakerOpen({
     events,

@@ -165,21 +165,14 @@ return 0
 `;
 
 /**
- * Hands back the tokens of a job a dead worker held. KEYS: the queue's active list, the job's lock
- * key, then per lane its due zset and its deadline zset (a job may carry another lane's tokens).
- * ARGV: now, job id, the lock as the caller read it ('' for none), then mint, leaseUntil per token.
- * Nothing happens unless the job is still active with that same lock (it did not finish, move to
- * delayed or get taken again meanwhile). Then a token still due at its job's lease end (not
- * fetched, not claimed again since) in the lane that schedules it is due now at the latest, its
- * deadline too; others are left alone. Returns how many were handed back.
+ * The hand-back loop of RELEASE_LEASED and RELEASE_FAILED: from KEYS[firstKey], per lane its due
+ * zset and its deadline zset; from ARGV[firstArg], mint and leaseUntil per token (ARGV[1] is now).
+ * A token still due at its job's lease end (not fetched, not claimed again since) in the lane that
+ * schedules it is due now at the latest, its deadline too; others are left alone. Counts into n.
  */
-export const RELEASE_LEASED = `
-local now, n = ARGV[1], 0
-if not redis.call('LPOS', KEYS[1], ARGV[2]) then return 0 end
-local lock = redis.call('GET', KEYS[2])
-if (lock or '') ~= ARGV[3] then return 0 end
-for i = 4, #ARGV, 2 do
-  for k = 3, #KEYS, 2 do
+const handBack = (firstKey: number, firstArg: number): string => `
+for i = ${firstArg}, #ARGV, 2 do
+  for k = ${firstKey}, #KEYS, 2 do
     local due = redis.call('ZSCORE', KEYS[k], ARGV[i])
     if due then
       if tonumber(due) == tonumber(ARGV[i + 1]) then
@@ -193,6 +186,31 @@ for i = 4, #ARGV, 2 do
 end
 return n
 `;
+
+/**
+ * Hands back the tokens of a job a dead worker held. KEYS: the queue's active list, the job's lock
+ * key, then per lane its due zset and its deadline zset (a job may carry another lane's tokens).
+ * ARGV: now, job id, the lock as the caller read it ('' for none), then mint, leaseUntil per token.
+ * Nothing happens unless the job is still active with that same lock (it did not finish, move to
+ * delayed or get taken again meanwhile). Then a token still due at its job's lease end (not
+ * fetched, not claimed again since) in the lane that schedules it is due now at the latest, its
+ * deadline too; others are left alone. Returns how many were handed back.
+ */
+export const RELEASE_LEASED = `
+local now, n = ARGV[1], 0
+if not redis.call('LPOS', KEYS[1], ARGV[2]) then return 0 end
+local lock = redis.call('GET', KEYS[2])
+if (lock or '') ~= ARGV[3] then return 0 end
+${handBack(3, 4)}`;
+
+/**
+ * Hands back the tokens of a job that failed for good (its last attempt failed, so it never runs
+ * again). KEYS: per lane its due zset and its deadline zset. ARGV: now, then mint, leaseUntil per
+ * token; as RELEASE_LEASED without the job check. Returns how many were handed back.
+ */
+export const RELEASE_FAILED = `
+local now, n = ARGV[1], 0
+${handBack(1, 2)}`;
 
 export const REGISTER_FIELDS = 5;
 

@@ -22,6 +22,7 @@ import {
   LOAD,
   PAGE_FILTERED,
   REGISTER,
+  RELEASE_FAILED,
   RELEASE_LEASED,
   TOKEN_FIELDS,
 } from "./scripts.js";
@@ -152,6 +153,7 @@ const commitScript = new Script(COMMIT);
 const claimPlanScript = new Script(CLAIM_PLAN);
 const expediteScript = new Script(EXPEDITE);
 const releaseLeasedScript = new Script(RELEASE_LEASED);
+const releaseFailedScript = new Script(RELEASE_FAILED);
 
 /** Tokens one COMMIT call writes at most: one upstream call's worth (~1.5-2.5 ms of Redis). */
 export const COMMIT_CHUNK = MINTS_PER_CALL;
@@ -410,6 +412,24 @@ export class TokenStore {
       String(Math.round(now)),
       job.id,
       job.lock ?? "",
+      ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
+    ]);
+    return Number(n) || 0;
+  }
+
+  /**
+   * Hands back the tokens of a job whose last attempt failed (it never runs again): each token
+   * still due at `leaseUntil` is due now, its deadline now, as releaseLeased does for a dead
+   * worker's job. Without it they wait out their lease (LEASE_MS). Returns how many were handed back.
+   */
+  async releaseFailed(
+    tokens: ReadonlyArray<{ mint: string; leaseUntil: number }>,
+    now: number,
+  ): Promise<number> {
+    if (tokens.length === 0) return 0;
+    const n = await releaseFailedScript.run(this.redis, 2 * LANES.length, [
+      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
+      String(Math.round(now)),
       ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
     ]);
     return Number(n) || 0;
