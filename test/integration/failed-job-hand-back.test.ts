@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { redisKeys } from "@moonfleet/domain";
-import { QUEUE_NAMES, bullPrefix, type BatchJob, type BatchResult } from "@moonfleet/queues";
+import { QUEUE_NAMES, bullPrefix, leasedTokens, type BatchJob, type BatchResult } from "@moonfleet/queues";
 import { TokenStore } from "@moonfleet/store";
 import { closeLaneWorkers, runLaneWorkers, startLaneWorkers } from "../../apps/worker/src/lane-workers.js";
 import type { ErrorLog } from "../../apps/worker/src/error-log.js";
@@ -63,12 +63,10 @@ describe("a lane worker whose job fails", () => {
       prefix,
       concurrency: () => 1,
       errors,
-      handBack: async (job) => {
+      handBack: async (data) => {
+        const job = data as BatchJob;
         handedBack.push(job.mints);
-        return store.releaseFailed(
-          job.mints.map((mint) => ({ mint, leaseUntil })),
-          Date.now(),
-        );
+        return store.releaseFailed(leasedTokens(job, LEASE_MS), Date.now());
       },
     });
     const queue = new Queue<BatchJob, BatchResult>(QUEUE_NAMES.cold, {

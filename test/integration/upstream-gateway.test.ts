@@ -668,30 +668,40 @@ describe("the pairs gateway against the simulator", () => {
     expect(await redis.zcard(`${key}:first`)).toBe(0);
   });
 
-  it("queues a late call with its head start (an exported token's) before the late calls that asked first", async () => {
+  it.each([
+    [0, "after the late call that asked before it"],
+    [EXPORTED_HEAD_START_MS, "before it, with an exported token's head start"],
+  ])("serves a late call with a head start of %i ms %s", async (headStart) => {
     const { url } = await simulator();
-    const key = `${prefix}:budget:head-start`;
-    const budget = await drainedBudget(key);
-    // a late cold call waits for the next token
-    expect((await budget.take("cold", "cold-at-its-deadline")).granted).toBe(false);
-    const [exported] = demoMints(1, `head-${prefix}`) as [string];
-    // each may wait 1.5 s: one token's time, not two
-    const late = (headStart: number) =>
-      gatewayTo(url, {
-        budget,
-        urgentAt: () => Date.now() - 1_000,
-        firstHeadStartMs: (_lane, mints) => (mints.includes(exported) ? headStart : 0),
-        settings: { maxWaitMs: 1_500 },
-      }).gateway;
-    // without a head start it would wait behind the cold call, two tokens: it gives up at once
-    expect(errorOf(await late(0).direct("hot", [exported]), exported)).toBeInstanceOf(
-      UpstreamBudgetExhaustedError,
-    );
-    // with one it takes the next token
-    expect(
-      pairsOf(await late(EXPORTED_HEAD_START_MS).direct("hot", [exported]), exported).length,
-    ).toBeGreaterThan(0);
-    // granted, it left the queue of late calls; the cold call is still in it
-    expect(await redis.zrange(`${key}:first:order`, 0, -1)).toEqual(["cold-at-its-deadline"]);
+    const budget = await drainedBudget(`${prefix}:budget:head-start-${headStart}`);
+    // a late cold call asks first and keeps asking until it gets the next token it is due
+    let coldAt: number | null = null;
+    const cold = (async () => {
+      while (coldAt === null) {
+        if ((await budget.take("cold", "cold-at-its-deadline")).granted) coldAt = Date.now();
+        else await sleep(50);
+      }
+    })();
+    await sleep(20);
+    const [exported] = demoMints(1, `head-${headStart}-${prefix}`) as [string];
+    const { gateway } = gatewayTo(url, {
+      budget,
+      urgentAt: () => Date.now() - 1_000,
+      firstHeadStartMs: (_lane, mints) => (mints.includes(exported) ? headStart : 0),
+      // a token's time and a half: enough for the next token, not for the one after
+      settings: { maxWaitMs: 1_500 },
+    });
+    const result = await gateway.direct("hot", [exported]);
+    const doneAt = Date.now();
+    await cold;
+    if (headStart === 0) {
+      // behind the cold call: it took the token, and this one gave up at its deadline
+      expect(errorOf(result, exported)).toBeInstanceOf(UpstreamBudgetExhaustedError);
+      expect(coldAt!).toBeLessThan(doneAt);
+    } else {
+      // ahead of it: this one took the token, and the cold call the one after
+      expect(pairsOf(result, exported).length).toBeGreaterThan(0);
+      expect(coldAt!).toBeGreaterThan(doneAt);
+    }
   });
 });

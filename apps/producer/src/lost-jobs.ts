@@ -1,6 +1,12 @@
 import { LANES, clientNames, heartbeatTtlMs, type Lane, type WorkerHeartbeat } from "@moonfleet/domain";
 import type { Config } from "@moonfleet/config";
-import { RECONNECT_MAX_DELAY_MS, batchJobSchema, type BatchJob, type Redis } from "@moonfleet/queues";
+import {
+  RECONNECT_MAX_DELAY_MS,
+  batchJobSchema,
+  leasedTokens,
+  type BatchJob,
+  type Redis,
+} from "@moonfleet/queues";
 import type { TokenStore } from "@moonfleet/store";
 import { EVENTS, type Logger } from "@moonfleet/telemetry";
 import type { Queue } from "bullmq";
@@ -121,12 +127,6 @@ export function goneWorkers(
   if (names === null || self === undefined || !names.has(self)) return gone;
   for (const w of workers) if (w.connection !== undefined && !names.has(w.connection)) gone.add(w.id);
   return gone;
-}
-
-/** The tokens a lost job holds and the due time its claim gave them. */
-export function leasedTokens(job: BatchJob, leaseMs: number): Array<{ mint: string; leaseUntil: number }> {
-  const leaseUntil = job.leaseUntil ?? job.claimedAt + leaseMs;
-  return job.mints.map((mint) => ({ mint, leaseUntil }));
 }
 
 /** The producer's sweep: reads each lane's active jobs and hands back the tokens of lost ones. */

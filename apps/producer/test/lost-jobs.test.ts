@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { WorkerHeartbeat } from "@moonfleet/domain";
-import { RECONNECT_MAX_DELAY_MS } from "@moonfleet/queues";
+import { RECONNECT_MAX_DELAY_MS, leasedTokens } from "@moonfleet/queues";
 import { jobsTakenByLiveWorkers } from "../src/producer.js";
 import { testHeartbeat, testLaneState } from "../../../test/support/heartbeat.js";
-import {
-  goneWorkers,
-  leasedTokens,
-  lockHolder,
-  lostJobTimes,
-  lostJobs,
-  type ActiveJob,
-} from "../src/lost-jobs.js";
+import { goneWorkers, lockHolder, lostJobTimes, lostJobs, type ActiveJob } from "../src/lost-jobs.js";
 
 const worker = (id: string, o: { holders?: string[]; hot?: number; cold?: number } = {}): WorkerHeartbeat =>
   testHeartbeat({

@@ -25,7 +25,7 @@ export function startLaneWorkers(o: {
    * are due at once rather than when their lease ends: all its attempts can fall inside a Redis
    * outage.
    */
-  readonly handBack?: (job: BatchJob) => Promise<unknown>;
+  readonly handBack?: (data: unknown) => Promise<unknown>;
 }): LaneWorkers {
   const make = (lane: Lane) => {
     const worker = new Worker<BatchJob, BatchResult>(QUEUE_NAMES[lane], o.handler(lane), {
@@ -48,14 +48,17 @@ export function startLaneWorkers(o: {
         "job failed",
       );
       // BullMQ sets finishedOn only when it will not try again
-      if (job?.finishedOn && o.handBack)
-        o.handBack(job.data).catch((e: unknown) =>
-          o.errors.log(
-            `hand_back:${lane}:${String(e)}`,
-            { lane, jobId: job.id, err: String(e) },
-            "could not hand back a failed job's tokens",
-          ),
-        );
+      const handBack = o.handBack;
+      if (job?.finishedOn && handBack)
+        Promise.resolve(job.data)
+          .then(handBack)
+          .catch((e: unknown) =>
+            o.errors.log(
+              `hand_back:${lane}:${String(e)}`,
+              { lane, jobId: job.id, err: String(e) },
+              "could not hand back a failed job's tokens",
+            ),
+          );
     });
     return worker;
   };

@@ -3,7 +3,14 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Worker } from "bullmq";
 import { LiveConfig, lanePolicies, type ResolvedConfig } from "@moonfleet/config";
-import { createRedis, openLaneQueues, type BatchJob, type BatchResult } from "@moonfleet/queues";
+import {
+  batchJobSchema,
+  createRedis,
+  leasedTokens,
+  openLaneQueues,
+  type BatchJob,
+  type BatchResult,
+} from "@moonfleet/queues";
 import { TokenStore, removeHeartbeat } from "@moonfleet/store";
 import { EVENTS, createWorkerMetrics, redisLogging, type Logger } from "@moonfleet/telemetry";
 import type { CircuitBreaker, RateBudget } from "@moonfleet/upstream";
@@ -156,13 +163,13 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     prefix,
     concurrency: (lane) => lanes[lane].limit,
     errors,
-    handBack: ({ mints, leaseUntil }) =>
-      leaseUntil === undefined
-        ? Promise.resolve(0)
-        : store.releaseFailed(
-            mints.map((mint) => ({ mint, leaseUntil })),
-            now(),
-          ),
+    // a payload that is not a batch (failed for good at once) holds no tokens
+    handBack: (data) => {
+      const job = batchJobSchema.safeParse(data);
+      return job.success
+        ? store.releaseFailed(leasedTokens(job.data, live.config.leaseMs), now())
+        : Promise.resolve(0);
+    },
   });
   const hold = holdJobsWhileBreakerOpen({
     events,

@@ -19,6 +19,15 @@ export const batchJobSchema = z.object({
 });
 export type BatchJob = z.infer<typeof batchJobSchema>;
 
+/**
+ * The tokens a job holds and the due time its claim gave them (its lease end; a job from a release
+ * before leaseUntil was written: claimedAt + leaseMs), as the hand-backs match them.
+ */
+export function leasedTokens(job: BatchJob, leaseMs: number): Array<{ mint: string; leaseUntil: number }> {
+  const leaseUntil = job.leaseUntil ?? job.claimedAt + leaseMs;
+  return job.mints.map((mint) => ({ mint, leaseUntil }));
+}
+
 /** What a finished batch job returns (stored by BullMQ as the job's return value). */
 export const batchResultSchema = z.object({
   scored: z.number(),

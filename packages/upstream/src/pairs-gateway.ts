@@ -191,9 +191,16 @@ export function createPairsGateway(deps: GatewayDeps): PairsGateway {
       if (t.granted) return;
       // its start-by came while it asked: ask again at once, first (and as hot for cold)
       if (first === undefined && asksFirst(urgentAt, now())) continue;
-      const waitMs = permitWaitMs(urgentAt, now(), t.waitMs);
+      let waitMs = permitWaitMs(urgentAt, now(), t.waitMs);
       deps.onBudgetWait?.(lane, waitMs);
-      if (now() + waitMs > deadline || signal?.aborted) return giveUp(waitMs);
+      if (signal?.aborted) return giveUp(waitMs);
+      if (now() + waitMs > deadline) {
+        // A late call in line is told a token per call ahead of it: it keeps its place and asks
+        // again at its own deadline (the calls ahead may go or give up meanwhile), as a late call
+        // that lost the race for each token did before they were served in order; others give up now.
+        if (!t.queued || now() >= deadline) return giveUp(waitMs);
+        waitMs = deadline - now();
+      }
       await sleep(waitMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     }
   }

@@ -23,11 +23,8 @@ local maxPause = tonumber(ARGV[7])
 local id, grace, head = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]) or 0
 local firstKey = ${luaSubKey("budgetFirst", "KEYS[1]")}
 local orderKey = ${luaSubKey("budgetFirstOrder", "KEYS[1]")}
-local gone = redis.call('ZRANGEBYSCORE', firstKey, '-inf', now)
-if #gone > 0 then
-  redis.call('ZREM', firstKey, unpack(gone))
-  redis.call('ZREM', orderKey, unpack(gone))
-end
+-- a claim whose wait is over leaves the set; its place in the order goes at the next scan past it
+redis.call('ZREMRANGEBYSCORE', firstKey, '-inf', now)
 local first = id ~= ''
 -- when it asked, to the microsecond (two takes do not share one), less its head start
 local order = now + (tonumber(t[2]) % 1000) / 1000 - head
@@ -42,7 +39,7 @@ else
     local other = before[i]
     -- a tie (none in practice), by id
     if other ~= id and (tonumber(before[i + 1]) < order or other < id) then
-      -- one no longer kept first (an older worker's take dropped it) is not waited for
+      -- one no longer kept first (its claim lapsed, or an older worker's take dropped it) is not waited for
       if redis.call('ZSCORE', firstKey, other) then ahead = ahead + 1
       else redis.call('ZREM', orderKey, other) end
     end
@@ -67,7 +64,7 @@ if penaltyAt > 0 then
 end
 local perMs = math.max(rpm - burst, 1) * factor / 60000
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * perMs) end
-local granted, wait = 0, 0
+local granted, wait, kept = 0, 0, 0
 if now < pausedUntil then
   wait = pausedUntil - now
 else
@@ -90,6 +87,7 @@ else
     wait = math.ceil(short / perMs)
   end
   if first and granted == 0 then
+    kept = 1
     redis.call('ZADD', firstKey, now + wait + grace, id)
     redis.call('ZADD', orderKey, 'NX', order, id)
     local last = tonumber(redis.call('ZRANGE', firstKey, -1, -1, 'WITHSCORES')[2])
@@ -99,7 +97,7 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
-return {granted, wait, tostring(tokens), tostring(factor * (rpm - burst) + burst)}
+return {granted, wait, tostring(tokens), tostring(factor * (rpm - burst) + burst), kept}
 `;
 
 const PENALIZE = `
@@ -204,7 +202,14 @@ export interface BudgetSettings {
   readonly maxPauseMs?: number;
 }
 
-export type Take = { readonly granted: true } | { readonly granted: false; readonly waitMs: number };
+export type Take =
+  | { readonly granted: true }
+  | {
+      readonly granted: false;
+      readonly waitMs: number;
+      /** Kept in the line of calls past their start-by (not during a pause): its place holds while it asks again. */
+      readonly queued: boolean;
+    };
 
 export interface BudgetUse {
   /** Calls granted in the current and the previous clock minute. */
@@ -288,7 +293,7 @@ export class RateBudget {
    */
   async take(lane: Lane, first?: string, headStartMs = 0): Promise<Take> {
     const s = this.settings();
-    const [granted, wait] = (await this.redis.eval(
+    const [granted, wait, , , kept] = (await this.redis.eval(
       TAKE,
       1,
       this.key,
@@ -302,8 +307,10 @@ export class RateBudget {
       first ?? "",
       FIRST_GRACE_MS,
       Math.max(0, Math.round(headStartMs)),
-    )) as [number, number, string, string];
-    return granted === 1 ? { granted: true } : { granted: false, waitMs: Math.max(1, wait) };
+    )) as [number, number, string, string, number];
+    return granted === 1
+      ? { granted: true }
+      : { granted: false, waitMs: Math.max(1, wait), queued: kept === 1 };
   }
 
   /** A call kept first (take's `first`) that will not ask again: the others need not leave it a token. */
