@@ -20,16 +20,24 @@ afterAll(async () => {
 
 const LEASE_MS = 60_000;
 
+/** Two cold tokens registered and claimed under a fresh prefix, each leased until `leaseUntil`. */
+async function twoClaimedTokens(tag: string) {
+  const prefix = uniquePrefix();
+  const store = new TokenStore(redis, prefix);
+  const t0 = Date.now();
+  const mints = demoMints(2, `${tag}-${prefix}`) as [string, string];
+  await store.register(
+    mints.map((mint) => ({ mint })),
+    t0,
+  );
+  expect((await store.claimDue("cold", t0, LEASE_MS, 2)).sort()).toEqual([...mints].sort());
+  return { prefix, store, k: redisKeys(prefix), t0, leaseUntil: t0 + LEASE_MS, mints };
+}
+
 describe("TokenStore.releaseFailed", () => {
   it("makes due now the tokens still at their job's lease end, in the lane that schedules each", async () => {
-    const prefix = uniquePrefix();
-    const store = new TokenStore(redis, prefix);
-    const k = redisKeys(prefix);
-    const t0 = Date.now();
-    const [a, b] = demoMints(2, `released-${prefix}`) as [string, string];
-    await store.register([{ mint: a }, { mint: b }], t0);
-    expect((await store.claimDue("cold", t0, LEASE_MS, 2)).sort()).toEqual([a, b].sort());
-    const leaseUntil = t0 + LEASE_MS;
+    const { store, k, t0, leaseUntil, mints } = await twoClaimedTokens("released");
+    const [a, b] = mints;
     await store.reschedule([b], t0 + 123); // fetched (or claimed again) since
     const n = await store.releaseFailed(
       [a, b, "not-registered"].map((mint) => ({ mint, leaseUntil })),
@@ -45,14 +53,8 @@ describe("TokenStore.releaseFailed", () => {
 
 describe("a lane worker whose job fails", () => {
   it("hands the job's tokens back after its last attempt, not after one BullMQ will retry", async () => {
-    const prefix = uniquePrefix();
-    const store = new TokenStore(redis, prefix);
-    const k = redisKeys(prefix);
-    const t0 = Date.now();
-    const [once, twice] = demoMints(2, `failing-${prefix}`) as [string, string];
-    await store.register([{ mint: once }, { mint: twice }], t0);
-    expect((await store.claimDue("cold", t0, LEASE_MS, 2)).sort()).toEqual([once, twice].sort());
-    const leaseUntil = t0 + LEASE_MS;
+    const { prefix, store, k, t0, leaseUntil, mints } = await twoClaimedTokens("failing");
+    const [once, twice] = mints;
     const logged: string[] = [];
     const errors: ErrorLog = { log: (key) => void logged.push(key), stop: () => Promise.resolve() };
     const handedBack: string[][] = [];

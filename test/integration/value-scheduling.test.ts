@@ -189,6 +189,14 @@ describe("the value schedules in Redis", () => {
   });
 });
 
+/** A fleet's settings under `prefix` with a budget that does not bind: a tick claims what is due, nothing early. */
+const looseBudgetEnv = (prefix: string, scheduling: "value" | "lanes") => ({
+  REDIS_KEY_PREFIX: prefix,
+  SCHEDULING: scheduling,
+  UPSTREAM_RPM: "100000",
+  UPSTREAM_BURST: "1000",
+});
+
 /** An export document of `at` serving `members` (mint, when its snapshot was fetched). */
 function exportDocument(at: number, members: ReadonlyArray<readonly [string, number]>): ExportDocument {
   return {
@@ -289,13 +297,7 @@ describe("the producer under a budget", () => {
 
 describe("a token that enters the exports", () => {
   const prefix = uniquePrefix();
-  // a budget that does not bind: no early claims, only what is due or urgent
-  const env = {
-    REDIS_KEY_PREFIX: prefix,
-    SCHEDULING: "value",
-    UPSTREAM_RPM: "100000",
-    UPSTREAM_BURST: "1000",
-  };
+  const env = looseBudgetEnv(prefix, "value");
   const store = new TokenStore(redis, prefix);
   const k = redisKeys(prefix);
   let clock = T0;
@@ -417,13 +419,7 @@ describe("a job carrying an exported token", () => {
     ["lanes", "waits its turn, as the lanes always did"],
   ] as const)("SCHEDULING=%s: %s", async (scheduling, _what) => {
     const prefix = uniquePrefix();
-    // a budget that does not bind: each tick claims what is due, nothing early
-    const env = {
-      REDIS_KEY_PREFIX: prefix,
-      SCHEDULING: scheduling,
-      UPSTREAM_RPM: "100000",
-      UPSTREAM_BURST: "1000",
-    };
+    const env = looseBudgetEnv(prefix, scheduling);
     const store = new TokenStore(redis, prefix);
     const mints = demoMints(31, `head-${prefix}`);
     const [exported, ...plain] = mints as [string, ...string[]];
@@ -474,13 +470,7 @@ describe("a claim larger than a tick should hold Redis for", () => {
     async (scheduling) => {
       const prefix = uniquePrefix();
       // no budget to speak of and room for every job: only the cap stops the claim
-      const env = {
-        REDIS_KEY_PREFIX: prefix,
-        SCHEDULING: scheduling,
-        UPSTREAM_RPM: "100000",
-        UPSTREAM_BURST: "1000",
-        MAX_QUEUED_JOBS: "10000",
-      };
+      const env = { ...looseBudgetEnv(prefix, scheduling), MAX_QUEUED_JOBS: "10000" };
       const store = new TokenStore(redis, prefix);
       const count = 2 * MAX_CLAIM_PER_TICK + MAX_CLAIM_PER_TICK / 2;
       const mints = demoMints(count, `cap-${prefix}-`);
@@ -512,10 +502,7 @@ describe("the producer's run loop", () => {
     const prefix = uniquePrefix();
     const tickMs = 20_000;
     const env = {
-      REDIS_KEY_PREFIX: prefix,
-      SCHEDULING: "value",
-      UPSTREAM_RPM: "100000",
-      UPSTREAM_BURST: "1000",
+      ...looseBudgetEnv(prefix, "value"),
       MAX_QUEUED_JOBS: "10000",
       PRODUCER_TICK_MS: String(tickMs),
     };

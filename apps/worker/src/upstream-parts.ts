@@ -71,6 +71,8 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
   const hadPairs = new Set<string>();
   const urgentAt = new Map<string, number>();
   const exported = new Set<string>();
+  /** Whether a call carries a mint its job loaded as exported. */
+  const carriesExported = (mints: readonly string[]) => mints.some((m) => exported.has(m));
   const gateway = createPairsGateway({
     client,
     budget,
@@ -90,9 +92,9 @@ export function startUpstreamParts(o: UpstreamPartsOptions): UpstreamParts {
     // gets that far only past the lane's p99 latency).
     hedgeAfterMs: (lane) => (live.config.upstreamHedgeExported ? o.hedgeAfterFor(lane) : null),
     hedgeWanted: (_lane, mints) =>
-      live.config.upstreamHedgeExported && (mints.some((m) => exported.has(m)) || o.exportedNow(mints)),
+      live.config.upstreamHedgeExported && (carriesExported(mints) || o.exportedNow(mints)),
     // past its start-by, a call carrying an exported token is served before the other late calls
-    firstHeadStartMs: (_lane, mints) => (mints.some((m) => exported.has(m)) ? EXPORTED_HEAD_START_MS : 0),
+    firstHeadStartMs: (_lane, mints) => (carriesExported(mints) ? EXPORTED_HEAD_START_MS : 0),
     onHedge: (lane, event) => events.emit("hedge", { lane, event }),
     fallbackBudget,
     onPairsRejected: (lane, kind, rejected) => events.emit("pairsRejected", { lane, kind, rejected }),

@@ -155,6 +155,10 @@ const expediteScript = new Script(EXPEDITE);
 const releaseLeasedScript = new Script(RELEASE_LEASED);
 const releaseFailedScript = new Script(RELEASE_FAILED);
 
+/** A hand-back script's token arguments: mint, then the lease end its claim gave it. */
+const leaseArgs = (tokens: ReadonlyArray<{ mint: string; leaseUntil: number }>): string[] =>
+  tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]);
+
 /** Tokens one COMMIT call writes at most: one upstream call's worth (~1.5-2.5 ms of Redis). */
 export const COMMIT_CHUNK = MINTS_PER_CALL;
 
@@ -349,7 +353,7 @@ export class TokenStore {
     if (steps.length === 0) return out;
     const whole = (n: number) => String(Math.max(0, Math.floor(n)));
     const flat = (await claimPlanScript.run(this.redis, LANES.length * 2 + 1, [
-      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
+      ...this.laneSchedules(),
       this.keys.scheduleExported,
       this.keys.root,
       String(o.now),
@@ -408,13 +412,18 @@ export class TokenStore {
     const n = await releaseLeasedScript.run(this.redis, 2 + 2 * LANES.length, [
       job.activeKey,
       job.lockKey,
-      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
+      ...this.laneSchedules(),
       String(Math.round(now)),
       job.id,
       job.lock ?? "",
-      ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
+      ...leaseArgs(tokens),
     ]);
     return Number(n) || 0;
+  }
+
+  /** Each lane's due zset then its deadline zset, as the hand-back and claim scripts take them. */
+  private laneSchedules(): string[] {
+    return LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]);
   }
 
   /**
@@ -428,9 +437,9 @@ export class TokenStore {
   ): Promise<number> {
     if (tokens.length === 0) return 0;
     const n = await releaseFailedScript.run(this.redis, 2 * LANES.length, [
-      ...LANES.flatMap((l) => [this.keys.due(l), this.keys.deadline(l)]),
+      ...this.laneSchedules(),
       String(Math.round(now)),
-      ...tokens.flatMap((t) => [t.mint, String(t.leaseUntil)]),
+      ...leaseArgs(tokens),
     ]);
     return Number(n) || 0;
   }
