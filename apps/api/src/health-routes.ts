@@ -55,6 +55,7 @@ export function schedulerView(f: Fleet, health: SettledHealth) {
             l,
             {
               concurrency: s.concurrency,
+              duty: s.duty ?? 1,
               active: s.active,
               reason: s.reason,
               changedAt: new Date(s.changedAt).toISOString(),

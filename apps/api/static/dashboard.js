@@ -330,7 +330,7 @@
         el(
           "span",
           { class: "muted" },
-          ` ${ls.concurrency === 1 ? "slot" : "slots"} · ${ls.active} busy · timeout ${fmt(ls.timeoutMs / 1000)} s`,
+          ` ${ls.concurrency === 1 ? "slot" : "slots"}${ls.duty < 1 ? ` at ${Math.round(ls.duty * 100)}% duty` : ""} · ${ls.active} busy · timeout ${fmt(ls.timeoutMs / 1000)} s`,
         ),
       ),
       el(

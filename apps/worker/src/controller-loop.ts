@@ -200,12 +200,13 @@ export function createController(deps: ControllerDeps) {
           lane,
           from: t.concurrency.from,
           to: t.concurrency.limit,
+          ...dutyFields(t.concurrency),
           reason: t.concurrency.reason,
           level,
           waiting,
           cpu: round(r.cpuPercent),
         },
-        `concurrency ${t.concurrency.from} -> ${t.concurrency.limit} (${t.concurrency.reason})`,
+        `concurrency ${t.concurrency.from} -> ${t.concurrency.limit}${dutyText(t.concurrency)} (${t.concurrency.reason})`,
       );
     }
     if (t.timeout.changed)
@@ -231,7 +232,7 @@ export function createController(deps: ControllerDeps) {
     c: Config,
     now: number,
   ): Promise<void> {
-    const same = `${t.concurrency.limit}/${t.concurrency.reason}/${t.timeout.ms}/${t.timeout.reason}/${level}`;
+    const same = `${t.concurrency.limit}/${t.concurrency.duty}/${t.concurrency.reason}/${t.timeout.ms}/${t.timeout.reason}/${level}`;
     if (recorded[lane] === same) return;
     const s = t.signals;
     const d: ControllerDecision = {
@@ -239,7 +240,12 @@ export function createController(deps: ControllerDeps) {
       worker: deps.id,
       lane,
       level,
-      concurrency: { from: t.concurrency.from, to: t.concurrency.limit, rule: t.concurrency.reason },
+      concurrency: {
+        from: t.concurrency.from,
+        to: t.concurrency.limit,
+        rule: t.concurrency.reason,
+        ...dutyFields(t.concurrency),
+      },
       timeout: { fromMs: t.timeout.from, toMs: t.timeout.ms, rule: t.timeout.reason },
       readings: {
         cpuPercent: round(r.cpuPercent) ?? 0,
@@ -293,6 +299,7 @@ export function createController(deps: ControllerDeps) {
   function setGauges(m: WorkerMetrics, r: Readings): void {
     for (const lane of LANES) {
       m.concurrency.set({ queue: lane }, lanes[lane].limit);
+      m.duty.set({ queue: lane }, lanes[lane].duty);
       m.timeout.set({ lane }, lanes[lane].timeout / 1000);
     }
     m.breaker.set(BREAKER_CODES[deps.breakerState?.() ?? "closed"] ?? 0);
@@ -382,6 +389,14 @@ export function createController(deps: ControllerDeps) {
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
 const round2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+
+/** A decision's duty before and after, told only when one of them is below full time. */
+const dutyFields = (c: { duty: number; dutyFrom: number }): { dutyFrom?: number; duty?: number } =>
+  c.duty < 1 || c.dutyFrom < 1 ? { dutyFrom: c.dutyFrom, duty: c.duty } : {};
+const percent = (d: number): string => `${Math.round(d * 100)}%`;
+/** ", duty 50% -> 25%" where the duty is below full time before or after; "" otherwise. */
+const dutyText = (c: { duty: number; dutyFrom: number }): string =>
+  c.duty < 1 || c.dutyFrom < 1 ? `, duty ${percent(c.dutyFrom)} -> ${percent(c.duty)}` : "";
 
 export type Controller = ReturnType<typeof createController>;
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Lane } from "@moonfleet/domain";
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import { batchJobSchema, type BatchJob, type BatchResult } from "@moonfleet/queues";
@@ -71,12 +72,15 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
     lanes[lane].active++;
     let scored: number | null = null;
     try {
+      // A slot below full duty (yielding to a co-tenant) rests before its next job; it counts as busy.
+      const rest = lanes[lane].restMs(deps.now());
+      if (rest > 0) await sleep(rest);
       // Out of memory is Redis's state, not the batch's fault: the job waits and keeps its attempts.
       const result = await deps.processBatch(parsed.data).catch((err: unknown) => {
         throw isRedisOutOfMemory(err) ? new JobDelayedError(OOM_RETRY_DELAY_MS, "redis_oom") : err;
       });
       scored = result.scored;
-      lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
+      lanes[lane].recordJob(result.durationMs, result.scored, result.failed, deps.now());
       events.emit("batch", { lane, jobId: job.id, result });
       if (result.notNow) throw result.notNow;
       return {

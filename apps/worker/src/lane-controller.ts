@@ -3,6 +3,7 @@ import {
   LatencyEstimator,
   latencyBucket,
   concurrencyCap,
+  dutyWaitMs,
   initialConcurrency,
   nextBaseline,
   nextConcurrency,
@@ -58,7 +59,15 @@ export function laneCap(p: ConcurrencyPolicy, level: LoadLevel): number {
 }
 
 export interface LaneTick {
-  readonly concurrency: { limit: number; changed: boolean; reason: string; from: number };
+  readonly concurrency: {
+    limit: number;
+    changed: boolean;
+    reason: string;
+    from: number;
+    /** The slot's duty after and before the tick (1 unless one slot yields below full time). */
+    duty: number;
+    dutyFrom: number;
+  };
   readonly timeout: { ms: number; changed: boolean; reason: string; from: number };
   readonly signals: UpstreamSignals;
 }
@@ -106,6 +115,8 @@ export class LaneController {
   private timeoutMs: number;
   private timeoutReason = "no_data";
   private avgJobMs: number | null = null;
+  /** The last job's duration and end (ms, the caller's clock): a slot below full duty rests after it. */
+  private lastJob: { ms: number; endedAt: number } | null = null;
   /** The limit when a co-tenant probe began: a probe that does not pay goes back to it. */
   private beforeProbe: number | null = null;
   // Tokens finished since the last tick, folded into a decaying per-second rate.
@@ -133,6 +144,17 @@ export class LaneController {
 
   get limit(): number {
     return this.concurrencyState.limit;
+  }
+
+  /** The share of the time the lane's one slot works (1 unless it yields to a co-tenant below one slot). */
+  get duty(): number {
+    return this.concurrencyState.duty ?? 1;
+  }
+
+  /** How long the lane's slot rests before its next job at `now` (dutyWaitMs); 0 at full duty. */
+  restMs(now: number): number {
+    const last = this.lastJob;
+    return last ? dutyWaitMs(this.duty, last.ms, now - last.endedAt) : 0;
   }
 
   get timeout(): number {
@@ -268,7 +290,8 @@ export class LaneController {
     this.totals.budgetWaits++;
   }
 
-  recordJob(durationMs: number, tokens: number, failedTokens: number): void {
+  recordJob(durationMs: number, tokens: number, failedTokens: number, endedAt?: number): void {
+    if (endedAt !== undefined) this.lastJob = { ms: durationMs, endedAt };
     this.totals.jobs++;
     this.totals.tokens += tokens;
     this.tickTokens += tokens;
@@ -311,6 +334,7 @@ export class LaneController {
       connectionQueue,
     };
     const fromLimit = this.concurrencyState.limit;
+    const fromDuty = this.duty;
     const terms = concurrencyTerms(policy.concurrency);
     const decision = nextConcurrency(
       this.concurrencyState,
@@ -365,6 +389,8 @@ export class LaneController {
         changed: decision.changed,
         reason: decision.reason,
         from: fromLimit,
+        duty: decision.duty,
+        dutyFrom: fromDuty,
       },
       timeout: {
         ms: this.timeoutMs,
@@ -379,6 +405,7 @@ export class LaneController {
   state(): LaneState {
     return {
       concurrency: this.concurrencyState.limit,
+      ...(this.duty < 1 ? { duty: this.duty } : {}),
       active: this.active,
       reason: this.reason,
       changedAt: this.changedAt,

@@ -149,3 +149,53 @@ describe("LaneController.hedgeAfterMs", () => {
     expect(fast.hedgeAfterMs).toBe(250);
   });
 });
+
+describe("LaneController: an elastic lane yielding below one slot", () => {
+  const yieldStep = { verdict: "yield" as const, yieldStep: true, elastic: true };
+  const between = { verdict: "yield" as const, yieldStep: false, elastic: true };
+
+  it("halves its one slot's duty, says so, and rests after each job for its share of the time", () => {
+    const policy = policyOf({ MAX_CONCURRENT_UNDER_LOAD: "1" });
+    const lane = new LaneController(policy, 0);
+    expect(lane.duty).toBe(1);
+    const steps = [yieldStep, between, yieldStep, yieldStep].map(
+      (cpu, i) => lane.tick("high", 5, policy, i * 1_000, 1_000, 0, null, cpu).concurrency,
+    );
+    expect(steps.map((c) => [c.limit, c.duty, c.dutyFrom, c.reason])).toEqual([
+      [1, 0.5, 1, "cut_cotenant"],
+      [1, 0.5, 0.5, "cut_high_load"],
+      [1, 0.25, 0.5, "cut_cotenant"],
+      [1, 0.25, 0.25, "cut_cotenant"],
+    ]);
+    expect(lane.state()).toMatchObject({ concurrency: 1, duty: 0.25 });
+    // No job yet: nothing to rest after.
+    expect(lane.restMs(10_000)).toBe(0);
+    // A 200 ms job at a quarter of the time: 600 ms of rest from its end.
+    lane.recordJob(200, 30, 0, 10_000);
+    expect(lane.restMs(10_000)).toBe(600);
+    expect(lane.restMs(10_400)).toBe(200);
+    expect(lane.restMs(11_000)).toBe(0);
+  });
+
+  it("is back at full time, and rests no more, once a probe that did not pay is undone", () => {
+    const policy = policyOf({ MAX_CONCURRENT_UNDER_LOAD: "1" });
+    const lane = new LaneController(policy, 0);
+    lane.tick("high", 5, policy, 0, 1_000, 0, null, { verdict: "probe", yieldStep: true, elastic: true });
+    expect(lane.duty).toBe(0.5);
+    lane.recordJob(200, 30, 0, 1_000);
+    const undo = lane.tick("normal", 5, policy, 2_000, 1_000, 0, null, {
+      verdict: "undo",
+      yieldStep: false,
+      elastic: true,
+    });
+    expect(undo.concurrency).toMatchObject({
+      limit: 1,
+      duty: 1,
+      dutyFrom: 0.5,
+      reason: "undo_cut",
+      changed: true,
+    });
+    expect(lane.restMs(1_000)).toBe(0);
+    expect(lane.state().duty).toBeUndefined();
+  });
+});

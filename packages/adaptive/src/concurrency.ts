@@ -9,7 +9,9 @@
 //   adaptive concurrency off       -> max, whatever the load and upstream  fixed_max
 //   undo (a cut for a co-tenant that did not pay, see contention.ts) -> the limit before it  undo_cut
 //   load high, elastic lane, a yield step -> max(1, floor(limit/2))          cut_cotenant
-//        (a co-tenant took the CPU the fleet gave up: the cold lane keeps halving, every few ticks)
+//        (a co-tenant took the CPU the fleet gave up: the cold lane keeps halving, every few ticks;
+//        at one slot it halves the slot's duty, the share of the time it may work, down to
+//        MIN_DUTY: one slot of a cold lane whose tokens are always due still kept a core a third busy)
 //   load high                      -> min(underLoad, limit), halved while the loop lags  cut_high_load
 //        (one tick brings any limit under the cap)
 //   429s this tick                 -> x0.5                                cut_rate_limited
@@ -25,11 +27,14 @@
 //        cap, >= 3 ticks since the last cut and the last trim -> -1      trim_connections
 //        (no cut: the error and latency cuts need no cooldown after it)
 //   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
+//        (a slot below full duty doubles its duty first)
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; while the calls
 //        wait on the request budget -> hold_budget, or, at or above the under-load cap, for a
 //        connection (queue >= 0.5 per connection) -> hold_connections; at max -> hold_max)
 //   normal otherwise               -> hold                                hold_idle
 // A decision that only the clamp changed (the operator lowered max at runtime) says clamp_bounds.
+// The duty is 1 whenever the limit is above one slot, and back to 1 on undo_cut, fixed_max and
+// parallel_disabled; every other rule keeps it.
 import type { ConnectionQueue, LoadLevel } from "@moonfleet/domain";
 import { EVENT_LOOP_HIGH_MS } from "./load-level.js";
 import type {
@@ -76,6 +81,33 @@ export const CONNECTION_QUEUE_HOLD = 0.5;
  */
 export const CONNECTION_QUEUE_TRIM = 1;
 
+/**
+ * The least share of the time a yielding lane's one slot works. Measured in cpu-squeeze: at one
+ * slot a worker, the cold lane (its tokens always due) still scored ~1,500 tokens/s beside the
+ * co-tenants; two halvings leave it a quarter of that, and the hot lane its share untouched.
+ */
+export const MIN_DUTY = 0.25;
+/** The longest a slot below full duty rests between two jobs. */
+export const MAX_DUTY_WAIT_MS = 5_000;
+
+/** A duty in [MIN_DUTY, 1]; garbage and absence are 1. */
+function dutyOf(d: number | undefined): number {
+  return d !== undefined && Number.isFinite(d) ? Math.min(1, Math.max(MIN_DUTY, d)) : 1;
+}
+
+/**
+ * How long a slot at `duty` rests before its next job: its last job took `lastJobMs` and ended
+ * `sinceEndMs` ago, and the slot works `duty` of the time, so it rests lastJobMs x (1/duty - 1)
+ * after a job, less the time already gone, at most MAX_DUTY_WAIT_MS. 0 at full duty or without a
+ * job yet.
+ */
+export function dutyWaitMs(duty: number, lastJobMs: number | null, sinceEndMs: number): number {
+  const d = dutyOf(duty);
+  if (d >= 1 || lastJobMs === null || !Number.isFinite(lastJobMs) || lastJobMs <= 0) return 0;
+  const rest = lastJobMs * (1 / d - 1) - (Number.isFinite(sinceEndMs) ? Math.max(0, sinceEndMs) : 0);
+  return Math.round(Math.min(MAX_DUTY_WAIT_MS, Math.max(0, rest)));
+}
+
 export interface ConcurrencyInput {
   readonly level: LoadLevel;
   /** This process's event-loop delay p99 (ms): under high load, a lagging loop cuts below the cap. */
@@ -115,6 +147,7 @@ export function initialConcurrency(bounds: ConcurrencyBounds): ConcurrencyDecisi
   return {
     state: { limit, ticksSinceCut: GROWTH_COOLDOWN_TICKS },
     limit,
+    duty: 1,
     changed: true,
     reason: "start",
   };
@@ -150,8 +183,14 @@ export function nextConcurrency(
     ? Math.max(0, state.ticksSinceTrim ?? 0)
     : ticksSinceCut;
 
-  const { proposed, reason } = propose(current, ticksSinceCut, ticksSinceTrim, input, max, underLoad);
+  const currentDuty = current > 1 ? 1 : dutyOf(state.duty);
+  const {
+    proposed,
+    reason,
+    duty: proposedDuty,
+  } = propose(current, currentDuty, ticksSinceCut, ticksSinceTrim, input, max, underLoad);
   const limit = Math.min(Math.max(proposed, 1), cap);
+  const duty = limit > 1 ? 1 : dutyOf(proposedDuty ?? currentDuty);
   // the bounds, not the rule, set it (the operator lowered max below a trim or a hold): say so
   const finalReason: ConcurrencyReason =
     limit !== proposed && !CUT_REASONS.has(reason) && reason !== "parallel_disabled"
@@ -163,30 +202,47 @@ export function nextConcurrency(
       limit,
       ticksSinceCut: CUT_REASONS.has(finalReason) ? 0 : ticksSinceCut + 1,
       ticksSinceTrim: finalReason === "trim_connections" ? 0 : ticksSinceTrim + 1,
+      ...(duty < 1 ? { duty } : {}),
     },
     limit,
-    changed: limit !== state.limit,
+    duty,
+    changed: limit !== state.limit || duty !== currentDuty,
     reason: finalReason,
   };
 }
 
+/** A rule's proposal: the limit, why, and the duty when the rule sets one (else it is kept). */
+interface Proposal {
+  readonly proposed: number;
+  readonly reason: ConcurrencyReason;
+  readonly duty?: number;
+}
+
 function propose(
   current: number,
+  duty: number,
   ticksSinceCut: number,
   ticksSinceTrim: number,
   input: ConcurrencyInput,
   max: number,
   underLoad: number,
-): { proposed: number; reason: ConcurrencyReason } {
-  if (!input.parallel) return { proposed: 1, reason: "parallel_disabled" };
-  if (input.adaptive === false) return { proposed: max, reason: "fixed_max" };
+): Proposal {
+  const rule = (proposed: number, reason: ConcurrencyReason, d = duty): Proposal => ({
+    proposed,
+    reason,
+    duty: d,
+  });
+  if (!input.parallel) return rule(1, "parallel_disabled", 1);
+  if (input.adaptive === false) return rule(max, "fixed_max", 1);
 
   if (input.restoreTo !== undefined && input.restoreTo !== null) {
-    return { proposed: Math.min(max, atLeastOne(input.restoreTo)), reason: "undo_cut" };
+    return rule(Math.min(max, atLeastOne(input.restoreTo)), "undo_cut", 1);
   }
 
   if (input.level === "high" && input.elastic && input.yieldStep) {
-    return { proposed: Math.max(1, Math.floor(current / 2)), reason: "cut_cotenant" };
+    // at one slot, the slot's duty halves instead
+    if (current <= 1) return rule(1, "cut_cotenant", duty / 2);
+    return rule(Math.max(1, Math.floor(current / 2)), "cut_cotenant");
   }
   if (input.level === "high") {
     // Down to the under-load cap at once. Below it only while this process's own event loop lags
@@ -249,6 +305,8 @@ function propose(
   if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD && current >= underLoad) {
     return { proposed: current, reason: "hold_connections" };
   }
+  // a slot below full duty grows its duty back first
+  if (duty < 1) return rule(current, "grow_backlog", Math.min(1, duty * 2));
   if (current >= max) return { proposed: current, reason: "hold_max" };
   return { proposed: current + 1, reason: "grow_backlog" };
 }

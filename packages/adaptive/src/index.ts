@@ -21,6 +21,9 @@ export {
   CONNECTION_QUEUE_HOLD,
   CONNECTION_QUEUE_TRIM,
   GROWTH_COOLDOWN_TICKS,
+  MIN_DUTY,
+  MAX_DUTY_WAIT_MS,
+  dutyWaitMs,
   type ConcurrencyInput,
 } from "./concurrency.js";
 export {

@@ -79,11 +79,18 @@ export interface ConcurrencyState {
   readonly ticksSinceCut: number;
   /** Ticks since the last trim_connections (trims come a few ticks apart); absent: as ticksSinceCut. */
   readonly ticksSinceTrim?: number;
+  /**
+   * The share of the time the lane's one slot may work (absent: 1): below one slot, a lane yielding
+   * to a co-tenant goes on halving its duty (concurrency.ts, dutyWaitMs).
+   */
+  readonly duty?: number;
 }
 
 export interface ConcurrencyDecision {
   readonly state: ConcurrencyState;
   readonly limit: number;
+  /** The share of the time the slot may work: 1 unless the lane holds one slot and yields below it. */
+  readonly duty: number;
   readonly changed: boolean;
   readonly reason: ConcurrencyReason;
 }

@@ -4,7 +4,10 @@ import {
   CONNECTION_QUEUE_HOLD,
   CONNECTION_QUEUE_TRIM,
   GROWTH_COOLDOWN_TICKS,
+  MAX_DUTY_WAIT_MS,
+  MIN_DUTY,
   connectionQueueDepth,
+  dutyWaitMs,
   initialConcurrency,
   nextConcurrency,
 } from "../src/concurrency.js";
@@ -242,6 +245,9 @@ describe("nextConcurrency", () => {
             baselineLatencyMs: random() < 0.1 ? null : 200 + random() * 200,
             connectionQueue: random() < 0.2 ? null : random() * 2,
           },
+          elastic: random() < 0.5,
+          yieldStep: random() < 0.3,
+          restoreTo: random() < 0.02 ? 1 + Math.floor(random() * 30) : null,
         },
         b,
       );
@@ -249,7 +255,12 @@ describe("nextConcurrency", () => {
       expect(d.limit).toBeGreaterThanOrEqual(1);
       expect(d.limit).toBeLessThanOrEqual(b.max);
       expect(d.state.limit).toBe(d.limit);
-      expect(d.changed).toBe(d.limit !== state.limit);
+      // the duty: within [MIN_DUTY, 1], below 1 only at one slot, kept in the state
+      expect(d.duty).toBeGreaterThanOrEqual(MIN_DUTY);
+      expect(d.duty).toBeLessThanOrEqual(1);
+      if (d.limit > 1) expect(d.duty).toBe(1);
+      expect(d.state.duty ?? 1).toBe(d.duty);
+      expect(d.changed).toBe(d.limit !== state.limit || d.duty !== (state.duty ?? 1));
       if (level === "high") expect(d.limit).toBeLessThanOrEqual(b.underLoad);
       state = d.state;
       previousLevel = level;
@@ -283,6 +294,79 @@ describe("nextConcurrency: a co-tenant that needs the CPU", () => {
     }
     // The first step is also clamped to the cap (4): every decision under high ends within it.
     expect(limits).toEqual([4, 2, 1, 1, 1]);
+  });
+
+  it("at one slot halves the slot's duty on each yield step, down to MIN_DUTY", () => {
+    let state = settled(2);
+    const steps: Array<[number, number, boolean]> = [];
+    for (let i = 0; i < 5; i++) {
+      const d = nextConcurrency(state, high({ elastic: true, yieldStep: true }), bounds);
+      expect(d.reason).toBe("cut_cotenant");
+      steps.push([d.limit, d.duty, d.changed]);
+      state = d.state;
+    }
+    expect(MIN_DUTY).toBe(0.25);
+    expect(steps).toEqual([
+      [1, 1, true],
+      [1, 0.5, true],
+      [1, 0.25, true],
+      [1, 0.25, false],
+      [1, 0.25, false],
+    ]);
+    // Between yield steps the load rule holds the slot and its duty.
+    const between = nextConcurrency(state, high({ elastic: true, yieldStep: false }), bounds);
+    expect(between).toMatchObject({ limit: 1, duty: 0.25, reason: "cut_high_load", changed: false });
+    // The lane that is not elastic has no duty below full time.
+    const hot = nextConcurrency(settled(1), high({ elastic: false, yieldStep: true }), bounds);
+    expect(hot).toMatchObject({ limit: 1, duty: 1 });
+  });
+
+  it("grows a slot's duty back to full time before it adds a slot, after the cooldown", () => {
+    let state: ConcurrencyState = { limit: 1, ticksSinceCut: 0, duty: 0.25 };
+    const steps: Array<[number, number, string]> = [];
+    for (let i = 0; i < 6; i++) {
+      const d = nextConcurrency(state, input({ limit: 1 }), bounds);
+      steps.push([d.limit, d.duty, d.reason]);
+      state = d.state;
+    }
+    expect(steps).toEqual([
+      [1, 0.25, "hold_cooldown"],
+      [1, 0.25, "hold_cooldown"],
+      [1, 0.25, "hold_cooldown"],
+      [1, 0.5, "grow_backlog"],
+      [1, 1, "grow_backlog"],
+      [2, 1, "grow_backlog"],
+    ]);
+    // Idle (no work waiting): no growth, the duty is kept.
+    const idle = nextConcurrency(
+      { limit: 1, ticksSinceCut: 100, duty: 0.5 },
+      input({ limit: 1, queue: { waiting: 0, active: 0 } }),
+      bounds,
+    );
+    expect(idle).toMatchObject({ limit: 1, duty: 0.5, reason: "hold_idle" });
+  });
+
+  it("is back at full time on an undo, with fixed concurrency and with parallel processing off", () => {
+    const yielded: ConcurrencyState = { limit: 1, ticksSinceCut: 100, duty: 0.25 };
+    expect(nextConcurrency(yielded, { ...input({ limit: 1 }), restoreTo: 6 }, bounds)).toMatchObject({
+      limit: 6,
+      duty: 1,
+      reason: "undo_cut",
+    });
+    expect(nextConcurrency(yielded, { ...input({ limit: 1 }), restoreTo: 1 }, bounds)).toMatchObject({
+      limit: 1,
+      duty: 1,
+      changed: true,
+    });
+    expect(nextConcurrency(yielded, { ...input({ limit: 1 }), adaptive: false }, bounds)).toMatchObject({
+      limit: 12,
+      duty: 1,
+    });
+    expect(nextConcurrency(yielded, { ...input({ limit: 1 }), parallel: false }, bounds)).toMatchObject({
+      limit: 1,
+      duty: 1,
+      reason: "parallel_disabled",
+    });
   });
 
   it("between yield steps, and on the lane that is not elastic, holds the under-load cap", () => {
@@ -411,5 +495,24 @@ describe("nextConcurrency: the upstream connection pool", () => {
     expect(
       nextConcurrency(settled(12), input({ limit: 12, level: "high", upstream: pool(3) }), bounds),
     ).toMatchObject({ limit: 4, reason: "cut_high_load" });
+  });
+});
+
+describe("dutyWaitMs", () => {
+  it("rests a slot at duty d for its last job's time x (1/d - 1), less the time since it ended", () => {
+    expect(dutyWaitMs(1, 200, 0)).toBe(0);
+    expect(dutyWaitMs(0.5, 200, 0)).toBe(200);
+    expect(dutyWaitMs(0.25, 200, 0)).toBe(600);
+    expect(dutyWaitMs(0.25, 200, 450)).toBe(150);
+    expect(dutyWaitMs(0.25, 200, 900)).toBe(0);
+  });
+
+  it("rests at most MAX_DUTY_WAIT_MS, never below MIN_DUTY's rest, and not at all without a job or on garbage", () => {
+    expect(dutyWaitMs(0.25, 60_000, 0)).toBe(MAX_DUTY_WAIT_MS);
+    expect(dutyWaitMs(0.01, 100, 0)).toBe(dutyWaitMs(MIN_DUTY, 100, 0));
+    expect(dutyWaitMs(0.5, null, 0)).toBe(0);
+    expect(dutyWaitMs(0.5, Number.NaN, 0)).toBe(0);
+    expect(dutyWaitMs(Number.NaN, 100, 0)).toBe(0);
+    expect(dutyWaitMs(0.5, 100, Number.NaN)).toBe(100);
   });
 });

@@ -14,7 +14,14 @@ export const controllerDecisionSchema = z.object({
   worker: z.string(),
   lane: laneSchema,
   level: loadLevelSchema,
-  concurrency: z.object({ from: z.number(), to: z.number(), rule: z.string() }),
+  concurrency: z.object({
+    from: z.number(),
+    to: z.number(),
+    rule: z.string(),
+    /** The one slot's duty before and after, when either was below 1 (a lane yielding below one slot). */
+    dutyFrom: z.number().optional(),
+    duty: z.number().optional(),
+  }),
   timeout: z.object({ fromMs: z.number(), toMs: z.number(), rule: z.string() }),
   /** The readings the level came from. */
   readings: z.object({

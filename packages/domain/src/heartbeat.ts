@@ -40,6 +40,8 @@ export type FleetCpu = Readonly<z.infer<typeof fleetCpuSchema>>;
 /** What one worker process says about one lane every controller tick. */
 export const laneStateSchema = z.object({
   concurrency: z.number(),
+  /** The share of the time the lane's one slot works when it yields to a co-tenant below one slot; absent: 1. */
+  duty: z.number().optional(),
   active: z.number(),
   /** The controller's last decision and why. */
   reason: z.string(),

@@ -52,6 +52,13 @@ export function createWorkerMetrics(worker: string) {
       registers: [registry],
       aggregator: "first",
     }),
+    duty: new Gauge({
+      name: "moonfleet_concurrency_duty",
+      help: "Share of the time a queue's one slot works: 1, below it while the lane yields to a co-tenant below one slot",
+      labelNames: ["queue"] as const,
+      registers: [registry],
+      aggregator: "first",
+    }),
     decisions: new Counter({
       name: "moonfleet_controller_decisions_total",
       help: "Concurrency changes by queue and reason",
