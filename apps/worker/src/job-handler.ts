@@ -28,6 +28,8 @@ export interface JobHandlerDeps {
   readonly now: () => number;
   /** Whether this process takes no jobs now, its breaker open (breaker-hold.ts). */
   readonly holdingJobs?: () => boolean;
+  /** Fires when the process drains for shutdown: a slot resting below full duty runs its job at once. */
+  readonly draining?: AbortSignal;
 }
 
 export type BatchHandler = (job: Job<BatchJob, BatchResult>, token?: string) => Promise<BatchResult>;
@@ -74,7 +76,8 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
     try {
       // A slot below full duty (yielding to a co-tenant) rests before its next job; it counts as busy.
       const rest = lanes[lane].restMs(deps.now());
-      if (rest > 0) await sleep(rest);
+      if (rest > 0 && !deps.draining?.aborted)
+        await sleep(rest, undefined, { signal: deps.draining }).catch(() => undefined);
       // Out of memory is Redis's state, not the batch's fault: the job waits and keeps its attempts.
       const result = await deps.processBatch(parsed.data).catch((err: unknown) => {
         throw isRedisOutOfMemory(err) ? new JobDelayedError(OOM_RETRY_DELAY_MS, "redis_oom") : err;

@@ -148,6 +148,8 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   });
   const queues = openLaneQueues(redis, prefix);
   // holdingJobs is asked only by jobs, which run once the workers below are made and hold is set
+  // a drain for shutdown ends a resting slot's rest (job-handler.ts)
+  const draining = new AbortController();
   const handler = createJobHandler({
     processBatch,
     lanes,
@@ -155,6 +157,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     events,
     now,
     holdingJobs: () => hold.holding(),
+    draining: draining.signal,
   });
   const workers = startLaneWorkers({
     name: id,
@@ -217,7 +220,10 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     ready: control.ready,
     stop: (timeoutMs) =>
       stopInOrder({
-        drain: () => closeLaneWorkers(workers),
+        drain: () => {
+          draining.abort();
+          return closeLaneWorkers(workers);
+        },
         timeoutMs,
         onDeadline: () => upstream.abort(new Error("shutdown deadline")),
         steps: [
