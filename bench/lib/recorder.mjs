@@ -95,7 +95,9 @@ export class Recorder {
       for (const lane of LANES) {
         const l = hb.lanes?.[lane];
         if (!l) continue;
-        w[lane] = { concurrency: l.concurrency, reason: l.reason, timeoutMs: l.timeoutMs, active: l.active };
+        // a slot below full duty counts for its share of the time (concurrency x duty)
+        const concurrency = l.concurrency * (l.duty ?? 1);
+        w[lane] = { concurrency, reason: l.reason, timeoutMs: l.timeoutMs, active: l.active };
         for (const k of LANE_TOTALS) w[lane][k] = l[k] ?? 0;
       }
       workers[label] = w;

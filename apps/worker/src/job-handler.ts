@@ -74,10 +74,6 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
     lanes[lane].active++;
     let scored: number | null = null;
     try {
-      // A slot below full duty (yielding to a co-tenant) rests before its next job; it counts as busy.
-      const rest = lanes[lane].restMs(deps.now());
-      if (rest > 0 && !deps.draining?.aborted)
-        await sleep(rest, undefined, { signal: deps.draining }).catch(() => undefined);
       // Out of memory is Redis's state, not the batch's fault: the job waits and keeps its attempts.
       const result = await deps.processBatch(parsed.data).catch((err: unknown) => {
         throw isRedisOutOfMemory(err) ? new JobDelayedError(OOM_RETRY_DELAY_MS, "redis_oom") : err;
@@ -86,6 +82,12 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
       lanes[lane].recordJob(result.durationMs, result.scored, result.failed, deps.now());
       events.emit("batch", { lane, jobId: job.id, result });
       if (result.notNow) throw result.notNow;
+      // A slot below full duty (yielding to a co-tenant) rests after its job, before BullMQ hands
+      // it the next: the job holds no token by now (they are committed), the queue's next job
+      // waits where another worker can take it, and the slot counts as busy meanwhile.
+      const rest = lanes[lane].restMs(deps.now());
+      if (rest > 0 && !deps.draining?.aborted)
+        await sleep(rest, undefined, { signal: deps.draining }).catch(() => undefined);
       return {
         scored: result.scored,
         skipped: result.skipped,

@@ -27,7 +27,7 @@
 //        cap, >= 3 ticks since the last cut and the last trim -> -1      trim_connections
 //        (no cut: the error and latency cuts need no cooldown after it)
 //   normal, work waiting and every slot busy, >= 3 ticks since the last cut -> +1  grow_backlog
-//        (a slot below full duty doubles its duty first)
+//        (a slot below full duty doubles its duty first, before the budget and pool holds)
 //        (sooner -> hold_cooldown: growing right after a cut is how AIMD oscillates; while the calls
 //        wait on the request budget -> hold_budget, or, at or above the under-load cap, for a
 //        connection (queue >= 0.5 per connection) -> hold_connections; at max -> hold_max)
@@ -96,7 +96,7 @@ function dutyOf(d: number | undefined): number {
 }
 
 /**
- * How long a slot at `duty` rests before its next job: its last job took `lastJobMs` and ended
+ * How long a slot at `duty` rests after its job (before it takes the next): its last job took `lastJobMs` and ended
  * `sinceEndMs` ago, and the slot works `duty` of the time, so it rests lastJobMs x (1/duty - 1)
  * after a job, less the time already gone, at most MAX_DUTY_WAIT_MS. 0 at full duty or without a
  * job yet.
@@ -301,12 +301,13 @@ function propose(
   const saturated = input.queue.waiting > 0 && input.queue.active >= current;
   if (!saturated) return { proposed: current, reason: "hold_idle" };
   if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
+  // A slot below full duty grows its duty back first, whatever the budget or the pool say: the
+  // duty adds no call in flight, it only ends the slot's rests.
+  if (duty < 1) return rule(current, "grow_backlog", Math.min(1, duty * 2));
   if ((up.budgetWaits ?? 0) > 0) return { proposed: current, reason: "hold_budget" };
   if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD && current >= underLoad) {
     return { proposed: current, reason: "hold_connections" };
   }
-  // a slot below full duty grows its duty back first
-  if (duty < 1) return rule(current, "grow_backlog", Math.min(1, duty * 2));
   if (current >= max) return { proposed: current, reason: "hold_max" };
   return { proposed: current + 1, reason: "grow_backlog" };
 }

@@ -337,6 +337,17 @@ describe("nextConcurrency: a co-tenant that needs the CPU", () => {
       [1, 1, "grow_backlog"],
       [2, 1, "grow_backlog"],
     ]);
+    // Calls waiting on the budget hold the slots, not the duty: it adds no call in flight.
+    const waiting = { ...quiet, budgetWaits: 3 };
+    const budget = nextConcurrency(
+      { limit: 1, ticksSinceCut: 100, duty: 0.25 },
+      input({ limit: 1, upstream: waiting }),
+      bounds,
+    );
+    expect(budget).toMatchObject({ limit: 1, duty: 0.5, reason: "grow_backlog" });
+    expect(
+      nextConcurrency({ limit: 1, ticksSinceCut: 100 }, input({ limit: 1, upstream: waiting }), bounds),
+    ).toMatchObject({ limit: 1, duty: 1, reason: "hold_budget" });
     // Idle (no work waiting): no growth, the duty is kept.
     const idle = nextConcurrency(
       { limit: 1, ticksSinceCut: 100, duty: 0.5 },
