@@ -390,13 +390,15 @@ export function createController(deps: ControllerDeps) {
 const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
 const round2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
-/** A decision's duty before and after, told only when one of them is below full time. */
-const dutyFields = (c: { duty: number; dutyFrom: number }): { dutyFrom?: number; duty?: number } =>
-  c.duty < 1 || c.dutyFrom < 1 ? { dutyFrom: c.dutyFrom, duty: c.duty } : {};
+type DutyChange = { duty: number; dutyFrom: number };
+/** A decision's duty is told only when it is below full time before or after. */
+const dutyShown = (c: DutyChange): boolean => c.duty < 1 || c.dutyFrom < 1;
+const dutyFields = (c: DutyChange): { dutyFrom?: number; duty?: number } =>
+  dutyShown(c) ? { dutyFrom: c.dutyFrom, duty: c.duty } : {};
 const percent = (d: number): string => `${Math.round(d * 100)}%`;
-/** ", duty 50% -> 25%" where the duty is below full time before or after; "" otherwise. */
-const dutyText = (c: { duty: number; dutyFrom: number }): string =>
-  c.duty < 1 || c.dutyFrom < 1 ? `, duty ${percent(c.dutyFrom)} -> ${percent(c.duty)}` : "";
+/** ", duty 50% -> 25%", or "" at full time. */
+const dutyText = (c: DutyChange): string =>
+  dutyShown(c) ? `, duty ${percent(c.dutyFrom)} -> ${percent(c.duty)}` : "";
 
 export type Controller = ReturnType<typeof createController>;
 

@@ -79,15 +79,15 @@ export function createJobHandler(deps: JobHandlerDeps): (lane: Lane) => BatchHan
         throw isRedisOutOfMemory(err) ? new JobDelayedError(OOM_RETRY_DELAY_MS, "redis_oom") : err;
       });
       scored = result.scored;
-      lanes[lane].recordJob(result.durationMs, result.scored, result.failed, deps.now());
+      lanes[lane].recordJob(result.durationMs, result.scored, result.failed);
       events.emit("batch", { lane, jobId: job.id, result });
       if (result.notNow) throw result.notNow;
       // A slot below full duty (yielding to a co-tenant) rests after its job, before BullMQ hands
       // it the next: the job holds no token by now (they are committed), the queue's next job
       // waits where another worker can take it, and the slot counts as busy meanwhile.
-      const rest = lanes[lane].restMs(deps.now());
-      if (rest > 0 && !deps.draining?.aborted)
-        await sleep(rest, undefined, { signal: deps.draining }).catch(() => undefined);
+      const rest = lanes[lane].restAfter(result.durationMs);
+      // a drain (even one before the rest) ends it at once
+      if (rest > 0) await sleep(rest, undefined, { signal: deps.draining }).catch(() => undefined);
       return {
         scored: result.scored,
         skipped: result.skipped,

@@ -115,8 +115,6 @@ export class LaneController {
   private timeoutMs: number;
   private timeoutReason = "no_data";
   private avgJobMs: number | null = null;
-  /** The last job's duration and end (ms, the caller's clock): a slot below full duty rests after it. */
-  private lastJob: { ms: number; endedAt: number } | null = null;
   /** The limit when a co-tenant probe began: a probe that does not pay goes back to it. */
   private beforeProbe: number | null = null;
   // Tokens finished since the last tick, folded into a decaying per-second rate.
@@ -151,10 +149,9 @@ export class LaneController {
     return this.concurrencyState.duty ?? 1;
   }
 
-  /** How long the lane's slot rests before its next job at `now` (dutyWaitMs); 0 at full duty. */
-  restMs(now: number): number {
-    const last = this.lastJob;
-    return last ? dutyWaitMs(this.duty, last.ms, now - last.endedAt) : 0;
+  /** How long the lane's slot rests after a job of `jobMs` (dutyWaitMs); 0 at full duty. */
+  restAfter(jobMs: number): number {
+    return dutyWaitMs(this.duty, jobMs);
   }
 
   get timeout(): number {
@@ -290,8 +287,7 @@ export class LaneController {
     this.totals.budgetWaits++;
   }
 
-  recordJob(durationMs: number, tokens: number, failedTokens: number, endedAt?: number): void {
-    if (endedAt !== undefined) this.lastJob = { ms: durationMs, endedAt };
+  recordJob(durationMs: number, tokens: number, failedTokens: number): void {
     this.totals.jobs++;
     this.totals.tokens += tokens;
     this.tickTokens += tokens;

@@ -8,7 +8,7 @@ import { LaneController } from "../src/lane-controller.js";
 import { WorkerEvents } from "../src/worker-events.js";
 
 // The job handler is the shell that applies a slot's duty: it rests after a job for the time the
-// lane's controller says (restMs), and a drain for shutdown ends the rest.
+// lane's controller says (restAfter), and a drain for shutdown ends the rest.
 const JOB_MS = 100;
 const config = loadConfig({ MAX_CONCURRENT_COLD: "4", MAX_CONCURRENT_UNDER_LOAD: "1" });
 

@@ -168,13 +168,8 @@ describe("LaneController: an elastic lane yielding below one slot", () => {
       [1, 0.25, 0.25, "cut_cotenant"],
     ]);
     expect(lane.state()).toMatchObject({ concurrency: 1, duty: 0.25 });
-    // No job yet: nothing to rest after.
-    expect(lane.restMs(10_000)).toBe(0);
-    // A 200 ms job at a quarter of the time: 600 ms of rest from its end.
-    lane.recordJob(200, 30, 0, 10_000);
-    expect(lane.restMs(10_000)).toBe(600);
-    expect(lane.restMs(10_400)).toBe(200);
-    expect(lane.restMs(11_000)).toBe(0);
+    // A 200 ms job at a quarter of the time: 600 ms of rest after it.
+    expect(lane.restAfter(200)).toBe(600);
   });
 
   it("is back at full time, and rests no more, once a probe that did not pay is undone", () => {
@@ -182,7 +177,6 @@ describe("LaneController: an elastic lane yielding below one slot", () => {
     const lane = new LaneController(policy, 0);
     lane.tick("high", 5, policy, 0, 1_000, 0, null, { verdict: "probe", yieldStep: true, elastic: true });
     expect(lane.duty).toBe(0.5);
-    lane.recordJob(200, 30, 0, 1_000);
     const undo = lane.tick("normal", 5, policy, 2_000, 1_000, 0, null, {
       verdict: "undo",
       yieldStep: false,
@@ -195,7 +189,7 @@ describe("LaneController: an elastic lane yielding below one slot", () => {
       reason: "undo_cut",
       changed: true,
     });
-    expect(lane.restMs(1_000)).toBe(0);
+    expect(lane.restAfter(200)).toBe(0);
     expect(lane.state().duty).toBeUndefined();
   });
 });

@@ -96,16 +96,13 @@ function dutyOf(d: number | undefined): number {
 }
 
 /**
- * How long a slot at `duty` rests after its job (before it takes the next): its last job took `lastJobMs` and ended
- * `sinceEndMs` ago, and the slot works `duty` of the time, so it rests lastJobMs x (1/duty - 1)
- * after a job, less the time already gone, at most MAX_DUTY_WAIT_MS. 0 at full duty or without a
- * job yet.
+ * How long a slot at `duty` rests after a job of `jobMs`, before it takes the next: it works `duty`
+ * of the time, so jobMs x (1/duty - 1), at most MAX_DUTY_WAIT_MS; 0 at full duty.
  */
-export function dutyWaitMs(duty: number, lastJobMs: number | null, sinceEndMs: number): number {
+export function dutyWaitMs(duty: number, jobMs: number): number {
   const d = dutyOf(duty);
-  if (d >= 1 || lastJobMs === null || !Number.isFinite(lastJobMs) || lastJobMs <= 0) return 0;
-  const rest = lastJobMs * (1 / d - 1) - (Number.isFinite(sinceEndMs) ? Math.max(0, sinceEndMs) : 0);
-  return Math.round(Math.min(MAX_DUTY_WAIT_MS, Math.max(0, rest)));
+  if (d >= 1 || !Number.isFinite(jobMs) || jobMs <= 0) return 0;
+  return Math.round(Math.min(MAX_DUTY_WAIT_MS, jobMs * (1 / d - 1)));
 }
 
 export interface ConcurrencyInput {
@@ -227,22 +224,17 @@ function propose(
   max: number,
   underLoad: number,
 ): Proposal {
-  const rule = (proposed: number, reason: ConcurrencyReason, d = duty): Proposal => ({
-    proposed,
-    reason,
-    duty: d,
-  });
-  if (!input.parallel) return rule(1, "parallel_disabled", 1);
-  if (input.adaptive === false) return rule(max, "fixed_max", 1);
+  if (!input.parallel) return { proposed: 1, reason: "parallel_disabled", duty: 1 };
+  if (input.adaptive === false) return { proposed: max, reason: "fixed_max", duty: 1 };
 
   if (input.restoreTo !== undefined && input.restoreTo !== null) {
-    return rule(Math.min(max, atLeastOne(input.restoreTo)), "undo_cut", 1);
+    return { proposed: Math.min(max, atLeastOne(input.restoreTo)), reason: "undo_cut", duty: 1 };
   }
 
   if (input.level === "high" && input.elastic && input.yieldStep) {
     // at one slot, the slot's duty halves instead
-    if (current <= 1) return rule(1, "cut_cotenant", duty / 2);
-    return rule(Math.max(1, Math.floor(current / 2)), "cut_cotenant");
+    if (current <= 1) return { proposed: 1, reason: "cut_cotenant", duty: duty / 2 };
+    return { proposed: Math.max(1, Math.floor(current / 2)), reason: "cut_cotenant" };
   }
   if (input.level === "high") {
     // Down to the under-load cap at once. Below it only while this process's own event loop lags
@@ -303,7 +295,7 @@ function propose(
   if (ticksSinceCut < GROWTH_COOLDOWN_TICKS) return { proposed: current, reason: "hold_cooldown" };
   // A slot below full duty grows its duty back first, whatever the budget or the pool say: the
   // duty adds no call in flight, it only ends the slot's rests.
-  if (duty < 1) return rule(current, "grow_backlog", Math.min(1, duty * 2));
+  if (duty < 1) return { proposed: current, reason: "grow_backlog", duty: Math.min(1, duty * 2) };
   if ((up.budgetWaits ?? 0) > 0) return { proposed: current, reason: "hold_budget" };
   if (connectionQueue !== null && connectionQueue >= CONNECTION_QUEUE_HOLD && current >= underLoad) {
     return { proposed: current, reason: "hold_connections" };
